@@ -1,0 +1,21 @@
+//! O7: the human check before an order. In the cloud the slider token is verified with the
+//! captcha service; locally the sandbox verifier passes exactly the token `pass`.
+use async_trait::async_trait;
+
+/// The captcha port.
+#[async_trait]
+pub trait Captcha: Send + Sync {
+    /// Whether the token proves a human passed the check.
+    async fn verify(&self, token: &str) -> bool;
+}
+
+/// `MARKET_CAPTCHA=sandbox`: `pass` passes, anything else fails.
+#[derive(Debug, Default)]
+pub struct SandboxCaptcha;
+
+#[async_trait]
+impl Captcha for SandboxCaptcha {
+    async fn verify(&self, token: &str) -> bool {
+        token == "pass"
+    }
+}

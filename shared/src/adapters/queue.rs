@@ -1,0 +1,143 @@
+//! The queue port: payment notifications travel through it to `pay-callback`, and order
+//! deadlines wake the sweeper through delayed messages. SQS in the cloud; in process locally.
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+use super::clock::Clock;
+
+/// The queues of the marketplace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Raw provider notifications, consumed by `pay-callback`.
+    PaymentNotifications,
+    /// Order deadlines (delayed to the deadline), consumed by `expire-sweeper`.
+    OrderDeadlines,
+}
+
+/// The queue port.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Durably queues `body`; it is delivered no earlier than `delay` from now.
+    async fn send(&self, topic: Topic, body: String, delay: Duration) -> anyhow::Result<()>;
+}
+
+/// A message waiting in the in-process queue.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub topic: Topic,
+    pub body: String,
+    pub due: DateTime<Utc>,
+    pub attempts: u32,
+}
+
+/// The local runner's queue: messages in memory, due by the (dev) clock, handed to the
+/// consumers by `infra`'s pump. Failed messages are retried and, after
+/// [`InProcessQueue::MAX_ATTEMPTS`], kept aside as dead letters (like an SQS DLQ).
+pub struct InProcessQueue {
+    clock: Arc<dyn Clock>,
+    waiting: Mutex<Vec<Message>>,
+    dead: Mutex<Vec<Message>>,
+    wake: Notify,
+}
+
+impl InProcessQueue {
+    /// Deliveries before a message is set aside.
+    pub const MAX_ATTEMPTS: u32 = 5;
+
+    /// An empty queue on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> InProcessQueue {
+        InProcessQueue {
+            clock,
+            waiting: Mutex::new(Vec::new()),
+            dead: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Takes every message due at the clock's now.
+    pub fn take_due(&self) -> Vec<Message> {
+        let now = self.clock.now();
+        let mut waiting = self.waiting.lock().expect("queue lock");
+        let (due, later): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|m| m.due <= now);
+        *waiting = later;
+        due
+    }
+
+    /// Puts a message back after a failed delivery, or aside once it failed too often.
+    pub fn retry(&self, mut message: Message) {
+        message.attempts += 1;
+        if message.attempts >= Self::MAX_ATTEMPTS {
+            tracing::error!(topic = ?message.topic, "message failed {} times; kept as a dead letter", message.attempts);
+            self.dead.lock().expect("queue lock").push(message);
+            return;
+        }
+        message.due = self.clock.now() + Duration::milliseconds(100 * 2i64.pow(message.attempts));
+        self.waiting.lock().expect("queue lock").push(message);
+    }
+
+    /// How many messages wait, by topic (and how many are dead letters).
+    pub fn depth(&self) -> (HashMap<String, usize>, usize) {
+        let mut by_topic = HashMap::new();
+        for m in self.waiting.lock().expect("queue lock").iter() {
+            *by_topic.entry(format!("{:?}", m.topic)).or_insert(0) += 1;
+        }
+        (by_topic, self.dead.lock().expect("queue lock").len())
+    }
+
+    /// Resolves when a message is sent (the pump also polls, for delayed messages).
+    pub async fn sent(&self) {
+        self.wake.notified().await
+    }
+}
+
+#[async_trait]
+impl Queue for InProcessQueue {
+    async fn send(&self, topic: Topic, body: String, delay: Duration) -> anyhow::Result<()> {
+        let message = Message {
+            topic,
+            body,
+            due: self.clock.now() + delay,
+            attempts: 0,
+        };
+        self.waiting.lock().expect("queue lock").push(message);
+        self.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// The SQS adapter: one queue URL per topic.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    urls: HashMap<Topic, String>,
+}
+
+impl SqsQueue {
+    /// Sends to the given queue URLs.
+    pub fn new(client: aws_sdk_sqs::Client, urls: HashMap<Topic, String>) -> SqsQueue {
+        SqsQueue { client, urls }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, topic: Topic, body: String, delay: Duration) -> anyhow::Result<()> {
+        let url = self
+            .urls
+            .get(&topic)
+            .ok_or_else(|| anyhow::anyhow!("no queue configured for {topic:?}"))?;
+        // SQS delays at most 15 minutes; longer deadlines are the scheduled sweep's.
+        let delay = delay.num_seconds().clamp(0, 900) as i32;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| anyhow::Error::new(e.into_service_error()).context("sending to SQS"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! Accounts and domains: the registrar's side (operator seeding) and the owner's views.
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::repo::{self, account_item, domain_item, load, put, Versioned};
+use super::views::{DomainView, PageView};
+use super::{App, AppError, AppResult, MAX_ATTEMPTS};
+use crate::core::domain_name::DomainName;
+use crate::core::error::{Code, Problem};
+use crate::core::ids::AccountId;
+use crate::core::ledger::{balances, Balances, Entry, LedgerAccount};
+use crate::core::model::{Account, Domain, DomainFlags};
+use crate::store::{Index, Query, StoreError};
+
+/// Runs `attempt` again while it loses races on its write conditions.
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Attempt>>,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Attempt::LostRace) => continue,
+            Err(Attempt::Failed(e)) => return Err(e),
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!("gave up after {MAX_ATTEMPTS} lost races")))
+}
+
+/// The outcome of one try of a read-decide-write.
+pub(crate) enum Attempt {
+    /// A condition failed: something changed since the read. Read again.
+    LostRace,
+    Failed(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Attempt {
+    fn from(e: E) -> Attempt {
+        Attempt::Failed(e.into())
+    }
+}
+
+/// Maps a transaction's outcome: a failed condition means "read again".
+pub(crate) fn written(result: Result<(), StoreError>) -> Result<(), Attempt> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict { .. }) => Err(Attempt::LostRace),
+        Err(e) => Err(Attempt::Failed(e.into())),
+    }
+}
+
+/// `PUT /admin/accounts/{id}`: creates or replaces the account's marketplace profile.
+pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
+    retrying(|| async {
+        let old: Option<Versioned<Account>> = load(&*app.store, repo::account_key(&account.id)).await?;
+        written(app.store.transact(vec![put(account_item(&account), old.as_ref())]).await)?;
+        Ok(account.clone())
+    })
+    .await
+}
+
+/// What the registrar says about a domain (`PUT /admin/domains/{domain}`).
+pub struct DomainRecord {
+    pub name: DomainName,
+    pub owner: AccountId,
+    pub registered_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub flags: DomainFlags,
+}
+
+/// `PUT /admin/domains/{domain}`: creates or updates a domain; a trade holding it and its
+/// transfer lock are kept.
+pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain> {
+    if record.expires_at <= record.registered_at {
+        return Err(Problem::new(Code::InvalidRequest, "expires_at must be after registered_at").into());
+    }
+    retrying(|| async {
+        let old: Option<Versioned<Domain>> = load(&*app.store, repo::domain_key(&record.name)).await?;
+        let domain = Domain {
+            name: record.name.clone(),
+            owner: record.owner.clone(),
+            registered_at: record.registered_at,
+            expires_at: record.expires_at,
+            flags: record.flags,
+            trade: old.as_ref().and_then(|o| o.value.trade.clone()),
+            transfer_lock_until: old.as_ref().and_then(|o| o.value.transfer_lock_until),
+        };
+        written(app.store.transact(vec![put(domain_item(&domain), old.as_ref())]).await)?;
+        Ok(domain)
+    })
+    .await
+}
+
+/// `GET /me/domains`.
+pub async fn my_domains(app: &App, owner: &AccountId, limit: usize, cursor: Option<String>) -> AppResult<PageView<DomainView>> {
+    let mut query = Query::index(Index::Gsi1, format!("OWNER#{owner}"));
+    query.limit = limit;
+    query.after = cursor;
+    let page = app.store.query(query).await?;
+    let now = app.now();
+    let mut items = Vec::new();
+    for item in &page.items {
+        let domain: Versioned<Domain> = repo::decode(item)?;
+        // The index is eventually consistent: trust the item's own owner.
+        if &domain.value.owner == owner {
+            items.push(DomainView::new(&domain.value, now));
+        }
+    }
+    Ok(PageView {
+        items,
+        next_cursor: page.next,
+    })
+}
+
+/// `GET /me/ledger`: the caller's entries as seller and as buyer, and the seller balances.
+#[derive(Debug, Serialize)]
+pub struct LedgerView {
+    pub items: Vec<Entry>,
+    pub balances: Balances,
+}
+
+/// Every entry of one ledger account, oldest first.
+pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut after = None;
+    loop {
+        let mut query = Query::table(repo::ledger_partition(&account.key()));
+        query.limit = 500;
+        query.after = after;
+        let page = app.store.query(query).await?;
+        for item in &page.items {
+            entries.push(repo::decode::<Entry>(item)?.value);
+        }
+        match page.next {
+            Some(next) if !page.items.is_empty() => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(entries)
+}
+
+/// `GET /me/ledger`.
+pub async fn my_ledger(app: &App, account: &AccountId) -> AppResult<LedgerView> {
+    let seller = entries_of(app, &LedgerAccount::Seller(account.clone())).await?;
+    let escrow = entries_of(app, &LedgerAccount::Escrow(account.clone())).await?;
+    let balances = balances(seller.iter().map(|e| &e.posting), app.now());
+    let mut items: Vec<Entry> = seller.into_iter().chain(escrow).collect();
+    items.sort_by(|a, b| a.at.cmp(&b.at).then(a.journal_id.cmp(&b.journal_id)));
+    Ok(LedgerView { items, balances })
+}

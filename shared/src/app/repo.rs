@@ -1,0 +1,159 @@
+//! The key layout of the single table, and typed reads and writes of the entities.
+//!
+//! | entity    | pk                 | sk                        | indexes                                   |
+//! |-----------|--------------------|---------------------------|-------------------------------------------|
+//! | account   | `ACCOUNT#{id}`     | `A`                       |                                           |
+//! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name               |
+//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT` / price#id, gsi3 `MKT#{tld}` / price#id, gsi4 `MKTNEW` / created#id |
+//! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}` / due#pk while it has a deadline |
+//! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
+//! | journal   | `JOURNAL#{id}`     | `J`                       | (the guard: written once)                 |
+//! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      |                                           |
+//! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
+//! | rate      | `RATE#{account}#{minute}` | `R`                | ttl                                       |
+//! | audit     | `AUDIT#{day}`      | `{at}#{ulid}`             | ttl                                       |
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{AppError, AppResult};
+use crate::core::domain_name::DomainName;
+use crate::core::ids::{AccountId, ListingId, OrderId};
+use crate::core::ledger::Journal;
+use crate::core::model::{Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment};
+use crate::store::{Expect, Index, Item, Store, Write};
+
+/// An entity with the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+impl<T> Versioned<T> {
+    /// The condition for writing this entity back: unchanged since it was read.
+    pub fn expect(&self) -> Expect {
+        Expect::Version(self.version)
+    }
+}
+
+/// Times in keys: fixed width, so that string order is time order.
+pub fn time_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The due-index partition of a deadline (hourly buckets; the sweeper reads the buckets
+/// up to now, so its work follows what is due, not the table size).
+pub fn due_bucket(at: DateTime<Utc>) -> String {
+    format!("DUE#{}", at.format("%Y-%m-%dT%H"))
+}
+
+pub fn account_key(id: &AccountId) -> (String, String) {
+    (format!("ACCOUNT#{id}"), "A".into())
+}
+pub fn domain_key(name: &DomainName) -> (String, String) {
+    (format!("DOMAIN#{name}"), "D".into())
+}
+pub fn listing_key(id: &ListingId) -> (String, String) {
+    (format!("LISTING#{id}"), "L".into())
+}
+pub fn order_key(id: &OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "O".into())
+}
+pub fn payment_key(out_trade_no: &str) -> (String, String) {
+    (format!("PAYMENT#{out_trade_no}"), "P".into())
+}
+pub fn ledger_partition(account_key: &str) -> String {
+    format!("LEDGER#{account_key}")
+}
+
+fn body<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("entities serialise")
+}
+
+/// Reads and decodes one entity.
+pub async fn load<T: DeserializeOwned>(store: &dyn Store, key: (String, String)) -> AppResult<Option<Versioned<T>>> {
+    let Some(item) = store.get(&key.0, &key.1).await? else {
+        return Ok(None);
+    };
+    Ok(Some(decode(&item)?))
+}
+
+/// Decodes a stored item.
+pub fn decode<T: DeserializeOwned>(item: &Item) -> AppResult<Versioned<T>> {
+    let value = serde_json::from_str(&item.body)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("corrupt item {}/{}: {e}", item.pk, item.sk)))?;
+    Ok(Versioned {
+        value,
+        version: item.version,
+    })
+}
+
+pub fn account_item(account: &Account) -> Item {
+    let (pk, sk) = account_key(&account.id);
+    Item::new(pk, sk, body(account))
+}
+
+pub fn domain_item(domain: &Domain) -> Item {
+    let (pk, sk) = domain_key(&domain.name);
+    Item::new(pk, sk, body(domain)).indexed(Index::Gsi1, format!("OWNER#{}", domain.owner), domain.name.ascii())
+}
+
+pub fn listing_item(listing: &Listing) -> Item {
+    let (pk, sk) = listing_key(&listing.id);
+    let created = format!("{}#{}", time_key(listing.created_at), listing.id);
+    let mut item = Item::new(pk, sk, body(listing)).indexed(Index::Gsi1, format!("SELLER#{}", listing.seller), &created);
+    // Only active listings are in the market indexes (sparse): browse never reads sold ones.
+    if listing.status == ListingStatus::Active {
+        let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
+        item = item
+            .indexed(Index::Gsi2, "MKT", &by_price)
+            .indexed(Index::Gsi3, format!("MKT#{}", listing.domain.tld()), by_price)
+            .indexed(Index::Gsi4, "MKTNEW", created);
+    }
+    item
+}
+
+pub fn order_item(order: &Order) -> Item {
+    let (pk, sk) = order_key(&order.id);
+    let created = format!("{}#{}", time_key(order.created_at), order.id);
+    let mut item = Item::new(pk.clone(), sk, body(order)).indexed(Index::Gsi1, format!("BUYER#{}", order.buyer), created);
+    // An unpaid order is due at its deadline; a paid one with undelivered domains is due at
+    // once, so that the sweeper finishes a delivery a crash interrupted.
+    let due = match order.status {
+        OrderStatus::AwaitingPayment | OrderStatus::Processing => Some(order.pay_by),
+        OrderStatus::Paid => Some(order.paid_at.unwrap_or(order.updated_at)),
+        _ => None,
+    };
+    if let Some(due) = due {
+        item = item.indexed(Index::Gsi5, due_bucket(due), format!("{}#{pk}", time_key(due)));
+    }
+    item
+}
+
+pub fn payment_item(payment: &Payment) -> Item {
+    let (pk, sk) = payment_key(payment.id.as_str());
+    Item::new(pk, sk, body(payment))
+}
+
+/// A journal as writes: its guard item (absent: a replay fails here) and one posting per
+/// account partition.
+pub fn journal_writes(journal: &Journal) -> Vec<Write> {
+    assert!(journal.is_balanced(), "journal {} does not balance", journal.id);
+    let mut writes = vec![Write::Put(Item::new(format!("JOURNAL#{}", journal.id), "J", body(journal)), Expect::Absent)];
+    for (n, entry) in journal.entries().iter().enumerate() {
+        let sk = format!("{}#{}#{n}", time_key(journal.at), journal.id);
+        writes.push(Write::Put(Item::new(ledger_partition(&entry.posting.account), sk, body(entry)), Expect::Absent));
+    }
+    writes
+}
+
+/// A put of a new item (condition: absent).
+pub fn create(item: Item) -> Write {
+    Write::Put(item, Expect::Absent)
+}
+
+/// A put of an entity read earlier (condition: unchanged) or new (condition: absent).
+pub fn put<T>(item: Item, read: Option<&Versioned<T>>) -> Write {
+    Write::Put(item, read.map_or(Expect::Absent, Versioned::expect))
+}

@@ -1,0 +1,196 @@
+//! One refusal type for the whole marketplace, carrying the stable codes of API.md.
+//! It is mapped to HTTP status and problem+json in exactly one place (`web::problem`).
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The stable, upper-case error codes of the HTTP contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    // Request shape
+    InvalidRequest,
+    InvalidAmount,
+    InvalidDomain,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    IdempotencyKeyReused,
+    IdempotencyInProgress,
+    // A1
+    NotVerified,
+    NoPayoutAccount,
+    // L2, in the order RULES.md lists them
+    NotOwner,
+    TooSoonAfterRegistration,
+    NearExpiry,
+    DomainExpired,
+    TransferProhibited,
+    SpecialDomain,
+    PendingOperation,
+    Restricted,
+    AlreadyInTrade,
+    // Listings and orders
+    ListingNotActive,
+    CoolingDown,
+    OrderPending,
+    SelfPurchase,
+    EmptyOrder,
+    BatchTooLarge,
+    NothingOrderable,
+    CaptchaFailed,
+    RateLimited,
+    // Payment
+    PaymentWindowClosed,
+    PaymentMethodNotAllowed,
+    OrderNotPayable,
+    OrderNotCancellable,
+    // Pushes
+    PushRefused,
+    PushNotPending,
+    NotImplemented,
+}
+
+impl Code {
+    /// The HTTP status a refusal with this code is answered with.
+    pub fn status(self) -> u16 {
+        use Code::*;
+        match self {
+            InvalidRequest | InvalidAmount | InvalidDomain | PaymentMethodNotAllowed
+            | EmptyOrder | BatchTooLarge | CaptchaFailed => 400,
+            Unauthenticated => 401,
+            Forbidden => 403,
+            NotFound => 404,
+            IdempotencyKeyReused | PushRefused => 422,
+            RateLimited => 429,
+            NotImplemented => 501,
+            NotVerified | NoPayoutAccount | NotOwner | TooSoonAfterRegistration | NearExpiry
+            | DomainExpired | TransferProhibited | SpecialDomain | PendingOperation
+            | Restricted => 422,
+            AlreadyInTrade | ListingNotActive | CoolingDown | OrderPending | SelfPurchase
+            | NothingOrderable | PaymentWindowClosed | OrderNotPayable | OrderNotCancellable
+            | PushNotPending | IdempotencyInProgress => 409,
+        }
+    }
+
+    /// The code as written on the wire (`"NOT_OWNER"`).
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// A short human title for the problem document.
+    pub fn title(self) -> &'static str {
+        use Code::*;
+        match self {
+            InvalidRequest => "The request is malformed",
+            InvalidAmount => "Invalid amount",
+            InvalidDomain => "Invalid domain name",
+            Unauthenticated => "Authentication required",
+            Forbidden => "Not allowed",
+            NotFound => "Not found",
+            IdempotencyKeyReused => "Idempotency key reused with another request",
+            IdempotencyInProgress => "A request with this idempotency key is in progress",
+            NotVerified => "Account not real-name verified",
+            NoPayoutAccount => "No Alipay account bound",
+            NotOwner => "Domain not in your account",
+            TooSoonAfterRegistration => "Domain registered too recently",
+            NearExpiry => "Domain too close to expiry",
+            DomainExpired => "Domain expired",
+            TransferProhibited => "Transfer prohibited",
+            SpecialDomain => "Special product domain",
+            PendingOperation => "Operation pending on the domain",
+            Restricted => "Domain restricted",
+            AlreadyInTrade => "Domain already in a trade",
+            ListingNotActive => "Listing not active",
+            CoolingDown => "Listing cooling down",
+            OrderPending => "An order is awaiting payment",
+            SelfPurchase => "Cannot buy your own listing",
+            EmptyOrder => "Empty order",
+            BatchTooLarge => "Too many domains in one request",
+            NothingOrderable => "Nothing in the cart can be ordered",
+            CaptchaFailed => "Human check failed",
+            RateLimited => "Too many orders",
+            PaymentWindowClosed => "Payment window closed",
+            PaymentMethodNotAllowed => "Payment method not allowed",
+            OrderNotPayable => "Order cannot be paid",
+            OrderNotCancellable => "Order cannot be cancelled",
+            PushRefused => "Push refused",
+            PushNotPending => "Push no longer pending",
+            NotImplemented => "Not implemented yet",
+        }
+    }
+}
+
+/// A per-domain refusal inside a batch answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainRefusal {
+    pub domain: String,
+    pub code: Code,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyable_at: Option<DateTime<Utc>>,
+}
+
+/// A refusal: a stable code, a human detail, and the extras some codes carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {detail}")]
+pub struct Problem {
+    pub code: Code,
+    pub detail: String,
+    /// For `COOLING_DOWN`: when the listing opens (L4).
+    pub buyable_at: Option<DateTime<Utc>>,
+    /// For batch refusals: every domain and why.
+    pub errors: Vec<DomainRefusal>,
+}
+
+impl Problem {
+    /// A refusal with a code and a detail.
+    pub fn new(code: Code, detail: impl Into<String>) -> Problem {
+        Problem {
+            code,
+            detail: detail.into(),
+            buyable_at: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The same refusal, with the time the listing opens.
+    pub fn with_buyable_at(mut self, at: DateTime<Utc>) -> Problem {
+        self.buyable_at = Some(at);
+        self
+    }
+
+    /// The same refusal, naming every refused domain.
+    pub fn with_errors(mut self, errors: Vec<DomainRefusal>) -> Problem {
+        self.errors = errors;
+        self
+    }
+
+    /// This refusal as the refusal of one domain in a batch.
+    pub fn for_domain(&self, domain: &str) -> DomainRefusal {
+        DomainRefusal {
+            domain: domain.to_owned(),
+            code: self.code,
+            detail: self.detail.clone(),
+            buyable_at: self.buyable_at,
+        }
+    }
+
+    /// `NOT_FOUND` for a thing of a kind.
+    pub fn not_found(what: &str) -> Problem {
+        Problem::new(Code::NotFound, format!("no such {what}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_upper_snake_case_on_the_wire() {
+        assert_eq!(Code::TooSoonAfterRegistration.as_str(), "TOO_SOON_AFTER_REGISTRATION");
+        assert_eq!(Code::CoolingDown.as_str(), "COOLING_DOWN");
+    }
+}

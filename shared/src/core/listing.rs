@@ -1,0 +1,161 @@
+//! Pure rules for publishing, changing and ordering fixed-price listings (A1, L2, L4, L5).
+use chrono::{DateTime, Duration, Utc};
+
+use super::error::{Code, Problem};
+use super::ids::AccountId;
+use super::model::{Account, Domain, Listing, ListingStatus};
+use super::policy::Policy;
+
+/// L2.2: TLDs that cannot trade within 7×24 h of registration: `.cn`, `.中国`, `.公司`, `.网络`.
+pub const CN_REGISTRATION_HOLD_TLDS: [&str; 4] = ["cn", "xn--fiqs8s", "xn--55qx5d", "xn--io0a7i"];
+
+/// L2.6: suffixes that are special products by name (`gov.cn`); the others (微站, 微海报,
+/// 诚信通) are flagged by the registrar as `special_product`.
+pub const SPECIAL_SUFFIXES: [&str; 1] = ["gov.cn"];
+
+/// A1: a seller or buyer must be real-name verified and have a bound Alipay account.
+pub fn check_trader(account: Option<&Account>) -> Result<&Account, Problem> {
+    let account = account.ok_or_else(|| {
+        Problem::new(Code::NotVerified, "the account is not known to the marketplace; complete real-name verification first")
+    })?;
+    if !account.real_name_verified {
+        return Err(Problem::new(Code::NotVerified, "complete real-name verification before trading (A1)"));
+    }
+    if account.payout_account.as_deref().is_none_or(str::is_empty) {
+        return Err(Problem::new(Code::NoPayoutAccount, "bind an Alipay account before trading (A1)"));
+    }
+    Ok(account)
+}
+
+/// L2 (and P2 with the push margin): whether `seller` may put `domain` into a trade at `now`.
+/// The checks run in RULES.md's order and the first failure is the answer.
+pub fn check_tradeable(
+    domain: &Domain,
+    seller: &AccountId,
+    now: DateTime<Utc>,
+    policy: &Policy,
+    expiry_margin: Duration,
+) -> Result<(), Problem> {
+    let name = domain.name.ascii();
+    // L2.1
+    if &domain.owner != seller {
+        return Err(Problem::new(Code::NotOwner, format!("{name} is not in your account")));
+    }
+    // L2.2
+    let hold = if CN_REGISTRATION_HOLD_TLDS.contains(&domain.name.tld()) {
+        policy.registration_hold_cn
+    } else {
+        policy.registration_hold_other
+    };
+    if now < domain.registered_at + hold {
+        return Err(Problem::new(
+            Code::TooSoonAfterRegistration,
+            format!("{name} can trade from {}", (domain.registered_at + hold).to_rfc3339()),
+        ));
+    }
+    // L2.4 before L2.3: an expired domain is not merely near expiry.
+    if domain.expires_at <= now {
+        return Err(Problem::new(Code::DomainExpired, format!("{name} has expired")));
+    }
+    // L2.3
+    if domain.expires_at - now < expiry_margin {
+        return Err(Problem::new(
+            Code::NearExpiry,
+            format!("{name} expires in less than {} days; renew it first", expiry_margin.num_days()),
+        ));
+    }
+    // L2.5
+    if domain.flags.transfer_prohibited {
+        return Err(Problem::new(Code::TransferProhibited, format!("{name} cannot change account")));
+    }
+    // L2.6
+    if domain.flags.special_product || SPECIAL_SUFFIXES.iter().any(|s| domain.name.has_suffix(s)) {
+        return Err(Problem::new(Code::SpecialDomain, format!("{name} is a special product and cannot be traded")));
+    }
+    // L2.7
+    if domain.flags.pending_operation {
+        return Err(Problem::new(Code::PendingOperation, format!("{name} has an ownership change or transfer in progress")));
+    }
+    // L2.8 (a blacklisted domain is restricted too, L6)
+    if domain.flags.restricted || domain.flags.blacklisted {
+        return Err(Problem::new(Code::Restricted, format!("{name} is restricted")));
+    }
+    // L2.9
+    if let Some(trade) = domain.active_trade(now) {
+        return Err(Problem::new(
+            Code::AlreadyInTrade,
+            format!("{name} is already in a trade ({})", trade.id),
+        ));
+    }
+    Ok(())
+}
+
+/// L3: the end time of a listing must lie in the future.
+pub fn check_ends_at(ends_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Problem> {
+    if ends_at <= now {
+        return Err(Problem::new(Code::InvalidRequest, "ends_at must be in the future"));
+    }
+    Ok(())
+}
+
+/// L3: descriptions are short.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// L3: a description of at most [`MAX_DESCRIPTION_CHARS`] characters.
+pub fn check_description(description: &str) -> Result<(), Problem> {
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// L5: the seller may change, delist or delete a listing only while it is active and no
+/// order for it awaits payment.
+pub fn check_editable(listing: &Listing, now: DateTime<Utc>) -> Result<(), Problem> {
+    if listing.status_at(now).0 != ListingStatus::Active {
+        return Err(Problem::new(Code::ListingNotActive, "the listing is no longer active"));
+    }
+    if let Some(hold) = listing.live_hold(now) {
+        return Err(Problem::new(
+            Code::OrderPending,
+            format!("an order awaits payment until {} (L5)", hold.until.to_rfc3339()),
+        ));
+    }
+    Ok(())
+}
+
+/// O1, L4, L5: whether `buyer` may order `listing` of `domain` at `now`.
+pub fn check_orderable(
+    listing: &Listing,
+    domain: &Domain,
+    buyer: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<(), Problem> {
+    let sellable = listing.status_at(now).0 == ListingStatus::Active
+        && domain.owner == listing.seller
+        && domain.expires_at > now
+        && domain.active_trade(now).is_some_and(|t| t.id == listing.id.as_str());
+    if !sellable {
+        return Err(Problem::new(Code::ListingNotActive, format!("{} is not for sale", listing.domain)));
+    }
+    if &listing.seller == buyer {
+        return Err(Problem::new(Code::SelfPurchase, "you cannot buy your own listing (O1)"));
+    }
+    if now < listing.buyable_at {
+        return Err(Problem::new(
+            Code::CoolingDown,
+            format!("{} can be ordered from {} (L4)", listing.domain, listing.buyable_at.to_rfc3339()),
+        )
+        .with_buyable_at(listing.buyable_at));
+    }
+    if listing.live_hold(now).is_some() {
+        return Err(Problem::new(
+            Code::OrderPending,
+            format!("{} is held by an order awaiting payment", listing.domain),
+        ));
+    }
+    Ok(())
+}

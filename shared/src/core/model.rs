@@ -1,0 +1,217 @@
+//! The marketplace's entities as plain values. They are stored as JSON bodies of store items
+//! (see `app::repo` for the key layout).
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::domain_name::DomainName;
+use super::ids::{AccountId, ListingId, OrderId, PaymentId};
+use super::money::Money;
+
+/// A registrar account as the marketplace sees it (A1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub real_name_verified: bool,
+    /// The bound Alipay account (an email or a 2088… id).
+    pub payout_account: Option<String>,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub enterprise: bool,
+}
+
+/// Registry state flags of a domain (A2, L2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DomainFlags {
+    pub transfer_prohibited: bool,
+    pub pending_operation: bool,
+    pub restricted: bool,
+    pub special_product: bool,
+    pub blacklisted: bool,
+}
+
+/// What kind of trade holds a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeKind {
+    Listing,
+    Push,
+}
+
+/// The trade holding a domain. A domain belongs to at most one trade; the hold lapses by
+/// itself at `until` (a listing's end time), so a late sweep never keeps a domain stuck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeHold {
+    pub kind: TradeKind,
+    pub id: String,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A domain managed by the registrar (A2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Domain {
+    pub name: DomainName,
+    pub owner: AccountId,
+    pub registered_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    #[serde(default)]
+    pub flags: DomainFlags,
+    #[serde(default)]
+    pub trade: Option<TradeHold>,
+    /// P9: no transfer-out to another registrar before this time.
+    #[serde(default)]
+    pub transfer_lock_until: Option<DateTime<Utc>>,
+}
+
+impl Domain {
+    /// The trade holding the domain at `now`, if its hold has not lapsed.
+    pub fn active_trade(&self, now: DateTime<Utc>) -> Option<&TradeHold> {
+        self.trade.as_ref().filter(|t| t.until.is_none_or(|until| until > now))
+    }
+}
+
+/// Lifecycle of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingStatus {
+    Active,
+    Sold,
+    Ended,
+}
+
+/// An order's claim on a listing while it awaits payment. It lapses at `until` by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderHold {
+    pub order_id: OrderId,
+    pub buyer: AccountId,
+    pub until: DateTime<Utc>,
+}
+
+/// A fixed-price listing (L1, L3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub id: ListingId,
+    pub domain: DomainName,
+    pub seller: AccountId,
+    pub price: Money,
+    pub status: ListingStatus,
+    pub end_reason: Option<String>,
+    /// L4: not orderable before this time.
+    pub buyable_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The order awaiting payment for it, if any (L5).
+    pub hold: Option<OrderHold>,
+    pub sold_to: Option<AccountId>,
+}
+
+impl Listing {
+    /// The hold of an order still inside its payment window at `now`.
+    pub fn live_hold(&self, now: DateTime<Utc>) -> Option<&OrderHold> {
+        self.hold.as_ref().filter(|h| h.until > now)
+    }
+
+    /// The status as of `now`: an active listing whose end time has passed is ended even
+    /// before the sweeper gets to it (E1).
+    pub fn status_at(&self, now: DateTime<Utc>) -> (ListingStatus, Option<String>) {
+        match self.status {
+            ListingStatus::Active if self.ends_at <= now => (ListingStatus::Ended, Some("ends_at_passed".into())),
+            status => (status, self.end_reason.clone()),
+        }
+    }
+}
+
+/// Lifecycle of an order (API.md Orders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    AwaitingPayment,
+    Processing,
+    Paid,
+    Completed,
+    Failed,
+    Expired,
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// Whether the order still waits for its money.
+    pub fn is_unpaid(self) -> bool {
+        matches!(self, OrderStatus::AwaitingPayment | OrderStatus::Processing)
+    }
+}
+
+/// Delivery state of one domain of an order (O9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Pending,
+    Completed,
+    Failed,
+}
+
+/// One domain of an order, with the price and fee rate frozen at order time (S5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub domain: DomainName,
+    pub listing_id: ListingId,
+    pub seller: AccountId,
+    pub price: Money,
+    pub fee_rate: Decimal,
+    pub status: ItemStatus,
+    pub failure: Option<String>,
+    pub refund: Option<Money>,
+}
+
+/// The current payment attempt of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRef {
+    pub payment_id: PaymentId,
+    pub status: PaymentStatus,
+}
+
+/// One payment group of a cart (O2), paid in one payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub buyer: AccountId,
+    pub items: Vec<OrderItem>,
+    pub total: Money,
+    pub status: OrderStatus,
+    /// O3: the end of the payment window.
+    pub pay_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub payment: Option<PaymentRef>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// State of one payment attempt at the provider (O6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Created; the provider's result is not back yet.
+    Pending,
+    Succeeded,
+    Failed,
+    /// The money came but could not buy anything; it was sent back (E1, S1).
+    Refunded,
+}
+
+/// A payment attempt. Its id is the `out_trade_no` the provider knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub buyer: AccountId,
+    pub amount: Money,
+    pub status: PaymentStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub trade_no: Option<String>,
+    pub settled_at: Option<DateTime<Utc>>,
+}

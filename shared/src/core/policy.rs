@@ -1,0 +1,66 @@
+//! Settings the rules are evaluated with. Rates and margins are policy, not code (L8, P2, S5).
+use chrono::Duration;
+use rust_decimal::Decimal;
+
+/// Numbers the rules depend on; the defaults are RULES.md's.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// L4: a listing cannot be ordered for this long after it is published or changed.
+    pub listing_cooldown: Duration,
+    /// O3: an order must be paid within this window.
+    pub payment_window: Duration,
+    /// L2.3: a listing needs at least this long before expiry.
+    pub listing_expiry_margin: Duration,
+    /// P2: a push needs at least this long before expiry (a setting, default 15 days).
+    pub push_expiry_margin: Duration,
+    /// L2.2: `.cn`, `.中国`, `.公司`, `.网络` cannot trade this soon after registration.
+    pub registration_hold_cn: Duration,
+    /// L2.2: every other TLD cannot trade this soon after registration.
+    pub registration_hold_other: Duration,
+    /// L8/S5: the fixed-price fee rate in force when no fee period overrides it.
+    pub fixed_price_fee_rate: Decimal,
+    /// S4: seller proceeds stay frozen this long after completion.
+    pub settlement_period: Duration,
+    /// L3: when the seller gives no end time, the listing runs this long.
+    pub default_listing_duration: Duration,
+    /// The most domains one `POST /orders` may carry (service-wide cart cap).
+    pub max_cart: usize,
+    /// O7: order attempts per account per minute.
+    pub order_rate_per_minute: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            listing_cooldown: Duration::minutes(3),
+            payment_window: Duration::minutes(10),
+            listing_expiry_margin: Duration::days(7),
+            push_expiry_margin: Duration::days(15),
+            registration_hold_cn: Duration::days(7),
+            registration_hold_other: Duration::hours(24),
+            fixed_price_fee_rate: Decimal::new(1, 2),
+            settlement_period: Duration::days(7),
+            default_listing_duration: Duration::days(30),
+            max_cart: 50,
+            order_rate_per_minute: 30,
+        }
+    }
+}
+
+/// O2: the limits of one payment group.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupLimits {
+    pub max_domains: usize,
+    pub max_sellers: usize,
+    pub max_per_seller: usize,
+}
+
+impl Default for GroupLimits {
+    fn default() -> Self {
+        GroupLimits {
+            max_domains: 500,
+            max_sellers: 40,
+            max_per_seller: 50,
+        }
+    }
+}

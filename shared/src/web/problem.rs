@@ -1,0 +1,73 @@
+//! The one place refusals and failures become HTTP answers: RFC 9457 problem+json with the
+//! stable code. Unexpected failures are logged with their context and answered 500 without
+//! internals.
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppError;
+use crate::core::error::{Code, Problem};
+
+/// The problem document of a refusal.
+pub fn problem_body(p: &Problem) -> serde_json::Value {
+    let mut body = json!({
+        "type": format!("https://market.example/problems/{}", p.code.as_str().to_lowercase().replace('_', "-")),
+        "title": p.code.title(),
+        "status": p.code.status(),
+        "detail": p.detail,
+        "code": p.code.as_str(),
+    });
+    if let Some(at) = p.buyable_at {
+        body["buyable_at"] = json!(at);
+    }
+    if !p.errors.is_empty() {
+        body["errors"] = json!(p.errors);
+    }
+    body
+}
+
+/// A problem+json response.
+pub fn problem_response(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        problem_body(p).to_string(),
+    )
+        .into_response()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::Refused(p) => problem_response(&p),
+            AppError::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                let body = json!({
+                    "type": "about:blank",
+                    "title": "Internal error",
+                    "status": 500,
+                    "detail": "something went wrong on our side; it has been logged",
+                    "code": "INTERNAL",
+                });
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    [(header::CONTENT_TYPE, "application/problem+json")],
+                    body.to_string(),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        problem_response(&self)
+    }
+}
+
+/// 404 for routes that do not exist, in the same shape.
+pub async fn no_route() -> Response {
+    problem_response(&Problem::new(Code::NotFound, "no such route"))
+}
