@@ -1,1 +1,238 @@
+//! The local runner: every function's routes in one HTTP server, the embedded store (or
+//! DynamoDB's API), the in-process queue and timers, the sandbox payment provider and the
+//! dev routes. `cargo run` at the repo root starts it; the tests start it in-process.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use anyhow::Context;
+use axum::Router;
+
+use shared::adapters::captcha::SandboxCaptcha;
+use shared::adapters::clock::DevClock;
+use shared::adapters::payment::SandboxProvider;
+use shared::adapters::queue::InProcessQueue;
+use shared::core::policy::Policy;
+use shared::store::dynamo::DynamoStore;
+use shared::store::embedded::EmbeddedStore;
+use shared::store::Store;
+use shared::web::auth::{self, AuthMode};
+use shared::App;
+
+pub mod dev;
+pub mod pump;
+pub mod seed;
+
+/// The secret the local runner signs and verifies tokens with unless `MARKET_JWT_SECRET`
+/// says otherwise. It is printed at start: it guards nothing but a local demo.
+pub const DEV_JWT_SECRET: &str = "local-dev-secret-change-me";
+
+/// Where the store lives.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    /// A `redb` file (kept across restarts).
+    Embedded(PathBuf),
+    /// Nothing kept (`MARKET_DATA=:memory:`).
+    Memory,
+    /// DynamoDB's API at `AWS_ENDPOINT_URL`, in this table (created if missing).
+    Dynamo { table: String },
+}
+
+/// The runner's settings (API.md "Local runner").
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub jwt_secret: String,
+    pub store: StoreChoice,
+    pub dev_routes: bool,
+    pub seed_demo: bool,
+    pub policy: Policy,
+    /// How often the sweeper runs on its own (real time).
+    pub sweep_every: std::time::Duration,
+}
+
+impl Settings {
+    /// Reads `MARKET_*` from the environment, with working defaults.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let addr = var("MARKET_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let store = match var("MARKET_STORE").as_deref() {
+            None | Some("embedded") => match var("MARKET_DATA").as_deref() {
+                Some(":memory:") => StoreChoice::Memory,
+                Some(path) => StoreChoice::Embedded(path.into()),
+                None => StoreChoice::Embedded(default_data_path()),
+            },
+            Some("dynamodb") => StoreChoice::Dynamo {
+                table: var("MARKET_TABLE").unwrap_or_else(|| "market".into()),
+            },
+            Some(other) => anyhow::bail!("MARKET_STORE is embedded or dynamodb, not {other}"),
+        };
+        match var("MARKET_QUEUE").as_deref() {
+            None | Some("inprocess") => {}
+            Some(other) => anyhow::bail!("MARKET_QUEUE={other} is not available yet: the local runner has the in-process queue"),
+        }
+        match var("MARKET_CAPTCHA").as_deref() {
+            None | Some("sandbox") => {}
+            Some(other) => anyhow::bail!(
+                "MARKET_CAPTCHA={other}: the local runner has the sandbox verifier only"
+            ),
+        }
+        let mut policy = Policy::default();
+        if let Some(rate) = var("MARKET_ORDER_RATE") {
+            policy.order_rate_per_minute = rate
+                .parse()
+                .context("MARKET_ORDER_RATE must be a whole number")?;
+        }
+        Ok(Settings {
+            addr: addr
+                .parse()
+                .with_context(|| format!("MARKET_ADDR={addr} is not host:port"))?,
+            jwt_secret: var("MARKET_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            store,
+            dev_routes: var("MARKET_DEV_ROUTES").is_none_or(|v| v != "0"),
+            seed_demo: var("MARKET_SEED").is_none_or(|v| v != "0"),
+            policy,
+            sweep_every: std::time::Duration::from_secs(60),
+        })
+    }
+
+    /// Settings for tests: in memory, any free port, no demo data.
+    pub fn for_tests() -> Settings {
+        Settings {
+            addr: "127.0.0.1:0".parse().expect("valid"),
+            jwt_secret: "test-secret".into(),
+            store: StoreChoice::Memory,
+            dev_routes: true,
+            seed_demo: false,
+            policy: Policy::default(),
+            sweep_every: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+/// `target/market-data/market.redb` under the workspace root.
+fn default_data_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("market-data")
+        .join("market.redb")
+}
+
+/// Builds the chosen store.
+pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match choice {
+        StoreChoice::Embedded(path) => Arc::new(
+            EmbeddedStore::open(path)
+                .with_context(|| format!("opening the store at {}", path.display()))?,
+        ),
+        StoreChoice::Memory => Arc::new(EmbeddedStore::in_memory()?),
+        StoreChoice::Dynamo { table } => {
+            let sdk = shared::config::aws().await;
+            let store = DynamoStore::new(aws_sdk_dynamodb_client(&sdk), table.clone());
+            store
+                .ensure_table()
+                .await
+                .context("creating the DynamoDB table (is AWS_ENDPOINT_URL set?)")?;
+            Arc::new(store)
+        }
+    })
+}
+
+fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+/// A started marketplace.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    pub queue: Arc<InProcessQueue>,
+    pub settings: Settings,
+    server: tokio::task::JoinHandle<()>,
+    timers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// `http://host:port`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and the timers.
+    pub fn stop(self) {
+        self.server.abort();
+        for t in self.timers {
+            t.abort();
+        }
+    }
+}
+
+/// Every route of every function, plus the dev routes when enabled.
+pub fn routes(dev: Option<dev::DevState>) -> Router<shared::web::AppState> {
+    let mut router = Router::new()
+        .merge(fn_list::router())
+        .merge(fn_order::router())
+        .merge(fn_pay_callback::router())
+        .merge(fn_push::router())
+        .merge(fn_admin::router())
+        .merge(fn_account::router())
+        .route(
+            "/health",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        );
+    if let Some(dev) = dev {
+        router = router.merge(dev::router(dev));
+    }
+    router.fallback(shared::web::problem::no_route)
+}
+
+/// Starts the marketplace with `settings` and returns once it takes requests.
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("binding {}", settings.addr))?;
+    let addr = listener.local_addr()?;
+    let clock = Arc::new(DevClock::default());
+    let queue = Arc::new(InProcessQueue::new(clock.clone()));
+    let sandbox = Arc::new(SandboxProvider::new(format!("http://{addr}")));
+    let store = open_store(&settings.store).await?;
+    let app = Arc::new(App {
+        store,
+        clock: clock.clone(),
+        queue: queue.clone(),
+        provider: sandbox.clone(),
+        captcha: Arc::new(SandboxCaptcha),
+        policy: settings.policy.clone(),
+        dev_clock: Some(clock),
+    });
+    if settings.seed_demo {
+        seed::seed_if_empty(&app)
+            .await
+            .context("seeding the demo market")?;
+    }
+    let dev = settings.dev_routes.then(|| dev::DevState {
+        sandbox,
+        queue: queue.clone(),
+    });
+    let router = routes(dev)
+        .with_state(app.clone())
+        .layer(auth::layer(AuthMode::hs256(&settings.jwt_secret)));
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the server stopped");
+        }
+    });
+    let timers = vec![
+        tokio::spawn(pump::run_queue(app.clone(), queue.clone())),
+        tokio::spawn(pump::run_sweeper(app.clone(), settings.sweep_every)),
+    ];
+    Ok(Running {
+        addr,
+        app,
+        queue,
+        settings,
+        server,
+        timers,
+    })
+}

@@ -1,1 +1,45 @@
-fn main() {}
+//! `cargo run`: the whole marketplace on one port, with demo data and a token to try it.
+use chrono::{Duration, Utc};
+use tracing_subscriber::EnvFilter;
+
+use infra::{start, Settings, StoreChoice};
+use shared::web::auth::sign_token;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let settings = Settings::from_env()?;
+    let running = start(settings).await?;
+    let base = running.base_url();
+    let secret = &running.settings.jwt_secret;
+    let exp = (Utc::now() + Duration::days(30)).timestamp();
+    let store = match &running.settings.store {
+        StoreChoice::Embedded(path) => format!("embedded ({})", path.display()),
+        StoreChoice::Memory => "embedded, in memory".into(),
+        StoreChoice::Dynamo { table } => format!("DynamoDB table {table}"),
+    };
+    println!("\nDomain marketplace listening on {base}  (store: {store})");
+    println!("JWT secret (HS256, MARKET_JWT_SECRET): {secret}");
+    println!("Demo tokens, valid 30 days:");
+    for (who, roles) in [
+        ("alice", &[][..]),
+        ("bob", &[][..]),
+        ("ops", &["admin"][..]),
+    ] {
+        println!("  {who:6} {}", sign_token(secret, who, roles, exp));
+    }
+    let bob = sign_token(secret, "bob", &[], exp);
+    println!("\nTry it:");
+    println!("  curl -s {base}/listings");
+    println!(
+        "  curl -s -X POST {base}/orders -H 'Authorization: Bearer {bob}' -H 'Content-Type: application/json' -d '{{\"domains\":[\"example.com\"],\"captcha_token\":\"pass\"}}'"
+    );
+    println!("  (a fresh listing cools down for 3 minutes: curl -s -X POST {base}/dev/clock/advance -H 'Content-Type: application/json' -d '{{\"seconds\":180}}')\n");
+    tokio::signal::ctrl_c().await?;
+    running.stop();
+    Ok(())
+}

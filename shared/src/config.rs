@@ -30,13 +30,17 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
     let sdk = aws().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), required("TABLE_NAME")?);
     let mut urls = HashMap::new();
-    for (topic, var) in [(Topic::PaymentNotifications, "PAYMENTS_QUEUE_URL"), (Topic::OrderDeadlines, "DEADLINES_QUEUE_URL")] {
+    for (topic, var) in [
+        (Topic::PaymentNotifications, "PAYMENTS_QUEUE_URL"),
+        (Topic::OrderDeadlines, "DEADLINES_QUEUE_URL"),
+    ] {
         if let Ok(url) = std::env::var(var) {
             urls.insert(topic, url);
         }
     }
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), urls);
-    if required("MARKET_PAYMENT_PROVIDER")? != "sandbox" || required("MARKET_CAPTCHA")? != "sandbox" {
+    if required("MARKET_PAYMENT_PROVIDER")? != "sandbox" || required("MARKET_CAPTCHA")? != "sandbox"
+    {
         anyhow::bail!("only the sandbox payment provider and captcha exist yet: set MARKET_PAYMENT_PROVIDER=sandbox and MARKET_CAPTCHA=sandbox");
     }
     let base_url = std::env::var("MARKET_PUBLIC_URL").unwrap_or_default();

@@ -1,1 +1,45 @@
+//! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
+//! of the caller").
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
 
+use shared::app::{accounts, AppError};
+use shared::web::auth::Caller;
+use shared::web::json::Query;
+use shared::web::{page_limit, AppState};
+
+/// The routes of this function.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me/domains", get(domains))
+        .route("/me/ledger", get(ledger))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn domains(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(p): Query<PageParams>,
+) -> Result<Response, AppError> {
+    let page = accounts::my_domains(
+        &app,
+        &caller.account,
+        page_limit(p.limit),
+        p.cursor.filter(|c| !c.is_empty()),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
+}
+
+async fn ledger(State(app): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+    Ok(axum::Json(accounts::my_ledger(&app, &caller.account).await?).into_response())
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! Lambda entry point of `functions/account`.
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::web::run_http_lambda(fn_account::router()).await
+}

@@ -1,1 +1,63 @@
+//! `functions/expire-sweeper`: the clock that never sleeps (E1, O3). Two triggers, one
+//! code path: an SQS message delayed to an order's deadline (promptness) and an
+//! EventBridge schedule every minute (the backstop).
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::BatchItemFailure;
+use serde_json::Value;
 
+use shared::app::sweep::{self, SweepReport};
+use shared::app::{App, AppError};
+use shared::core::ids::OrderId;
+
+/// One order's deadline message (its body is the order id).
+pub async fn handle_deadline(app: &App, body: &str) -> Result<SweepReport, AppError> {
+    let mut report = SweepReport::default();
+    match OrderId::parse(body.trim()) {
+        Ok(id) => sweep::order_due(app, &id, &mut report).await?,
+        Err(_) => tracing::warn!(body, "deadline message without an order id; dropped"),
+    }
+    Ok(report)
+}
+
+/// A batch of deadline messages; failed records are reported for redelivery.
+pub async fn handle_deadline_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let body = record.body.clone().unwrap_or_default();
+        if let Err(e) = handle_deadline(app, &body).await {
+            tracing::error!(error = ?e, "deadline not handled; SQS will redeliver it");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = record.message_id.unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+/// What woke the sweeper.
+pub enum Trigger {
+    Deadlines(SqsEvent),
+    Schedule,
+}
+
+/// Tells the two event shapes apart: SQS batches carry `Records`; anything else (the
+/// EventBridge scheduled event) runs the sweep.
+pub fn trigger(event: Value) -> Result<Trigger, serde_json::Error> {
+    if event.get("Records").is_some() {
+        Ok(Trigger::Deadlines(serde_json::from_value(event)?))
+    } else {
+        Ok(Trigger::Schedule)
+    }
+}
+
+/// Handles either trigger; the answer is the SQS batch response or the sweep's report.
+pub async fn handle(app: &App, event: Value) -> Result<Value, AppError> {
+    match trigger(event).map_err(|e| AppError::Internal(e.into()))? {
+        Trigger::Deadlines(batch) => Ok(serde_json::to_value(
+            handle_deadline_batch(app, batch).await,
+        )
+        .map_err(|e| AppError::Internal(e.into()))?),
+        Trigger::Schedule => Ok(serde_json::to_value(sweep::sweep(app).await?)
+            .map_err(|e| AppError::Internal(e.into()))?),
+    }
+}

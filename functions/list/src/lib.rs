@@ -1,1 +1,166 @@
+//! `functions/list`: fixed-price listings (API.md "Listings"). The router runs under
+//! `lambda_http` in the cloud and inside the local runner.
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
 
+use shared::app::listings::{self, Browse, ListingChange, NewListing, Sort};
+use shared::app::AppError;
+use shared::core::domain_name::DomainName;
+use shared::core::error::{Code, Problem};
+use shared::core::ids::ListingId;
+use shared::web::auth::Caller;
+use shared::web::json::{amount, Json, Query};
+use shared::web::{page_limit, parse_json, AppState};
+
+/// The routes of this function.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/listings", get(browse).post(publish))
+        .route("/listings/{id}", get(read).patch(change).delete(delist))
+        .route("/me/listings", get(mine))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    domain: String,
+    price: Value,
+    ends_at: Option<DateTime<Utc>>,
+    description: Option<String>,
+}
+
+async fn publish(
+    State(app): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let parsed: PublishBody = parse_json(&headers, &body)?;
+    let new = NewListing {
+        domain: DomainName::parse(&parsed.domain)?,
+        price: amount(&parsed.price)?,
+        ends_at: parsed.ends_at,
+        description: parsed.description.unwrap_or_default(),
+    };
+    shared::web::create(
+        &app,
+        &caller,
+        (&method, &uri, &headers, &body),
+        StatusCode::CREATED,
+        || listings::publish(&app, &caller.account, new),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    price: Option<Value>,
+    ends_at: Option<DateTime<Utc>>,
+    description: Option<String>,
+}
+
+async fn change(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ChangeBody>,
+) -> Result<Response, AppError> {
+    let id = ListingId::parse(&id)?;
+    let change = ListingChange {
+        price: body.price.as_ref().map(amount).transpose()?,
+        ends_at: body.ends_at,
+        description: body.description,
+    };
+    Ok(axum::Json(listings::change(&app, &caller.account, &id, change).await?).into_response())
+}
+
+async fn delist(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = ListingId::parse(&id)?;
+    Ok(axum::Json(listings::delist(&app, &caller.account, &id).await?).into_response())
+}
+
+async fn read(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let id = ListingId::parse(&id)?;
+    Ok(axum::Json(listings::get(&app, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrowseParams {
+    tld: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn browse(
+    State(app): State<AppState>,
+    Query(p): Query<BrowseParams>,
+) -> Result<Response, AppError> {
+    let sort = match p.sort.as_deref() {
+        None | Some("price") => Sort::PriceAscending,
+        Some("-price") => Sort::PriceDescending,
+        Some("newest") => Sort::Newest,
+        Some(other) => {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                format!("sort is price, -price or newest, not {other}"),
+            )
+            .into())
+        }
+    };
+    let money = |v: Option<String>| {
+        v.as_deref()
+            .map(shared::core::money::Money::parse)
+            .transpose()
+    };
+    let browse = Browse {
+        tld: p.tld.filter(|t| !t.is_empty()),
+        min_price: money(p.min_price)?,
+        max_price: money(p.max_price)?,
+        q: p.q.filter(|q| !q.is_empty()),
+        sort,
+        limit: page_limit(p.limit),
+        cursor: p.cursor.filter(|c| !c.is_empty()),
+    };
+    Ok(axum::Json(listings::browse(&app, browse).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn mine(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(p): Query<PageParams>,
+) -> Result<Response, AppError> {
+    let page = listings::mine(
+        &app,
+        &caller.account,
+        page_limit(p.limit),
+        p.cursor.filter(|c| !c.is_empty()),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
+}

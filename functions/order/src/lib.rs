@@ -1,1 +1,127 @@
+//! `functions/order`: carts, orders, payment attempts and cancellation (API.md "Orders").
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
 
+use shared::app::{orders, AppError};
+use shared::core::error::{Code, Problem};
+use shared::core::ids::OrderId;
+use shared::web::auth::Caller;
+use shared::web::json::{Json, Query};
+use shared::web::{page_limit, parse_json, AppState};
+
+/// The routes of this function.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", post(place))
+        .route("/orders/{id}", get(read))
+        .route("/orders/{id}/pay", post(pay))
+        .route("/orders/{id}/cancel", post(cancel))
+        .route("/me/orders", get(mine))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceBody {
+    domains: Vec<String>,
+    captcha_token: String,
+}
+
+async fn place(
+    State(app): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let parsed: PlaceBody = parse_json(&headers, &body)?;
+    shared::web::create(
+        &app,
+        &caller,
+        (&method, &uri, &headers, &body),
+        StatusCode::CREATED,
+        || {
+            orders::place(
+                &app,
+                &caller.account,
+                &parsed.domains,
+                &parsed.captcha_token,
+            )
+        },
+    )
+    .await
+}
+
+async fn read(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = OrderId::parse(&id)?;
+    Ok(axum::Json(orders::get(&app, &caller.account, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    method: String,
+}
+
+async fn pay(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PayBody>,
+) -> Result<Response, AppError> {
+    let id = OrderId::parse(&id)?;
+    Ok(axum::Json(orders::pay(&app, &caller.account, &id, &body.method).await?).into_response())
+}
+
+async fn cancel(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = OrderId::parse(&id)?;
+    Ok(axum::Json(orders::cancel(&app, &caller.account, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MineParams {
+    status: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn mine(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(p): Query<MineParams>,
+) -> Result<Response, AppError> {
+    let unpaid_only = match p.status.as_deref() {
+        None | Some("all") => false,
+        Some("unpaid") => true,
+        Some(other) => {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                format!("status is unpaid or all, not {other}"),
+            )
+            .into())
+        }
+    };
+    let page = orders::mine(
+        &app,
+        &caller.account,
+        unpaid_only,
+        page_limit(p.limit),
+        p.cursor.filter(|c| !c.is_empty()),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
+}

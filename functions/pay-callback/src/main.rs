@@ -1,1 +1,14 @@
-fn main() {}
+//! Lambda entry point of the notification consumer (SQS trigger).
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let app = shared::config::cloud().await?;
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+            let app = app.clone();
+            async move { Ok::<_, Error>(fn_pay_callback::handle_batch(&app, event.payload).await) }
+        },
+    ))
+    .await
+}

@@ -86,7 +86,10 @@ pub fn signing_string(params: &[(String, String)]) -> String {
         .filter(|(k, v)| k != "sign" && k != "sign_type" && !v.is_empty())
         .collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
-    kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    kept.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, VerifyError> {
@@ -100,7 +103,10 @@ fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, Veri
 /// Alipay times are Beijing time, `yyyy-MM-dd HH:mm:ss`.
 fn beijing_time(text: &str) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
-    shanghai().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
+    shanghai()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Reads the fields of a notification whose signature has been checked.
@@ -154,16 +160,31 @@ impl SandboxProvider {
     }
 
     /// A correctly signed notification, as the provider would send it for a trade.
-    pub fn notification(&self, out_trade_no: &str, trade_status: &str, amount: Money, now: DateTime<Utc>) -> String {
-        let beijing = now.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S").to_string();
+    pub fn notification(
+        &self,
+        out_trade_no: &str,
+        trade_status: &str,
+        amount: Money,
+        now: DateTime<Utc>,
+    ) -> String {
+        let beijing = now
+            .with_timezone(&shanghai())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
         let mut params: Vec<(String, String)> = vec![
-            ("notify_id".into(), format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase())),
+            (
+                "notify_id".into(),
+                format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            ),
             ("notify_time".into(), beijing.clone()),
             ("notify_type".into(), "trade_status_sync".into()),
             ("app_id".into(), self.app_id.clone()),
             ("seller_id".into(), self.seller_id.clone()),
             ("out_trade_no".into(), out_trade_no.into()),
-            ("trade_no".into(), format!("2026{}", out_trade_no.trim_start_matches("pay_"))),
+            (
+                "trade_no".into(),
+                format!("2026{}", out_trade_no.trim_start_matches("pay_")),
+            ),
             ("trade_status".into(), trade_status.into()),
             ("total_amount".into(), amount.to_string()),
             ("gmt_payment".into(), beijing),
@@ -179,12 +200,15 @@ impl SandboxProvider {
 
 impl PaymentProvider for SandboxProvider {
     fn pay_url(&self, request: &PayRequest<'_>) -> String {
-        format!("{}/dev/payments/{}/complete", self.base_url, request.out_trade_no)
+        format!(
+            "{}/dev/payments/{}/complete",
+            self.base_url, request.out_trade_no
+        )
     }
 
     fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
-        let params: Vec<(String, String)> =
-            serde_urlencoded::from_str(form_body).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let params: Vec<(String, String)> = serde_urlencoded::from_str(form_body)
+            .map_err(|e| VerifyError::Malformed(e.to_string()))?;
         let signature = field(&params, "sign")?;
         // Compared in constant time by the MAC itself.
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
@@ -235,12 +259,20 @@ mod tests {
     #[test]
     fn sandbox_notifications_verify_and_tampering_does_not() {
         let sandbox = SandboxProvider::new("http://x");
-        let body = sandbox.notification("pay_1", "TRADE_SUCCESS", Money::parse("10.00").unwrap(), Utc::now());
+        let body = sandbox.notification(
+            "pay_1",
+            "TRADE_SUCCESS",
+            Money::parse("10.00").unwrap(),
+            Utc::now(),
+        );
         let n = sandbox.verify(&body).unwrap();
         assert_eq!(n.trade_status, TradeStatus::Paid);
         assert_eq!(n.total_amount.to_string(), "10.00");
         let forged = body.replace("total_amount=10.00", "total_amount=1.00");
-        assert_eq!(sandbox.verify(&forged).unwrap_err(), VerifyError::BadSignature);
+        assert_eq!(
+            sandbox.verify(&forged).unwrap_err(),
+            VerifyError::BadSignature
+        );
         let other = SandboxProvider::new("http://x");
         assert_eq!(other.verify(&body).unwrap_err(), VerifyError::BadSignature);
     }

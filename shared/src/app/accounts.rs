@@ -25,7 +25,9 @@ where
             Err(Attempt::Failed(e)) => return Err(e),
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!("gave up after {MAX_ATTEMPTS} lost races")))
+    Err(AppError::Internal(anyhow::anyhow!(
+        "gave up after {MAX_ATTEMPTS} lost races"
+    )))
 }
 
 /// The outcome of one try of a read-decide-write.
@@ -53,8 +55,13 @@ pub(crate) fn written(result: Result<(), StoreError>) -> Result<(), Attempt> {
 /// `PUT /admin/accounts/{id}`: creates or replaces the account's marketplace profile.
 pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
     retrying(|| async {
-        let old: Option<Versioned<Account>> = load(&*app.store, repo::account_key(&account.id)).await?;
-        written(app.store.transact(vec![put(account_item(&account), old.as_ref())]).await)?;
+        let old: Option<Versioned<Account>> =
+            load(&*app.store, repo::account_key(&account.id)).await?;
+        written(
+            app.store
+                .transact(vec![put(account_item(&account), old.as_ref())])
+                .await,
+        )?;
         Ok(account.clone())
     })
     .await
@@ -73,10 +80,15 @@ pub struct DomainRecord {
 /// transfer lock are kept.
 pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain> {
     if record.expires_at <= record.registered_at {
-        return Err(Problem::new(Code::InvalidRequest, "expires_at must be after registered_at").into());
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "expires_at must be after registered_at",
+        )
+        .into());
     }
     retrying(|| async {
-        let old: Option<Versioned<Domain>> = load(&*app.store, repo::domain_key(&record.name)).await?;
+        let old: Option<Versioned<Domain>> =
+            load(&*app.store, repo::domain_key(&record.name)).await?;
         let domain = Domain {
             name: record.name.clone(),
             owner: record.owner.clone(),
@@ -86,14 +98,23 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
             trade: old.as_ref().and_then(|o| o.value.trade.clone()),
             transfer_lock_until: old.as_ref().and_then(|o| o.value.transfer_lock_until),
         };
-        written(app.store.transact(vec![put(domain_item(&domain), old.as_ref())]).await)?;
+        written(
+            app.store
+                .transact(vec![put(domain_item(&domain), old.as_ref())])
+                .await,
+        )?;
         Ok(domain)
     })
     .await
 }
 
 /// `GET /me/domains`.
-pub async fn my_domains(app: &App, owner: &AccountId, limit: usize, cursor: Option<String>) -> AppResult<PageView<DomainView>> {
+pub async fn my_domains(
+    app: &App,
+    owner: &AccountId,
+    limit: usize,
+    cursor: Option<String>,
+) -> AppResult<PageView<DomainView>> {
     let mut query = Query::index(Index::Gsi1, format!("OWNER#{owner}"));
     query.limit = limit;
     query.after = cursor;

@@ -55,21 +55,35 @@ fn key_of(account: &AccountId, key: &str) -> (String, String) {
 
 fn record_item(account: &AccountId, key: &str, record: &Record) -> Item {
     let (pk, sk) = key_of(account, key);
-    let mut item = Item::new(pk, sk, serde_json::to_string(record).expect("records serialise"));
+    let mut item = Item::new(
+        pk,
+        sk,
+        serde_json::to_string(record).expect("records serialise"),
+    );
     item.ttl = Some((record.started_at + Duration::hours(KEEP_HOURS)).timestamp());
     item
 }
 
 /// Runs `work` at most once per (account, key); replays its answer for retries.
 /// Refusals and failures release the key, so a corrected retry is evaluated afresh.
-pub async fn once<F, Fut>(app: &App, account: &AccountId, key: Option<&str>, fingerprint: String, work: F) -> AppResult<Recorded>
+pub async fn once<F, Fut>(
+    app: &App,
+    account: &AccountId,
+    key: Option<&str>,
+    fingerprint: String,
+    work: F,
+) -> AppResult<Recorded>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<Recorded>>,
 {
     let Some(key) = key else { return work().await };
     if key.is_empty() || key.len() > 255 {
-        return Err(Problem::new(Code::InvalidRequest, "Idempotency-Key must be 1 to 255 characters").into());
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "Idempotency-Key must be 1 to 255 characters",
+        )
+        .into());
     }
     // Claim the key, or find what it already answered.
     let claim = retrying(|| async {
@@ -78,7 +92,11 @@ where
         if let Some(old) = &old {
             if old.value.fingerprint != fingerprint {
                 return Err(Attempt::Failed(
-                    Problem::new(Code::IdempotencyKeyReused, "this Idempotency-Key was used with another request").into(),
+                    Problem::new(
+                        Code::IdempotencyKeyReused,
+                        "this Idempotency-Key was used with another request",
+                    )
+                    .into(),
                 ));
             }
             if let Some(answer) = &old.value.answer {
@@ -86,7 +104,11 @@ where
             }
             if old.value.started_at + Duration::seconds(CLAIM_LEASE_SECONDS) > now {
                 return Err(Attempt::Failed(
-                    Problem::new(Code::IdempotencyInProgress, "a request with this Idempotency-Key is still running; retry shortly").into(),
+                    Problem::new(
+                        Code::IdempotencyInProgress,
+                        "a request with this Idempotency-Key is still running; retry shortly",
+                    )
+                    .into(),
                 ));
             }
         }
@@ -95,7 +117,14 @@ where
             started_at: now,
             answer: None,
         };
-        written(app.store.transact(vec![repo::put(record_item(account, key, &record), old.as_ref())]).await)?;
+        written(
+            app.store
+                .transact(vec![repo::put(
+                    record_item(account, key, &record),
+                    old.as_ref(),
+                )])
+                .await,
+        )?;
         Ok(Claim::Fresh(Versioned {
             value: record,
             version: old.map_or(1, |o| o.version + 1),
@@ -115,7 +144,10 @@ where
                 ..claimed.value
             };
             app.store
-                .transact(vec![Write::Put(record_item(account, key, &record), Expect::Version(claimed.version))])
+                .transact(vec![Write::Put(
+                    record_item(account, key, &record),
+                    Expect::Version(claimed.version),
+                )])
                 .await?;
             Ok(answer)
         }

@@ -9,7 +9,9 @@ use super::{App, AppResult};
 use crate::core::domain_name::DomainName;
 use crate::core::error::{Code, Problem};
 use crate::core::ids::{AccountId, ListingId};
-use crate::core::listing::{check_description, check_editable, check_ends_at, check_tradeable, check_trader};
+use crate::core::listing::{
+    check_description, check_editable, check_ends_at, check_tradeable, check_trader,
+};
 use crate::core::model::{Account, Domain, Listing, ListingStatus, TradeHold, TradeKind};
 use crate::core::money::Money;
 use crate::store::{Index, Query, SkRange};
@@ -40,14 +42,28 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
     check_description(&new.description)?;
     retrying(|| async {
         let now = app.now();
-        let ends_at = new.ends_at.unwrap_or(now + app.policy.default_listing_duration);
+        let ends_at = new
+            .ends_at
+            .unwrap_or(now + app.policy.default_listing_duration);
         check_ends_at(ends_at, now)?;
-        let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(seller)).await?;
+        let account: Option<Versioned<Account>> =
+            load(&*app.store, repo::account_key(seller)).await?;
         check_trader(account.as_ref().map(|a| &a.value))?;
         let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(&new.domain))
             .await?
-            .ok_or_else(|| Problem::new(Code::NotOwner, format!("{} is not in your account", new.domain)))?;
-        check_tradeable(&domain.value, seller, now, &app.policy, app.policy.listing_expiry_margin)?;
+            .ok_or_else(|| {
+                Problem::new(
+                    Code::NotOwner,
+                    format!("{} is not in your account", new.domain),
+                )
+            })?;
+        check_tradeable(
+            &domain.value,
+            seller,
+            now,
+            &app.policy,
+            app.policy.listing_expiry_margin,
+        )?;
 
         let listing = Listing {
             id: ListingId::mint(app.ulid()),
@@ -72,7 +88,10 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
         });
         written(
             app.store
-                .transact(vec![create(listing_item(&listing)), put(domain_item(&held), Some(&domain))])
+                .transact(vec![
+                    create(listing_item(&listing)),
+                    put(domain_item(&held), Some(&domain)),
+                ])
                 .await,
         )?;
         Ok(ListingView::new(&listing, fee_rate(app, now), now))
@@ -81,7 +100,11 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
 }
 
 /// Reads a listing of `seller` for a change: others may see it but not change it (403).
-async fn load_own(app: &App, seller: &AccountId, id: &ListingId) -> Result<Versioned<Listing>, Attempt> {
+async fn load_own(
+    app: &App,
+    seller: &AccountId,
+    id: &ListingId,
+) -> Result<Versioned<Listing>, Attempt> {
     let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
         .await?
         .ok_or_else(|| Problem::not_found("listing"))?;
@@ -92,11 +115,20 @@ async fn load_own(app: &App, seller: &AccountId, id: &ListingId) -> Result<Versi
 }
 
 /// The domain's trade hold moved to the listing's new end time (or released), as a write.
-async fn domain_follow(app: &App, listing: &Listing, hold_until: Option<DateTime<Utc>>) -> Result<Option<crate::store::Write>, Attempt> {
+async fn domain_follow(
+    app: &App,
+    listing: &Listing,
+    hold_until: Option<DateTime<Utc>>,
+) -> Result<Option<crate::store::Write>, Attempt> {
     let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(&listing.domain)).await? else {
         return Ok(None);
     };
-    if domain.value.trade.as_ref().is_none_or(|t| t.id != listing.id.as_str()) {
+    if domain
+        .value
+        .trade
+        .as_ref()
+        .is_none_or(|t| t.id != listing.id.as_str())
+    {
         return Ok(None);
     }
     let mut changed = domain.value.clone();
@@ -109,7 +141,12 @@ async fn domain_follow(app: &App, listing: &Listing, hold_until: Option<DateTime
 }
 
 /// `PATCH /listings/{id}`: L5 (not while an order awaits payment), L4 (cools down again).
-pub async fn change(app: &App, seller: &AccountId, id: &ListingId, change: ListingChange) -> AppResult<ListingView> {
+pub async fn change(
+    app: &App,
+    seller: &AccountId,
+    id: &ListingId,
+    change: ListingChange,
+) -> AppResult<ListingView> {
     if let Some(description) = &change.description {
         check_description(description)?;
     }
@@ -194,7 +231,10 @@ const BROWSE_READ_BUDGET: usize = 2_000;
 /// bounds are a key range; `q` and the newest-with-TLD case filter what the range reads.
 pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView>> {
     let now = app.now();
-    let tld = browse.tld.as_deref().map(|t| t.trim_start_matches('.').to_ascii_lowercase());
+    let tld = browse
+        .tld
+        .as_deref()
+        .map(|t| t.trim_start_matches('.').to_ascii_lowercase());
     let mut query = match (browse.sort, &tld) {
         (Sort::Newest, _) => Query::index(Index::Gsi4, "MKTNEW"),
         (_, Some(tld)) => Query::index(Index::Gsi3, format!("MKT#{tld}")),
@@ -202,9 +242,13 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
     };
     query.forward = browse.sort == Sort::PriceAscending;
     if browse.sort != Sort::Newest && (browse.min_price.is_some() || browse.max_price.is_some()) {
-        let lo = browse.min_price.map_or_else(|| "0".to_owned(), |m| m.sort_key());
+        let lo = browse
+            .min_price
+            .map_or_else(|| "0".to_owned(), |m| m.sort_key());
         // '~' sorts after the `#id` suffix of every key of the upper price.
-        let hi = browse.max_price.map_or_else(|| "9".repeat(14), |m| format!("{}#~", m.sort_key()));
+        let hi = browse
+            .max_price
+            .map_or_else(|| "9".repeat(14), |m| format!("{}#~", m.sort_key()));
         query.range = SkRange::Between(lo, hi);
     }
     query.after = browse.cursor;
@@ -224,13 +268,17 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
                 && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
                 && browse.min_price.is_none_or(|m| l.price >= m)
                 && browse.max_price.is_none_or(|m| l.price <= m)
-                && needle.as_deref().is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
+                && needle
+                    .as_deref()
+                    .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
             if keep {
                 items.push(ListingView::new(l, fee_rate(app, now), now));
             }
         }
         match page.next {
-            Some(next) if items.len() < browse.limit && read < BROWSE_READ_BUDGET => query.after = Some(next),
+            Some(next) if items.len() < browse.limit && read < BROWSE_READ_BUDGET => {
+                query.after = Some(next)
+            }
             next => break next,
         }
     };
@@ -238,7 +286,12 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
 }
 
 /// `GET /me/listings`: the caller's listings, all statuses, newest first.
-pub async fn mine(app: &App, seller: &AccountId, limit: usize, cursor: Option<String>) -> AppResult<PageView<ListingView>> {
+pub async fn mine(
+    app: &App,
+    seller: &AccountId,
+    limit: usize,
+    cursor: Option<String>,
+) -> AppResult<PageView<ListingView>> {
     let mut query = Query::index(Index::Gsi1, format!("SELLER#{seller}"));
     query.forward = false;
     query.limit = limit;
@@ -248,7 +301,10 @@ pub async fn mine(app: &App, seller: &AccountId, limit: usize, cursor: Option<St
     let items = page
         .items
         .iter()
-        .map(|item| repo::decode::<Listing>(item).map(|l| ListingView::new(&l.value, fee_rate(app, now), now)))
+        .map(|item| {
+            repo::decode::<Listing>(item)
+                .map(|l| ListingView::new(&l.value, fee_rate(app, now), now))
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(PageView {
         items,

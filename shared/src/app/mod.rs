@@ -58,10 +58,14 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         match e {
-            StoreError::BadCursor => Problem::new(Code::InvalidRequest, "the cursor is not one this list gave out").into(),
-            StoreError::Conflict { failed } => {
-                AppError::Internal(anyhow::anyhow!("the store kept refusing the write (contention at {failed:?})"))
-            }
+            StoreError::BadCursor => Problem::new(
+                Code::InvalidRequest,
+                "the cursor is not one this list gave out",
+            )
+            .into(),
+            StoreError::Conflict { failed } => AppError::Internal(anyhow::anyhow!(
+                "the store kept refusing the write (contention at {failed:?})"
+            )),
             StoreError::Other(e) => AppError::Internal(e),
         }
     }

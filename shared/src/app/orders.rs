@@ -15,8 +15,8 @@ use crate::core::error::{Code, DomainRefusal, Problem};
 use crate::core::ids::{AccountId, ListingId, OrderId, PaymentId};
 use crate::core::listing::{check_orderable, check_trader};
 use crate::core::model::{
-    Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment, PaymentRef, PaymentStatus,
-    TradeKind,
+    Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
+    PaymentRef, PaymentStatus, TradeKind,
 };
 use crate::core::money::Money;
 use crate::core::order::{check_payable, check_payment_method, group_cart, status_at};
@@ -39,7 +39,12 @@ struct Candidate {
 
 /// `POST /orders`: O7 (rate limit, human check), A1, per-domain checks, O2 groups, and one
 /// conditional transaction per group that creates the order and holds every listing.
-pub async fn place(app: &App, buyer: &AccountId, domains: &[String], captcha_token: &str) -> AppResult<Placed> {
+pub async fn place(
+    app: &App,
+    buyer: &AccountId,
+    domains: &[String],
+    captcha_token: &str,
+) -> AppResult<Placed> {
     if domains.is_empty() {
         return Err(Problem::new(Code::EmptyOrder, "the cart is empty").into());
     }
@@ -74,15 +79,23 @@ pub async fn place(app: &App, buyer: &AccountId, domains: &[String], captcha_tok
             Err(problem) => rejected.push(problem.for_domain(name.ascii())),
         }
     }
-    let cart: Vec<(AccountId, Candidate)> = candidates.into_iter().map(|c| (c.listing.value.seller.clone(), c)).collect();
+    let cart: Vec<(AccountId, Candidate)> = candidates
+        .into_iter()
+        .map(|c| (c.listing.value.seller.clone(), c))
+        .collect();
     let mut orders = Vec::new();
     for group in group_cart(&cart, GroupLimits::default()) {
-        let (order, refused) = reserve(app, buyer, group.into_iter().map(|(_, c)| c).collect()).await?;
+        let (order, refused) =
+            reserve(app, buyer, group.into_iter().map(|(_, c)| c).collect()).await?;
         rejected.extend(refused);
         if let Some(order) = order {
             // Promptness only: the scheduled sweep and the payment path read the deadline too.
             let deadline = order.pay_by - now;
-            if let Err(e) = app.queue.send(Topic::OrderDeadlines, order.id.to_string(), deadline).await {
+            if let Err(e) = app
+                .queue
+                .send(Topic::OrderDeadlines, order.id.to_string(), deadline)
+                .await
+            {
                 tracing::warn!(order = %order.id, error = %e, "could not queue the order deadline; the sweep will catch it");
             }
             orders.push(OrderView::new(&order, now));
@@ -97,21 +110,32 @@ pub async fn place(app: &App, buyer: &AccountId, domains: &[String], captcha_tok
 /// The refusal when no domain of the cart can be ordered (API.md Orders).
 fn nothing_orderable(rejected: Vec<DomainRefusal>) -> Problem {
     if let [only] = rejected.as_slice() {
-        let mut problem = Problem::new(only.code, only.detail.clone()).with_errors(rejected.clone());
+        let mut problem =
+            Problem::new(only.code, only.detail.clone()).with_errors(rejected.clone());
         problem.buyable_at = only.buyable_at;
         return problem;
     }
-    Problem::new(Code::NothingOrderable, "no domain of the cart can be ordered").with_errors(rejected)
+    Problem::new(
+        Code::NothingOrderable,
+        "no domain of the cart can be ordered",
+    )
+    .with_errors(rejected)
 }
 
 /// Finds the listing of a domain and checks it can be ordered by `buyer` now.
-async fn candidate(app: &App, buyer: &AccountId, name: &DomainName) -> AppResult<Result<Candidate, Problem>> {
+async fn candidate(
+    app: &App,
+    buyer: &AccountId,
+    name: &DomainName,
+) -> AppResult<Result<Candidate, Problem>> {
     let not_listed = || Problem::new(Code::NotFound, format!("{name} is not listed"));
     let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(name)).await? else {
         return Ok(Err(not_listed()));
     };
     let listing_id = match &domain.value.trade {
-        Some(t) if t.kind == TradeKind::Listing => ListingId::parse(&t.id).map_err(|_| not_listed()),
+        Some(t) if t.kind == TradeKind::Listing => {
+            ListingId::parse(&t.id).map_err(|_| not_listed())
+        }
         _ => Err(not_listed()),
     };
     let listing_id = match listing_id {
@@ -121,16 +145,22 @@ async fn candidate(app: &App, buyer: &AccountId, name: &DomainName) -> AppResult
     let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(&listing_id)).await? else {
         return Ok(Err(not_listed()));
     };
-    Ok(check_orderable(&listing.value, &domain.value, buyer, app.now()).map(|()| Candidate {
-        listing,
-        domain: domain.value,
-    }))
+    Ok(
+        check_orderable(&listing.value, &domain.value, buyer, app.now()).map(|()| Candidate {
+            listing,
+            domain: domain.value,
+        }),
+    )
 }
 
 /// Creates one order holding every listing of the group, in one transaction. Listings that
 /// lose a race are re-read and re-checked; the rest are tried again without them, so the
 /// answer is per domain and no listing is ever held twice.
-async fn reserve(app: &App, buyer: &AccountId, mut group: Vec<Candidate>) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
+async fn reserve(
+    app: &App,
+    buyer: &AccountId,
+    mut group: Vec<Candidate>,
+) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
     let mut refused = Vec::new();
     for _ in 0..MAX_ATTEMPTS {
         if group.is_empty() {
@@ -201,7 +231,9 @@ async fn reserve(app: &App, buyer: &AccountId, mut group: Vec<Candidate>) -> App
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!("could not reserve the group after {MAX_ATTEMPTS} attempts")))
+    Err(AppError::Internal(anyhow::anyhow!(
+        "could not reserve the group after {MAX_ATTEMPTS} attempts"
+    )))
 }
 
 /// Reads an order of `buyer`; anyone else's is not found.
@@ -217,11 +249,23 @@ async fn load_own(app: &App, buyer: &AccountId, id: &OrderId) -> Result<Versione
 
 /// `GET /orders/{id}`: the buyer's order.
 pub async fn get(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
-    retrying(|| async { Ok(OrderView::new(&load_own(app, buyer, id).await?.value, app.now())) }).await
+    retrying(|| async {
+        Ok(OrderView::new(
+            &load_own(app, buyer, id).await?.value,
+            app.now(),
+        ))
+    })
+    .await
 }
 
 /// `GET /me/orders?status=unpaid|all`: unpaid = still inside the payment window (O4).
-pub async fn mine(app: &App, buyer: &AccountId, unpaid_only: bool, limit: usize, cursor: Option<String>) -> AppResult<PageView<OrderView>> {
+pub async fn mine(
+    app: &App,
+    buyer: &AccountId,
+    unpaid_only: bool,
+    limit: usize,
+    cursor: Option<String>,
+) -> AppResult<PageView<OrderView>> {
     let now = app.now();
     let mut query = Query::index(Index::Gsi1, format!("BUYER#{buyer}"));
     query.forward = false;
@@ -251,18 +295,31 @@ pub async fn mine(app: &App, buyer: &AccountId, unpaid_only: bool, limit: usize,
 /// `POST /orders/{id}/pay`: O8 (Alipay only), O3/E1 (inside the window), O5 (a new attempt
 /// after a failed one). While an attempt is pending the same attempt is returned, so a
 /// double click never opens two payments.
-pub async fn pay(app: &App, buyer: &AccountId, id: &OrderId, method: &str) -> AppResult<PaymentView> {
+pub async fn pay(
+    app: &App,
+    buyer: &AccountId,
+    id: &OrderId,
+    method: &str,
+) -> AppResult<PaymentView> {
     check_payment_method(method)?;
     retrying(|| async {
         let now = app.now();
         let order = load_own(app, buyer, id).await?;
         check_payable(&order.value, now)?;
-        let pending = order.value.payment.as_ref().filter(|p| p.status == PaymentStatus::Pending);
+        let pending = order
+            .value
+            .payment
+            .as_ref()
+            .filter(|p| p.status == PaymentStatus::Pending);
         let payment = match pending {
-            Some(current) => load::<Payment>(&*app.store, repo::payment_key(current.payment_id.as_str()))
-                .await?
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {id} names a missing payment")))?
-                .value,
+            Some(current) => {
+                load::<Payment>(&*app.store, repo::payment_key(current.payment_id.as_str()))
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!("order {id} names a missing payment"))
+                    })?
+                    .value
+            }
             None => {
                 let payment = Payment {
                     id: PaymentId::mint(app.ulid()),
@@ -284,7 +341,10 @@ pub async fn pay(app: &App, buyer: &AccountId, id: &OrderId, method: &str) -> Ap
                 next.updated_at = now;
                 written(
                     app.store
-                        .transact(vec![create(payment_item(&payment)), put(order_item(&next), Some(&order))])
+                        .transact(vec![
+                            create(payment_item(&payment)),
+                            put(order_item(&next), Some(&order)),
+                        ])
                         .await,
                 )?;
                 payment
@@ -305,11 +365,20 @@ pub async fn pay(app: &App, buyer: &AccountId, id: &OrderId, method: &str) -> Ap
 
 /// Writes that free the listings an order holds (only holds that are still this order's).
 pub(crate) async fn release_holds(app: &App, order: &Order) -> AppResult<Vec<Write>> {
-    let keys: Vec<(String, String)> = order.items.iter().map(|i| repo::listing_key(&i.listing_id)).collect();
+    let keys: Vec<(String, String)> = order
+        .items
+        .iter()
+        .map(|i| repo::listing_key(&i.listing_id))
+        .collect();
     let mut writes = Vec::new();
     for item in app.store.get_many(&keys).await? {
         let listing: Versioned<Listing> = repo::decode(&item)?;
-        if listing.value.hold.as_ref().is_some_and(|h| h.order_id == order.id) {
+        if listing
+            .value
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.order_id == order.id)
+        {
             let mut freed = listing.value.clone();
             freed.hold = None;
             writes.push(put(listing_item(&freed), Some(&listing)));
@@ -325,7 +394,11 @@ pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<Ord
         let now = app.now();
         let order = load_own(app, buyer, id).await?;
         if !status_at(&order.value, now).is_unpaid() {
-            return Err(Problem::new(Code::OrderNotCancellable, "only an order awaiting payment can be cancelled").into());
+            return Err(Problem::new(
+                Code::OrderNotCancellable,
+                "only an order awaiting payment can be cancelled",
+            )
+            .into());
         }
         let mut cancelled = order.value.clone();
         cancelled.status = OrderStatus::Cancelled;
@@ -350,8 +423,15 @@ pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
             return Ok(false);
         }
         let mut ended = order.value.clone();
-        let attempt_failed = ended.payment.as_ref().is_some_and(|p| p.status == PaymentStatus::Failed);
-        ended.status = if attempt_failed { OrderStatus::Failed } else { OrderStatus::Expired };
+        let attempt_failed = ended
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.status == PaymentStatus::Failed);
+        ended.status = if attempt_failed {
+            OrderStatus::Failed
+        } else {
+            OrderStatus::Expired
+        };
         ended.updated_at = now;
         let mut writes = vec![put(order_item(&ended), Some(&order))];
         writes.extend(release_holds(app, &order.value).await?);

@@ -7,13 +7,18 @@ use chrono::{Duration, Utc};
 use serde::Serialize;
 
 use super::accounts::{retrying, written};
-use super::repo::{self, create, domain_item, journal_writes, listing_item, load, order_item, payment_item, put, Versioned};
+use super::repo::{
+    self, create, domain_item, journal_writes, listing_item, load, order_item, payment_item, put,
+    Versioned,
+};
 use super::{App, AppError, AppResult};
 use crate::adapters::payment::{Notification, TradeStatus};
 use crate::adapters::queue::Topic;
 use crate::core::ids::OrderId;
 use crate::core::ledger;
-use crate::core::model::{Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment, PaymentStatus};
+use crate::core::model::{
+    Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment, PaymentStatus,
+};
 use crate::core::order::all_items_settled;
 use crate::store::Item;
 
@@ -65,7 +70,10 @@ fn mismatch(app: &App, n: &Notification, payment: &Payment) -> Option<String> {
         return Some(format!("seller_id {} is not ours", n.seller_id));
     }
     if n.total_amount != payment.amount {
-        return Some(format!("total_amount {} differs from {}", n.total_amount, payment.amount));
+        return Some(format!(
+            "total_amount {} differs from {}",
+            n.total_amount, payment.amount
+        ));
     }
     None
 }
@@ -80,7 +88,8 @@ pub async fn apply(app: &App, body: &str) -> AppResult<Applied> {
             return Ok(Applied::Rejected(e.to_string()));
         }
     };
-    let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(&n.out_trade_no)).await? else {
+    let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(&n.out_trade_no)).await?
+    else {
         let reason = format!("unknown out_trade_no {}", n.out_trade_no);
         audit(app, body, &reason).await?;
         return Ok(Applied::Rejected(reason));
@@ -109,8 +118,14 @@ async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
         let mut failed = payment.value.clone();
         failed.status = PaymentStatus::Failed;
         let mut writes = vec![put(payment_item(&failed), Some(&payment))];
-        if let Some(order) = load::<Order>(&*app.store, repo::order_key(&payment.value.order_id)).await? {
-            let current = order.value.payment.as_ref().is_some_and(|p| p.payment_id == payment.value.id);
+        if let Some(order) =
+            load::<Order>(&*app.store, repo::order_key(&payment.value.order_id)).await?
+        {
+            let current = order
+                .value
+                .payment
+                .as_ref()
+                .is_some_and(|p| p.payment_id == payment.value.id);
             if current && order.value.status == OrderStatus::Processing {
                 let mut next = order.value.clone();
                 next.status = OrderStatus::AwaitingPayment;
@@ -137,7 +152,9 @@ async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
         match payment.value.status {
-            PaymentStatus::Succeeded => return Ok((Applied::Paid, Some(payment.value.order_id.clone()))),
+            PaymentStatus::Succeeded => {
+                return Ok((Applied::Paid, Some(payment.value.order_id.clone())))
+            }
             PaymentStatus::Refunded => return Ok((Applied::NoChange, None)),
             PaymentStatus::Pending | PaymentStatus::Failed => {}
         }
@@ -160,7 +177,10 @@ async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
                 payment_id: payment.value.id.clone(),
                 status: PaymentStatus::Succeeded,
             });
-            let mut writes = vec![put(payment_item(&settled), Some(&payment)), put(order_item(&next), Some(&order))];
+            let mut writes = vec![
+                put(payment_item(&settled), Some(&payment)),
+                put(order_item(&next), Some(&order)),
+            ];
             writes.extend(journal_writes(&received));
             written(app.store.transact(writes).await)?;
             Ok((Applied::Paid, Some(order.value.id.clone())))
@@ -183,14 +203,27 @@ async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
 }
 
 /// Why a paid domain cannot be delivered, if it cannot (O9).
-fn undeliverable(order: &Order, listing: Option<&Listing>, domain: Option<&Domain>, seller: &crate::core::ids::AccountId, now: chrono::DateTime<Utc>) -> Option<&'static str> {
+fn undeliverable(
+    order: &Order,
+    listing: Option<&Listing>,
+    domain: Option<&Domain>,
+    seller: &crate::core::ids::AccountId,
+    now: chrono::DateTime<Utc>,
+) -> Option<&'static str> {
     let (Some(listing), Some(domain)) = (listing, domain) else {
         return Some("the listing or domain no longer exists");
     };
-    if listing.status != ListingStatus::Active || listing.hold.as_ref().is_none_or(|h| h.order_id != order.id) {
+    if listing.status != ListingStatus::Active
+        || listing.hold.as_ref().is_none_or(|h| h.order_id != order.id)
+    {
         return Some("the listing is no longer held for this order");
     }
-    if &domain.owner != seller || domain.trade.as_ref().is_none_or(|t| t.id != listing.id.as_str()) {
+    if &domain.owner != seller
+        || domain
+            .trade
+            .as_ref()
+            .is_none_or(|t| t.id != listing.id.as_str())
+    {
         return Some("the domain left the seller's account or the trade");
     }
     if domain.expires_at <= now {

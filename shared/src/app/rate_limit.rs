@@ -31,9 +31,17 @@ pub async fn count_order_attempt(app: &App, account: &AccountId) -> AppResult<()
             )
             .into());
         }
-        let mut item = Item::new(key.0, key.1, serde_json::json!({ "count": count + 1 }).to_string());
+        let mut item = Item::new(
+            key.0,
+            key.1,
+            serde_json::json!({ "count": count + 1 }).to_string(),
+        );
         item.ttl = Some((now + Duration::minutes(2)).timestamp());
-        written(app.store.transact(vec![repo::put(item, old.as_ref())]).await)
+        written(
+            app.store
+                .transact(vec![repo::put(item, old.as_ref())])
+                .await,
+        )
     })
     .await
 }

@@ -72,7 +72,10 @@ fn body<T: Serialize>(value: &T) -> String {
 }
 
 /// Reads and decodes one entity.
-pub async fn load<T: DeserializeOwned>(store: &dyn Store, key: (String, String)) -> AppResult<Option<Versioned<T>>> {
+pub async fn load<T: DeserializeOwned>(
+    store: &dyn Store,
+    key: (String, String),
+) -> AppResult<Option<Versioned<T>>> {
     let Some(item) = store.get(&key.0, &key.1).await? else {
         return Ok(None);
     };
@@ -81,8 +84,9 @@ pub async fn load<T: DeserializeOwned>(store: &dyn Store, key: (String, String))
 
 /// Decodes a stored item.
 pub fn decode<T: DeserializeOwned>(item: &Item) -> AppResult<Versioned<T>> {
-    let value = serde_json::from_str(&item.body)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("corrupt item {}/{}: {e}", item.pk, item.sk)))?;
+    let value = serde_json::from_str(&item.body).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("corrupt item {}/{}: {e}", item.pk, item.sk))
+    })?;
     Ok(Versioned {
         value,
         version: item.version,
@@ -96,19 +100,31 @@ pub fn account_item(account: &Account) -> Item {
 
 pub fn domain_item(domain: &Domain) -> Item {
     let (pk, sk) = domain_key(&domain.name);
-    Item::new(pk, sk, body(domain)).indexed(Index::Gsi1, format!("OWNER#{}", domain.owner), domain.name.ascii())
+    Item::new(pk, sk, body(domain)).indexed(
+        Index::Gsi1,
+        format!("OWNER#{}", domain.owner),
+        domain.name.ascii(),
+    )
 }
 
 pub fn listing_item(listing: &Listing) -> Item {
     let (pk, sk) = listing_key(&listing.id);
     let created = format!("{}#{}", time_key(listing.created_at), listing.id);
-    let mut item = Item::new(pk, sk, body(listing)).indexed(Index::Gsi1, format!("SELLER#{}", listing.seller), &created);
+    let mut item = Item::new(pk, sk, body(listing)).indexed(
+        Index::Gsi1,
+        format!("SELLER#{}", listing.seller),
+        &created,
+    );
     // Only active listings are in the market indexes (sparse): browse never reads sold ones.
     if listing.status == ListingStatus::Active {
         let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
         item = item
             .indexed(Index::Gsi2, "MKT", &by_price)
-            .indexed(Index::Gsi3, format!("MKT#{}", listing.domain.tld()), by_price)
+            .indexed(
+                Index::Gsi3,
+                format!("MKT#{}", listing.domain.tld()),
+                by_price,
+            )
             .indexed(Index::Gsi4, "MKTNEW", created);
     }
     item
@@ -117,7 +133,11 @@ pub fn listing_item(listing: &Listing) -> Item {
 pub fn order_item(order: &Order) -> Item {
     let (pk, sk) = order_key(&order.id);
     let created = format!("{}#{}", time_key(order.created_at), order.id);
-    let mut item = Item::new(pk.clone(), sk, body(order)).indexed(Index::Gsi1, format!("BUYER#{}", order.buyer), created);
+    let mut item = Item::new(pk.clone(), sk, body(order)).indexed(
+        Index::Gsi1,
+        format!("BUYER#{}", order.buyer),
+        created,
+    );
     // An unpaid order is due at its deadline; a paid one with undelivered domains is due at
     // once, so that the sweeper finishes a delivery a crash interrupted.
     let due = match order.status {
@@ -126,7 +146,11 @@ pub fn order_item(order: &Order) -> Item {
         _ => None,
     };
     if let Some(due) = due {
-        item = item.indexed(Index::Gsi5, due_bucket(due), format!("{}#{pk}", time_key(due)));
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
     }
     item
 }
@@ -139,11 +163,21 @@ pub fn payment_item(payment: &Payment) -> Item {
 /// A journal as writes: its guard item (absent: a replay fails here) and one posting per
 /// account partition.
 pub fn journal_writes(journal: &Journal) -> Vec<Write> {
-    assert!(journal.is_balanced(), "journal {} does not balance", journal.id);
-    let mut writes = vec![Write::Put(Item::new(format!("JOURNAL#{}", journal.id), "J", body(journal)), Expect::Absent)];
+    assert!(
+        journal.is_balanced(),
+        "journal {} does not balance",
+        journal.id
+    );
+    let mut writes = vec![Write::Put(
+        Item::new(format!("JOURNAL#{}", journal.id), "J", body(journal)),
+        Expect::Absent,
+    )];
     for (n, entry) in journal.entries().iter().enumerate() {
         let sk = format!("{}#{}#{n}", time_key(journal.at), journal.id);
-        writes.push(Write::Put(Item::new(ledger_partition(&entry.posting.account), sk, body(entry)), Expect::Absent));
+        writes.push(Write::Put(
+            Item::new(ledger_partition(&entry.posting.account), sk, body(entry)),
+            Expect::Absent,
+        ));
     }
     writes
 }

@@ -27,7 +27,9 @@ pub async fn order_due(app: &App, id: &OrderId, report: &mut SweepReport) -> App
         return Ok(());
     };
     match order.value.status {
-        OrderStatus::AwaitingPayment | OrderStatus::Processing if orders::expire(app, id).await? => {
+        OrderStatus::AwaitingPayment | OrderStatus::Processing
+            if orders::expire(app, id).await? =>
+        {
             report.expired_orders.push(id.to_string());
         }
         OrderStatus::Paid => {

@@ -14,13 +14,18 @@ impl DomainName {
     /// Parses a name given in Unicode or punycode: `例子.中国` and `xn--fsqu00a.xn--fiqs8s`
     /// give the same value (A4). A trailing dot is accepted and dropped.
     pub fn parse(input: &str) -> Result<DomainName, Problem> {
-        let invalid =
-            |why: &str| Problem::new(Code::InvalidDomain, format!("`{input}` is not a domain name: {why}"));
+        let invalid = |why: &str| {
+            Problem::new(
+                Code::InvalidDomain,
+                format!("`{input}` is not a domain name: {why}"),
+            )
+        };
         let trimmed = input.trim().trim_end_matches('.');
         if trimmed.is_empty() {
             return Err(invalid("it is empty"));
         }
-        let ascii = idna::domain_to_ascii_strict(trimmed).map_err(|_| invalid("it is not a valid IDNA name"))?;
+        let ascii = idna::domain_to_ascii_strict(trimmed)
+            .map_err(|_| invalid("it is not a valid IDNA name"))?;
         let labels: Vec<&str> = ascii.split('.').collect();
         if labels.len() < 2 {
             return Err(invalid("it needs a name and a top-level domain"));
@@ -87,12 +92,23 @@ mod tests {
 
     #[test]
     fn a4_lower_cases_ascii_names() {
-        assert_eq!(DomainName::parse("Example.COM.").unwrap().ascii(), "example.com");
+        assert_eq!(
+            DomainName::parse("Example.COM.").unwrap().ascii(),
+            "example.com"
+        );
     }
 
     #[test]
     fn refuses_names_that_are_not_domains() {
-        for bad in ["", "com", "exa mple.com", "-a-.com", "a..com", "a_b.com", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "com",
+            "exa mple.com",
+            "-a-.com",
+            "a..com",
+            "a_b.com",
+            &"a".repeat(64),
+        ] {
             let err = DomainName::parse(bad).unwrap_err();
             assert_eq!(err.code, Code::InvalidDomain, "{bad}");
         }

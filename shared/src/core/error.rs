@@ -55,20 +55,40 @@ impl Code {
     pub fn status(self) -> u16 {
         use Code::*;
         match self {
-            InvalidRequest | InvalidAmount | InvalidDomain | PaymentMethodNotAllowed
-            | EmptyOrder | BatchTooLarge | CaptchaFailed => 400,
+            InvalidRequest
+            | InvalidAmount
+            | InvalidDomain
+            | PaymentMethodNotAllowed
+            | EmptyOrder
+            | BatchTooLarge
+            | CaptchaFailed => 400,
             Unauthenticated => 401,
             Forbidden => 403,
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited => 429,
             NotImplemented => 501,
-            NotVerified | NoPayoutAccount | NotOwner | TooSoonAfterRegistration | NearExpiry
-            | DomainExpired | TransferProhibited | SpecialDomain | PendingOperation
+            NotVerified
+            | NoPayoutAccount
+            | NotOwner
+            | TooSoonAfterRegistration
+            | NearExpiry
+            | DomainExpired
+            | TransferProhibited
+            | SpecialDomain
+            | PendingOperation
             | Restricted => 422,
-            AlreadyInTrade | ListingNotActive | CoolingDown | OrderPending | SelfPurchase
-            | NothingOrderable | PaymentWindowClosed | OrderNotPayable | OrderNotCancellable
-            | PushNotPending | IdempotencyInProgress => 409,
+            AlreadyInTrade
+            | ListingNotActive
+            | CoolingDown
+            | OrderPending
+            | SelfPurchase
+            | NothingOrderable
+            | PaymentWindowClosed
+            | OrderNotPayable
+            | OrderNotCancellable
+            | PushNotPending
+            | IdempotencyInProgress => 409,
         }
     }
 
@@ -190,7 +210,10 @@ mod tests {
 
     #[test]
     fn codes_are_upper_snake_case_on_the_wire() {
-        assert_eq!(Code::TooSoonAfterRegistration.as_str(), "TOO_SOON_AFTER_REGISTRATION");
+        assert_eq!(
+            Code::TooSoonAfterRegistration.as_str(),
+            "TOO_SOON_AFTER_REGISTRATION"
+        );
         assert_eq!(Code::CoolingDown.as_str(), "COOLING_DOWN");
     }
 }

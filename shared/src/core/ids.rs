@@ -63,11 +63,16 @@ impl AccountId {
     pub fn parse(text: &str) -> Result<AccountId, Problem> {
         let ok = !text.is_empty()
             && text.len() <= 64
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
         if ok {
             Ok(AccountId(text.to_owned()))
         } else {
-            Err(Problem::new(Code::InvalidRequest, format!("`{text}` is not an account id")))
+            Err(Problem::new(
+                Code::InvalidRequest,
+                format!("`{text}` is not an account id"),
+            ))
         }
     }
 

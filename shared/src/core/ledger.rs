@@ -100,7 +100,11 @@ impl Journal {
 
     /// Whether the postings sum to zero (S1). Every constructor below guarantees it.
     pub fn is_balanced(&self) -> bool {
-        self.postings.iter().map(|p| p.amount).sum::<Decimal>().is_zero()
+        self.postings
+            .iter()
+            .map(|p| p.amount)
+            .sum::<Decimal>()
+            .is_zero()
     }
 }
 
@@ -124,14 +128,23 @@ pub fn payment_received(payment: &Payment, at: DateTime<Utc>) -> Journal {
         domain: None,
         postings: vec![
             posting(LedgerAccount::Provider, EntryKind::Payment, -amount),
-            posting(LedgerAccount::Escrow(payment.buyer.clone()), EntryKind::Payment, amount),
+            posting(
+                LedgerAccount::Escrow(payment.buyer.clone()),
+                EntryKind::Payment,
+                amount,
+            ),
         ],
     }
 }
 
 /// L8, S1, S4: one domain delivered: escrow pays the seller the price, the seller pays the
 /// fee (rate frozen on the item, rounded half-up), proceeds frozen until `settles_at`.
-pub fn sale(order: &Order, item: &OrderItem, at: DateTime<Utc>, settles_at: DateTime<Utc>) -> Journal {
+pub fn sale(
+    order: &Order,
+    item: &OrderItem,
+    at: DateTime<Utc>,
+    settles_at: DateTime<Utc>,
+) -> Journal {
     let price = item.price.amount();
     let fee = item.price.percent_of(item.fee_rate).amount();
     let seller = LedgerAccount::Seller(item.seller.clone());
@@ -146,7 +159,11 @@ pub fn sale(order: &Order, item: &OrderItem, at: DateTime<Utc>, settles_at: Date
         payment_id: order.payment.as_ref().map(|p| p.payment_id.clone()),
         domain: Some(item.domain.to_string()),
         postings: vec![
-            posting(LedgerAccount::Escrow(order.buyer.clone()), EntryKind::Purchase, -price),
+            posting(
+                LedgerAccount::Escrow(order.buyer.clone()),
+                EntryKind::Purchase,
+                -price,
+            ),
             sale,
             fee_paid,
             posting(LedgerAccount::Fees, EntryKind::Fee, fee),
@@ -165,7 +182,11 @@ pub fn refund(payment: &Payment, scope: &str, amount: Money, at: DateTime<Utc>) 
         payment_id: Some(payment.id.clone()),
         domain: (scope != "all").then(|| scope.to_owned()),
         postings: vec![
-            posting(LedgerAccount::Escrow(payment.buyer.clone()), EntryKind::Refund, -amount),
+            posting(
+                LedgerAccount::Escrow(payment.buyer.clone()),
+                EntryKind::Refund,
+                -amount,
+            ),
             posting(LedgerAccount::Provider, EntryKind::Refund, amount),
         ],
     }
@@ -179,7 +200,10 @@ pub struct Balances {
 }
 
 /// S4: proceeds whose settlement time has passed are available, the rest frozen.
-pub fn balances<'a>(postings: impl IntoIterator<Item = &'a Posting>, now: DateTime<Utc>) -> Balances {
+pub fn balances<'a>(
+    postings: impl IntoIterator<Item = &'a Posting>,
+    now: DateTime<Utc>,
+) -> Balances {
     let mut b = Balances::default();
     for p in postings {
         match p.settles_at {

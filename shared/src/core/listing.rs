@@ -16,13 +16,22 @@ pub const SPECIAL_SUFFIXES: [&str; 1] = ["gov.cn"];
 /// A1: a seller or buyer must be real-name verified and have a bound Alipay account.
 pub fn check_trader(account: Option<&Account>) -> Result<&Account, Problem> {
     let account = account.ok_or_else(|| {
-        Problem::new(Code::NotVerified, "the account is not known to the marketplace; complete real-name verification first")
+        Problem::new(
+            Code::NotVerified,
+            "the account is not known to the marketplace; complete real-name verification first",
+        )
     })?;
     if !account.real_name_verified {
-        return Err(Problem::new(Code::NotVerified, "complete real-name verification before trading (A1)"));
+        return Err(Problem::new(
+            Code::NotVerified,
+            "complete real-name verification before trading (A1)",
+        ));
     }
     if account.payout_account.as_deref().is_none_or(str::is_empty) {
-        return Err(Problem::new(Code::NoPayoutAccount, "bind an Alipay account before trading (A1)"));
+        return Err(Problem::new(
+            Code::NoPayoutAccount,
+            "bind an Alipay account before trading (A1)",
+        ));
     }
     Ok(account)
 }
@@ -39,7 +48,10 @@ pub fn check_tradeable(
     let name = domain.name.ascii();
     // L2.1
     if &domain.owner != seller {
-        return Err(Problem::new(Code::NotOwner, format!("{name} is not in your account")));
+        return Err(Problem::new(
+            Code::NotOwner,
+            format!("{name} is not in your account"),
+        ));
     }
     // L2.2
     let hold = if CN_REGISTRATION_HOLD_TLDS.contains(&domain.name.tld()) {
@@ -50,35 +62,56 @@ pub fn check_tradeable(
     if now < domain.registered_at + hold {
         return Err(Problem::new(
             Code::TooSoonAfterRegistration,
-            format!("{name} can trade from {}", (domain.registered_at + hold).to_rfc3339()),
+            format!(
+                "{name} can trade from {}",
+                (domain.registered_at + hold).to_rfc3339()
+            ),
         ));
     }
     // L2.4 before L2.3: an expired domain is not merely near expiry.
     if domain.expires_at <= now {
-        return Err(Problem::new(Code::DomainExpired, format!("{name} has expired")));
+        return Err(Problem::new(
+            Code::DomainExpired,
+            format!("{name} has expired"),
+        ));
     }
     // L2.3
     if domain.expires_at - now < expiry_margin {
         return Err(Problem::new(
             Code::NearExpiry,
-            format!("{name} expires in less than {} days; renew it first", expiry_margin.num_days()),
+            format!(
+                "{name} expires in less than {} days; renew it first",
+                expiry_margin.num_days()
+            ),
         ));
     }
     // L2.5
     if domain.flags.transfer_prohibited {
-        return Err(Problem::new(Code::TransferProhibited, format!("{name} cannot change account")));
+        return Err(Problem::new(
+            Code::TransferProhibited,
+            format!("{name} cannot change account"),
+        ));
     }
     // L2.6
     if domain.flags.special_product || SPECIAL_SUFFIXES.iter().any(|s| domain.name.has_suffix(s)) {
-        return Err(Problem::new(Code::SpecialDomain, format!("{name} is a special product and cannot be traded")));
+        return Err(Problem::new(
+            Code::SpecialDomain,
+            format!("{name} is a special product and cannot be traded"),
+        ));
     }
     // L2.7
     if domain.flags.pending_operation {
-        return Err(Problem::new(Code::PendingOperation, format!("{name} has an ownership change or transfer in progress")));
+        return Err(Problem::new(
+            Code::PendingOperation,
+            format!("{name} has an ownership change or transfer in progress"),
+        ));
     }
     // L2.8 (a blacklisted domain is restricted too, L6)
     if domain.flags.restricted || domain.flags.blacklisted {
-        return Err(Problem::new(Code::Restricted, format!("{name} is restricted")));
+        return Err(Problem::new(
+            Code::Restricted,
+            format!("{name} is restricted"),
+        ));
     }
     // L2.9
     if let Some(trade) = domain.active_trade(now) {
@@ -93,7 +126,10 @@ pub fn check_tradeable(
 /// L3: the end time of a listing must lie in the future.
 pub fn check_ends_at(ends_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Problem> {
     if ends_at <= now {
-        return Err(Problem::new(Code::InvalidRequest, "ends_at must be in the future"));
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "ends_at must be in the future",
+        ));
     }
     Ok(())
 }
@@ -116,12 +152,18 @@ pub fn check_description(description: &str) -> Result<(), Problem> {
 /// order for it awaits payment.
 pub fn check_editable(listing: &Listing, now: DateTime<Utc>) -> Result<(), Problem> {
     if listing.status_at(now).0 != ListingStatus::Active {
-        return Err(Problem::new(Code::ListingNotActive, "the listing is no longer active"));
+        return Err(Problem::new(
+            Code::ListingNotActive,
+            "the listing is no longer active",
+        ));
     }
     if let Some(hold) = listing.live_hold(now) {
         return Err(Problem::new(
             Code::OrderPending,
-            format!("an order awaits payment until {} (L5)", hold.until.to_rfc3339()),
+            format!(
+                "an order awaits payment until {} (L5)",
+                hold.until.to_rfc3339()
+            ),
         ));
     }
     Ok(())
@@ -137,17 +179,29 @@ pub fn check_orderable(
     let sellable = listing.status_at(now).0 == ListingStatus::Active
         && domain.owner == listing.seller
         && domain.expires_at > now
-        && domain.active_trade(now).is_some_and(|t| t.id == listing.id.as_str());
+        && domain
+            .active_trade(now)
+            .is_some_and(|t| t.id == listing.id.as_str());
     if !sellable {
-        return Err(Problem::new(Code::ListingNotActive, format!("{} is not for sale", listing.domain)));
+        return Err(Problem::new(
+            Code::ListingNotActive,
+            format!("{} is not for sale", listing.domain),
+        ));
     }
     if &listing.seller == buyer {
-        return Err(Problem::new(Code::SelfPurchase, "you cannot buy your own listing (O1)"));
+        return Err(Problem::new(
+            Code::SelfPurchase,
+            "you cannot buy your own listing (O1)",
+        ));
     }
     if now < listing.buyable_at {
         return Err(Problem::new(
             Code::CoolingDown,
-            format!("{} can be ordered from {} (L4)", listing.domain, listing.buyable_at.to_rfc3339()),
+            format!(
+                "{} can be ordered from {} (L4)",
+                listing.domain,
+                listing.buyable_at.to_rfc3339()
+            ),
         )
         .with_buyable_at(listing.buyable_at));
     }

@@ -67,7 +67,9 @@ pub struct Domain {
 impl Domain {
     /// The trade holding the domain at `now`, if its hold has not lapsed.
     pub fn active_trade(&self, now: DateTime<Utc>) -> Option<&TradeHold> {
-        self.trade.as_ref().filter(|t| t.until.is_none_or(|until| until > now))
+        self.trade
+            .as_ref()
+            .filter(|t| t.until.is_none_or(|until| until > now))
     }
 }
 
@@ -118,7 +120,9 @@ impl Listing {
     /// before the sweeper gets to it (E1).
     pub fn status_at(&self, now: DateTime<Utc>) -> (ListingStatus, Option<String>) {
         match self.status {
-            ListingStatus::Active if self.ends_at <= now => (ListingStatus::Ended, Some("ends_at_passed".into())),
+            ListingStatus::Active if self.ends_at <= now => {
+                (ListingStatus::Ended, Some("ends_at_passed".into()))
+            }
             status => (status, self.end_reason.clone()),
         }
     }

@@ -102,12 +102,25 @@ mod tests {
         assert_eq!(Money::parse("1999.00").unwrap().to_string(), "1999.00");
         assert_eq!(Money::parse("5").unwrap().to_string(), "5.00");
         assert_eq!(Money::parse("0").unwrap(), Money::ZERO);
-        assert_eq!(Money::parse("100000000.00").unwrap().to_string(), "100000000.00");
+        assert_eq!(
+            Money::parse("100000000.00").unwrap().to_string(),
+            "100000000.00"
+        );
     }
 
     #[test]
     fn refuses_bad_amounts_with_invalid_amount() {
-        for bad in ["1.001", "-1", "100000000.01", "", "abc", "1e3", " 1", "+1", "1,000"] {
+        for bad in [
+            "1.001",
+            "-1",
+            "100000000.01",
+            "",
+            "abc",
+            "1e3",
+            " 1",
+            "+1",
+            "1,000",
+        ] {
             let err = Money::parse(bad).unwrap_err();
             assert_eq!(err.code, Code::InvalidAmount, "{bad}");
         }
@@ -116,10 +129,25 @@ mod tests {
     #[test]
     fn l8_fee_rounds_half_up_to_the_fen() {
         let rate: Decimal = "0.01".parse().unwrap();
-        assert_eq!(Money::parse("1999.00").unwrap().percent_of(rate).to_string(), "19.99");
-        assert_eq!(Money::parse("0.50").unwrap().percent_of(rate).to_string(), "0.01");
-        assert_eq!(Money::parse("0.49").unwrap().percent_of(rate).to_string(), "0.00");
-        assert_eq!(Money::parse("12.50").unwrap().percent_of(rate).to_string(), "0.13");
+        assert_eq!(
+            Money::parse("1999.00")
+                .unwrap()
+                .percent_of(rate)
+                .to_string(),
+            "19.99"
+        );
+        assert_eq!(
+            Money::parse("0.50").unwrap().percent_of(rate).to_string(),
+            "0.01"
+        );
+        assert_eq!(
+            Money::parse("0.49").unwrap().percent_of(rate).to_string(),
+            "0.00"
+        );
+        assert_eq!(
+            Money::parse("12.50").unwrap().percent_of(rate).to_string(),
+            "0.13"
+        );
     }
 
     #[test]

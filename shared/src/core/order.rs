@@ -11,7 +11,10 @@ use super::policy::GroupLimits;
 /// `max_sellers` sellers with at most `max_per_seller` domains of one seller. A seller's
 /// domains stay together as far as the limits allow (first fit), so a cart from one seller of
 /// up to 50 domains is one group. The input order of domains within a seller is kept.
-pub fn group_cart<T: Clone>(cart: &[(AccountId, T)], limits: GroupLimits) -> Vec<Vec<(AccountId, T)>> {
+pub fn group_cart<T: Clone>(
+    cart: &[(AccountId, T)],
+    limits: GroupLimits,
+) -> Vec<Vec<(AccountId, T)>> {
     let mut by_seller: BTreeMap<&AccountId, Vec<T>> = BTreeMap::new();
     let mut seller_order: Vec<&AccountId> = Vec::new();
     for (seller, item) in cart {
@@ -71,7 +74,10 @@ pub fn check_payable(order: &Order, now: DateTime<Utc>) -> Result<(), Problem> {
     if now >= order.pay_by {
         return Err(Problem::new(
             Code::PaymentWindowClosed,
-            format!("the payment window closed at {} (O3)", order.pay_by.to_rfc3339()),
+            format!(
+                "the payment window closed at {} (O3)",
+                order.pay_by.to_rfc3339()
+            ),
         ));
     }
     Ok(())
@@ -150,7 +156,10 @@ mod tests {
     fn o8_only_alipay_pays() {
         assert!(check_payment_method("alipay").is_ok());
         for bad in ["credit_card", "huabei", "bitcoin"] {
-            assert_eq!(check_payment_method(bad).unwrap_err().code, Code::PaymentMethodNotAllowed);
+            assert_eq!(
+                check_payment_method(bad).unwrap_err().code,
+                Code::PaymentMethodNotAllowed
+            );
         }
     }
 }

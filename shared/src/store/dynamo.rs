@@ -3,16 +3,18 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use std::collections::{BTreeMap, HashMap};
 
 use super::schema::{index_keys, BODY, PK, SK, TTL, VERSION};
-use super::{validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store, StoreError, Write};
+use super::{
+    validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store, StoreError, Write,
+};
 
 /// The DynamoDB store over one table.
 #[derive(Clone)]
@@ -41,7 +43,12 @@ impl DynamoStore {
                 .attribute_type(ScalarAttributeType::S)
                 .build()
         };
-        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
         let mut create = self
             .client
             .create_table()
@@ -61,19 +68,35 @@ impl DynamoStore {
                         .index_name(index.name())
                         .key_schema(key(&ipk, KeyType::Hash)?)
                         .key_schema(key(&isk, KeyType::Range)?)
-                        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
                         .build()?,
                 );
         }
         match create.send().await {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
-            Err(e) => return Err(anyhow::Error::new(e.into_service_error()).context("creating the table")),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e.into_service_error()).context("creating the table"))
+            }
         }
         self.client
             .update_time_to_live()
             .table_name(&self.table)
-            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(TTL).enabled(true).build()?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL)
+                    .enabled(true)
+                    .build()?,
+            )
             .send()
             .await
             .map_err(|e| anyhow::Error::new(e.into_service_error()).context("enabling TTL"))?;
@@ -90,7 +113,10 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Other(anyhow::anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
+    StoreError::Other(anyhow::anyhow!(
+        "{}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+    ))
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -155,7 +181,10 @@ fn condition(expect: Expect) -> (String, Option<Attrs>) {
         Expect::Absent => (format!("attribute_not_exists({PK})"), None),
         Expect::Version(v) => (
             format!("{VERSION} = :expected"),
-            Some(HashMap::from([(":expected".to_owned(), AttributeValue::N(v.to_string()))])),
+            Some(HashMap::from([(
+                ":expected".to_owned(),
+                AttributeValue::N(v.to_string()),
+            )])),
         ),
     }
 }
@@ -216,8 +245,12 @@ fn decode_cursor(cursor: &str) -> Result<Attrs, StoreError> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| StoreError::BadCursor)?;
-    let plain: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
-    Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+    let plain: BTreeMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    Ok(plain
+        .into_iter()
+        .map(|(k, v)| (k, AttributeValue::S(v)))
+        .collect())
 }
 
 #[async_trait]
@@ -252,7 +285,12 @@ impl Store for DynamoStore {
                     .send()
                     .await
                     .map_err(sdk)?;
-                for attrs in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                for attrs in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
                     items.push(from_attrs(&attrs)?);
                 }
                 match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
@@ -270,7 +308,13 @@ impl Store for DynamoStore {
             .iter()
             .map(|w| transact_item(&self.table, w))
             .collect::<Result<Vec<_>, _>>()?;
-        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => {
                 let service = e.into_service_error();
@@ -338,8 +382,16 @@ impl Store for DynamoStore {
                     StoreError::Other(anyhow::Error::new(service))
                 }
             })?;
-        let items = out.items().iter().map(from_attrs).collect::<Result<Vec<_>, _>>()?;
-        let next = out.last_evaluated_key.as_ref().map(encode_cursor).transpose()?;
+        let items = out
+            .items()
+            .iter()
+            .map(from_attrs)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out
+            .last_evaluated_key
+            .as_ref()
+            .map(encode_cursor)
+            .transpose()?;
         Ok(Page { items, next })
     }
 }

@@ -2,13 +2,17 @@
 //! database with serialisable write transactions. Conditions are checked inside the write
 //! transaction, so they hold exactly as DynamoDB's do.
 use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store, StoreError, Write};
+use super::{
+    validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store, StoreError, Write,
+};
 
 /// Items by `pk \0 sk`.
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -80,12 +84,18 @@ fn other(e: impl Into<anyhow::Error>) -> StoreError {
 
 fn decode(key: &str, bytes: &[u8]) -> Result<Item, StoreError> {
     let stored: Stored = serde_json::from_slice(bytes).map_err(other)?;
-    let (pk, sk) = key.split_once(SEP).ok_or_else(|| other(anyhow::anyhow!("bad key {key:?}")))?;
+    let (pk, sk) = key
+        .split_once(SEP)
+        .ok_or_else(|| other(anyhow::anyhow!("bad key {key:?}")))?;
     Ok(Item {
         pk: pk.to_owned(),
         sk: sk.to_owned(),
         version: stored.version,
-        indexes: stored.indexes.into_iter().map(|(i, p, s)| (i, (p, s))).collect(),
+        indexes: stored
+            .indexes
+            .into_iter()
+            .map(|(i, p, s)| (i, (p, s)))
+            .collect(),
         ttl: stored.ttl,
         body: stored.body,
     })
@@ -94,7 +104,11 @@ fn decode(key: &str, bytes: &[u8]) -> Result<Item, StoreError> {
 fn encode(item: &Item, version: u64) -> Result<Vec<u8>, StoreError> {
     let stored = Stored {
         version,
-        indexes: item.indexes.iter().map(|(i, (p, s))| (*i, p.clone(), s.clone())).collect(),
+        indexes: item
+            .indexes
+            .iter()
+            .map(|(i, (p, s))| (*i, p.clone(), s.clone()))
+            .collect(),
         ttl: item.ttl,
         body: item.body.clone(),
     };
@@ -121,7 +135,10 @@ fn bounds(prefix: &str, range: &SkRange, trailing: bool) -> (Bound<String>, Boun
         }
     };
     match range {
-        SkRange::All => (Bound::Included(prefix.to_owned()), Bound::Excluded(format!("{prefix}\u{10FFFF}"))),
+        SkRange::All => (
+            Bound::Included(prefix.to_owned()),
+            Bound::Excluded(format!("{prefix}\u{10FFFF}")),
+        ),
         SkRange::Prefix(p) => (
             Bound::Included(format!("{prefix}{p}")),
             Bound::Excluded(format!("{prefix}{p}\u{10FFFF}")),
@@ -172,7 +189,11 @@ impl Store for EmbeddedStore {
                 for (at, write) in writes.iter().enumerate() {
                     let (pk, sk) = write.key();
                     let key = item_key(pk, sk);
-                    let old = items.get(key.as_str()).map_err(other)?.map(|v| decode(&key, v.value())).transpose()?;
+                    let old = items
+                        .get(key.as_str())
+                        .map_err(other)?
+                        .map(|v| decode(&key, v.value()))
+                        .transpose()?;
                     if !holds(old.as_ref().map(|i| i.version), write.expect()) {
                         failed.push(at);
                     }
@@ -188,16 +209,25 @@ impl Store for EmbeddedStore {
                     let (pk, sk) = write.key();
                     if let Some(old) = &old {
                         for (i, (ipk, isk)) in &old.indexes {
-                            index.remove(index_entry(*i, ipk, isk, pk, sk).as_str()).map_err(other)?;
+                            index
+                                .remove(index_entry(*i, ipk, isk, pk, sk).as_str())
+                                .map_err(other)?;
                         }
                     }
                     let key = item_key(pk, sk);
                     match write {
                         Write::Put(item, _) => {
                             let version = old.map_or(1, |o| o.version + 1);
-                            items.insert(key.as_str(), encode(item, version)?.as_slice()).map_err(other)?;
+                            items
+                                .insert(key.as_str(), encode(item, version)?.as_slice())
+                                .map_err(other)?;
                             for (i, (ipk, isk)) in &item.indexes {
-                                index.insert(index_entry(*i, ipk, isk, pk, sk).as_str(), key.as_str()).map_err(other)?;
+                                index
+                                    .insert(
+                                        index_entry(*i, ipk, isk, pk, sk).as_str(),
+                                        key.as_str(),
+                                    )
+                                    .map_err(other)?;
                             }
                         }
                         Write::Delete { .. } => {
@@ -226,8 +256,14 @@ impl Store for EmbeddedStore {
                     let prefix = format!("{}{SEP}", query.pk);
                     let (mut lo, mut hi) = bounds(&prefix, &query.range, false);
                     narrow(&mut lo, &mut hi, query.after, query.forward)?;
-                    let range = items.range::<&str>((as_ref(&lo), as_ref(&hi))).map_err(other)?;
-                    let iter: Box<dyn Iterator<Item = _>> = if query.forward { Box::new(range) } else { Box::new(range.rev()) };
+                    let range = items
+                        .range::<&str>((as_ref(&lo), as_ref(&hi)))
+                        .map_err(other)?;
+                    let iter: Box<dyn Iterator<Item = _>> = if query.forward {
+                        Box::new(range)
+                    } else {
+                        Box::new(range.rev())
+                    };
                     for entry in iter {
                         let (k, v) = entry.map_err(other)?;
                         if out.len() == limit {
@@ -243,8 +279,14 @@ impl Store for EmbeddedStore {
                     let prefix = format!("{}{SEP}{}{SEP}", index.name(), query.pk);
                     let (mut lo, mut hi) = bounds(&prefix, &query.range, true);
                     narrow(&mut lo, &mut hi, query.after, query.forward)?;
-                    let range = entries.range::<&str>((as_ref(&lo), as_ref(&hi))).map_err(other)?;
-                    let iter: Box<dyn Iterator<Item = _>> = if query.forward { Box::new(range) } else { Box::new(range.rev()) };
+                    let range = entries
+                        .range::<&str>((as_ref(&lo), as_ref(&hi)))
+                        .map_err(other)?;
+                    let iter: Box<dyn Iterator<Item = _>> = if query.forward {
+                        Box::new(range)
+                    } else {
+                        Box::new(range.rev())
+                    };
                     for entry in iter {
                         let (k, v) = entry.map_err(other)?;
                         if out.len() == limit {
@@ -261,7 +303,11 @@ impl Store for EmbeddedStore {
             }
             Ok(Page {
                 items: out,
-                next: if more { last_key } else { None },
+                next: if more {
+                    last_key.map(|k| URL_SAFE_NO_PAD.encode(k))
+                } else {
+                    None
+                },
             })
         })
         .await
@@ -270,8 +316,18 @@ impl Store for EmbeddedStore {
 
 /// Starts the range after the cursor (in the direction of reading). A cursor outside the
 /// range is refused rather than read from: it was not made by this query.
-fn narrow(lo: &mut Bound<String>, hi: &mut Bound<String>, after: Option<String>, forward: bool) -> Result<(), StoreError> {
+fn narrow(
+    lo: &mut Bound<String>,
+    hi: &mut Bound<String>,
+    after: Option<String>,
+    forward: bool,
+) -> Result<(), StoreError> {
     let Some(after) = after else { return Ok(()) };
+    let after = URL_SAFE_NO_PAD
+        .decode(after)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(StoreError::BadCursor)?;
     let above_lo = match &*lo {
         Bound::Included(l) => after >= *l,
         Bound::Excluded(l) => after > *l,

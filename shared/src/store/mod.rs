@@ -26,7 +26,13 @@ pub enum Index {
 
 impl Index {
     /// Every index, in order.
-    pub const ALL: [Index; 5] = [Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi4, Index::Gsi5];
+    pub const ALL: [Index; 5] = [
+        Index::Gsi1,
+        Index::Gsi2,
+        Index::Gsi3,
+        Index::Gsi4,
+        Index::Gsi5,
+    ];
 
     /// The index's name (also the prefix of its key attributes: `gsi1pk`, `gsi1sk`).
     pub fn name(self) -> &'static str {
@@ -88,9 +94,17 @@ pub enum Write {
     /// Writes the item; its stored version becomes 1 (from absent) or the expected + 1.
     Put(Item, Expect),
     /// Deletes the item at its key.
-    Delete { pk: String, sk: String, expect: Expect },
+    Delete {
+        pk: String,
+        sk: String,
+        expect: Expect,
+    },
     /// Writes nothing, but the transaction only succeeds if the condition holds.
-    Check { pk: String, sk: String, expect: Expect },
+    Check {
+        pk: String,
+        sk: String,
+        expect: Expect,
+    },
 }
 
 impl Write {
@@ -196,7 +210,11 @@ pub trait Store: Send + Sync {
 /// Refuses transactions DynamoDB would refuse, so both adapters fail alike.
 pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
-        return Err(anyhow::anyhow!("a transaction takes 1 to {MAX_TRANSACTION_WRITES} writes, not {}", writes.len()).into());
+        return Err(anyhow::anyhow!(
+            "a transaction takes 1 to {MAX_TRANSACTION_WRITES} writes, not {}",
+            writes.len()
+        )
+        .into());
     }
     let mut keys: Vec<(&str, &str)> = writes.iter().map(Write::key).collect();
     keys.sort_unstable();

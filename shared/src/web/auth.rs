@@ -22,8 +22,15 @@ pub enum AuthMode {
 impl AuthMode {
     /// Local verification with a shared secret.
     pub fn hs256(secret: &str) -> Arc<AuthMode> {
-        Arc::new(AuthMode::Hs256(Box::new(DecodingKey::from_secret(secret.as_bytes()))))
+        Arc::new(AuthMode::Hs256(Box::new(DecodingKey::from_secret(
+            secret.as_bytes(),
+        ))))
     }
+}
+
+/// The layer that installs an identity mode on every request.
+pub fn layer(mode: Arc<AuthMode>) -> axum::Extension<Arc<AuthMode>> {
+    axum::Extension(mode)
 }
 
 /// The claims the marketplace reads.
@@ -42,7 +49,12 @@ pub fn sign_token(secret: &str, account: &str, roles: &[&str], expires_at: i64) 
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
         exp: expires_at,
     };
-    jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).expect("HS256 signs")
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signs")
 }
 
 /// The authenticated caller.
@@ -72,7 +84,8 @@ fn roles_from_claim(raw: &str) -> Vec<String> {
 
 fn from_context(parts: &Parts) -> Result<Caller, Problem> {
     use lambda_http::request::RequestContext;
-    let Some(RequestContext::ApiGatewayV2(context)) = parts.extensions.get::<RequestContext>() else {
+    let Some(RequestContext::ApiGatewayV2(context)) = parts.extensions.get::<RequestContext>()
+    else {
         return Err(unauthenticated("no authorizer context"));
     };
     let claims = context
@@ -81,10 +94,16 @@ fn from_context(parts: &Parts) -> Result<Caller, Problem> {
         .and_then(|a| a.jwt.as_ref())
         .map(|jwt| &jwt.claims)
         .ok_or_else(|| unauthenticated("no JWT claims"))?;
-    let sub = claims.get("sub").ok_or_else(|| unauthenticated("the token has no sub"))?;
+    let sub = claims
+        .get("sub")
+        .ok_or_else(|| unauthenticated("the token has no sub"))?;
     Ok(Caller {
-        account: AccountId::parse(sub).map_err(|_| unauthenticated("the token's sub is not an account id"))?,
-        roles: claims.get("roles").map(|r| roles_from_claim(r)).unwrap_or_default(),
+        account: AccountId::parse(sub)
+            .map_err(|_| unauthenticated("the token's sub is not an account id"))?,
+        roles: claims
+            .get("roles")
+            .map(|r| roles_from_claim(r))
+            .unwrap_or_default(),
     })
 }
 
@@ -103,7 +122,8 @@ fn from_bearer(parts: &Parts, key: &DecodingKey) -> Result<Caller, Problem> {
     let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
         .map_err(|e| unauthenticated(&format!("the token is not valid: {e}")))?;
     Ok(Caller {
-        account: AccountId::parse(&data.claims.sub).map_err(|_| unauthenticated("the token's sub is not an account id"))?,
+        account: AccountId::parse(&data.claims.sub)
+            .map_err(|_| unauthenticated("the token's sub is not an account id"))?,
         roles: data.claims.roles,
     })
 }
@@ -130,7 +150,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         if !caller.roles.iter().any(|r| r == "admin") {
-            return Err(Problem::new(Code::Forbidden, "operator routes need the admin role"));
+            return Err(Problem::new(
+                Code::Forbidden,
+                "operator routes need the admin role",
+            ));
         }
         Ok(Admin(caller))
     }

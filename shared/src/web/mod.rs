@@ -10,7 +10,79 @@ use crate::App;
 /// The state every router is built over.
 pub type AppState = Arc<App>;
 
+/// Serves a function's router as a Lambda behind API Gateway: ports built once from the
+/// environment, identity from the authorizer's claims.
+pub async fn run_http_lambda(router: axum::Router<AppState>) -> Result<(), lambda_http::Error> {
+    let app = crate::config::cloud().await?;
+    let mode = std::sync::Arc::new(auth::AuthMode::ApiGatewayClaims);
+    lambda_http::run(router.with_state(app).layer(auth::layer(mode))).await
+}
+
 /// `limit` of a list: default 50, at most 200 (API.md conventions).
 pub fn page_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(50).clamp(1, 200)
+}
+
+/// Runs a creating request under its `Idempotency-Key` (if any) and answers it with
+/// `status` and the JSON of what `work` returns; a retry gets the first answer again.
+pub async fn create<F, Fut, T>(
+    app: &App,
+    caller: &auth::Caller,
+    request: (
+        &axum::http::Method,
+        &axum::http::Uri,
+        &axum::http::HeaderMap,
+        &[u8],
+    ),
+    status: axum::http::StatusCode,
+    work: F,
+) -> Result<axum::response::Response, crate::app::AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = crate::app::AppResult<T>>,
+    T: serde::Serialize,
+{
+    use axum::response::IntoResponse;
+    let (method, uri, headers, body) = request;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let fingerprint = crate::app::idempotency::fingerprint(method.as_str(), uri.path(), body);
+    let answer = crate::app::idempotency::once(
+        app,
+        &caller.account,
+        key.as_deref(),
+        fingerprint,
+        || async {
+            let value = work().await?;
+            Ok(crate::app::idempotency::Recorded {
+                status: status.as_u16(),
+                body: serde_json::to_value(value)
+                    .map_err(|e| crate::app::AppError::Internal(e.into()))?,
+            })
+        },
+    )
+    .await?;
+    let status = axum::http::StatusCode::from_u16(answer.status).unwrap_or(status);
+    Ok((status, axum::Json(answer.body)).into_response())
+}
+
+/// Parses a JSON body taken as bytes (for routes that also fingerprint it).
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<T, crate::core::error::Problem> {
+    use crate::core::error::{Code, Problem};
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !json {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::new(Code::InvalidRequest, format!("the body is not valid: {e}")))
 }

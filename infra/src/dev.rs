@@ -1,0 +1,117 @@
+//! Dev routes (`MARKET_DEV_ROUTES=1`, never deployed): the sandbox provider's "pay now"
+//! button, the test clock and an on-demand sweep.
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+
+use shared::adapters::payment::{SandboxProvider, TradeStatus};
+use shared::adapters::queue::InProcessQueue;
+use shared::app::repo::{self, Versioned};
+use shared::app::{payments, sweep, AppError};
+use shared::core::error::{Code, Problem};
+use shared::core::model::Payment;
+use shared::web::json::Json;
+use shared::web::AppState;
+
+use crate::pump::deliver_due;
+
+/// What the dev routes need besides the app.
+#[derive(Clone)]
+pub struct DevState {
+    pub sandbox: Arc<SandboxProvider>,
+    pub queue: Arc<InProcessQueue>,
+}
+
+/// The dev routes.
+pub fn router(dev: DevState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/dev/payments/{out_trade_no}/complete",
+            post(complete_payment),
+        )
+        .route("/dev/clock", get(clock))
+        .route("/dev/clock/advance", post(advance))
+        .route("/dev/sweep", post(run_sweep))
+        .layer(Extension(dev))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteBody {
+    trade_status: String,
+}
+
+/// Makes the sandbox send a signed notification through the notify path (queue included),
+/// then delivers the queue at once so the answer reflects the applied result.
+async fn complete_payment(
+    State(app): State<AppState>,
+    Extension(dev): Extension<DevState>,
+    Path(out_trade_no): Path<String>,
+    Json(body): Json<CompleteBody>,
+) -> Result<Response, AppError> {
+    if TradeStatus::parse(&body.trade_status).is_none() {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "trade_status is TRADE_SUCCESS, TRADE_FINISHED, TRADE_CLOSED or WAIT_BUYER_PAY",
+        )
+        .into());
+    }
+    let payment: Versioned<Payment> = repo::load(&*app.store, repo::payment_key(&out_trade_no))
+        .await?
+        .ok_or_else(|| Problem::not_found("payment"))?;
+    let notification = dev.sandbox.notification(
+        &out_trade_no,
+        &body.trade_status,
+        payment.value.amount,
+        app.now(),
+    );
+    payments::receive(&app, notification).await?;
+    deliver_due(&app, &dev.queue).await;
+    let payment: Option<Versioned<Payment>> =
+        repo::load(&*app.store, repo::payment_key(&out_trade_no)).await?;
+    Ok(axum::Json(json!({
+        "out_trade_no": out_trade_no,
+        "sent": body.trade_status,
+        "payment_status": payment.map(|p| p.value.status),
+    }))
+    .into_response())
+}
+
+async fn clock(State(app): State<AppState>) -> Response {
+    axum::Json(json!({ "now": app.now() })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceBody {
+    seconds: i64,
+}
+
+/// Moves the clock forward, then runs what became due: delayed messages and the sweep.
+async fn advance(
+    State(app): State<AppState>,
+    Extension(dev): Extension<DevState>,
+    Json(body): Json<AdvanceBody>,
+) -> Result<Response, AppError> {
+    if body.seconds < 0 {
+        return Err(Problem::new(Code::InvalidRequest, "the clock only moves forward").into());
+    }
+    let clock = app
+        .dev_clock
+        .as_ref()
+        .ok_or_else(|| Problem::new(Code::NotFound, "this clock cannot be moved"))?;
+    let now = clock.advance(Duration::seconds(body.seconds));
+    deliver_due(&app, &dev.queue).await;
+    let report = sweep::sweep(&app).await?;
+    Ok(axum::Json(json!({ "now": now, "sweep": report })).into_response())
+}
+
+async fn run_sweep(State(app): State<AppState>) -> Result<Response, AppError> {
+    Ok(axum::Json(sweep::sweep(&app).await?).into_response())
+}
