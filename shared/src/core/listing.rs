@@ -213,3 +213,135 @@ pub fn check_orderable(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::domain_name::DomainName;
+    use crate::core::model::{DomainFlags, TradeHold, TradeKind};
+
+    fn alice() -> AccountId {
+        AccountId::parse("alice").unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-22T07:00:00Z".parse().unwrap()
+    }
+
+    fn domain(name: &str, age: Duration, left: Duration) -> Domain {
+        Domain {
+            name: DomainName::parse(name).unwrap(),
+            owner: alice(),
+            registered_at: now() - age,
+            expires_at: now() + left,
+            flags: DomainFlags::default(),
+            trade: None,
+            transfer_lock_until: None,
+        }
+    }
+
+    fn check(d: &Domain) -> Result<(), Code> {
+        let policy = Policy::default();
+        check_tradeable(d, &alice(), now(), &policy, policy.listing_expiry_margin).map_err(|p| p.code)
+    }
+
+    fn ok_domain(name: &str) -> Domain {
+        domain(name, Duration::days(365), Duration::days(365))
+    }
+
+    #[test]
+    fn l2_a_plain_domain_is_listable() {
+        assert_eq!(check(&ok_domain("example.com")), Ok(()));
+    }
+
+    #[test]
+    fn l2_1_not_owner() {
+        let mut d = ok_domain("example.com");
+        d.owner = AccountId::parse("bob").unwrap();
+        assert_eq!(check(&d), Err(Code::NotOwner));
+    }
+
+    #[test]
+    fn l2_2_cn_family_waits_7_days_others_24_hours() {
+        for name in ["a.cn", "例子.中国", "例子.公司", "例子.网络"] {
+            assert_eq!(check(&domain(name, Duration::days(6), Duration::days(365))), Err(Code::TooSoonAfterRegistration), "{name}");
+            assert_eq!(check(&domain(name, Duration::days(7), Duration::days(365))), Ok(()), "{name}");
+        }
+        assert_eq!(check(&domain("a.com", Duration::hours(23), Duration::days(365))), Err(Code::TooSoonAfterRegistration));
+        assert_eq!(check(&domain("a.com", Duration::hours(24), Duration::days(365))), Ok(()));
+    }
+
+    #[test]
+    fn l2_3_and_l2_4_expiry() {
+        assert_eq!(check(&domain("a.com", Duration::days(365), Duration::days(7) - Duration::seconds(1))), Err(Code::NearExpiry));
+        assert_eq!(check(&domain("a.com", Duration::days(365), Duration::days(7))), Ok(()));
+        assert_eq!(check(&domain("a.com", Duration::days(365), Duration::zero())), Err(Code::DomainExpired));
+    }
+
+    #[test]
+    fn p2_pushes_use_their_own_margin() {
+        let policy = Policy::default();
+        let d = domain("a.com", Duration::days(365), Duration::days(10));
+        assert!(check_tradeable(&d, &alice(), now(), &policy, policy.listing_expiry_margin).is_ok());
+        let err = check_tradeable(&d, &alice(), now(), &policy, policy.push_expiry_margin).unwrap_err();
+        assert_eq!(err.code, Code::NearExpiry);
+    }
+
+    #[test]
+    fn l2_5_to_l2_8_flags() {
+        let cases: [(fn(&mut DomainFlags), Code); 5] = [
+            (|f| f.transfer_prohibited = true, Code::TransferProhibited),
+            (|f| f.special_product = true, Code::SpecialDomain),
+            (|f| f.pending_operation = true, Code::PendingOperation),
+            (|f| f.restricted = true, Code::Restricted),
+            (|f| f.blacklisted = true, Code::Restricted),
+        ];
+        for (set, code) in cases {
+            let mut d = ok_domain("example.com");
+            set(&mut d.flags);
+            assert_eq!(check(&d), Err(code));
+        }
+        assert_eq!(check(&ok_domain("city.gov.cn")), Err(Code::SpecialDomain));
+    }
+
+    #[test]
+    fn l2_9_in_trade_until_the_hold_lapses() {
+        let mut d = ok_domain("example.com");
+        d.trade = Some(TradeHold {
+            kind: TradeKind::Listing,
+            id: "lst_x".into(),
+            until: Some(now() + Duration::minutes(1)),
+        });
+        assert_eq!(check(&d), Err(Code::AlreadyInTrade));
+        d.trade.as_mut().unwrap().until = Some(now());
+        assert_eq!(check(&d), Ok(()));
+    }
+
+    #[test]
+    fn l2_checks_run_in_rule_order() {
+        // Not the owner and expired and flagged: the first rule answers.
+        let mut d = domain("a.cn", Duration::days(1), Duration::zero());
+        d.flags.restricted = true;
+        d.owner = AccountId::parse("bob").unwrap();
+        assert_eq!(check(&d), Err(Code::NotOwner));
+        d.owner = alice();
+        assert_eq!(check(&d), Err(Code::TooSoonAfterRegistration));
+    }
+
+    #[test]
+    fn a1_traders_need_verification_and_alipay() {
+        let mut account = Account {
+            id: alice(),
+            real_name_verified: false,
+            payout_account: None,
+            email: None,
+            enterprise: false,
+        };
+        assert_eq!(check_trader(None).unwrap_err().code, Code::NotVerified);
+        assert_eq!(check_trader(Some(&account)).unwrap_err().code, Code::NotVerified);
+        account.real_name_verified = true;
+        assert_eq!(check_trader(Some(&account)).unwrap_err().code, Code::NoPayoutAccount);
+        account.payout_account = Some("alice@example.com".into());
+        assert!(check_trader(Some(&account)).is_ok());
+    }
+}

@@ -63,24 +63,20 @@ pub fn check_payment_method(method: &str) -> Result<(), Problem> {
     }
 }
 
-/// O3, O5, E1: whether the buyer may start a payment for the order at `now`.
+/// O3, O5, E1: whether the buyer may start a payment for the order at `now`. The deadline
+/// is read here, whether or not a sweep has recorded the expiry yet.
 pub fn check_payable(order: &Order, now: DateTime<Utc>) -> Result<(), Problem> {
-    if !order.status.is_unpaid() {
-        return Err(Problem::new(
-            Code::OrderNotPayable,
-            format!("the order is {:?}, not awaiting payment", order.status).to_lowercase(),
-        ));
-    }
-    if now >= order.pay_by {
-        return Err(Problem::new(
+    match status_at(order, now) {
+        OrderStatus::AwaitingPayment | OrderStatus::Processing => Ok(()),
+        OrderStatus::Expired | OrderStatus::Failed => Err(Problem::new(
             Code::PaymentWindowClosed,
-            format!(
-                "the payment window closed at {} (O3)",
-                order.pay_by.to_rfc3339()
-            ),
-        ));
+            format!("the payment window closed at {} (O3)", order.pay_by.to_rfc3339()),
+        )),
+        other => Err(Problem::new(
+            Code::OrderNotPayable,
+            format!("the order is {}, not awaiting payment", serde_json::to_string(&other).unwrap_or_default().trim_matches('"')),
+        )),
     }
-    Ok(())
 }
 
 /// The status an order shows at `now`: an unpaid order past its window is expired even
@@ -150,6 +146,35 @@ mod tests {
             expected.sort();
             assert_eq!(out, expected, "{sellers}x{per}");
         }
+    }
+
+    fn order_due_at(pay_by: DateTime<Utc>, status: OrderStatus) -> Order {
+        Order {
+            id: crate::core::ids::OrderId::mint(ulid::Ulid::nil()),
+            buyer: seller(9),
+            items: vec![],
+            total: crate::core::money::Money::ZERO,
+            status,
+            pay_by,
+            created_at: pay_by - chrono::Duration::minutes(10),
+            updated_at: pay_by - chrono::Duration::minutes(10),
+            payment: None,
+            paid_at: None,
+            completed_at: None,
+        }
+    }
+
+    #[test]
+    fn e1_o3_the_window_is_read_from_the_deadline_even_before_a_sweep() {
+        let pay_by = Utc::now();
+        let order = order_due_at(pay_by, OrderStatus::AwaitingPayment);
+        assert!(check_payable(&order, pay_by - chrono::Duration::seconds(1)).is_ok());
+        assert_eq!(check_payable(&order, pay_by).unwrap_err().code, Code::PaymentWindowClosed);
+        assert_eq!(status_at(&order, pay_by), OrderStatus::Expired);
+        let swept = order_due_at(pay_by, OrderStatus::Expired);
+        assert_eq!(check_payable(&swept, pay_by).unwrap_err().code, Code::PaymentWindowClosed);
+        let done = order_due_at(pay_by, OrderStatus::Completed);
+        assert_eq!(check_payable(&done, pay_by - chrono::Duration::minutes(1)).unwrap_err().code, Code::OrderNotPayable);
     }
 
     #[test]
