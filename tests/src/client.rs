@@ -46,7 +46,10 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let running = start(settings).await.expect("the marketplace starts");
     TestApp {
         base: running.base_url(),
-        http: reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client"),
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("client"),
         running,
     }
 }
@@ -54,16 +57,33 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 impl TestApp {
     /// A valid token for `account`.
     pub fn token(&self, account: &str) -> String {
-        sign_token(&self.running.settings.jwt_secret, account, &[], (Utc::now() + Duration::hours(1)).timestamp())
+        sign_token(
+            &self.running.settings.jwt_secret,
+            account,
+            &[],
+            (Utc::now() + Duration::hours(1)).timestamp(),
+        )
     }
 
     /// A valid operator token.
     pub fn admin_token(&self) -> String {
-        sign_token(&self.running.settings.jwt_secret, "ops", &["admin"], (Utc::now() + Duration::hours(1)).timestamp())
+        sign_token(
+            &self.running.settings.jwt_secret,
+            "ops",
+            &["admin"],
+            (Utc::now() + Duration::hours(1)).timestamp(),
+        )
     }
 
     /// Sends a request as `who` (an account id, `"admin"` for the operator, or nobody).
-    pub async fn send(&self, method: reqwest::Method, path: &str, who: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         match who {
             Some("admin") => request = request.bearer_auth(self.admin_token()),
@@ -86,7 +106,11 @@ impl TestApp {
             .to_owned();
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, body, content_type }
+        Reply {
+            status,
+            body,
+            content_type,
+        }
     }
 
     pub async fn get(&self, path: &str, who: Option<&str>) -> Reply {
@@ -94,19 +118,23 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, who: Option<&str>, body: Value) -> Reply {
-        self.send(reqwest::Method::POST, path, who, Some(body), &[]).await
+        self.send(reqwest::Method::POST, path, who, Some(body), &[])
+            .await
     }
 
     pub async fn patch(&self, path: &str, who: Option<&str>, body: Value) -> Reply {
-        self.send(reqwest::Method::PATCH, path, who, Some(body), &[]).await
+        self.send(reqwest::Method::PATCH, path, who, Some(body), &[])
+            .await
     }
 
     pub async fn put(&self, path: &str, who: Option<&str>, body: Value) -> Reply {
-        self.send(reqwest::Method::PUT, path, who, Some(body), &[]).await
+        self.send(reqwest::Method::PUT, path, who, Some(body), &[])
+            .await
     }
 
     pub async fn delete(&self, path: &str, who: Option<&str>) -> Reply {
-        self.send(reqwest::Method::DELETE, path, who, None, &[]).await
+        self.send(reqwest::Method::DELETE, path, who, None, &[])
+            .await
     }
 
     /// Creates a verified account with an Alipay binding (or as told).
@@ -123,11 +151,19 @@ impl TestApp {
 
     /// A verified trader.
     pub async fn trader(&self, id: &str) {
-        self.account(id, true, Some(&format!("{id}@example.com"))).await;
+        self.account(id, true, Some(&format!("{id}@example.com")))
+            .await;
     }
 
     /// Creates a domain of `owner`, registered `age_days` ago, expiring in `days_left`.
-    pub async fn domain_with(&self, name: &str, owner: &str, age_days: i64, days_left: i64, flags: Value) -> Reply {
+    pub async fn domain_with(
+        &self,
+        name: &str,
+        owner: &str,
+        age_days: i64,
+        days_left: i64,
+        flags: Value,
+    ) -> Reply {
         let now = self.now().await;
         self.put(
             &format!("/admin/domains/{name}"),
@@ -150,7 +186,13 @@ impl TestApp {
 
     /// Lists `domain` at `price` as `seller`; returns the listing.
     pub async fn list(&self, seller: &str, domain: &str, price: &str) -> Value {
-        let reply = self.post("/listings", Some(seller), json!({ "domain": domain, "price": price })).await;
+        let reply = self
+            .post(
+                "/listings",
+                Some(seller),
+                json!({ "domain": domain, "price": price }),
+            )
+            .await;
         assert_eq!(reply.status, 201, "{reply:?}");
         reply.body
     }
@@ -163,21 +205,37 @@ impl TestApp {
 
     /// Moves the server clock forward (and runs what became due).
     pub async fn advance(&self, seconds: i64) -> Reply {
-        let reply = self.post("/dev/clock/advance", None, json!({ "seconds": seconds })).await;
+        let reply = self
+            .post("/dev/clock/advance", None, json!({ "seconds": seconds }))
+            .await;
         assert_eq!(reply.status, 200, "{reply:?}");
         reply
     }
 
     /// Orders `domains` as `buyer` with a passing captcha.
     pub async fn order(&self, buyer: &str, domains: &[&str]) -> Reply {
-        self.post("/orders", Some(buyer), json!({ "domains": domains, "captcha_token": "pass" })).await
+        self.post(
+            "/orders",
+            Some(buyer),
+            json!({ "domains": domains, "captcha_token": "pass" }),
+        )
+        .await
     }
 
     /// Starts a payment; returns the `out_trade_no`.
     pub async fn pay(&self, buyer: &str, order_id: &str) -> String {
-        let reply = self.post(&format!("/orders/{order_id}/pay"), Some(buyer), json!({ "method": "alipay" })).await;
+        let reply = self
+            .post(
+                &format!("/orders/{order_id}/pay"),
+                Some(buyer),
+                json!({ "method": "alipay" }),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{reply:?}");
-        reply.body["out_trade_no"].as_str().expect("out_trade_no").to_owned()
+        reply.body["out_trade_no"]
+            .as_str()
+            .expect("out_trade_no")
+            .to_owned()
     }
 
     /// Makes the sandbox provider notify a result for a payment.

@@ -89,12 +89,17 @@ pub async fn fresh_table_store() -> DynamoStore {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .load()
         .await;
     let table = format!("market-{}", ulid::Ulid::new().to_string().to_lowercase());
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-    store.ensure_table().await.expect("creating a table on moto");
+    store
+        .ensure_table()
+        .await
+        .expect("creating a table on moto");
     store
 }
 

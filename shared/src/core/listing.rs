@@ -242,7 +242,8 @@ mod tests {
 
     fn check(d: &Domain) -> Result<(), Code> {
         let policy = Policy::default();
-        check_tradeable(d, &alice(), now(), &policy, policy.listing_expiry_margin).map_err(|p| p.code)
+        check_tradeable(d, &alice(), now(), &policy, policy.listing_expiry_margin)
+            .map_err(|p| p.code)
     }
 
     fn ok_domain(name: &str) -> Domain {
@@ -264,26 +265,56 @@ mod tests {
     #[test]
     fn l2_2_cn_family_waits_7_days_others_24_hours() {
         for name in ["a.cn", "例子.中国", "例子.公司", "例子.网络"] {
-            assert_eq!(check(&domain(name, Duration::days(6), Duration::days(365))), Err(Code::TooSoonAfterRegistration), "{name}");
-            assert_eq!(check(&domain(name, Duration::days(7), Duration::days(365))), Ok(()), "{name}");
+            assert_eq!(
+                check(&domain(name, Duration::days(6), Duration::days(365))),
+                Err(Code::TooSoonAfterRegistration),
+                "{name}"
+            );
+            assert_eq!(
+                check(&domain(name, Duration::days(7), Duration::days(365))),
+                Ok(()),
+                "{name}"
+            );
         }
-        assert_eq!(check(&domain("a.com", Duration::hours(23), Duration::days(365))), Err(Code::TooSoonAfterRegistration));
-        assert_eq!(check(&domain("a.com", Duration::hours(24), Duration::days(365))), Ok(()));
+        assert_eq!(
+            check(&domain("a.com", Duration::hours(23), Duration::days(365))),
+            Err(Code::TooSoonAfterRegistration)
+        );
+        assert_eq!(
+            check(&domain("a.com", Duration::hours(24), Duration::days(365))),
+            Ok(())
+        );
     }
 
     #[test]
     fn l2_3_and_l2_4_expiry() {
-        assert_eq!(check(&domain("a.com", Duration::days(365), Duration::days(7) - Duration::seconds(1))), Err(Code::NearExpiry));
-        assert_eq!(check(&domain("a.com", Duration::days(365), Duration::days(7))), Ok(()));
-        assert_eq!(check(&domain("a.com", Duration::days(365), Duration::zero())), Err(Code::DomainExpired));
+        assert_eq!(
+            check(&domain(
+                "a.com",
+                Duration::days(365),
+                Duration::days(7) - Duration::seconds(1)
+            )),
+            Err(Code::NearExpiry)
+        );
+        assert_eq!(
+            check(&domain("a.com", Duration::days(365), Duration::days(7))),
+            Ok(())
+        );
+        assert_eq!(
+            check(&domain("a.com", Duration::days(365), Duration::zero())),
+            Err(Code::DomainExpired)
+        );
     }
 
     #[test]
     fn p2_pushes_use_their_own_margin() {
         let policy = Policy::default();
         let d = domain("a.com", Duration::days(365), Duration::days(10));
-        assert!(check_tradeable(&d, &alice(), now(), &policy, policy.listing_expiry_margin).is_ok());
-        let err = check_tradeable(&d, &alice(), now(), &policy, policy.push_expiry_margin).unwrap_err();
+        assert!(
+            check_tradeable(&d, &alice(), now(), &policy, policy.listing_expiry_margin).is_ok()
+        );
+        let err =
+            check_tradeable(&d, &alice(), now(), &policy, policy.push_expiry_margin).unwrap_err();
         assert_eq!(err.code, Code::NearExpiry);
     }
 
@@ -338,9 +369,15 @@ mod tests {
             enterprise: false,
         };
         assert_eq!(check_trader(None).unwrap_err().code, Code::NotVerified);
-        assert_eq!(check_trader(Some(&account)).unwrap_err().code, Code::NotVerified);
+        assert_eq!(
+            check_trader(Some(&account)).unwrap_err().code,
+            Code::NotVerified
+        );
         account.real_name_verified = true;
-        assert_eq!(check_trader(Some(&account)).unwrap_err().code, Code::NoPayoutAccount);
+        assert_eq!(
+            check_trader(Some(&account)).unwrap_err().code,
+            Code::NoPayoutAccount
+        );
         account.payout_account = Some("alice@example.com".into());
         assert!(check_trader(Some(&account)).is_ok());
     }

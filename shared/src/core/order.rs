@@ -70,11 +70,19 @@ pub fn check_payable(order: &Order, now: DateTime<Utc>) -> Result<(), Problem> {
         OrderStatus::AwaitingPayment | OrderStatus::Processing => Ok(()),
         OrderStatus::Expired | OrderStatus::Failed => Err(Problem::new(
             Code::PaymentWindowClosed,
-            format!("the payment window closed at {} (O3)", order.pay_by.to_rfc3339()),
+            format!(
+                "the payment window closed at {} (O3)",
+                order.pay_by.to_rfc3339()
+            ),
         )),
         other => Err(Problem::new(
             Code::OrderNotPayable,
-            format!("the order is {}, not awaiting payment", serde_json::to_string(&other).unwrap_or_default().trim_matches('"')),
+            format!(
+                "the order is {}, not awaiting payment",
+                serde_json::to_string(&other)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+            ),
         )),
     }
 }
@@ -169,12 +177,23 @@ mod tests {
         let pay_by = Utc::now();
         let order = order_due_at(pay_by, OrderStatus::AwaitingPayment);
         assert!(check_payable(&order, pay_by - chrono::Duration::seconds(1)).is_ok());
-        assert_eq!(check_payable(&order, pay_by).unwrap_err().code, Code::PaymentWindowClosed);
+        assert_eq!(
+            check_payable(&order, pay_by).unwrap_err().code,
+            Code::PaymentWindowClosed
+        );
         assert_eq!(status_at(&order, pay_by), OrderStatus::Expired);
         let swept = order_due_at(pay_by, OrderStatus::Expired);
-        assert_eq!(check_payable(&swept, pay_by).unwrap_err().code, Code::PaymentWindowClosed);
+        assert_eq!(
+            check_payable(&swept, pay_by).unwrap_err().code,
+            Code::PaymentWindowClosed
+        );
         let done = order_due_at(pay_by, OrderStatus::Completed);
-        assert_eq!(check_payable(&done, pay_by - chrono::Duration::minutes(1)).unwrap_err().code, Code::OrderNotPayable);
+        assert_eq!(
+            check_payable(&done, pay_by - chrono::Duration::minutes(1))
+                .unwrap_err()
+                .code,
+            Code::OrderNotPayable
+        );
     }
 
     #[test]
