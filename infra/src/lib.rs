@@ -148,6 +148,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
     pub queue: Arc<InProcessQueue>,
+    /// The sandbox provider (tests make it sign notifications of their own).
+    pub sandbox: Arc<SandboxProvider>,
     pub settings: Settings,
     server: tokio::task::JoinHandle<()>,
     timers: Vec<tokio::task::JoinHandle<()>>,
@@ -212,7 +214,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             .context("seeding the demo market")?;
     }
     let dev = settings.dev_routes.then(|| dev::DevState {
-        sandbox,
+        sandbox: sandbox.clone(),
         queue: queue.clone(),
     });
     let router = routes(dev)
@@ -231,6 +233,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         addr,
         app,
         queue,
+        sandbox,
         settings,
         server,
         timers,

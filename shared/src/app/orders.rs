@@ -110,8 +110,9 @@ pub async fn place(
 /// The refusal when no domain of the cart can be ordered (API.md Orders).
 fn nothing_orderable(rejected: Vec<DomainRefusal>) -> Problem {
     if let [only] = rejected.as_slice() {
-        let mut problem =
-            Problem::new(only.code, only.detail.clone()).with_errors(rejected.clone());
+        let mut problem = Problem::new(only.code, only.detail.clone())
+            .with_errors(rejected.clone())
+            .with_status(409);
         problem.buyable_at = only.buyable_at;
         return problem;
     }

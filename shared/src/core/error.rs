@@ -163,6 +163,9 @@ pub struct Problem {
     pub buyable_at: Option<DateTime<Utc>>,
     /// For batch refusals: every domain and why.
     pub errors: Vec<DomainRefusal>,
+    /// A status other than the code's own, where the contract says so (a cart of which
+    /// nothing can be ordered is a 409 whatever its one domain's code).
+    pub status: Option<u16>,
 }
 
 impl Problem {
@@ -173,7 +176,19 @@ impl Problem {
             detail: detail.into(),
             buyable_at: None,
             errors: Vec::new(),
+            status: None,
         }
+    }
+
+    /// The HTTP status of this refusal.
+    pub fn http_status(&self) -> u16 {
+        self.status.unwrap_or(self.code.status())
+    }
+
+    /// The same refusal, answered with another status.
+    pub fn with_status(mut self, status: u16) -> Problem {
+        self.status = Some(status);
+        self
     }
 
     /// The same refusal, with the time the listing opens.

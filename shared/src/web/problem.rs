@@ -13,7 +13,7 @@ pub fn problem_body(p: &Problem) -> serde_json::Value {
     let mut body = json!({
         "type": format!("https://market.example/problems/{}", p.code.as_str().to_lowercase().replace('_', "-")),
         "title": p.code.title(),
-        "status": p.code.status(),
+        "status": p.http_status(),
         "detail": p.detail,
         "code": p.code.as_str(),
     });
@@ -28,7 +28,7 @@ pub fn problem_body(p: &Problem) -> serde_json::Value {
 
 /// A problem+json response.
 pub fn problem_response(p: &Problem) -> Response {
-    let status = StatusCode::from_u16(p.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(p.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
         [(header::CONTENT_TYPE, "application/problem+json")],

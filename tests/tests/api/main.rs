@@ -1,0 +1,10 @@
+//! End-to-end tests over real HTTP against the marketplace started in-process, one test
+//! binary (zero2prod style). Rule ids from RULES.md name the tests.
+mod helpers;
+mod idempotency;
+mod identity;
+mod listings;
+mod on_dynamodb;
+mod orders;
+mod race;
+mod sale;
