@@ -5,13 +5,14 @@
 //! repo root (where `infra/test.sh` installs it). A watchdog shell kills it when the test
 //! process ends, so no server outlives the run.
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use shared::store::dynamo::DynamoStore;
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
+static WATCHDOG: OnceLock<Mutex<Child>> = OnceLock::new();
 
 fn moto_binary() -> PathBuf {
     if let Ok(path) = std::env::var("MOTO_SERVER") {
@@ -40,7 +41,7 @@ fn start() -> String {
         binary.display(),
         parent = std::process::id()
     );
-    Command::new("bash")
+    let watchdog = Command::new("bash")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -48,6 +49,8 @@ fn start() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting moto_server");
+    // The watchdog ends with this process (it polls our pid); keep its handle for the run.
+    WATCHDOG.get_or_init(|| Mutex::new(watchdog));
     let endpoint = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -69,7 +72,7 @@ fn start() -> String {
 pub fn endpoint() -> &'static str {
     ENDPOINT.get_or_init(|| {
         let endpoint = start();
-        // SAFETY-free: set before any SDK client is built by these tests.
+        // Set before any SDK client of these tests is built.
         for (k, v) in [
             ("AWS_ENDPOINT_URL", endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", "test"),

@@ -320,7 +320,8 @@ mod tests {
 
     #[test]
     fn l2_5_to_l2_8_flags() {
-        let cases: [(fn(&mut DomainFlags), Code); 5] = [
+        type SetFlag = fn(&mut DomainFlags);
+        let cases: [(SetFlag, Code); 5] = [
             (|f| f.transfer_prohibited = true, Code::TransferProhibited),
             (|f| f.special_product = true, Code::SpecialDomain),
             (|f| f.pending_operation = true, Code::PendingOperation),
