@@ -64,6 +64,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             &app.policy,
             app.policy.listing_expiry_margin,
         )?;
+        check_lapsed_listing_unheld(app, &domain.value, now).await?;
 
         let listing = Listing {
             id: ListingId::mint(app.ulid()),
@@ -97,6 +98,38 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
         Ok(ListingView::new(&listing, fee_rate(app, now), now))
     })
     .await
+}
+
+/// L2.9: a listing whose end time passed still holds its domain while an order placed
+/// before the end awaits payment (the buyer reserved it in time).
+async fn check_lapsed_listing_unheld(
+    app: &App,
+    domain: &Domain,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(trade) = domain
+        .trade
+        .as_ref()
+        .filter(|t| t.kind == TradeKind::Listing)
+    else {
+        return Ok(());
+    };
+    let Ok(id) = ListingId::parse(&trade.id) else {
+        return Ok(());
+    };
+    if let Some(old) = load::<Listing>(&*app.store, repo::listing_key(&id)).await? {
+        if old.value.status == ListingStatus::Active && old.value.live_hold(now).is_some() {
+            return Err(Problem::new(
+                Code::AlreadyInTrade,
+                format!(
+                    "{} is held by an order of its previous listing",
+                    domain.name
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Reads a listing of `seller` for a change: others may see it but not change it (403).

@@ -431,3 +431,39 @@ async fn browse_filters_sorts_and_pages_through_every_active_listing_once() {
         "INVALID_AMOUNT",
     );
 }
+
+#[tokio::test]
+async fn l2_9_an_order_placed_before_the_end_keeps_the_domain_until_it_is_paid() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    app.domain("lastcall.com", "alice").await;
+    let ends_at = app.now().await + chrono::Duration::minutes(5);
+    let reply = app
+        .post(
+            "/listings",
+            Some("alice"),
+            json!({ "domain": "lastcall.com", "price": "20.00", "ends_at": ends_at }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    app.advance(180).await;
+    let id = app.order("bob", &["lastcall.com"]).await.body["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.advance(150).await; // the listing's end time has passed; bob's window has not
+    let relist = app
+        .post(
+            "/listings",
+            Some("alice"),
+            json!({ "domain": "lastcall.com", "price": "99.00" }),
+        )
+        .await;
+    assert_problem(&relist, 409, "ALREADY_IN_TRADE");
+    let otn = app.pay("bob", &id).await;
+    app.provider_says(&otn, "TRADE_SUCCESS").await;
+    assert_eq!(
+        app.get(&format!("/orders/{id}"), Some("bob")).await.body["items"][0]["status"],
+        "completed"
+    );
+}
