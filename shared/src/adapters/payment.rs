@@ -1,11 +1,15 @@
-//! The payment provider port (Alipay in the cloud) and the sandbox provider of the local
-//! runner. Notifications are form bodies; the provider verifies them and reads their fields.
-use base64::Engine;
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz_shanghai::shanghai;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+//! The payment provider port (Alipay in the cloud, see `alipay`) and the sandbox provider of
+//! the local runner, which signs with a key pair of its own exactly as Alipay does and sends
+//! its notifications through the same notify route.
+use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 
+use super::alipay::verify_notification;
+use super::rsa2;
 use crate::core::money::Money;
 
 /// What the provider reports of a trade (Alipay `trade_status`).
@@ -66,7 +70,34 @@ pub struct PayRequest<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What the provider knows of a trade (O6). `status: None` means it has not seen the trade
+/// (the buyer never opened the page).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TradeQuery {
+    pub status: Option<TradeStatus>,
+    pub raw_status: String,
+    pub trade_no: String,
+    pub total_amount: Option<Money>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// A refund to ask the provider for. `refund_id` makes the call idempotent at the provider.
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub out_trade_no: &'a str,
+    pub refund_id: &'a str,
+    pub amount: Money,
+    pub reason: &'a str,
+}
+
+/// The provider's answer to a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Confirmed,
+}
+
 /// The payment provider port.
+#[async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// Where the buyer pays.
     fn pay_url(&self, request: &PayRequest<'_>) -> String;
@@ -76,20 +107,26 @@ pub trait PaymentProvider: Send + Sync {
     fn app_id(&self) -> &str;
     /// Our merchant id at the provider (checked against `seller_id`).
     fn seller_id(&self) -> &str;
+    /// Asks the provider about a trade (`alipay.trade.query`).
+    async fn query(&self, out_trade_no: &str, now: DateTime<Utc>) -> anyhow::Result<TradeQuery>;
+    /// Sends money back (`alipay.trade.refund`). An error means "try again later".
+    async fn refund(&self, request: &RefundRequest<'_>, now: DateTime<Utc>) -> anyhow::Result<RefundOutcome>;
 }
 
-/// Alipay's string to sign: every parameter but `sign` and `sign_type`, sorted by key,
-/// `k=v` joined by `&`, values as received.
-pub fn signing_string(params: &[(String, String)]) -> String {
-    let mut kept: Vec<&(String, String)> = params
-        .iter()
-        .filter(|(k, v)| k != "sign" && k != "sign_type" && !v.is_empty())
-        .collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
-    kept.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+/// Beijing time (UTC+8, no daylight saving): Alipay's clock.
+fn beijing_zone() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// A time as Alipay writes it: `yyyy-MM-dd HH:mm:ss`, Beijing time.
+pub fn beijing(at: DateTime<Utc>) -> String {
+    at.with_timezone(&beijing_zone()).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Reads an Alipay time.
+pub fn beijing_time(text: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
+    beijing_zone().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
 }
 
 fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, VerifyError> {
@@ -98,15 +135,6 @@ fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, Veri
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .ok_or_else(|| VerifyError::Malformed(format!("missing {name}")))
-}
-
-/// Alipay times are Beijing time, `yyyy-MM-dd HH:mm:ss`.
-fn beijing_time(text: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
-    shanghai()
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Reads the fields of a notification whose signature has been checked.
@@ -129,97 +157,107 @@ pub fn read_notification(params: &[(String, String)]) -> Result<Notification, Ve
     })
 }
 
-/// The local runner's provider. It signs its notifications with a key of its own and sends
-/// them through the same notify route as Alipay's. (HMAC-SHA256 stands in for Alipay's RSA2
-/// until the payments issue brings the real protocol; the port stays the same.)
+/// One key pair per process: RSA key generation is too slow to repeat for every sandbox.
+fn sandbox_key() -> &'static RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation"))
+}
+
+/// The local runner's provider: plays Alipay with its own RSA2 key pair. It remembers the
+/// trades it reported (for `query`) and the refunds it made; tests can make its next
+/// refunds fail to show they are retried.
 pub struct SandboxProvider {
-    key: [u8; 32],
+    key: RsaPrivateKey,
+    public: RsaPublicKey,
     app_id: String,
     seller_id: String,
     base_url: String,
+    trades: Mutex<HashMap<String, TradeQuery>>,
+    refunds: Mutex<HashMap<String, (String, Money)>>,
+    failing_refunds: AtomicU32,
 }
 
 impl SandboxProvider {
-    /// The sign type the sandbox writes and accepts.
-    pub const SIGN_TYPE: &'static str = "HMAC-SHA256";
-
-    /// A sandbox with a fresh random key, whose pay URLs point at `base_url`.
+    /// A sandbox whose pay URLs point at `base_url`.
     pub fn new(base_url: impl Into<String>) -> SandboxProvider {
+        let key = sandbox_key().clone();
         SandboxProvider {
-            key: rand::random(),
+            public: RsaPublicKey::from(&key),
+            key,
             app_id: "2021000000000000".into(),
             seller_id: "2088000000000000".into(),
             base_url: base_url.into(),
+            trades: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
+            failing_refunds: AtomicU32::new(0),
         }
     }
 
-    fn sign(&self, text: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(text.as_bytes());
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    }
-
-    /// A correctly signed notification, as the provider would send it for a trade.
-    pub fn notification(
-        &self,
-        out_trade_no: &str,
-        trade_status: &str,
-        amount: Money,
-        now: DateTime<Utc>,
-    ) -> String {
-        let beijing = now
-            .with_timezone(&shanghai())
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string();
-        let mut params: Vec<(String, String)> = vec![
-            (
-                "notify_id".into(),
-                format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase()),
-            ),
-            ("notify_time".into(), beijing.clone()),
+    /// A correctly signed notification for a trade, as Alipay would send it; the sandbox
+    /// also remembers the trade's state for `query`.
+    pub fn notification(&self, out_trade_no: &str, trade_status: &str, amount: Money, now: DateTime<Utc>) -> String {
+        let trade_no = format!("2026{}", out_trade_no.trim_start_matches("pay_"));
+        let params = self.sign_notification(vec![
+            ("notify_id".into(), format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase())),
+            ("notify_time".into(), beijing(now)),
             ("notify_type".into(), "trade_status_sync".into()),
             ("app_id".into(), self.app_id.clone()),
             ("seller_id".into(), self.seller_id.clone()),
             ("out_trade_no".into(), out_trade_no.into()),
-            (
-                "trade_no".into(),
-                format!("2026{}", out_trade_no.trim_start_matches("pay_")),
-            ),
+            ("trade_no".into(), trade_no.clone()),
             ("trade_status".into(), trade_status.into()),
             ("total_amount".into(), amount.to_string()),
-            ("gmt_payment".into(), beijing),
+            ("gmt_payment".into(), beijing(now)),
             ("charset".into(), "utf-8".into()),
             ("version".into(), "1.0".into()),
-        ];
-        let signature = self.sign(&signing_string(&params));
-        params.push(("sign_type".into(), Self::SIGN_TYPE.into()));
-        params.push(("sign".into(), signature));
+        ]);
+        self.trades.lock().expect("sandbox lock").insert(
+            out_trade_no.to_owned(),
+            TradeQuery {
+                status: TradeStatus::parse(trade_status),
+                raw_status: trade_status.to_owned(),
+                trade_no,
+                total_amount: Some(amount),
+                paid_at: Some(now),
+            },
+        );
         serde_urlencoded::to_string(&params).expect("strings encode")
+    }
+
+    /// Signs arbitrary notification parameters with the sandbox key (tests use it to make
+    /// validly signed notifications with wrong contents).
+    pub fn sign_notification(&self, mut params: Vec<(String, String)>) -> Vec<(String, String)> {
+        let signature = rsa2::sign(&self.key, &rsa2::notification_signing_string(&params));
+        params.push(("sign_type".into(), "RSA2".into()));
+        params.push(("sign".into(), signature));
+        params
+    }
+
+    /// The sandbox's public key, PEM (what `ALIPAY_PUBLIC_KEY_PEM` would hold).
+    pub fn public_key_pem(&self) -> String {
+        use rsa::pkcs8::EncodePublicKey;
+        self.public.to_public_key_pem(rsa::pkcs8::LineEnding::LF).unwrap_or_default()
+    }
+
+    /// Makes the next `n` refunds fail (the provider is down).
+    pub fn fail_next_refunds(&self, n: u32) {
+        self.failing_refunds.store(n, Ordering::SeqCst);
+    }
+
+    /// The refunds made so far: refund id → (out_trade_no, amount).
+    pub fn refunds(&self) -> HashMap<String, (String, Money)> {
+        self.refunds.lock().expect("sandbox lock").clone()
     }
 }
 
+#[async_trait]
 impl PaymentProvider for SandboxProvider {
     fn pay_url(&self, request: &PayRequest<'_>) -> String {
-        format!(
-            "{}/dev/payments/{}/complete",
-            self.base_url, request.out_trade_no
-        )
+        format!("{}/dev/payments/{}/complete", self.base_url, request.out_trade_no)
     }
 
     fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
-        let params: Vec<(String, String)> = serde_urlencoded::from_str(form_body)
-            .map_err(|e| VerifyError::Malformed(e.to_string()))?;
-        let signature = field(&params, "sign")?;
-        // Compared in constant time by the MAC itself.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(signing_string(&params).as_bytes());
-        let given = base64::engine::general_purpose::STANDARD
-            .decode(signature)
-            .map_err(|_| VerifyError::BadSignature)?;
-        if mac.verify_slice(&given).is_err() {
-            return Err(VerifyError::BadSignature);
-        }
-        read_notification(&params)
+        verify_notification(&self.public, form_body)
     }
 
     fn app_id(&self) -> &str {
@@ -229,15 +267,24 @@ impl PaymentProvider for SandboxProvider {
     fn seller_id(&self) -> &str {
         &self.seller_id
     }
-}
 
-/// Beijing time (UTC+8, no daylight saving) without a time-zone database.
-mod chrono_tz_shanghai {
-    use chrono::FixedOffset;
+    async fn query(&self, out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
+        Ok(self.trades.lock().expect("sandbox lock").get(out_trade_no).cloned().unwrap_or_default())
+    }
 
-    /// UTC+08:00.
-    pub fn shanghai() -> FixedOffset {
-        FixedOffset::east_opt(8 * 3600).expect("valid offset")
+    async fn refund(&self, request: &RefundRequest<'_>, _now: DateTime<Utc>) -> anyhow::Result<RefundOutcome> {
+        let failing = self.failing_refunds.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.failing_refunds.store(failing - 1, Ordering::SeqCst);
+            anyhow::bail!("sandbox: the provider is unavailable");
+        }
+        // Idempotent per refund id, as Alipay's out_request_no.
+        self.refunds
+            .lock()
+            .expect("sandbox lock")
+            .entry(request.refund_id.to_owned())
+            .or_insert_with(|| (request.out_trade_no.to_owned(), request.amount));
+        Ok(RefundOutcome::Confirmed)
     }
 }
 
@@ -246,34 +293,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signing_string_sorts_and_drops_sign_fields() {
-        let params = vec![
-            ("b".to_owned(), "2".to_owned()),
-            ("sign".to_owned(), "x".to_owned()),
-            ("a".to_owned(), "1".to_owned()),
-            ("sign_type".to_owned(), "RSA2".to_owned()),
-        ];
-        assert_eq!(signing_string(&params), "a=1&b=2");
-    }
-
-    #[test]
     fn sandbox_notifications_verify_and_tampering_does_not() {
         let sandbox = SandboxProvider::new("http://x");
-        let body = sandbox.notification(
-            "pay_1",
-            "TRADE_SUCCESS",
-            Money::parse("10.00").unwrap(),
-            Utc::now(),
-        );
+        let body = sandbox.notification("pay_1", "TRADE_SUCCESS", Money::parse("10.00").unwrap(), Utc::now());
         let n = sandbox.verify(&body).unwrap();
         assert_eq!(n.trade_status, TradeStatus::Paid);
         assert_eq!(n.total_amount.to_string(), "10.00");
         let forged = body.replace("total_amount=10.00", "total_amount=1.00");
-        assert_eq!(
-            sandbox.verify(&forged).unwrap_err(),
-            VerifyError::BadSignature
-        );
-        let other = SandboxProvider::new("http://x");
-        assert_eq!(other.verify(&body).unwrap_err(), VerifyError::BadSignature);
+        assert_eq!(sandbox.verify(&forged).unwrap_err(), VerifyError::BadSignature);
+    }
+
+    #[test]
+    fn beijing_times_round_trip() {
+        let t: DateTime<Utc> = "2026-11-22T07:00:09Z".parse().unwrap();
+        assert_eq!(beijing(t), "2026-11-22 15:00:09");
+        assert_eq!(beijing_time("2026-11-22 15:00:09"), Some(t));
     }
 }
