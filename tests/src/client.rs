@@ -43,6 +43,7 @@ pub async fn spawn_app_on_dynamo() -> TestApp {
 
 /// Starts a marketplace with these settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    shared::adapters::alipay::install_crypto_provider();
     let running = start(settings).await.expect("the marketplace starts");
     TestApp {
         base: running.base_url(),

@@ -10,12 +10,18 @@ use chrono::Utc;
 use serde_json::json;
 
 use shared::adapters::alipay::{verify_notification, AlipayConfig, AlipayProvider};
-use shared::adapters::payment::{PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, VerifyError};
+use shared::adapters::payment::{
+    PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, VerifyError,
+};
 use shared::adapters::rsa2;
 use shared::core::money::Money;
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/fixtures/alipay/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read_to_string(format!(
+        "{}/fixtures/alipay/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -39,7 +45,10 @@ fn a_one_character_change_does_not_verify() {
     ];
     for forged in tampered {
         assert_ne!(forged, body);
-        assert_eq!(verify_notification(&key, &forged), Err(VerifyError::BadSignature));
+        assert_eq!(
+            verify_notification(&key, &forged),
+            Err(VerifyError::BadSignature)
+        );
     }
     // A flipped character in the signature itself.
     let at = body.find("&sign=").unwrap() + 10;
@@ -48,18 +57,29 @@ fn a_one_character_change_does_not_verify() {
     assert!(verify_notification(&key, &String::from_utf8(bytes).unwrap()).is_err());
     // Another key does not verify it either.
     let other = rsa2::parse_public_key(&fixture("app_public.pem")).unwrap();
-    assert_eq!(verify_notification(&other, &fixture("notify_trade_success.txt")), Err(VerifyError::BadSignature));
+    assert_eq!(
+        verify_notification(&other, &fixture("notify_trade_success.txt")),
+        Err(VerifyError::BadSignature)
+    );
 }
 
 #[test]
 fn our_request_signatures_equal_the_sdks() {
     let key = rsa2::parse_private_key(&fixture("app_private.pem")).unwrap();
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(&fixture("page_pay.txt")).unwrap();
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_str(&fixture("page_pay.txt")).unwrap();
     let sdk_signature = params.iter().find(|(k, _)| k == "sign").unwrap().1.clone();
     // PKCS#1 v1.5 is deterministic: same string, same key, same signature.
-    assert_eq!(rsa2::sign(&key, &rsa2::request_signing_string(&params)), sdk_signature);
+    assert_eq!(
+        rsa2::sign(&key, &rsa2::request_signing_string(&params)),
+        sdk_signature
+    );
     let public = rsa2::parse_public_key(&fixture("app_public.pem")).unwrap();
-    assert!(rsa2::verify(&public, &rsa2::request_signing_string(&params), &sdk_signature));
+    assert!(rsa2::verify(
+        &public,
+        &rsa2::request_signing_string(&params),
+        &sdk_signature
+    ));
 }
 
 #[test]
@@ -77,27 +97,46 @@ struct Seen {
     biz: Vec<serde_json::Value>,
 }
 
-async fn fake_gateway(State(seen): State<Arc<Mutex<Seen>>>, Form(params): Form<Vec<(String, String)>>) -> String {
+async fn fake_gateway(
+    State(seen): State<Arc<Mutex<Seen>>>,
+    Form(params): Form<Vec<(String, String)>>,
+) -> String {
     let app_public = rsa2::parse_public_key(&fixture("app_public.pem")).unwrap();
     let alipay_private = rsa2::parse_private_key(&fixture("alipay_private.pem")).unwrap();
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let mut seen = seen.lock().unwrap();
-    if !rsa2::verify(&app_public, &rsa2::request_signing_string(&params), &get("sign")) {
+    if !rsa2::verify(
+        &app_public,
+        &rsa2::request_signing_string(&params),
+        &get("sign"),
+    ) {
         seen.bad_signatures += 1;
     }
     let method = get("method");
     seen.methods.push(method.clone());
-    seen.biz.push(serde_json::from_str(&get("biz_content")).unwrap());
+    seen.biz
+        .push(serde_json::from_str(&get("biz_content")).unwrap());
     let body = match method.as_str() {
         "alipay.trade.query" => json!({
             "code": "10000", "msg": "Success", "trade_status": "TRADE_SUCCESS", "trade_no": "2026x",
             "out_trade_no": "pay_1", "total_amount": "88.00", "send_pay_date": "2026-11-22 15:00:09"
         }),
-        _ => json!({ "code": "10000", "msg": "Success", "fund_change": "Y", "refund_fee": "88.00" }),
+        _ => {
+            json!({ "code": "10000", "msg": "Success", "fund_change": "Y", "refund_fee": "88.00" })
+        }
     };
     let raw = body.to_string();
     let signature = rsa2::sign(&alipay_private, &raw);
-    format!(r#"{{"{}_response":{raw},"sign":"{signature}"}}"#, method.replace('.', "_"))
+    format!(
+        r#"{{"{}_response":{raw},"sign":"{signature}"}}"#,
+        method.replace('.', "_")
+    )
 }
 
 /// An adapter on a fresh fake gateway, trusting `alipay_public` as Alipay's key.
@@ -105,7 +144,9 @@ async fn adapter_trusting(alipay_public: &str) -> (AlipayProvider, Arc<Mutex<See
     let seen = Arc::new(Mutex::new(Seen::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = Router::new().route("/gateway.do", post(fake_gateway)).with_state(seen.clone());
+    let router = Router::new()
+        .route("/gateway.do", post(fake_gateway))
+        .with_state(seen.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let config = AlipayConfig {
         app_id: "2021000000000000".into(),
@@ -136,9 +177,15 @@ async fn trade_query_and_refund_are_signed_and_their_answers_verified() {
         amount: Money::parse("88.00").unwrap(),
         reason: "late payment",
     };
-    assert_eq!(alipay.refund(&refund, now).await.unwrap(), RefundOutcome::Confirmed);
+    assert_eq!(
+        alipay.refund(&refund, now).await.unwrap(),
+        RefundOutcome::Confirmed
+    );
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.methods, vec!["alipay.trade.query", "alipay.trade.refund"]);
+    assert_eq!(
+        seen.methods,
+        vec!["alipay.trade.query", "alipay.trade.refund"]
+    );
     assert_eq!(seen.bad_signatures, 0);
     assert_eq!(seen.biz[1]["out_request_no"], "rfd_1");
 }
@@ -161,7 +208,11 @@ async fn page_pay_urls_carry_the_remaining_window_and_a_valid_signature() {
     assert_eq!(biz["timeout_express"], "9m", "never longer than our window");
     assert_eq!(get("method"), "alipay.trade.page.pay");
     let app_public = rsa2::parse_public_key(&fixture("app_public.pem")).unwrap();
-    assert!(rsa2::verify(&app_public, &rsa2::request_signing_string(&params), &get("sign")));
+    assert!(rsa2::verify(
+        &app_public,
+        &rsa2::request_signing_string(&params),
+        &get("sign")
+    ));
 }
 
 #[tokio::test]

@@ -6,8 +6,8 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{json, Value};
 
 use super::payment::{
-    beijing, beijing_time, read_notification, Notification, PayRequest, PaymentProvider, RefundOutcome, RefundRequest,
-    TradeQuery, TradeStatus, VerifyError,
+    beijing, beijing_time, read_notification, Notification, PayRequest, PaymentProvider,
+    RefundOutcome, RefundRequest, TradeQuery, TradeStatus, VerifyError,
 };
 use super::rsa2;
 use crate::core::money::Money;
@@ -33,17 +33,22 @@ impl AlipayConfig {
     /// identity is not configured at all.
     pub fn from_env() -> anyhow::Result<Option<AlipayConfig>> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let (Some(app_id), Some(seller_id), Some(public)) =
-            (var("ALIPAY_APP_ID"), var("ALIPAY_SELLER_ID"), var("ALIPAY_PUBLIC_KEY_PEM"))
-        else {
+        let (Some(app_id), Some(seller_id), Some(public)) = (
+            var("ALIPAY_APP_ID"),
+            var("ALIPAY_SELLER_ID"),
+            var("ALIPAY_PUBLIC_KEY_PEM"),
+        ) else {
             return Ok(None);
         };
         Ok(Some(AlipayConfig {
             app_id,
             seller_id,
             alipay_public_key: rsa2::parse_public_key(&public)?,
-            app_private_key: var("ALIPAY_APP_PRIVATE_KEY_PEM").map(|k| rsa2::parse_private_key(&k)).transpose()?,
-            gateway: var("ALIPAY_GATEWAY").unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
+            app_private_key: var("ALIPAY_APP_PRIVATE_KEY_PEM")
+                .map(|k| rsa2::parse_private_key(&k))
+                .transpose()?,
+            gateway: var("ALIPAY_GATEWAY")
+                .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
             notify_url: var("ALIPAY_NOTIFY_URL"),
         }))
     }
@@ -51,13 +56,25 @@ impl AlipayConfig {
 
 /// Verifies an Alipay notification body with `key` and reads it: the one verification
 /// path, shared by the Alipay adapter and the sandbox.
-pub fn verify_notification(key: &RsaPublicKey, form_body: &str) -> Result<Notification, VerifyError> {
+pub fn verify_notification(
+    key: &RsaPublicKey,
+    form_body: &str,
+) -> Result<Notification, VerifyError> {
     let params: Vec<(String, String)> =
         serde_urlencoded::from_str(form_body).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-    let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     match field("sign_type") {
         Some("RSA2") | None => {}
-        Some(other) => return Err(VerifyError::Malformed(format!("sign_type {other} is not RSA2"))),
+        Some(other) => {
+            return Err(VerifyError::Malformed(format!(
+                "sign_type {other} is not RSA2"
+            )))
+        }
     }
     let signature = field("sign").ok_or_else(|| VerifyError::Malformed("missing sign".into()))?;
     if !rsa2::verify(key, &rsa2::notification_signing_string(&params), signature) {
@@ -89,6 +106,12 @@ fn raw_object<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
+/// reqwest's rustls takes the process's crypto provider: install the aws-lc one the AWS SDK
+/// already links, rather than building a second TLS stack. Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// The Alipay adapter.
 pub struct AlipayProvider {
     config: AlipayConfig,
@@ -98,19 +121,24 @@ pub struct AlipayProvider {
 impl AlipayProvider {
     /// An adapter over `config`; the HTTP client is built once (no network call).
     pub fn new(config: AlipayConfig) -> anyhow::Result<AlipayProvider> {
-        // reqwest's rustls uses the process's crypto provider: the same aws-lc the AWS SDK uses.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
         Ok(AlipayProvider { config, http })
     }
 
     /// The signed common parameters of a call (`biz_content` as JSON).
-    fn signed_params(&self, method: &str, biz: &Value, now: DateTime<Utc>, extra: &[(&str, &str)]) -> anyhow::Result<Vec<(String, String)>> {
-        let key = self
-            .config
-            .app_private_key
-            .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("ALIPAY_APP_PRIVATE_KEY_PEM is not set: cannot call Alipay"))?;
+    fn signed_params(
+        &self,
+        method: &str,
+        biz: &Value,
+        now: DateTime<Utc>,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let key = self.config.app_private_key.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("ALIPAY_APP_PRIVATE_KEY_PEM is not set: cannot call Alipay")
+        })?;
         let mut params: Vec<(String, String)> = vec![
             ("app_id".into(), self.config.app_id.clone()),
             ("method".into(), method.into()),
@@ -120,7 +148,11 @@ impl AlipayProvider {
             ("version".into(), "1.0".into()),
             ("biz_content".into(), biz.to_string()),
         ];
-        params.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        params.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let signature = rsa2::sign(key, &rsa2::request_signing_string(&params));
         params.push(("sign".into(), signature));
         Ok(params)
@@ -129,11 +161,22 @@ impl AlipayProvider {
     /// Calls the gateway and returns the verified `<method>_response` object.
     async fn call(&self, method: &str, biz: Value, now: DateTime<Utc>) -> anyhow::Result<Value> {
         let params = self.signed_params(method, &biz, now, &[])?;
-        let text = self.http.post(&self.config.gateway).form(&params).send().await?.error_for_status()?.text().await?;
+        let text = self
+            .http
+            .post(&self.config.gateway)
+            .form(&params)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
         let name = format!("{}_response", method.replace('.', "_"));
-        let raw = raw_object(&text, &name).ok_or_else(|| anyhow::anyhow!("no {name} in Alipay's answer"))?;
+        let raw = raw_object(&text, &name)
+            .ok_or_else(|| anyhow::anyhow!("no {name} in Alipay's answer"))?;
         let whole: Value = serde_json::from_str(&text)?;
-        let signature = whole["sign"].as_str().ok_or_else(|| anyhow::anyhow!("Alipay's answer is not signed"))?;
+        let signature = whole["sign"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("Alipay's answer is not signed"))?;
         if !rsa2::verify(&self.config.alipay_public_key, raw, signature) {
             anyhow::bail!("Alipay's answer to {method} does not verify");
         }
@@ -155,9 +198,17 @@ impl PaymentProvider for AlipayProvider {
             "timeout_express": format!("{minutes}m"),
         });
         let notify = self.config.notify_url.clone().unwrap_or_default();
-        let extra: Vec<(&str, &str)> = if notify.is_empty() { vec![] } else { vec![("notify_url", notify.as_str())] };
+        let extra: Vec<(&str, &str)> = if notify.is_empty() {
+            vec![]
+        } else {
+            vec![("notify_url", notify.as_str())]
+        };
         match self.signed_params("alipay.trade.page.pay", &biz, request.now, &extra) {
-            Ok(params) => format!("{}?{}", self.config.gateway, serde_urlencoded::to_string(params).unwrap_or_default()),
+            Ok(params) => format!(
+                "{}?{}",
+                self.config.gateway,
+                serde_urlencoded::to_string(params).unwrap_or_default()
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "cannot build an Alipay payment URL");
                 String::new()
@@ -178,7 +229,13 @@ impl PaymentProvider for AlipayProvider {
     }
 
     async fn query(&self, out_trade_no: &str, now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
-        let answer = self.call("alipay.trade.query", json!({ "out_trade_no": out_trade_no }), now).await?;
+        let answer = self
+            .call(
+                "alipay.trade.query",
+                json!({ "out_trade_no": out_trade_no }),
+                now,
+            )
+            .await?;
         match answer["code"].as_str() {
             Some("10000") => {}
             // ACQ.TRADE_NOT_EXIST: the buyer has not opened the payment page yet.
@@ -195,7 +252,11 @@ impl PaymentProvider for AlipayProvider {
         })
     }
 
-    async fn refund(&self, request: &RefundRequest<'_>, now: DateTime<Utc>) -> anyhow::Result<RefundOutcome> {
+    async fn refund(
+        &self,
+        request: &RefundRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<RefundOutcome> {
         let biz = json!({
             "out_trade_no": request.out_trade_no,
             "refund_amount": request.amount.to_string(),

@@ -110,7 +110,11 @@ pub trait PaymentProvider: Send + Sync {
     /// Asks the provider about a trade (`alipay.trade.query`).
     async fn query(&self, out_trade_no: &str, now: DateTime<Utc>) -> anyhow::Result<TradeQuery>;
     /// Sends money back (`alipay.trade.refund`). An error means "try again later".
-    async fn refund(&self, request: &RefundRequest<'_>, now: DateTime<Utc>) -> anyhow::Result<RefundOutcome>;
+    async fn refund(
+        &self,
+        request: &RefundRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<RefundOutcome>;
 }
 
 /// Beijing time (UTC+8, no daylight saving): Alipay's clock.
@@ -120,13 +124,18 @@ fn beijing_zone() -> FixedOffset {
 
 /// A time as Alipay writes it: `yyyy-MM-dd HH:mm:ss`, Beijing time.
 pub fn beijing(at: DateTime<Utc>) -> String {
-    at.with_timezone(&beijing_zone()).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&beijing_zone())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// Reads an Alipay time.
 pub fn beijing_time(text: &str) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
-    beijing_zone().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
+    beijing_zone()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, VerifyError> {
@@ -160,7 +169,9 @@ pub fn read_notification(params: &[(String, String)]) -> Result<Notification, Ve
 /// One key pair per process: RSA key generation is too slow to repeat for every sandbox.
 fn sandbox_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation"))
+    KEY.get_or_init(|| {
+        RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")
+    })
 }
 
 /// The local runner's provider: plays Alipay with its own RSA2 key pair. It remembers the
@@ -195,10 +206,19 @@ impl SandboxProvider {
 
     /// A correctly signed notification for a trade, as Alipay would send it; the sandbox
     /// also remembers the trade's state for `query`.
-    pub fn notification(&self, out_trade_no: &str, trade_status: &str, amount: Money, now: DateTime<Utc>) -> String {
+    pub fn notification(
+        &self,
+        out_trade_no: &str,
+        trade_status: &str,
+        amount: Money,
+        now: DateTime<Utc>,
+    ) -> String {
         let trade_no = format!("2026{}", out_trade_no.trim_start_matches("pay_"));
         let params = self.sign_notification(vec![
-            ("notify_id".into(), format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase())),
+            (
+                "notify_id".into(),
+                format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            ),
             ("notify_time".into(), beijing(now)),
             ("notify_type".into(), "trade_status_sync".into()),
             ("app_id".into(), self.app_id.clone()),
@@ -236,7 +256,9 @@ impl SandboxProvider {
     /// The sandbox's public key, PEM (what `ALIPAY_PUBLIC_KEY_PEM` would hold).
     pub fn public_key_pem(&self) -> String {
         use rsa::pkcs8::EncodePublicKey;
-        self.public.to_public_key_pem(rsa::pkcs8::LineEnding::LF).unwrap_or_default()
+        self.public
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap_or_default()
     }
 
     /// Makes the next `n` refunds fail (the provider is down).
@@ -253,7 +275,10 @@ impl SandboxProvider {
 #[async_trait]
 impl PaymentProvider for SandboxProvider {
     fn pay_url(&self, request: &PayRequest<'_>) -> String {
-        format!("{}/dev/payments/{}/complete", self.base_url, request.out_trade_no)
+        format!(
+            "{}/dev/payments/{}/complete",
+            self.base_url, request.out_trade_no
+        )
     }
 
     fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
@@ -269,10 +294,20 @@ impl PaymentProvider for SandboxProvider {
     }
 
     async fn query(&self, out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
-        Ok(self.trades.lock().expect("sandbox lock").get(out_trade_no).cloned().unwrap_or_default())
+        Ok(self
+            .trades
+            .lock()
+            .expect("sandbox lock")
+            .get(out_trade_no)
+            .cloned()
+            .unwrap_or_default())
     }
 
-    async fn refund(&self, request: &RefundRequest<'_>, _now: DateTime<Utc>) -> anyhow::Result<RefundOutcome> {
+    async fn refund(
+        &self,
+        request: &RefundRequest<'_>,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<RefundOutcome> {
         let failing = self.failing_refunds.load(Ordering::SeqCst);
         if failing > 0 {
             self.failing_refunds.store(failing - 1, Ordering::SeqCst);
@@ -295,12 +330,20 @@ mod tests {
     #[test]
     fn sandbox_notifications_verify_and_tampering_does_not() {
         let sandbox = SandboxProvider::new("http://x");
-        let body = sandbox.notification("pay_1", "TRADE_SUCCESS", Money::parse("10.00").unwrap(), Utc::now());
+        let body = sandbox.notification(
+            "pay_1",
+            "TRADE_SUCCESS",
+            Money::parse("10.00").unwrap(),
+            Utc::now(),
+        );
         let n = sandbox.verify(&body).unwrap();
         assert_eq!(n.trade_status, TradeStatus::Paid);
         assert_eq!(n.total_amount.to_string(), "10.00");
         let forged = body.replace("total_amount=10.00", "total_amount=1.00");
-        assert_eq!(sandbox.verify(&forged).unwrap_err(), VerifyError::BadSignature);
+        assert_eq!(
+            sandbox.verify(&forged).unwrap_err(),
+            VerifyError::BadSignature
+        );
     }
 
     #[test]

@@ -11,9 +11,15 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
 
 fn sorted_pairs<'a>(params: &'a [(String, String)], skip: &[&str]) -> String {
-    let mut kept: Vec<&'a (String, String)> = params.iter().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
+    let mut kept: Vec<&'a (String, String)> = params
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
-    kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    kept.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The string a notification's signature covers: everything but `sign` and `sign_type`.
@@ -34,9 +40,15 @@ pub fn sign(key: &RsaPrivateKey, text: &str) -> String {
 
 /// Whether `signature` (base64) is `key`'s signature of `text`.
 pub fn verify(key: &RsaPublicKey, text: &str, signature: &str) -> bool {
-    let Ok(bytes) = STANDARD.decode(signature.trim()) else { return false };
-    let Ok(signature) = Signature::try_from(bytes.as_slice()) else { return false };
-    VerifyingKey::<Sha256>::new(key.clone()).verify(text.as_bytes(), &signature).is_ok()
+    let Ok(bytes) = STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(signature) = Signature::try_from(bytes.as_slice()) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(key.clone())
+        .verify(text.as_bytes(), &signature)
+        .is_ok()
 }
 
 /// Wraps a bare base64 key (as the Alipay console shows them) into PEM.
@@ -45,8 +57,15 @@ fn as_pem(text: &str, label: &str) -> String {
         return text.trim().to_owned();
     }
     let body: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let lines: Vec<String> = body.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----", lines.join("\n"))
+    let lines: Vec<String> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----",
+        lines.join("\n")
+    )
 }
 
 /// Reads a public key: SPKI or PKCS#1 PEM, or bare base64 SPKI.
@@ -74,7 +93,12 @@ mod tests {
 
     #[test]
     fn signing_strings_sort_and_keep_values_as_received() {
-        let params = vec![pair("b", "2 3"), pair("sign", "x"), pair("a", ""), pair("sign_type", "RSA2")];
+        let params = vec![
+            pair("b", "2 3"),
+            pair("sign", "x"),
+            pair("a", ""),
+            pair("sign_type", "RSA2"),
+        ];
         assert_eq!(notification_signing_string(&params), "a=&b=2 3");
         assert_eq!(request_signing_string(&params), "a=&b=2 3&sign_type=RSA2");
     }

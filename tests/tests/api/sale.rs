@@ -152,7 +152,7 @@ async fn a_forged_notification_is_queued_but_changes_nothing() {
     alice_and_bob(&app).await;
     let (id, otn) = ordered_and_paying(&app, "forged.com", "100.00").await;
     let forged = format!(
-        "notify_id=x&app_id=2021000000000000&out_trade_no={otn}&trade_no=1&trade_status=TRADE_SUCCESS&total_amount=100.00&sign_type=HMAC-SHA256&sign=AAAA"
+        "notify_id=x&app_id=2021000000000000&out_trade_no={otn}&trade_no=1&trade_status=TRADE_SUCCESS&total_amount=100.00&sign_type=RSA2&sign=AAAA"
     );
     let response = app
         .http
