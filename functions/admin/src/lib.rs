@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use shared::app::accounts::{self, DomainRecord};
-use shared::app::AppError;
+use shared::app::{fees, AppError};
 use shared::core::domain_name::DomainName;
 use shared::core::error::{Code, Problem};
 use shared::core::ids::AccountId;
-use shared::core::model::{Account, DomainFlags};
+use shared::core::model::{Account, DomainFlags, FeeKind};
 use shared::web::auth::Admin;
 use shared::web::json::Json;
 use shared::web::AppState;
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/domains/{domain}/events", post(not_yet))
         .route("/admin/listings/{id}/takedown", post(not_yet))
         .route("/admin/pushes/{id}/takedown", post(not_yet))
-        .route("/admin/fees", put(not_yet))
+        .route("/admin/fees", put(put_fees))
 }
 
 async fn not_yet(_admin: Admin) -> Problem {
@@ -90,4 +90,24 @@ async fn put_domain(
     };
     let domain = accounts::upsert_domain(&app, record).await?;
     Ok(axum::Json(shared::app::views::DomainView::new(&domain, app.now())).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeesBody {
+    kind: FeeKind,
+    rate: String,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+}
+
+/// S5: a fee period (a waiver is a rate of "0" for a stated period).
+async fn put_fees(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Json(body): Json<FeesBody>,
+) -> Result<Response, AppError> {
+    let rate = fees::parse_rate(&body.rate)?;
+    let period = fees::set_period(&app, body.kind, rate, body.from, body.until).await?;
+    Ok(axum::Json(period).into_response())
 }

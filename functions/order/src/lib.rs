@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(read))
         .route("/orders/{id}/pay", post(pay))
         .route("/orders/{id}/cancel", post(cancel))
+        .route("/orders/{id}/refresh", post(refresh))
         .route("/me/orders", get(mine))
 }
 
@@ -89,6 +90,15 @@ async fn cancel(
 ) -> Result<Response, AppError> {
     let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::cancel(&app, &caller.account, &id).await?).into_response())
+}
+
+async fn refresh(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = OrderId::parse(&id)?;
+    Ok(axum::Json(orders::refresh(&app, &caller.account, &id).await?).into_response())
 }
 
 #[derive(Deserialize)]

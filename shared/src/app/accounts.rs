@@ -163,10 +163,15 @@ pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Ent
 
 /// `GET /me/ledger`.
 pub async fn my_ledger(app: &App, account: &AccountId) -> AppResult<LedgerView> {
-    let seller = entries_of(app, &LedgerAccount::Seller(account.clone())).await?;
-    let escrow = entries_of(app, &LedgerAccount::Escrow(account.clone())).await?;
-    let balances = balances(seller.iter().map(|e| &e.posting), app.now());
-    let mut items: Vec<Entry> = seller.into_iter().chain(escrow).collect();
+    let mut items = Vec::new();
+    for ledger_account in [
+        LedgerAccount::Seller(account.clone()),
+        LedgerAccount::SellerFrozen(account.clone()),
+        LedgerAccount::Escrow(account.clone()),
+    ] {
+        items.extend(entries_of(app, &ledger_account).await?);
+    }
+    let balances = balances(items.iter().map(|e| &e.posting));
     items.sort_by(|a, b| a.at.cmp(&b.at).then(a.journal_id.cmp(&b.journal_id)));
     Ok(LedgerView { items, balances })
 }

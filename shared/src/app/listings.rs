@@ -12,7 +12,7 @@ use crate::core::ids::{AccountId, ListingId};
 use crate::core::listing::{
     check_description, check_editable, check_ends_at, check_tradeable, check_trader,
 };
-use crate::core::model::{Account, Domain, Listing, ListingStatus, TradeHold, TradeKind};
+use crate::core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold, TradeKind};
 use crate::core::money::Money;
 use crate::store::{Index, Query, SkRange};
 
@@ -32,8 +32,8 @@ pub struct ListingChange {
 }
 
 /// The fixed-price fee rate in force at `now` (L8, S5).
-pub fn fee_rate(app: &App, _now: DateTime<Utc>) -> Decimal {
-    app.policy.fixed_price_fee_rate
+pub async fn fee_rate(app: &App, now: DateTime<Utc>) -> AppResult<Decimal> {
+    super::fees::rate_at(app, FeeKind::FixedPrice, now).await
 }
 
 /// `POST /listings`: A1, L2 in order, then the listing and the domain's trade hold are
@@ -95,7 +95,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
                 ])
                 .await,
         )?;
-        Ok(ListingView::new(&listing, fee_rate(app, now), now))
+        Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
     })
     .await
 }
@@ -205,7 +205,7 @@ pub async fn change(
             writes.extend(domain_follow(app, &next, Some(next.ends_at)).await?);
         }
         written(app.store.transact(writes).await)?;
-        Ok(ListingView::new(&next, fee_rate(app, now), now))
+        Ok(ListingView::new(&next, fee_rate(app, now).await?, now))
     })
     .await
 }
@@ -223,7 +223,7 @@ pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<
         let mut writes = vec![put(listing_item(&ended), Some(&listing))];
         writes.extend(domain_follow(app, &ended, None).await?);
         written(app.store.transact(writes).await)?;
-        Ok(ListingView::new(&ended, fee_rate(app, now), now))
+        Ok(ListingView::new(&ended, fee_rate(app, now).await?, now))
     })
     .await
 }
@@ -234,7 +234,11 @@ pub async fn get(app: &App, id: &ListingId) -> AppResult<ListingView> {
         .await?
         .ok_or_else(|| Problem::not_found("listing"))?;
     let now = app.now();
-    Ok(ListingView::new(&listing.value, fee_rate(app, now), now))
+    Ok(ListingView::new(
+        &listing.value,
+        fee_rate(app, now).await?,
+        now,
+    ))
 }
 
 /// How browse orders its results.
@@ -286,6 +290,7 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
     }
     query.after = browse.cursor;
     let needle = browse.q.as_deref().map(str::to_ascii_lowercase);
+    let rate = fee_rate(app, now).await?;
     let mut items = Vec::new();
     let mut read = 0;
     // Each page asks for what is still missing, so the store's cursor always points right
@@ -305,7 +310,7 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
                     .as_deref()
                     .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
             if keep {
-                items.push(ListingView::new(l, fee_rate(app, now), now));
+                items.push(ListingView::new(l, rate, now));
             }
         }
         match page.next {
@@ -331,13 +336,11 @@ pub async fn mine(
     query.after = cursor;
     let page = app.store.query(query).await?;
     let now = app.now();
+    let rate = fee_rate(app, now).await?;
     let items = page
         .items
         .iter()
-        .map(|item| {
-            repo::decode::<Listing>(item)
-                .map(|l| ListingView::new(&l.value, fee_rate(app, now), now))
-        })
+        .map(|item| repo::decode::<Listing>(item).map(|l| ListingView::new(&l.value, rate, now)))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(PageView {
         items,

@@ -13,6 +13,7 @@ use crate::core::policy::Policy;
 use crate::store::{Store, StoreError};
 
 pub mod accounts;
+pub mod fees;
 pub mod idempotency;
 pub mod listings;
 pub mod orders;

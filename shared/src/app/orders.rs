@@ -170,7 +170,7 @@ async fn reserve(
         let now = app.now();
         let order_id = OrderId::mint(app.ulid());
         let pay_by = now + app.policy.payment_window;
-        let rate = fee_rate(app, now);
+        let rate = fee_rate(app, now).await?;
         let items: Vec<OrderItem> = group
             .iter()
             .map(|c| OrderItem {
@@ -440,4 +440,28 @@ pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
         Ok(true)
     })
     .await
+}
+
+/// `POST /orders/{id}/refresh` (O6): while a payment's result is not back, asks the provider
+/// (`trade.query`) and applies its answer through the notification path. If the provider
+/// cannot be reached the order is shown as it stands (`processing`).
+pub async fn refresh(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
+    let order = get(app, buyer, id).await?;
+    let pending = order
+        .payment_id
+        .as_deref()
+        .filter(|_| order.status == OrderStatus::Processing);
+    if let Some(payment_id) = pending {
+        if let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(payment_id)).await? {
+            match app.provider.query(payment_id, app.now()).await {
+                Ok(answer) => {
+                    super::payments::apply_query(app, &payment.value, answer).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(payment = payment_id, error = %e, "trade.query failed; showing the order as it is")
+                }
+            }
+        }
+    }
+    get(app, buyer, id).await
 }

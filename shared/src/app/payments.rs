@@ -1,26 +1,30 @@
 //! The payment path: provider notification → queue → verification → one conditional
-//! transaction per state change → delivery per domain (O9) with ledger journals (S1).
+//! transaction per state change (with the notification's dedupe records) → delivery per
+//! domain (O9) with ledger journals (S1) → refunds through the provider until confirmed,
+//! and settlement of proceeds (S4).
+//!
 //! Every step can run again (a redelivered message, a sweep resuming after a crash) and
 //! changes nothing twice: each write is conditioned on the version it read, and each
-//! journal on its id being new.
-use chrono::{Duration, Utc};
+//! journal, dedupe record, refund and settlement on its key being new.
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::accounts::{retrying, written};
 use super::repo::{
     self, create, domain_item, journal_writes, listing_item, load, order_item, payment_item, put,
-    Versioned,
+    refund_item, settlement_item, Versioned,
 };
 use super::{App, AppError, AppResult};
-use crate::adapters::payment::{Notification, TradeStatus};
+use crate::adapters::payment::{Notification, RefundRequest, TradeQuery, TradeStatus};
 use crate::adapters::queue::Topic;
-use crate::core::ids::OrderId;
-use crate::core::ledger;
+use crate::core::ids::{AccountId, OrderId};
+use crate::core::ledger::{self, Journal};
 use crate::core::model::{
-    Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment, PaymentStatus,
+    Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment, PaymentRef,
+    PaymentStatus, PendingSettlement, Refund, RefundStatus,
 };
 use crate::core::order::all_items_settled;
-use crate::store::Item;
+use crate::store::{Item, Write};
 
 /// `POST /payments/alipay/notify`: queue the raw body; the provider gets `success` only
 /// once it is queued.
@@ -81,28 +85,58 @@ fn mismatch(app: &App, n: &Notification, payment: &Payment) -> Option<String> {
 /// Applies one queued notification body. Errors mean "try again later" (the queue
 /// redelivers); a notification that can never apply is audited and answered `Rejected`.
 pub async fn apply(app: &App, body: &str) -> AppResult<Applied> {
-    let n = match app.provider.verify(body) {
-        Ok(n) => n,
+    match app.provider.verify(body) {
+        Ok(n) => apply_verified(app, &n, body).await,
         Err(e) => {
             audit(app, body, &e.to_string()).await?;
-            return Ok(Applied::Rejected(e.to_string()));
+            Ok(Applied::Rejected(e.to_string()))
         }
-    };
+    }
+}
+
+/// Applies a notification whose signature holds (or a provider query's answer, O6).
+pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult<Applied> {
     let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(&n.out_trade_no)).await?
     else {
         let reason = format!("unknown out_trade_no {}", n.out_trade_no);
-        audit(app, body, &reason).await?;
+        audit(app, raw, &reason).await?;
         return Ok(Applied::Rejected(reason));
     };
-    if let Some(reason) = mismatch(app, &n, &payment.value) {
-        audit(app, body, &reason).await?;
+    if let Some(reason) = mismatch(app, n, &payment.value) {
+        audit(app, raw, &reason).await?;
         return Ok(Applied::Rejected(reason));
     }
     match n.trade_status {
         TradeStatus::Waiting => Ok(Applied::NoChange),
-        TradeStatus::Closed => attempt_failed(app, &n).await,
-        TradeStatus::Paid => paid(app, &n).await,
+        TradeStatus::Closed => attempt_failed(app, n).await,
+        TradeStatus::Paid => paid(app, n).await,
     }
+}
+
+/// The dedupe records written with the state change a notification causes: by the
+/// provider's `notify_id`, and by (`out_trade_no`, outcome), so that a redelivery, or a
+/// `TRADE_FINISHED` after a `TRADE_SUCCESS`, finds its change already made.
+fn dedupe_records(n: &Notification, now: DateTime<Utc>) -> Vec<Write> {
+    let class = match n.trade_status {
+        TradeStatus::Paid => "paid",
+        TradeStatus::Closed => "closed",
+        TradeStatus::Waiting => "waiting",
+    };
+    let record =
+        serde_json::json!({ "out_trade_no": n.out_trade_no, "status": n.raw_status, "at": now })
+            .to_string();
+    vec![
+        create(Item::new(
+            format!("NOTIFY#{}", n.notify_id),
+            "N",
+            record.clone(),
+        )),
+        create(Item::new(
+            format!("TRADE#{}#{class}", n.out_trade_no),
+            "N",
+            record,
+        )),
+    ]
 }
 
 /// `TRADE_CLOSED`: the attempt failed; the order waits for a new attempt (O5).
@@ -118,6 +152,7 @@ async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
         let mut failed = payment.value.clone();
         failed.status = PaymentStatus::Failed;
         let mut writes = vec![put(payment_item(&failed), Some(&payment))];
+        writes.extend(dedupe_records(n, now));
         if let Some(order) =
             load::<Order>(&*app.store, repo::order_key(&payment.value.order_id)).await?
         {
@@ -142,20 +177,56 @@ async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
     .await
 }
 
+/// A refund of a journal's amount: its record and the writes that create it (the refund
+/// journal itself is among the caller's writes, in the same transaction).
+fn refund_for(
+    journal: &Journal,
+    payment: &Payment,
+    reason: &str,
+    now: DateTime<Utc>,
+    id: ulid::Ulid,
+) -> (Refund, Write) {
+    let amount = journal
+        .postings
+        .iter()
+        .filter(|p| p.account.starts_with("provider"))
+        .map(|p| p.amount)
+        .sum::<rust_decimal::Decimal>();
+    let refund = Refund {
+        id: format!("rfd_{}", id.to_string().to_lowercase()),
+        journal_id: journal.id.clone(),
+        payment_id: payment.id.clone(),
+        buyer: payment.buyer.clone(),
+        amount: crate::core::money::Money::parse(&format!("{amount:.2}")).unwrap_or(payment.amount),
+        reason: reason.to_owned(),
+        status: RefundStatus::Pending,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+        confirmed_at: None,
+    };
+    let write = create(refund_item(&refund));
+    (refund, write)
+}
+
 /// `TRADE_SUCCESS`/`TRADE_FINISHED`: money arrived. In time for an unpaid order → the order
 /// is paid and delivered; otherwise (late, cancelled, expired, already paid) → refunded
 /// (E1, S1). A repeat of an applied success only resumes delivery.
 async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
-    let outcome = retrying(|| async {
+    let (outcome, order_id, refund) = retrying(|| async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
         match payment.value.status {
             PaymentStatus::Succeeded => {
-                return Ok((Applied::Paid, Some(payment.value.order_id.clone())))
+                return Ok((
+                    Applied::NoChange,
+                    Some(payment.value.order_id.clone()),
+                    None,
+                ))
             }
-            PaymentStatus::Refunded => return Ok((Applied::NoChange, None)),
+            PaymentStatus::Refunded => return Ok((Applied::NoChange, None, None)),
             PaymentStatus::Pending | PaymentStatus::Failed => {}
         }
         let order: Versioned<Order> = load(&*app.store, repo::order_key(&payment.value.order_id))
@@ -167,39 +238,132 @@ async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
         settled.trade_no = Some(n.trade_no.clone());
         settled.settled_at = Some(now);
         let received = ledger::payment_received(&payment.value, now);
+        let mut writes = dedupe_records(n, now);
+        writes.extend(journal_writes(&received));
         if in_time {
             settled.status = PaymentStatus::Succeeded;
             let mut next = order.value.clone();
             next.status = OrderStatus::Paid;
             next.paid_at = Some(now);
             next.updated_at = now;
-            next.payment = Some(crate::core::model::PaymentRef {
+            next.payment = Some(PaymentRef {
                 payment_id: payment.value.id.clone(),
                 status: PaymentStatus::Succeeded,
             });
-            let mut writes = vec![
-                put(payment_item(&settled), Some(&payment)),
-                put(order_item(&next), Some(&order)),
-            ];
-            writes.extend(journal_writes(&received));
+            writes.push(put(payment_item(&settled), Some(&payment)));
+            writes.push(put(order_item(&next), Some(&order)));
             written(app.store.transact(writes).await)?;
-            Ok((Applied::Paid, Some(order.value.id.clone())))
+            Ok((Applied::Paid, Some(order.value.id.clone()), None))
         } else {
             settled.status = PaymentStatus::Refunded;
-            let refund = ledger::refund(&payment.value, "all", payment.value.amount, now);
-            let mut writes = vec![put(payment_item(&settled), Some(&payment))];
-            writes.extend(journal_writes(&received));
-            writes.extend(journal_writes(&refund));
+            let journal = ledger::refund(&payment.value, "all", payment.value.amount, now);
+            let reason =
+                "payment arrived after the order's window or for an order no longer payable";
+            let (refund, refund_write) =
+                refund_for(&journal, &payment.value, reason, now, app.ulid());
+            writes.push(put(payment_item(&settled), Some(&payment)));
+            writes.extend(journal_writes(&journal));
+            writes.push(refund_write);
             written(app.store.transact(writes).await)?;
             tracing::info!(payment = %payment.value.id, "late or unwanted payment refunded");
-            Ok((Applied::Refunded, None))
+            Ok((Applied::Refunded, None, Some(refund)))
         }
     })
     .await?;
-    if let (Applied::Paid, Some(order_id)) = &outcome {
-        deliver(app, order_id).await?;
+    if let Some(refund) = refund {
+        send_refund_now(app, &refund.journal_id).await;
     }
-    Ok(outcome.0)
+    if let Some(order_id) = order_id {
+        deliver(app, &order_id).await?;
+    }
+    Ok(outcome)
+}
+
+/// Sends a refund at once, after its record committed; a failure is left to the sweep.
+async fn send_refund_now(app: &App, journal_id: &str) {
+    if let Err(e) = send_refund(app, journal_id).await {
+        tracing::warn!(refund = journal_id, error = ?e, "refund not confirmed yet; the sweep retries it");
+    }
+}
+
+/// Asks the provider for a pending refund; records the confirmation, or the next attempt
+/// (exponential backoff up to an hour). Returns whether the refund is confirmed.
+pub async fn send_refund(app: &App, journal_id: &str) -> AppResult<bool> {
+    let Some(refund) = load::<Refund>(&*app.store, repo::refund_key(journal_id)).await? else {
+        return Ok(false);
+    };
+    if refund.value.status == RefundStatus::Confirmed {
+        return Ok(true);
+    }
+    let now = app.now();
+    if refund.value.next_attempt_at > now {
+        return Ok(false);
+    }
+    let request = RefundRequest {
+        out_trade_no: refund.value.payment_id.as_str(),
+        refund_id: &refund.value.id,
+        amount: refund.value.amount,
+        reason: &refund.value.reason,
+    };
+    let answer = app.provider.refund(&request, now).await;
+    let mut next = refund.value.clone();
+    next.attempts += 1;
+    let confirmed = answer.is_ok();
+    match &answer {
+        Ok(_) => {
+            next.status = RefundStatus::Confirmed;
+            next.confirmed_at = Some(now);
+        }
+        Err(e) => {
+            let backoff = Duration::seconds((30i64 << next.attempts.min(7)).min(3600));
+            next.next_attempt_at = now + backoff;
+            tracing::warn!(refund = %next.id, error = %e, "the provider did not confirm the refund");
+        }
+    }
+    // A concurrent sender may have recorded the same outcome: the provider refunds once per
+    // refund id, so losing this race is harmless.
+    match app
+        .store
+        .transact(vec![put(refund_item(&next), Some(&refund))])
+        .await
+    {
+        Ok(()) | Err(crate::store::StoreError::Conflict { .. }) => Ok(confirmed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// S4: settles a sale's proceeds once its settlement period has ended (frozen → available).
+/// Returns whether this call settled it.
+pub async fn settle(app: &App, sale_journal_id: &str) -> AppResult<bool> {
+    retrying(|| async {
+        let now = app.now();
+        let Some(pending) =
+            load::<PendingSettlement>(&*app.store, repo::settlement_key(sale_journal_id)).await?
+        else {
+            return Ok(false);
+        };
+        if pending.value.settled || pending.value.due_at > now {
+            return Ok(false);
+        }
+        let sale: Versioned<Journal> = load(&*app.store, repo::journal_key(sale_journal_id))
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "settlement of a missing sale {sale_journal_id}"
+                ))
+            })?;
+        let mut done = pending.value.clone();
+        done.settled = true;
+        let mut writes = vec![put(settlement_item(&done), Some(&pending))];
+        writes.extend(journal_writes(&ledger::settlement(
+            &sale.value,
+            &pending.value.seller,
+            now,
+        )));
+        written(app.store.transact(writes).await)?;
+        Ok(true)
+    })
+    .await
 }
 
 /// Why a paid domain cannot be delivered, if it cannot (O9).
@@ -207,8 +371,8 @@ fn undeliverable(
     order: &Order,
     listing: Option<&Listing>,
     domain: Option<&Domain>,
-    seller: &crate::core::ids::AccountId,
-    now: chrono::DateTime<Utc>,
+    seller: &AccountId,
+    now: DateTime<Utc>,
 ) -> Option<&'static str> {
     let (Some(listing), Some(domain)) = (listing, domain) else {
         return Some("the listing or domain no longer exists");
@@ -237,17 +401,18 @@ fn undeliverable(
 }
 
 /// Delivers every pending domain of a paid order, one conditional transaction per domain:
-/// ownership to the buyer with the expiry kept (A3), listing sold, the sale journal (L8);
-/// or, for a domain that cannot be delivered, its refund (O9, S1). Then completes the order.
+/// ownership to the buyer with the expiry kept (A3), listing sold, the sale journal (L8)
+/// and its pending settlement (S4); or, for a domain that cannot be delivered, its refund
+/// (O9, S1). Then completes the order.
 pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
     loop {
-        let done = retrying(|| async {
+        let (done, refund) = retrying(|| async {
             let now = app.now();
             let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
-                return Ok(true);
+                return Ok((true, None));
             };
             if order.value.status != OrderStatus::Paid {
-                return Ok(true);
+                return Ok((true, None));
             }
             let mut next = order.value.clone();
             next.updated_at = now;
@@ -255,13 +420,20 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
                 next.status = OrderStatus::Completed;
                 next.completed_at = Some(now);
                 written(app.store.transact(vec![put(order_item(&next), Some(&order))]).await)?;
-                return Ok(true);
+                return Ok((true, None));
             };
             let item = next.items[index].clone();
             let listing = load::<Listing>(&*app.store, repo::listing_key(&item.listing_id)).await?;
             let domain = load::<Domain>(&*app.store, repo::domain_key(&item.domain)).await?;
-            let why_not = undeliverable(&order.value, listing.as_ref().map(|l| &l.value), domain.as_ref().map(|d| &d.value), &item.seller, now);
+            let why_not = undeliverable(
+                &order.value,
+                listing.as_ref().map(|l| &l.value),
+                domain.as_ref().map(|d| &d.value),
+                &item.seller,
+                now,
+            );
             let mut writes = Vec::new();
+            let mut refund = None;
             match (why_not, listing, domain) {
                 (None, Some(listing), Some(domain)) => {
                     next.items[index].status = ItemStatus::Completed;
@@ -273,14 +445,23 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
                     let mut moved = domain.value.clone();
                     moved.owner = order.value.buyer.clone(); // A3: the expiry time is kept
                     moved.trade = None;
-                    let journal = ledger::sale(&order.value, &item, now, now + app.policy.settlement_period);
+                    let settles_at = now + app.policy.settlement_period;
+                    let journal = ledger::sale(&order.value, &item, now, settles_at);
+                    let pending = PendingSettlement {
+                        sale_journal_id: journal.id.clone(),
+                        seller: item.seller.clone(),
+                        due_at: settles_at,
+                        settled: false,
+                    };
                     writes.push(put(listing_item(&sold), Some(&listing)));
                     writes.push(put(domain_item(&moved), Some(&domain)));
                     writes.extend(journal_writes(&journal));
+                    writes.push(create(settlement_item(&pending)));
                 }
                 (why_not, listing, _) => {
+                    let why_not = why_not.unwrap_or("undeliverable");
                     next.items[index].status = ItemStatus::Failed;
-                    next.items[index].failure = Some(why_not.unwrap_or("undeliverable").to_owned());
+                    next.items[index].failure = Some(why_not.to_owned());
                     next.items[index].refund = Some(item.price);
                     let payment_id = order.value.payment.as_ref().map(|p| p.payment_id.clone());
                     let payment = match payment_id {
@@ -288,8 +469,13 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
                         None => None,
                     }
                     .ok_or_else(|| AppError::Internal(anyhow::anyhow!("paid order {order_id} without its payment")))?;
-                    writes.extend(journal_writes(&ledger::refund(&payment.value, item.domain.ascii(), item.price, now)));
-                    if let Some(listing) = listing.filter(|l| l.value.hold.as_ref().is_some_and(|h| h.order_id == order.value.id)) {
+                    let journal = ledger::refund(&payment.value, item.domain.ascii(), item.price, now);
+                    let (record, refund_write) = refund_for(&journal, &payment.value, why_not, now, app.ulid());
+                    writes.extend(journal_writes(&journal));
+                    writes.push(refund_write);
+                    refund = Some(record);
+                    let ours = |l: &Versioned<Listing>| l.value.hold.as_ref().is_some_and(|h| h.order_id == order.value.id);
+                    if let Some(listing) = listing.filter(ours) {
                         let mut freed = listing.value.clone();
                         freed.hold = None;
                         writes.push(put(listing_item(&freed), Some(&listing)));
@@ -303,11 +489,34 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
             }
             writes.insert(0, put(order_item(&next), Some(&order)));
             written(app.store.transact(writes).await)?;
-            Ok(next.status == OrderStatus::Completed)
+            Ok((next.status == OrderStatus::Completed, refund))
         })
         .await?;
+        if let Some(refund) = refund {
+            send_refund_now(app, &refund.journal_id).await;
+        }
         if done {
             return Ok(());
         }
     }
+}
+
+/// O6: what the provider says of a payment, applied through the same path as its
+/// notifications (the dedupe records make the two meet once).
+pub async fn apply_query(app: &App, payment: &Payment, query: TradeQuery) -> AppResult<Applied> {
+    let (Some(status), Some(total_amount)) = (query.status, query.total_amount) else {
+        return Ok(Applied::NoChange);
+    };
+    let n = Notification {
+        notify_id: format!("query:{}:{}", payment.id, query.raw_status),
+        out_trade_no: payment.id.to_string(),
+        trade_no: query.trade_no,
+        trade_status: status,
+        raw_status: query.raw_status,
+        total_amount,
+        app_id: app.provider.app_id().to_owned(),
+        seller_id: app.provider.seller_id().to_owned(),
+        paid_at: query.paid_at,
+    };
+    apply_verified(app, &n, "trade.query").await
 }

@@ -9,6 +9,10 @@
 //! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
 //! | journal   | `JOURNAL#{id}`     | `J`                       | (the guard: written once)                 |
 //! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      |                                           |
+//! | refund    | `REFUND#{journal}` | `R`                       | gsi5 `DUE#{hour}` / next attempt while pending |
+//! | settlement| `SETTLE#{sale journal}` | `S`                  | gsi5 `DUE#{hour}` / due while unsettled   |
+//! | notification | `NOTIFY#{notify_id}`, `TRADE#{out_trade_no}#{paid|closed}` | `N` | (dedupe guards) |
+//! | fee period| `FEES#{kind}`      | `{created}#{ulid}`        |                                           |
 //! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
 //! | rate      | `RATE#{account}#{minute}` | `R`                | ttl                                       |
 //! | audit     | `AUDIT#{day}`      | `{at}#{ulid}`             | ttl                                       |
@@ -20,7 +24,10 @@ use super::{AppError, AppResult};
 use crate::core::domain_name::DomainName;
 use crate::core::ids::{AccountId, ListingId, OrderId};
 use crate::core::ledger::Journal;
-use crate::core::model::{Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment};
+use crate::core::model::{
+    Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment, PendingSettlement,
+    Refund, RefundStatus,
+};
 use crate::store::{Expect, Index, Item, Store, Write};
 
 /// An entity with the version it was read at.
@@ -190,4 +197,44 @@ pub fn create(item: Item) -> Write {
 /// A put of an entity read earlier (condition: unchanged) or new (condition: absent).
 pub fn put<T>(item: Item, read: Option<&Versioned<T>>) -> Write {
     Write::Put(item, read.map_or(Expect::Absent, Versioned::expect))
+}
+
+pub fn refund_key(journal_id: &str) -> (String, String) {
+    (format!("REFUND#{journal_id}"), "R".into())
+}
+
+pub fn refund_item(refund: &Refund) -> Item {
+    let (pk, sk) = refund_key(&refund.journal_id);
+    let mut item = Item::new(pk.clone(), sk, body(refund));
+    if refund.status == RefundStatus::Pending {
+        let due = refund.next_attempt_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+pub fn settlement_key(sale_journal_id: &str) -> (String, String) {
+    (format!("SETTLE#{sale_journal_id}"), "S".into())
+}
+
+pub fn settlement_item(settlement: &PendingSettlement) -> Item {
+    let (pk, sk) = settlement_key(&settlement.sale_journal_id);
+    let mut item = Item::new(pk.clone(), sk, body(settlement));
+    if !settlement.settled {
+        let due = settlement.due_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+pub fn journal_key(journal_id: &str) -> (String, String) {
+    (format!("JOURNAL#{journal_id}"), "J".into())
 }

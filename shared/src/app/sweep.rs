@@ -4,12 +4,12 @@
 use chrono::Duration;
 use serde::Serialize;
 
-use super::payments::deliver;
+use super::payments::{self, deliver};
 use super::repo::{self, due_bucket, time_key, Versioned};
 use super::{orders, App, AppResult};
 use crate::core::ids::OrderId;
 use crate::core::model::{Order, OrderStatus};
-use crate::store::{Index, Query, SkRange};
+use crate::store::{Index, Item, Query, SkRange};
 
 /// How far back the sweep looks for due items it has not finished.
 pub const LOOKBACK_HOURS: i64 = 72;
@@ -19,6 +19,9 @@ pub const LOOKBACK_HOURS: i64 = 72;
 pub struct SweepReport {
     pub expired_orders: Vec<String>,
     pub resumed_deliveries: Vec<String>,
+    pub refunds_confirmed: Vec<String>,
+    pub refunds_retrying: Vec<String>,
+    pub settled: Vec<String>,
 }
 
 /// Handles one order whose deadline came (the delayed queue message, or the sweep).
@@ -41,6 +44,25 @@ pub async fn order_due(app: &App, id: &OrderId, report: &mut SweepReport) -> App
     Ok(())
 }
 
+/// Handles one due item by its kind.
+async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> {
+    if item.pk.starts_with("ORDER#") {
+        let order: Versioned<Order> = repo::decode(item)?;
+        order_due(app, &order.value.id, report).await?;
+    } else if let Some(journal_id) = item.pk.strip_prefix("REFUND#") {
+        if payments::send_refund(app, journal_id).await? {
+            report.refunds_confirmed.push(journal_id.to_owned());
+        } else {
+            report.refunds_retrying.push(journal_id.to_owned());
+        }
+    } else if let Some(sale) = item.pk.strip_prefix("SETTLE#") {
+        if payments::settle(app, sale).await? {
+            report.settled.push(sale.to_owned());
+        }
+    }
+    Ok(())
+}
+
 /// Runs the sweep at the app clock's now: reads the due buckets of the lookback window up to
 /// now (never a scan) and handles each due item.
 pub async fn sweep(app: &App) -> AppResult<SweepReport> {
@@ -53,10 +75,7 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
         loop {
             let page = app.store.query(query.clone()).await?;
             for item in &page.items {
-                if item.pk.starts_with("ORDER#") {
-                    let order: Versioned<Order> = repo::decode(item)?;
-                    order_due(app, &order.value.id, &mut report).await?;
-                }
+                due(app, item, &mut report).await?;
             }
             match page.next {
                 Some(next) if !page.items.is_empty() => query.after = Some(next),

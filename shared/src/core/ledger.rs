@@ -15,8 +15,10 @@ pub enum LedgerAccount {
     Provider,
     /// What a buyer has paid and the platform holds until the trade completes.
     Escrow(AccountId),
-    /// A seller's proceeds (frozen until settlement, S4).
+    /// A seller's settled proceeds: available to withdraw (S4).
     Seller(AccountId),
+    /// A seller's proceeds before the settlement period ends: frozen (S4).
+    SellerFrozen(AccountId),
     /// The platform's fee income.
     Fees,
 }
@@ -28,6 +30,7 @@ impl LedgerAccount {
             LedgerAccount::Provider => "provider".into(),
             LedgerAccount::Escrow(id) => format!("escrow:{id}"),
             LedgerAccount::Seller(id) => format!("seller:{id}"),
+            LedgerAccount::SellerFrozen(id) => format!("seller_frozen:{id}"),
             LedgerAccount::Fees => "fees".into(),
         }
     }
@@ -42,6 +45,7 @@ pub enum EntryKind {
     Sale,
     Fee,
     Refund,
+    Settlement,
 }
 
 /// One side of a journal.
@@ -138,7 +142,8 @@ pub fn payment_received(payment: &Payment, at: DateTime<Utc>) -> Journal {
 }
 
 /// L8, S1, S4: one domain delivered: escrow pays the seller the price, the seller pays the
-/// fee (rate frozen on the item, rounded half-up), proceeds frozen until `settles_at`.
+/// fee (rate frozen on the item, rounded half-up); the proceeds land frozen and are settled
+/// at `settles_at` by [`settlement`].
 pub fn sale(
     order: &Order,
     item: &OrderItem,
@@ -147,10 +152,10 @@ pub fn sale(
 ) -> Journal {
     let price = item.price.amount();
     let fee = item.price.percent_of(item.fee_rate).amount();
-    let seller = LedgerAccount::Seller(item.seller.clone());
-    let mut sale = posting(seller.clone(), EntryKind::Sale, price);
+    let frozen = LedgerAccount::SellerFrozen(item.seller.clone());
+    let mut sale = posting(frozen.clone(), EntryKind::Sale, price);
     sale.settles_at = Some(settles_at);
-    let mut fee_paid = posting(seller, EntryKind::Fee, -fee);
+    let mut fee_paid = posting(frozen, EntryKind::Fee, -fee);
     fee_paid.settles_at = Some(settles_at);
     Journal {
         id: format!("sale:{}:{}", order.id, item.domain),
@@ -167,6 +172,40 @@ pub fn sale(
             sale,
             fee_paid,
             posting(LedgerAccount::Fees, EntryKind::Fee, fee),
+        ],
+    }
+}
+
+/// The seller's net proceeds of a sale journal (what settlement moves).
+pub fn net_proceeds(sale: &Journal) -> Decimal {
+    sale.postings
+        .iter()
+        .filter(|p| p.account.starts_with("seller_frozen:"))
+        .map(|p| p.amount)
+        .sum()
+}
+
+/// S4: once the settlement period of a sale ends, its net proceeds move from frozen to
+/// available.
+pub fn settlement(sale: &Journal, seller: &AccountId, at: DateTime<Utc>) -> Journal {
+    let net = net_proceeds(sale);
+    Journal {
+        id: format!("settle:{}", sale.id.trim_start_matches("sale:")),
+        at,
+        order_id: sale.order_id.clone(),
+        payment_id: sale.payment_id.clone(),
+        domain: sale.domain.clone(),
+        postings: vec![
+            posting(
+                LedgerAccount::SellerFrozen(seller.clone()),
+                EntryKind::Settlement,
+                -net,
+            ),
+            posting(
+                LedgerAccount::Seller(seller.clone()),
+                EntryKind::Settlement,
+                net,
+            ),
         ],
     }
 }
@@ -192,26 +231,93 @@ pub fn refund(payment: &Payment, scope: &str, amount: Money, at: DateTime<Utc>) 
     }
 }
 
-/// S4: a seller's balances at `now`.
+/// S4: a seller's balances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Balances {
     pub available: Decimal,
     pub frozen: Decimal,
 }
 
-/// S4: proceeds whose settlement time has passed are available, the rest frozen.
-pub fn balances<'a>(
-    postings: impl IntoIterator<Item = &'a Posting>,
-    now: DateTime<Utc>,
-) -> Balances {
+/// S4: available is what settled into the seller account, frozen what waits in the frozen one.
+pub fn balances<'a>(postings: impl IntoIterator<Item = &'a Posting>) -> Balances {
     let mut b = Balances::default();
     for p in postings {
-        match p.settles_at {
-            Some(t) if t > now => b.frozen += p.amount,
-            _ => b.available += p.amount,
+        if p.account.starts_with("seller_frozen:") {
+            b.frozen += p.amount;
+        } else if p.account.starts_with("seller:") {
+            b.available += p.amount;
         }
     }
     b.available.rescale(2);
     b.frozen.rescale(2);
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::domain_name::DomainName;
+    use crate::core::ids::ListingId;
+    use crate::core::model::{ItemStatus, OrderStatus};
+
+    fn order_with(price: &str, rate: &str) -> (Order, OrderItem) {
+        let at: DateTime<Utc> = "2026-11-22T07:00:00Z".parse().unwrap();
+        let item = OrderItem {
+            domain: DomainName::parse("example.com").unwrap(),
+            listing_id: ListingId::mint(ulid::Ulid::nil()),
+            seller: AccountId::parse("alice").unwrap(),
+            price: Money::parse(price).unwrap(),
+            fee_rate: rate.parse().unwrap(),
+            status: ItemStatus::Pending,
+            failure: None,
+            refund: None,
+        };
+        let order = Order {
+            id: OrderId::mint(ulid::Ulid::nil()),
+            buyer: AccountId::parse("bob").unwrap(),
+            items: vec![item.clone()],
+            total: item.price,
+            status: OrderStatus::Paid,
+            pay_by: at,
+            created_at: at,
+            updated_at: at,
+            payment: None,
+            paid_at: None,
+            completed_at: None,
+        };
+        (order, item)
+    }
+
+    #[test]
+    fn s1_l8_a_sale_balances_and_charges_the_fee_half_up() {
+        let (order, item) = order_with("12.50", "0.01");
+        let at = order.created_at;
+        let journal = sale(&order, &item, at, at);
+        assert!(journal.is_balanced());
+        let b = balances(&journal.postings);
+        assert_eq!(
+            (b.frozen.to_string(), b.available.to_string()),
+            ("12.37".into(), "0.00".into())
+        );
+        let settled = settlement(&journal, &item.seller, at);
+        assert!(settled.is_balanced());
+        let all: Vec<Posting> = journal
+            .postings
+            .iter()
+            .chain(&settled.postings)
+            .cloned()
+            .collect();
+        let b = balances(&all);
+        assert_eq!(
+            (b.frozen.to_string(), b.available.to_string()),
+            ("0.00".into(), "12.37".into())
+        );
+    }
+
+    #[test]
+    fn s5_a_waived_fee_leaves_the_whole_price_to_the_seller() {
+        let (order, item) = order_with("99.99", "0");
+        let journal = sale(&order, &item, order.created_at, order.created_at);
+        assert_eq!(net_proceeds(&journal).to_string(), "99.99");
+    }
 }

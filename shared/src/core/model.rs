@@ -219,3 +219,73 @@ pub struct Payment {
     pub trade_no: Option<String>,
     pub settled_at: Option<DateTime<Utc>>,
 }
+
+/// State of a refund at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Recorded in the ledger; the provider has not confirmed it yet (retried).
+    Pending,
+    Confirmed,
+}
+
+/// Money going back to a buyer through the provider (E1, O9, S1). It is written with its
+/// refund journal, then sent until the provider confirms it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    /// Our id at the provider (`out_request_no`): the provider refunds it at most once.
+    pub id: String,
+    pub journal_id: String,
+    pub payment_id: PaymentId,
+    pub buyer: AccountId,
+    pub amount: Money,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// S4: a sale's proceeds waiting for the end of their settlement period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingSettlement {
+    pub sale_journal_id: String,
+    pub seller: AccountId,
+    pub due_at: DateTime<Utc>,
+    pub settled: bool,
+}
+
+/// S5: a fee rate for a trade kind, in force from `from` until `until` (open ends allowed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeePeriod {
+    pub kind: FeeKind,
+    pub rate: Decimal,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The trade kinds that carry a fee policy (L8, P8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeKind {
+    FixedPrice,
+    Push,
+}
+
+impl FeePeriod {
+    /// Whether the period covers `at`.
+    pub fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| f <= at) && self.until.is_none_or(|u| at < u)
+    }
+}
+
+/// S5: the rate in force at `at`: the most recently set period covering it, else `default`.
+pub fn fee_rate_at(periods: &[FeePeriod], at: DateTime<Utc>, default: Decimal) -> Decimal {
+    periods
+        .iter()
+        .filter(|p| p.covers(at))
+        .max_by_key(|p| p.created_at)
+        .map_or(default, |p| p.rate)
+}

@@ -19,6 +19,8 @@ pub struct Policy {
     pub registration_hold_other: Duration,
     /// L8/S5: the fixed-price fee rate in force when no fee period overrides it.
     pub fixed_price_fee_rate: Decimal,
+    /// P8/S5: the push fee rate in force when no fee period overrides it.
+    pub push_fee_rate: Decimal,
     /// S4: seller proceeds stay frozen this long after completion.
     pub settlement_period: Duration,
     /// L3: when the seller gives no end time, the listing runs this long.
@@ -39,6 +41,7 @@ impl Default for Policy {
             registration_hold_cn: Duration::days(7),
             registration_hold_other: Duration::hours(24),
             fixed_price_fee_rate: Decimal::new(1, 2),
+            push_fee_rate: Decimal::ZERO,
             settlement_period: Duration::days(7),
             default_listing_duration: Duration::days(30),
             max_cart: 50,

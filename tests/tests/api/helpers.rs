@@ -54,6 +54,7 @@ pub fn sale_accounts(seller: &str, buyer: &str) -> Vec<LedgerAccount> {
         LedgerAccount::Provider,
         LedgerAccount::Fees,
         LedgerAccount::Seller(AccountId::parse(seller).unwrap()),
+        LedgerAccount::SellerFrozen(AccountId::parse(seller).unwrap()),
         LedgerAccount::Escrow(AccountId::parse(buyer).unwrap()),
     ]
 }
