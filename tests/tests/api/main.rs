@@ -6,5 +6,6 @@ mod identity;
 mod listings;
 mod on_dynamodb;
 mod orders;
+mod payments;
 mod race;
 mod sale;

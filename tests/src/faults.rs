@@ -1,0 +1,159 @@
+//! Store wrappers for tests and benchmarks: one that injects crashes before and after
+//! writes (the write may have happened when the caller is told it failed), and one that
+//! counts requests by kind.
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use shared::store::{Item, Page, Query, Store, StoreError, Write};
+
+/// A store that fails writes at random: before applying them (nothing written) or after
+/// (written, but the caller sees an error, as when a Lambda dies before acknowledging).
+pub struct FaultyStore {
+    inner: Arc<dyn Store>,
+    rng: Mutex<StdRng>,
+    before: f64,
+    after: f64,
+    enabled: AtomicBool,
+    poisoned: Mutex<Option<String>>,
+    /// How many faults were injected.
+    pub injected: AtomicUsize,
+}
+
+impl FaultyStore {
+    /// Wraps `inner`; each write fails before with probability `before`, after with `after`.
+    pub fn new(inner: Arc<dyn Store>, seed: u64, before: f64, after: f64) -> FaultyStore {
+        FaultyStore {
+            inner,
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            before,
+            after,
+            enabled: AtomicBool::new(false),
+            poisoned: Mutex::new(None),
+            injected: AtomicUsize::new(0),
+        }
+    }
+
+    /// Turns fault injection on or off (off while a test sets its scene up).
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::SeqCst);
+    }
+
+    /// Makes every transaction that writes a key containing `fragment` fail (a poison
+    /// message's write), whatever the random faults.
+    pub fn poison(&self, fragment: &str) {
+        *self.poisoned.lock().expect("poison") = Some(fragment.to_owned());
+    }
+
+    fn roll(&self) -> f64 {
+        if !self.enabled.load(Ordering::SeqCst) {
+            return 1.0;
+        }
+        self.rng.lock().expect("rng").gen::<f64>()
+    }
+}
+
+fn injected(when: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("injected crash {when} the write"))
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk).await
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        self.inner.get_many(keys).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let poisoned = self.poisoned.lock().expect("poison").clone();
+        if let Some(fragment) = poisoned {
+            if writes.iter().any(|w| w.key().0.contains(&fragment)) {
+                return Err(injected("(poisoned) before"));
+            }
+        }
+        if self.roll() < self.before {
+            self.injected.fetch_add(1, Ordering::SeqCst);
+            return Err(injected("before"));
+        }
+        self.inner.transact(writes).await?;
+        if self.roll() < self.after {
+            self.injected.fetch_add(1, Ordering::SeqCst);
+            return Err(injected("after"));
+        }
+        Ok(())
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+}
+
+/// Request counts by kind.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub gets: usize,
+    pub batch_gets: usize,
+    pub transactions: usize,
+    pub queries: usize,
+}
+
+impl Counts {
+    /// Every request.
+    pub fn total(&self) -> usize {
+        self.gets + self.batch_gets + self.transactions + self.queries
+    }
+}
+
+/// A store that counts the requests made of it.
+pub struct CountingStore {
+    inner: Arc<dyn Store>,
+    counts: Mutex<Counts>,
+}
+
+impl CountingStore {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn Store>) -> CountingStore {
+        CountingStore {
+            inner,
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    /// The counts so far, and resets them.
+    pub fn take(&self) -> Counts {
+        std::mem::take(&mut *self.counts.lock().expect("counts"))
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Counts)) {
+        f(&mut self.counts.lock().expect("counts"));
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.count(|c| c.gets += 1);
+        self.inner.get(pk, sk).await
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        self.count(|c| c.batch_gets += keys.len().div_ceil(100).max(1));
+        self.inner.get_many(keys).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.count(|c| c.transactions += 1);
+        self.inner.transact(writes).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.count(|c| c.queries += 1);
+        self.inner.query(query).await
+    }
+}

@@ -1,0 +1,138 @@
+//! Scenes built through the use cases directly (no HTTP), for tests and benchmarks that
+//! need many orders fast or a store wrapped in a test double.
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use shared::adapters::captcha::SandboxCaptcha;
+use shared::adapters::clock::DevClock;
+use shared::adapters::payment::SandboxProvider;
+use shared::adapters::queue::InProcessQueue;
+use shared::app::accounts::{self, DomainRecord};
+use shared::app::listings::{self, NewListing};
+use shared::app::orders;
+use shared::core::domain_name::DomainName;
+use shared::core::ids::AccountId;
+use shared::core::model::{Account, DomainFlags};
+use shared::core::money::Money;
+use shared::core::policy::Policy;
+use shared::store::Store;
+use shared::App;
+
+/// An app over a given store, with the dev clock and the sandbox provider.
+pub struct Scene {
+    pub app: Arc<App>,
+    pub clock: Arc<DevClock>,
+    pub sandbox: Arc<SandboxProvider>,
+}
+
+/// One order of a scene, paid (a payment attempt opened).
+#[derive(Debug, Clone)]
+pub struct PaidOrder {
+    pub order_id: String,
+    pub out_trade_no: String,
+    pub amount: Money,
+    pub seller: String,
+    pub buyer: String,
+}
+
+fn id(text: &str) -> AccountId {
+    AccountId::parse(text).expect("scene ids are valid")
+}
+
+impl Scene {
+    /// A scene over `store`.
+    pub fn over(store: Arc<dyn Store>) -> Scene {
+        let clock = Arc::new(DevClock::default());
+        let sandbox = Arc::new(SandboxProvider::new("http://sandbox"));
+        let policy = Policy {
+            order_rate_per_minute: u32::MAX,
+            ..Policy::default()
+        };
+        let app = Arc::new(App {
+            store,
+            clock: clock.clone(),
+            queue: Arc::new(InProcessQueue::new(clock.clone())),
+            provider: sandbox.clone(),
+            captcha: Arc::new(SandboxCaptcha),
+            policy,
+            dev_clock: Some(clock.clone()),
+        });
+        Scene {
+            app,
+            clock,
+            sandbox,
+        }
+    }
+
+    /// Verified traders with Alipay bound.
+    pub async fn traders(&self, ids: &[String]) {
+        for who in ids {
+            let account = Account {
+                id: id(who),
+                real_name_verified: true,
+                payout_account: Some(format!("{who}@example.com")),
+                email: None,
+                enterprise: false,
+            };
+            accounts::upsert_account(&self.app, account)
+                .await
+                .expect("account");
+        }
+    }
+
+    /// `n` orders of one domain each: domains of `sellers` sellers listed, bought by `buyers`
+    /// buyers in turn, each with a payment attempt open. Prices vary per domain.
+    pub async fn paid_orders(&self, n: usize, sellers: usize, buyers: usize) -> Vec<PaidOrder> {
+        let seller_ids: Vec<String> = (0..sellers).map(|i| format!("seller{i}")).collect();
+        let buyer_ids: Vec<String> = (0..buyers).map(|i| format!("buyer{i}")).collect();
+        self.traders(&seller_ids).await;
+        self.traders(&buyer_ids).await;
+        let now = self.app.now();
+        for i in 0..n {
+            let seller = &seller_ids[i % sellers];
+            let name = DomainName::parse(&format!("d{i}.com")).expect("valid");
+            let record = DomainRecord {
+                name: name.clone(),
+                owner: id(seller),
+                registered_at: now - Duration::days(365),
+                expires_at: now + Duration::days(365),
+                flags: DomainFlags::default(),
+            };
+            accounts::upsert_domain(&self.app, record)
+                .await
+                .expect("domain");
+            let price = Money::parse(&format!("{}.{:02}", 1 + i % 997, i % 100)).expect("price");
+            let new = NewListing {
+                domain: name,
+                price,
+                ends_at: None,
+                description: String::new(),
+            };
+            listings::publish(&self.app, &id(seller), new)
+                .await
+                .expect("listing");
+        }
+        self.clock.advance(self.app.policy.listing_cooldown);
+        let mut paid = Vec::with_capacity(n);
+        for i in 0..n {
+            let buyer = &buyer_ids[i % buyers];
+            let placed = orders::place(&self.app, &id(buyer), &[format!("d{i}.com")], "pass")
+                .await
+                .expect("order");
+            let order = &placed.orders[0];
+            let order_id = shared::core::ids::OrderId::parse(&order.id).expect("id");
+            let payment = orders::pay(&self.app, &id(buyer), &order_id, "alipay")
+                .await
+                .expect("pay");
+            paid.push(PaidOrder {
+                order_id: order.id.clone(),
+                out_trade_no: payment.out_trade_no,
+                amount: payment.amount,
+                seller: seller_ids[i % sellers].clone(),
+                buyer: buyer.clone(),
+            });
+        }
+        paid
+    }
+}
