@@ -8,9 +8,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 
+use shared::adapters::alipay::{AlipayConfig, AlipayProvider};
 use shared::adapters::captcha::SandboxCaptcha;
 use shared::adapters::clock::DevClock;
-use shared::adapters::payment::SandboxProvider;
+use shared::adapters::payment::{PaymentProvider, SandboxProvider};
 use shared::adapters::queue::InProcessQueue;
 use shared::core::policy::Policy;
 use shared::store::dynamo::DynamoStore;
@@ -199,11 +200,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let queue = Arc::new(InProcessQueue::new(clock.clone()));
     let sandbox = Arc::new(SandboxProvider::new(format!("http://{addr}")));
     let store = open_store(&settings.store).await?;
+    // With ALIPAY_* set the runner verifies notifications exactly as the cloud does.
+    let provider: Arc<dyn PaymentProvider> = match AlipayConfig::from_env()? {
+        Some(config) => Arc::new(AlipayProvider::new(config)?),
+        None => sandbox.clone(),
+    };
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
         queue: queue.clone(),
-        provider: sandbox.clone(),
+        provider,
         captcha: Arc::new(SandboxCaptcha),
         policy: settings.policy.clone(),
         dev_clock: Some(clock),
