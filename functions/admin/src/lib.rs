@@ -1,6 +1,7 @@
 //! `functions/admin`: the registrar's side (API.md "Operators"): accounts and domains that
 //! in production arrive from the registrar core. Every route needs the `admin` role.
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::Router;
@@ -8,10 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use shared::app::accounts::{self, DomainRecord};
+use shared::app::lifecycle::{self, DomainEvent};
 use shared::app::{fees, AppError};
 use shared::core::domain_name::DomainName;
 use shared::core::error::{Code, Problem};
-use shared::core::ids::AccountId;
+use shared::core::ids::{AccountId, ListingId, PushId};
 use shared::core::model::{Account, DomainFlags, FeeKind};
 use shared::web::auth::Admin;
 use shared::web::json::Json;
@@ -22,18 +24,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/accounts/{account_id}", put(put_account))
         .route("/admin/domains/{domain}", put(put_domain))
-        // Lifecycle events, takedowns and fee periods are the later issues' (501 until then).
-        .route("/admin/domains/{domain}/events", post(not_yet))
-        .route("/admin/listings/{id}/takedown", post(not_yet))
-        .route("/admin/pushes/{id}/takedown", post(not_yet))
+        .route("/admin/domains/{domain}/events", post(domain_event))
+        .route("/admin/listings/{id}/takedown", post(take_down_listing))
+        .route("/admin/pushes/{id}/takedown", post(take_down_push))
         .route("/admin/fees", put(put_fees))
-}
-
-async fn not_yet(_admin: Admin) -> Problem {
-    Problem::new(
-        Code::NotImplemented,
-        "this operator route is not available yet",
-    )
 }
 
 #[derive(Deserialize)]
@@ -110,4 +104,104 @@ async fn put_fees(
     let rate = fees::parse_rate(&body.rate)?;
     let period = fees::set_period(&app, body.kind, rate, body.from, body.until).await?;
     Ok(axum::Json(period).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    #[serde(rename = "type")]
+    kind: String,
+    at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    owner: Option<String>,
+}
+
+/// Parses an event of the registrar core (API.md Operators).
+fn parse_event(body: EventBody) -> Result<DomainEvent, Problem> {
+    let missing = |field: &str| {
+        Problem::new(
+            Code::InvalidRequest,
+            format!("a {} event needs {field}", body.kind),
+        )
+    };
+    Ok(match body.kind.as_str() {
+        "renewed" => DomainEvent::Renewed {
+            expires_at: body.expires_at.ok_or_else(|| missing("expires_at"))?,
+        },
+        "deleted" => DomainEvent::Deleted,
+        "transfer_out_started" => DomainEvent::TransferOutStarted,
+        "owner_changed" => DomainEvent::OwnerChanged {
+            owner: AccountId::parse(body.owner.as_deref().ok_or_else(|| missing("owner"))?)?,
+        },
+        "auth_code_issued" => DomainEvent::AuthCodeIssued,
+        "blacklisted" => DomainEvent::Blacklisted,
+        "restricted" => DomainEvent::Restricted,
+        "transfer_prohibited" => DomainEvent::TransferProhibited,
+        other => {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                format!("unknown event type {other}"),
+            ))
+        }
+    })
+}
+
+/// L6, L7, P10: a lifecycle event from the registrar core; 202 with what it ended.
+async fn domain_event(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path(name): Path<String>,
+    Json(body): Json<EventBody>,
+) -> Result<Response, AppError> {
+    let _reported_at = body.at;
+    let name = DomainName::parse(&name)?;
+    let event = parse_event(body)?;
+    let ended = lifecycle::apply_event(&app, &name, event).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(ended)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakedownBody {
+    reason: String,
+}
+
+fn reason(body: &TakedownBody) -> Result<&str, Problem> {
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "a takedown needs a reason of at most 500 characters",
+        ));
+    }
+    Ok(reason)
+}
+
+/// M3: an operator takes a listing down; the reason is shown to the seller.
+async fn take_down_listing(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    Json(body): Json<TakedownBody>,
+) -> Result<Response, AppError> {
+    let listing =
+        lifecycle::take_down_listing(&app, &ListingId::parse(&id)?, reason(&body)?).await?;
+    let rate = shared::app::listings::fee_rate(&app, app.now()).await?;
+    Ok(axum::Json(shared::app::views::ListingView::new(
+        &listing,
+        rate,
+        app.now(),
+    ))
+    .into_response())
+}
+
+/// P10: an operator takes a push down; money already paid is refunded.
+async fn take_down_push(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    Json(body): Json<TakedownBody>,
+) -> Result<Response, AppError> {
+    lifecycle::take_down_push(&app, &PushId::parse(&id)?, reason(&body)?).await?;
+    Ok(axum::Json(serde_json::json!({ "id": id, "status": "taken_down" })).into_response())
 }

@@ -1,25 +1,196 @@
-//! `functions/push`: priced pushes (API.md "Pushes"). The routes exist; their behaviour is
-//! the push issue's, so each answers 501 `NOT_IMPLEMENTED` until then.
+//! `functions/push`: priced pushes (API.md "Pushes", P1–P10).
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use serde::Deserialize;
+use serde_json::Value;
 
+use shared::app::pushes::{self, NewPush};
+use shared::app::AppError;
 use shared::core::error::{Code, Problem};
-use shared::web::AppState;
+use shared::core::ids::{AccountId, PushId};
+use shared::core::model::PushStatus;
+use shared::web::auth::Caller;
+use shared::web::json::{amount, Json, Query};
+use shared::web::{page_limit, parse_json, AppState};
 
 /// The routes of this function.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pushes", post(not_yet))
-        .route("/pushes/{id}", get(not_yet))
-        .route("/me/pushes", get(not_yet))
-        .route("/pushes/{id}/withdraw", post(not_yet))
-        .route("/pushes/{id}/reject", post(not_yet))
-        .route("/pushes/{id}/accept", post(not_yet))
-        .route("/pushes/{id}/pay", post(not_yet))
-        .route("/pushes/{id}/confirm", post(not_yet))
-        .route("/pushes/{id}/force", post(not_yet))
+        .route("/pushes", post(publish))
+        .route("/pushes/{id}", get(read))
+        .route("/me/pushes", get(mine))
+        .route("/pushes/{id}/withdraw", post(withdraw))
+        .route("/pushes/{id}/reject", post(reject))
+        .route("/pushes/{id}/accept", post(accept))
+        .route("/pushes/{id}/pay", post(pay))
+        .route("/pushes/{id}/confirm", post(confirm))
+        .route("/pushes/{id}/force", post(force))
 }
 
-async fn not_yet() -> Problem {
-    Problem::new(Code::NotImplemented, "priced pushes are not available yet")
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    domains: Vec<String>,
+    buyer: String,
+    price: Value,
+    lock_60d: bool,
+    buyer_email: Option<String>,
+    message: Option<String>,
+}
+
+async fn publish(
+    State(app): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let parsed: PublishBody = parse_json(&headers, &body)?;
+    let new = NewPush {
+        domains: parsed.domains,
+        buyer: AccountId::parse(&parsed.buyer)?,
+        price: amount(&parsed.price)?,
+        lock_60d: parsed.lock_60d,
+        buyer_email: parsed.buyer_email,
+        message: parsed.message,
+    };
+    if new
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > 500)
+    {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "message is longer than 500 characters",
+        )
+        .into());
+    }
+    shared::web::create(
+        &app,
+        &caller,
+        (&method, &uri, &headers, &body),
+        StatusCode::CREATED,
+        || pushes::publish(&app, &caller.account, new),
+    )
+    .await
+}
+
+fn push_id(id: &str) -> Result<PushId, Problem> {
+    PushId::parse(id)
+}
+
+async fn read(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    Ok(axum::Json(pushes::get(&app, &caller.account, &push_id(&id)?).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MineParams {
+    role: Option<String>,
+    status: Option<PushStatus>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn mine(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(p): Query<MineParams>,
+) -> Result<Response, AppError> {
+    let received = match p.role.as_deref() {
+        None | Some("sent") => false,
+        Some("received") => true,
+        Some(other) => {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                format!("role is sent or received, not {other}"),
+            )
+            .into())
+        }
+    };
+    let page = pushes::mine(
+        &app,
+        &caller.account,
+        received,
+        p.status,
+        page_limit(p.limit),
+        p.cursor.filter(|c| !c.is_empty()),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
+}
+
+async fn withdraw(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    Ok(axum::Json(pushes::withdraw(&app, &caller.account, &push_id(&id)?).await?).into_response())
+}
+
+async fn reject(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    Ok(axum::Json(pushes::reject(&app, &caller.account, &push_id(&id)?).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    captcha_token: String,
+}
+
+async fn accept(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<AcceptBody>,
+) -> Result<Response, AppError> {
+    let push = pushes::accept(&app, &caller.account, &push_id(&id)?, &body.captcha_token).await?;
+    Ok(axum::Json(push).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    method: String,
+}
+
+async fn pay(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PayBody>,
+) -> Result<Response, AppError> {
+    Ok(
+        axum::Json(pushes::pay(&app, &caller.account, &push_id(&id)?, &body.method).await?)
+            .into_response(),
+    )
+}
+
+async fn confirm(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    Ok(axum::Json(pushes::confirm(&app, &caller.account, &push_id(&id)?).await?).into_response())
+}
+
+async fn force(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    Ok(axum::Json(pushes::force(&app, &caller.account, &push_id(&id)?).await?).into_response())
 }

@@ -97,6 +97,8 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
             flags: record.flags,
             trade: old.as_ref().and_then(|o| o.value.trade.clone()),
             transfer_lock_until: old.as_ref().and_then(|o| o.value.transfer_lock_until),
+            // A PUT describes the domain as the registry has it now: registered.
+            deleted: false,
         };
         written(
             app.store

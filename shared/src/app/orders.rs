@@ -16,7 +16,7 @@ use crate::core::ids::{AccountId, ListingId, OrderId, PaymentId};
 use crate::core::listing::{check_orderable, check_trader};
 use crate::core::model::{
     Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
-    PaymentRef, PaymentStatus, TradeKind,
+    PaymentRef, PaymentStatus, Purchase, TradeKind,
 };
 use crate::core::money::Money;
 use crate::core::order::{check_payable, check_payment_method, group_cart, status_at};
@@ -324,7 +324,7 @@ pub async fn pay(
             None => {
                 let payment = Payment {
                     id: PaymentId::mint(app.ulid()),
-                    order_id: id.clone(),
+                    purchase: Purchase::Order(id.clone()),
                     buyer: buyer.clone(),
                     amount: order.value.total,
                     status: PaymentStatus::Pending,

@@ -21,7 +21,7 @@ use crate::core::ids::{AccountId, OrderId};
 use crate::core::ledger::{self, Journal};
 use crate::core::model::{
     Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment, PaymentRef,
-    PaymentStatus, PendingSettlement, Refund, RefundStatus,
+    PaymentStatus, PendingSettlement, Purchase, Refund, RefundStatus,
 };
 use crate::core::order::all_items_settled;
 use crate::store::{Item, Write};
@@ -116,7 +116,7 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
 /// The dedupe records written with the state change a notification causes: by the
 /// provider's `notify_id`, and by (`out_trade_no`, outcome), so that a redelivery, or a
 /// `TRADE_FINISHED` after a `TRADE_SUCCESS`, finds its change already made.
-fn dedupe_records(n: &Notification, now: DateTime<Utc>) -> Vec<Write> {
+pub(crate) fn dedupe_records(n: &Notification, now: DateTime<Utc>) -> Vec<Write> {
     let class = match n.trade_status {
         TradeStatus::Paid => "paid",
         TradeStatus::Closed => "closed",
@@ -153,9 +153,16 @@ async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
         failed.status = PaymentStatus::Failed;
         let mut writes = vec![put(payment_item(&failed), Some(&payment))];
         writes.extend(dedupe_records(n, now));
-        if let Some(order) =
-            load::<Order>(&*app.store, repo::order_key(&payment.value.order_id)).await?
-        {
+        if let Purchase::Push(push_id) = &payment.value.purchase {
+            writes.extend(
+                super::pushes::attempt_failed_writes(app, push_id, &payment.value, now).await?,
+            );
+        }
+        let order = match payment.value.order_id() {
+            Some(order_id) => load::<Order>(&*app.store, repo::order_key(order_id)).await?,
+            None => None,
+        };
+        if let Some(order) = order {
             let current = order
                 .value
                 .payment
@@ -179,7 +186,7 @@ async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
 
 /// A refund of a journal's amount: its record and the writes that create it (the refund
 /// journal itself is among the caller's writes, in the same transaction).
-fn refund_for(
+pub(crate) fn refund_for(
     journal: &Journal,
     payment: &Payment,
     reason: &str,
@@ -209,10 +216,21 @@ fn refund_for(
     (refund, write)
 }
 
-/// `TRADE_SUCCESS`/`TRADE_FINISHED`: money arrived. In time for an unpaid order → the order
-/// is paid and delivered; otherwise (late, cancelled, expired, already paid) → refunded
-/// (E1, S1). A repeat of an applied success only resumes delivery.
+/// `TRADE_SUCCESS`/`TRADE_FINISHED`: money arrived, for an order or a push.
 async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
+    let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
+    match &payment.value.purchase {
+        Purchase::Order(_) => paid_order(app, n).await,
+        Purchase::Push(push_id) => super::pushes::paid(app, n, push_id).await,
+    }
+}
+
+/// Money for an order. In time for an unpaid order → the order is paid and delivered;
+/// otherwise (late, cancelled, expired, already paid) → refunded (E1, S1). A repeat of an
+/// applied success only resumes delivery.
+async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
     let (outcome, order_id, refund) = retrying(|| async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
@@ -220,16 +238,16 @@ async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
         match payment.value.status {
             PaymentStatus::Succeeded => {
-                return Ok((
-                    Applied::NoChange,
-                    Some(payment.value.order_id.clone()),
-                    None,
-                ))
+                return Ok((Applied::NoChange, payment.value.order_id().cloned(), None))
             }
             PaymentStatus::Refunded => return Ok((Applied::NoChange, None, None)),
             PaymentStatus::Pending | PaymentStatus::Failed => {}
         }
-        let order: Versioned<Order> = load(&*app.store, repo::order_key(&payment.value.order_id))
+        let order_id = payment
+            .value
+            .order_id()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("not an order's payment")))?;
+        let order: Versioned<Order> = load(&*app.store, repo::order_key(order_id))
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment for a missing order")))?;
         let paid_at = n.paid_at.unwrap_or(now).min(now);
@@ -280,7 +298,7 @@ async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
 }
 
 /// Sends a refund at once, after its record committed; a failure is left to the sweep.
-async fn send_refund_now(app: &App, journal_id: &str) {
+pub(crate) async fn send_refund_now(app: &App, journal_id: &str) {
     if let Err(e) = send_refund(app, journal_id).await {
         tracing::warn!(refund = journal_id, error = ?e, "refund not confirmed yet; the sweep retries it");
     }
@@ -389,6 +407,9 @@ fn undeliverable(
             .is_none_or(|t| t.id != listing.id.as_str())
     {
         return Some("the domain left the seller's account or the trade");
+    }
+    if domain.deleted {
+        return Some("the domain was deleted");
     }
     if domain.expires_at <= now {
         return Some("the domain expired");

@@ -6,6 +6,7 @@
 //! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name               |
 //! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT` / price#id, gsi3 `MKT#{tld}` / price#id, gsi4 `MKTNEW` / created#id |
 //! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}` / due#pk while it has a deadline |
+//! | push      | `PUSH#{id}`        | `P`                       | gsi1 `SENT#{seller}`, gsi2 `RECEIVED#{buyer}` / created#id; gsi5 due at its deadline while open |
 //! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
 //! | journal   | `JOURNAL#{id}`     | `J`                       | (the guard: written once)                 |
 //! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      |                                           |
@@ -22,11 +23,11 @@ use serde::Serialize;
 
 use super::{AppError, AppResult};
 use crate::core::domain_name::DomainName;
-use crate::core::ids::{AccountId, ListingId, OrderId};
+use crate::core::ids::{AccountId, ListingId, OrderId, PushId};
 use crate::core::ledger::Journal;
 use crate::core::model::{
-    Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment, PendingSettlement,
-    Refund, RefundStatus,
+    Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment, PendingSettlement, Push,
+    PushStatus, Refund, RefundStatus,
 };
 use crate::store::{Expect, Index, Item, Store, Write};
 
@@ -237,4 +238,29 @@ pub fn settlement_item(settlement: &PendingSettlement) -> Item {
 
 pub fn journal_key(journal_id: &str) -> (String, String) {
     (format!("JOURNAL#{journal_id}"), "J".into())
+}
+
+pub fn push_key(id: &PushId) -> (String, String) {
+    (format!("PUSH#{id}"), "P".into())
+}
+
+pub fn push_item(push: &Push) -> Item {
+    let (pk, sk) = push_key(&push.id);
+    let created = format!("{}#{}", time_key(push.created_at), push.id);
+    let mut item = Item::new(pk.clone(), sk, body(push))
+        .indexed(Index::Gsi1, format!("SENT#{}", push.seller), &created)
+        .indexed(Index::Gsi2, format!("RECEIVED#{}", push.buyer), created);
+    let due = match push.status {
+        PushStatus::Pending | PushStatus::Accepted => Some(push.expires_at),
+        PushStatus::AwaitingSellerConfirmation => push.confirm_by,
+        _ => None,
+    };
+    if let Some(due) = due {
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
 }

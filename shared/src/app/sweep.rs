@@ -22,6 +22,8 @@ pub struct SweepReport {
     pub refunds_confirmed: Vec<String>,
     pub refunds_retrying: Vec<String>,
     pub settled: Vec<String>,
+    pub pushes_expired: Vec<String>,
+    pub pushes_forced: Vec<String>,
 }
 
 /// Handles one order whose deadline came (the delayed queue message, or the sweep).
@@ -54,6 +56,13 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
             report.refunds_confirmed.push(journal_id.to_owned());
         } else {
             report.refunds_retrying.push(journal_id.to_owned());
+        }
+    } else if let Some(id) = item.pk.strip_prefix("PUSH#") {
+        let id = crate::core::ids::PushId::parse(id)?;
+        match super::pushes::due(app, &id).await? {
+            Some("expired") => report.pushes_expired.push(id.to_string()),
+            Some(_) => report.pushes_forced.push(id.to_string()),
+            None => {}
         }
     } else if let Some(sale) = item.pk.strip_prefix("SETTLE#") {
         if payments::settle(app, sale).await? {

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AccountId, OrderId, PaymentId};
-use super::model::{Order, OrderItem, Payment};
+use super::ids::{AccountId, OrderId, PaymentId, PushId};
+use super::model::{Order, OrderItem, Payment, Push};
 use super::money::Money;
 
 /// A ledger account. Users see their `Escrow` and `Seller` accounts.
@@ -21,6 +21,8 @@ pub enum LedgerAccount {
     SellerFrozen(AccountId),
     /// The platform's fee income.
     Fees,
+    /// Registry transfer fees collected for the registry (P8).
+    Registry,
 }
 
 impl LedgerAccount {
@@ -32,6 +34,7 @@ impl LedgerAccount {
             LedgerAccount::Seller(id) => format!("seller:{id}"),
             LedgerAccount::SellerFrozen(id) => format!("seller_frozen:{id}"),
             LedgerAccount::Fees => "fees".into(),
+            LedgerAccount::Registry => "registry".into(),
         }
     }
 }
@@ -46,6 +49,7 @@ pub enum EntryKind {
     Fee,
     Refund,
     Settlement,
+    TransferFee,
 }
 
 /// One side of a journal.
@@ -66,6 +70,8 @@ pub struct Journal {
     pub id: String,
     pub at: DateTime<Utc>,
     pub order_id: Option<OrderId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_id: Option<PushId>,
     pub payment_id: Option<PaymentId>,
     pub domain: Option<String>,
     pub postings: Vec<Posting>,
@@ -78,6 +84,8 @@ pub struct Entry {
     pub at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_id: Option<PushId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<PaymentId>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +103,7 @@ impl Journal {
                 journal_id: self.id.clone(),
                 at: self.at,
                 order_id: self.order_id.clone(),
+                push_id: self.push_id.clone(),
                 payment_id: self.payment_id.clone(),
                 domain: self.domain.clone(),
                 posting: posting.clone(),
@@ -127,7 +136,8 @@ pub fn payment_received(payment: &Payment, at: DateTime<Utc>) -> Journal {
     Journal {
         id: format!("payment:{}", payment.id),
         at,
-        order_id: Some(payment.order_id.clone()),
+        order_id: payment.order_id().cloned(),
+        push_id: payment.push_id().cloned(),
         payment_id: Some(payment.id.clone()),
         domain: None,
         postings: vec![
@@ -161,6 +171,7 @@ pub fn sale(
         id: format!("sale:{}:{}", order.id, item.domain),
         at,
         order_id: Some(order.id.clone()),
+        push_id: None,
         payment_id: order.payment.as_ref().map(|p| p.payment_id.clone()),
         domain: Some(item.domain.to_string()),
         postings: vec![
@@ -173,6 +184,48 @@ pub fn sale(
             fee_paid,
             posting(LedgerAccount::Fees, EntryKind::Fee, fee),
         ],
+    }
+}
+
+/// P8, P9, S1: a completed push: escrow pays the seller the price (less the push fee, 0 by
+/// default) and the registry its transfer fee; proceeds land frozen until `settles_at`.
+pub fn push_sale(push: &Push, at: DateTime<Utc>, settles_at: DateTime<Utc>) -> Journal {
+    let price = push.price.amount();
+    let fee = push.price.percent_of(push.fee_rate).amount();
+    let frozen = LedgerAccount::SellerFrozen(push.seller.clone());
+    let mut postings = vec![
+        posting(
+            LedgerAccount::Escrow(push.buyer.clone()),
+            EntryKind::Purchase,
+            -push.amount_due().amount(),
+        ),
+        Posting {
+            settles_at: Some(settles_at),
+            ..posting(frozen.clone(), EntryKind::Sale, price)
+        },
+    ];
+    if !fee.is_zero() {
+        postings.push(Posting {
+            settles_at: Some(settles_at),
+            ..posting(frozen, EntryKind::Fee, -fee)
+        });
+        postings.push(posting(LedgerAccount::Fees, EntryKind::Fee, fee));
+    }
+    if !push.transfer_fee.amount().is_zero() {
+        postings.push(posting(
+            LedgerAccount::Registry,
+            EntryKind::TransferFee,
+            push.transfer_fee.amount(),
+        ));
+    }
+    Journal {
+        id: format!("sale:{}", push.id),
+        at,
+        order_id: None,
+        push_id: Some(push.id.clone()),
+        payment_id: push.payment.as_ref().map(|p| p.payment_id.clone()),
+        domain: None,
+        postings,
     }
 }
 
@@ -193,6 +246,7 @@ pub fn settlement(sale: &Journal, seller: &AccountId, at: DateTime<Utc>) -> Jour
         id: format!("settle:{}", sale.id.trim_start_matches("sale:")),
         at,
         order_id: sale.order_id.clone(),
+        push_id: sale.push_id.clone(),
         payment_id: sale.payment_id.clone(),
         domain: sale.domain.clone(),
         postings: vec![
@@ -217,7 +271,8 @@ pub fn refund(payment: &Payment, scope: &str, amount: Money, at: DateTime<Utc>) 
     Journal {
         id: format!("refund:{}:{scope}", payment.id),
         at,
-        order_id: Some(payment.order_id.clone()),
+        order_id: payment.order_id().cloned(),
+        push_id: payment.push_id().cloned(),
         payment_id: Some(payment.id.clone()),
         domain: (scope != "all").then(|| scope.to_owned()),
         postings: vec![

@@ -46,8 +46,8 @@ pub fn check_tradeable(
     expiry_margin: Duration,
 ) -> Result<(), Problem> {
     let name = domain.name.ascii();
-    // L2.1
-    if &domain.owner != seller {
+    // L2.1 (a deleted domain is no longer in anyone's account)
+    if &domain.owner != seller || domain.deleted {
         return Err(Problem::new(
             Code::NotOwner,
             format!("{name} is not in your account"),
@@ -178,6 +178,7 @@ pub fn check_orderable(
 ) -> Result<(), Problem> {
     let sellable = listing.status_at(now).0 == ListingStatus::Active
         && domain.owner == listing.seller
+        && !domain.deleted
         && domain.expires_at > now
         && domain
             .active_trade(now)
@@ -237,6 +238,7 @@ mod tests {
             flags: DomainFlags::default(),
             trade: None,
             transfer_lock_until: None,
+            deleted: false,
         }
     }
 

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::domain_name::DomainName;
-use super::ids::{AccountId, ListingId, OrderId, PaymentId};
+use super::ids::{AccountId, ListingId, OrderId, PaymentId, PushId};
 use super::money::Money;
 
 /// A registrar account as the marketplace sees it (A1).
@@ -62,6 +62,9 @@ pub struct Domain {
     /// P9: no transfer-out to another registrar before this time.
     #[serde(default)]
     pub transfer_lock_until: Option<DateTime<Utc>>,
+    /// L6: deleted at the registry (kept for history; no longer anyone's to trade).
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 impl Domain {
@@ -210,7 +213,7 @@ pub enum PaymentStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: PaymentId,
-    pub order_id: OrderId,
+    pub purchase: Purchase,
     pub buyer: AccountId,
     pub amount: Money,
     pub status: PaymentStatus,
@@ -218,6 +221,24 @@ pub struct Payment {
     pub expires_at: DateTime<Utc>,
     pub trade_no: Option<String>,
     pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl Payment {
+    /// The order this payment is for, if it is for an order.
+    pub fn order_id(&self) -> Option<&OrderId> {
+        match &self.purchase {
+            Purchase::Order(id) => Some(id),
+            Purchase::Push(_) => None,
+        }
+    }
+
+    /// The push this payment is for, if it is for a push.
+    pub fn push_id(&self) -> Option<&PushId> {
+        match &self.purchase {
+            Purchase::Push(id) => Some(id),
+            Purchase::Order(_) => None,
+        }
+    }
 }
 
 /// State of a refund at the provider.
@@ -288,4 +309,78 @@ pub fn fee_rate_at(periods: &[FeePeriod], at: DateTime<Utc>, default: Decimal) -
         .filter(|p| p.covers(at))
         .max_by_key(|p| p.created_at)
         .map_or(default, |p| p.rate)
+}
+
+/// What a payment pays for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purchase {
+    Order(OrderId),
+    Push(PushId),
+}
+
+/// Lifecycle of a priced push (API.md Pushes, P1–P10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    Pending,
+    /// Accepted by the buyer; payment open.
+    Accepted,
+    /// Paid, not locked: waiting for the seller to confirm the change of registrant (P9).
+    AwaitingSellerConfirmation,
+    Completed,
+    Withdrawn,
+    Rejected,
+    Expired,
+    /// A domain could not be delivered at payment: nothing moved, the buyer refunded (P4).
+    Failed,
+    TakenDown,
+}
+
+impl PushStatus {
+    /// Whether the push has ended (its domains are free again, or delivered).
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            PushStatus::Pending | PushStatus::Accepted | PushStatus::AwaitingSellerConfirmation
+        )
+    }
+}
+
+/// A priced push: a seller offers domains to one named buyer at one price (P1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Push {
+    pub id: PushId,
+    pub seller: AccountId,
+    pub buyer: AccountId,
+    pub domains: Vec<DomainName>,
+    pub price: Money,
+    /// P8: the registry's transfer fee for these domains, paid by the buyer on top.
+    pub transfer_fee: Money,
+    pub lock_60d: bool,
+    pub buyer_email: Option<String>,
+    pub message: Option<String>,
+    pub status: PushStatus,
+    pub end_reason: Option<String>,
+    /// P5: pending until then at most.
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// S5: the push fee rate in force when it was published (0 by default, P8).
+    pub fee_rate: Decimal,
+    pub payment: Option<PaymentRef>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// P9: when an unconfirmed change is forced.
+    pub confirm_by: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// P9: set when the change of registrant was forced (the 60-day lock runs from here).
+    pub forced_at: Option<DateTime<Utc>>,
+}
+
+impl Push {
+    /// What the buyer pays: the price and the registry's transfer fee.
+    pub fn amount_due(&self) -> Money {
+        Money::sum([self.price, self.transfer_fee])
+    }
 }

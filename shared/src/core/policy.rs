@@ -1,6 +1,9 @@
 //! Settings the rules are evaluated with. Rates and margins are policy, not code (L8, P2, S5).
 use chrono::Duration;
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+use super::money::Money;
 
 /// Numbers the rules depend on; the defaults are RULES.md's.
 #[derive(Debug, Clone)]
@@ -25,6 +28,14 @@ pub struct Policy {
     pub settlement_period: Duration,
     /// L3: when the seller gives no end time, the listing runs this long.
     pub default_listing_duration: Duration,
+    /// P5: how long a push stays valid.
+    pub push_validity: Duration,
+    /// P9: how long an unlocked push waits for the seller's confirmation before it is forced.
+    pub push_confirmation_window: Duration,
+    /// P9: the transfer-out lock after a forced change of registrant.
+    pub transfer_lock: Duration,
+    /// P8: registry transfer fees (过户费) by TLD (normal form), per domain.
+    pub transfer_fees: BTreeMap<String, Money>,
     /// The most domains one `POST /orders` may carry (service-wide cart cap).
     pub max_cart: usize,
     /// O7: order attempts per account per minute.
@@ -44,6 +55,10 @@ impl Default for Policy {
             push_fee_rate: Decimal::ZERO,
             settlement_period: Duration::days(7),
             default_listing_duration: Duration::days(30),
+            push_validity: Duration::days(7),
+            push_confirmation_window: Duration::days(7),
+            transfer_lock: Duration::days(60),
+            transfer_fees: BTreeMap::new(),
             max_cart: 50,
             order_rate_per_minute: 30,
         }
