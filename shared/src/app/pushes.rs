@@ -790,6 +790,8 @@ async fn complete_paid(
             next.end_reason = Some(reason);
             return Ok((view(app, &next, now, None), Some(refund)));
         }
+        // E1: past the confirmation window the change is a forced one, whoever asks (P9).
+        let forced = forced || push.value.confirm_by.is_some_and(|t| now >= t);
         let domain_writes = completion_writes(app, &mut next, &held, forced, now);
         let mut writes = vec![put(push_item(&next), Some(&push))];
         writes.extend(domain_writes);

@@ -7,5 +7,6 @@ mod listings;
 mod on_dynamodb;
 mod orders;
 mod payments;
+mod pushes;
 mod race;
 mod sale;

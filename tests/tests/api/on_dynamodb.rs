@@ -38,3 +38,48 @@ async fn twenty_buyers_race_on_dynamodb_and_exactly_one_wins() {
     let outcomes = race_for_one_listing(app.clone(), 20).await;
     assert_one_winner(&app, &outcomes, 20).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_locked_push_end_to_end_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    alice_and_bob(&app).await;
+    app.domain("dynpush.com", "alice").await;
+    app.domain("dynpush2.com", "alice").await;
+    let push = app
+        .post(
+            "/pushes",
+            Some("alice"),
+            serde_json::json!({ "domains": ["dynpush.com", "dynpush2.com"], "buyer": "bob", "price": "300.00", "lock_60d": true }),
+        )
+        .await;
+    assert_eq!(push.status, 201, "{push:?}");
+    let id = push.body["id"].as_str().unwrap();
+    let accepted = app
+        .post(
+            &format!("/pushes/{id}/accept"),
+            Some("bob"),
+            serde_json::json!({ "captcha_token": "pass" }),
+        )
+        .await;
+    let otn = accepted.body["payment"]["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.provider_says(&otn, "TRADE_SUCCESS").await;
+    app.provider_says(&otn, "TRADE_FINISHED").await;
+    assert_eq!(
+        app.get(&format!("/pushes/{id}"), Some("bob")).await.body["status"],
+        "completed"
+    );
+    let owned = app.get("/me/domains", Some("bob")).await.body;
+    assert_eq!(owned["items"].as_array().unwrap().len(), 2);
+    assert!(owned["items"][0]["transfer_lock_until"].is_string());
+    assert_eq!(
+        app.get("/me/ledger", Some("alice")).await.body["balances"]["frozen"],
+        "300.00"
+    );
+    assert_eq!(
+        ledger_sum(&app, &sale_accounts("alice", "bob")).await,
+        Decimal::ZERO
+    );
+}
