@@ -81,14 +81,13 @@ impl Scene {
         }
     }
 
-    /// `n` orders of one domain each: domains of `sellers` sellers listed, bought by `buyers`
-    /// buyers in turn, each with a payment attempt open. Prices vary per domain.
-    pub async fn paid_orders(&self, n: usize, sellers: usize, buyers: usize) -> Vec<PaidOrder> {
+    /// `n` domains `d{i}.com` of `sellers` sellers (`seller{i % sellers}`), each listed at
+    /// a price that varies with `i`, and the cool-down passed. Returns (domain, seller).
+    pub async fn listed(&self, n: usize, sellers: usize) -> Vec<(String, String)> {
         let seller_ids: Vec<String> = (0..sellers).map(|i| format!("seller{i}")).collect();
-        let buyer_ids: Vec<String> = (0..buyers).map(|i| format!("buyer{i}")).collect();
         self.traders(&seller_ids).await;
-        self.traders(&buyer_ids).await;
         let now = self.app.now();
+        let mut listed = Vec::with_capacity(n);
         for i in 0..n {
             let seller = &seller_ids[i % sellers];
             let name = DomainName::parse(&format!("d{i}.com")).expect("valid");
@@ -104,7 +103,7 @@ impl Scene {
                 .expect("domain");
             let price = Money::parse(&format!("{}.{:02}", 1 + i % 997, i % 100)).expect("price");
             let new = NewListing {
-                domain: name,
+                domain: name.clone(),
                 price,
                 ends_at: None,
                 description: String::new(),
@@ -112,12 +111,22 @@ impl Scene {
             listings::publish(&self.app, &id(seller), new)
                 .await
                 .expect("listing");
+            listed.push((name.to_string(), seller.clone()));
         }
         self.clock.advance(self.app.policy.listing_cooldown);
+        listed
+    }
+
+    /// `n` orders of one domain each: domains of `sellers` sellers listed, bought by `buyers`
+    /// buyers in turn, each with a payment attempt open.
+    pub async fn paid_orders(&self, n: usize, sellers: usize, buyers: usize) -> Vec<PaidOrder> {
+        let buyer_ids: Vec<String> = (0..buyers).map(|i| format!("buyer{i}")).collect();
+        self.traders(&buyer_ids).await;
+        let listed = self.listed(n, sellers).await;
         let mut paid = Vec::with_capacity(n);
-        for i in 0..n {
+        for (i, (domain, seller)) in listed.into_iter().enumerate() {
             let buyer = &buyer_ids[i % buyers];
-            let placed = orders::place(&self.app, &id(buyer), &[format!("d{i}.com")], "pass")
+            let placed = orders::place(&self.app, &id(buyer), &[domain], "pass")
                 .await
                 .expect("order");
             let order = &placed.orders[0];
@@ -129,7 +138,7 @@ impl Scene {
                 order_id: order.id.clone(),
                 out_trade_no: payment.out_trade_no,
                 amount: payment.amount,
-                seller: seller_ids[i % sellers].clone(),
+                seller,
                 buyer: buyer.clone(),
             });
         }

@@ -1,6 +1,6 @@
 //! Orders (O1–O9): a cart becomes payment groups; each group is one order that holds its
 //! listings for the payment window; payment, cancellation and expiry.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::accounts::{retrying, written, Attempt};
 use super::listings::fee_rate;
@@ -21,7 +21,7 @@ use crate::core::model::{
 use crate::core::money::Money;
 use crate::core::order::{check_payable, check_payment_method, group_cart, status_at};
 use crate::core::policy::GroupLimits;
-use crate::store::{Index, Query, StoreError, Write};
+use crate::store::{Index, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
 
 /// The answer to `POST /orders`.
 #[derive(Debug, serde::Serialize)]
@@ -64,17 +64,18 @@ pub async fn place(
 
     let mut rejected = Vec::new();
     let mut names: Vec<DomainName> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for raw in domains {
         match DomainName::parse(raw) {
-            Ok(name) if !names.contains(&name) => names.push(name),
+            Ok(name) if seen.insert(name.clone()) => names.push(name),
             Ok(_) => {}
             Err(problem) => rejected.push(problem.for_domain(raw)),
         }
     }
     let now = app.now();
     let mut candidates = Vec::new();
-    for name in &names {
-        match candidate(app, buyer, name).await? {
+    for (name, outcome) in names.iter().zip(candidates_of(app, buyer, &names).await?) {
+        match outcome {
             Ok(c) => candidates.push(c),
             Err(problem) => rejected.push(problem.for_domain(name.ascii())),
         }
@@ -123,118 +124,193 @@ fn nothing_orderable(rejected: Vec<DomainRefusal>) -> Problem {
     .with_errors(rejected)
 }
 
-/// Finds the listing of a domain and checks it can be ordered by `buyer` now.
-async fn candidate(
+/// Finds the listings of these domains and checks each can be ordered by `buyer` now, with
+/// batched reads (BatchGetItem, 100 keys a call): domains first, then their listings.
+async fn candidates_of(
     app: &App,
     buyer: &AccountId,
-    name: &DomainName,
-) -> AppResult<Result<Candidate, Problem>> {
-    let not_listed = || Problem::new(Code::NotFound, format!("{name} is not listed"));
-    let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(name)).await? else {
-        return Ok(Err(not_listed()));
+    names: &[DomainName],
+) -> AppResult<Vec<Result<Candidate, Problem>>> {
+    let domain_keys: Vec<(String, String)> = names.iter().map(repo::domain_key).collect();
+    let mut domains: HashMap<String, Versioned<Domain>> = HashMap::new();
+    for item in app.store.get_many(&domain_keys).await? {
+        domains.insert(item.pk.clone(), repo::decode(&item)?);
+    }
+    let listing_of = |d: &Versioned<Domain>| match &d.value.trade {
+        Some(t) if t.kind == TradeKind::Listing => ListingId::parse(&t.id).ok(),
+        _ => None,
     };
-    let listing_id = match &domain.value.trade {
-        Some(t) if t.kind == TradeKind::Listing => {
-            ListingId::parse(&t.id).map_err(|_| not_listed())
-        }
-        _ => Err(not_listed()),
-    };
-    let listing_id = match listing_id {
-        Ok(id) => id,
-        Err(p) => return Ok(Err(p)),
-    };
-    let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(&listing_id)).await? else {
-        return Ok(Err(not_listed()));
-    };
-    Ok(
-        check_orderable(&listing.value, &domain.value, buyer, app.now()).map(|()| Candidate {
-            listing,
-            domain: domain.value,
-        }),
-    )
+    let listing_keys: Vec<(String, String)> = domains
+        .values()
+        .filter_map(listing_of)
+        .map(|id| repo::listing_key(&id))
+        .collect();
+    let mut listings: HashMap<String, Versioned<Listing>> = HashMap::new();
+    for item in app.store.get_many(&listing_keys).await? {
+        listings.insert(item.pk.clone(), repo::decode(&item)?);
+    }
+    let now = app.now();
+    Ok(names
+        .iter()
+        .map(|name| {
+            let not_listed = || Problem::new(Code::NotFound, format!("{name} is not listed"));
+            let domain = domains
+                .get(&repo::domain_key(name).0)
+                .ok_or_else(not_listed)?;
+            let id = listing_of(domain).ok_or_else(not_listed)?;
+            let listing = listings
+                .get(&repo::listing_key(&id).0)
+                .ok_or_else(not_listed)?;
+            check_orderable(&listing.value, &domain.value, buyer, now)?;
+            Ok(Candidate {
+                listing: listing.clone(),
+                domain: domain.value.clone(),
+            })
+        })
+        .collect())
 }
 
-/// Creates one order holding every listing of the group, in one transaction. Listings that
-/// lose a race are re-read and re-checked; the rest are tried again without them, so the
-/// answer is per domain and no listing is ever held twice.
+/// The largest group reserved in a single transaction together with its order.
+const ATOMIC_GROUP: usize = MAX_TRANSACTION_WRITES - 1;
+
+/// Reserves a payment group: holds on its listings, then its order. A group of up to
+/// [`ATOMIC_GROUP`] listings is one transaction with the order; a larger one (up to 500,
+/// O2) is held in transactions of 100 listings issued concurrently, and the order is
+/// written once the holds are in. Listings that lose a race are re-read and re-checked;
+/// the rest go on without them, so the answer is per domain and no listing is ever held
+/// twice. A crash between the holds and the order leaves holds that lapse at their deadline.
 async fn reserve(
     app: &App,
     buyer: &AccountId,
-    mut group: Vec<Candidate>,
+    group: Vec<Candidate>,
 ) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
+    let now = app.now();
+    let order_id = OrderId::mint(app.ulid());
+    let pay_by = now + app.policy.payment_window;
+    let rate = fee_rate(app, now).await?;
+    let atomic = group.len() <= ATOMIC_GROUP;
+    let mut pending = group;
+    let mut held: Vec<Candidate> = Vec::new();
     let mut refused = Vec::new();
     for _ in 0..MAX_ATTEMPTS {
-        if group.is_empty() {
-            return Ok((None, refused));
+        if pending.is_empty() {
+            break;
         }
-        let now = app.now();
-        let order_id = OrderId::mint(app.ulid());
-        let pay_by = now + app.policy.payment_window;
-        let rate = fee_rate(app, now).await?;
-        let items: Vec<OrderItem> = group
-            .iter()
-            .map(|c| OrderItem {
-                domain: c.listing.value.domain.clone(),
-                listing_id: c.listing.value.id.clone(),
-                seller: c.listing.value.seller.clone(),
-                price: c.listing.value.price,
-                fee_rate: rate, // S5: the rate in force at order time, frozen
-                status: ItemStatus::Pending,
-                failure: None,
-                refund: None,
-            })
-            .collect();
-        let order = Order {
-            id: order_id.clone(),
+        let hold = OrderHold {
+            order_id: order_id.clone(),
             buyer: buyer.clone(),
-            total: Money::sum(items.iter().map(|i| i.price)),
-            items,
-            status: OrderStatus::AwaitingPayment,
-            pay_by,
-            created_at: now,
-            updated_at: now,
-            payment: None,
-            paid_at: None,
-            completed_at: None,
+            until: pay_by,
         };
-        let mut writes = vec![create(order_item(&order))];
-        for c in &group {
-            let mut held = c.listing.value.clone();
-            held.hold = Some(OrderHold {
-                order_id: order_id.clone(),
-                buyer: buyer.clone(),
-                until: pay_by,
-            });
-            writes.push(put(listing_item(&held), Some(&c.listing)));
-        }
-        match app.store.transact(writes).await {
-            Ok(()) => return Ok((Some(order), refused)),
-            Err(StoreError::Conflict { failed }) => {
-                // Position 0 is the new order; the others are the group's listings.
-                let lost: BTreeSet<usize> = if failed.is_empty() {
-                    (0..group.len()).collect()
-                } else {
-                    failed.iter().filter(|&&i| i > 0).map(|i| i - 1).collect()
-                };
-                let mut kept = Vec::with_capacity(group.len());
-                for (i, c) in group.into_iter().enumerate() {
-                    if !lost.contains(&i) {
-                        kept.push(c);
-                        continue;
-                    }
-                    match candidate(app, buyer, &c.domain.name).await? {
-                        Ok(fresh) => kept.push(fresh),
-                        Err(problem) => refused.push(problem.for_domain(c.domain.name.ascii())),
+        let chunk_size = if atomic {
+            ATOMIC_GROUP
+        } else {
+            MAX_TRANSACTION_WRITES
+        };
+        let chunks: Vec<Vec<Candidate>> = pending
+            .chunks(chunk_size)
+            .map(<[Candidate]>::to_vec)
+            .collect();
+        let attempts = chunks.iter().map(|chunk| {
+            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() + 1);
+            if atomic {
+                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by);
+                writes.push(create(order_item(&order)));
+            }
+            for c in chunk {
+                let mut claimed = c.listing.value.clone();
+                claimed.hold = Some(hold.clone());
+                writes.push(put(listing_item(&claimed), Some(&c.listing)));
+            }
+            app.store.transact(writes)
+        });
+        let results = futures::future::join_all(attempts).await;
+        let mut again = Vec::new();
+        let mut lost = Vec::new();
+        for (chunk, result) in chunks.into_iter().zip(results) {
+            match result {
+                Ok(()) => held.extend(chunk),
+                Err(StoreError::Conflict { failed }) => {
+                    // The cancellation reasons name the listings that changed: those are
+                    // re-read and re-checked; the rest go again as they are.
+                    let offset = usize::from(atomic);
+                    let named: BTreeSet<usize> = failed
+                        .iter()
+                        .filter(|&&i| i >= offset)
+                        .map(|i| i - offset)
+                        .collect();
+                    for (i, c) in chunk.into_iter().enumerate() {
+                        if named.is_empty() || named.contains(&i) {
+                            lost.push(c.domain.name.clone());
+                        } else {
+                            again.push(c);
+                        }
                     }
                 }
-                group = kept;
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
+        }
+        if atomic && !held.is_empty() {
+            return Ok((
+                Some(new_order(&order_id, buyer, &held, rate, now, pay_by)),
+                refused,
+            ));
+        }
+        pending = again;
+        for (name, outcome) in lost.iter().zip(candidates_of(app, buyer, &lost).await?) {
+            match outcome {
+                Ok(c) => pending.push(c),
+                Err(problem) => refused.push(problem.for_domain(name.ascii())),
+            }
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
-        "could not reserve the group after {MAX_ATTEMPTS} attempts"
-    )))
+    if !pending.is_empty() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "could not reserve the group after {MAX_ATTEMPTS} attempts"
+        )));
+    }
+    if held.is_empty() {
+        return Ok((None, refused));
+    }
+    let order = new_order(&order_id, buyer, &held, rate, now, pay_by);
+    app.store.transact(vec![create(order_item(&order))]).await?;
+    Ok((Some(order), refused))
+}
+
+/// An order over the held candidates, the fee rate frozen at order time (S5).
+fn new_order(
+    id: &OrderId,
+    buyer: &AccountId,
+    held: &[Candidate],
+    rate: rust_decimal::Decimal,
+    now: chrono::DateTime<chrono::Utc>,
+    pay_by: chrono::DateTime<chrono::Utc>,
+) -> Order {
+    let items: Vec<OrderItem> = held
+        .iter()
+        .map(|c| OrderItem {
+            domain: c.listing.value.domain.clone(),
+            listing_id: c.listing.value.id.clone(),
+            seller: c.listing.value.seller.clone(),
+            price: c.listing.value.price,
+            fee_rate: rate,
+            status: ItemStatus::Pending,
+            failure: None,
+            refund: None,
+        })
+        .collect();
+    Order {
+        id: id.clone(),
+        buyer: buyer.clone(),
+        total: Money::sum(items.iter().map(|i| i.price)),
+        items,
+        status: OrderStatus::AwaitingPayment,
+        pay_by,
+        created_at: now,
+        updated_at: now,
+        payment: None,
+        paid_at: None,
+        completed_at: None,
+    }
 }
 
 /// Reads an order of `buyer`; anyone else's is not found.

@@ -59,7 +59,7 @@ impl Default for Policy {
             push_confirmation_window: Duration::days(7),
             transfer_lock: Duration::days(60),
             transfer_fees: BTreeMap::new(),
-            max_cart: 50,
+            max_cart: 2_000,
             order_rate_per_minute: 30,
         }
     }

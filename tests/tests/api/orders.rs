@@ -46,7 +46,7 @@ async fn a1_o7_buyers_must_be_verified_and_pass_the_human_check() {
         400,
         "EMPTY_ORDER",
     );
-    let huge: Vec<String> = (0..51).map(|i| format!("d{i}.com")).collect();
+    let huge: Vec<String> = (0..2001).map(|i| format!("d{i}.com")).collect();
     let too_big = app
         .post(
             "/orders",

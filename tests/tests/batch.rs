@@ -1,0 +1,223 @@
+//! Batch purchases at full size (O2, O7, O9): carts split into payment groups within every
+//! limit, per-domain refusals, and a 500-domain group reserved while other buyers race for
+//! some of the same listings.
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use market_tests::scene::Scene;
+use shared::app::orders::{self, Placed};
+use shared::app::repo;
+use shared::core::ids::{AccountId, OrderId};
+use shared::core::model::{Listing, Order};
+use shared::store::embedded::EmbeddedStore;
+
+fn id(text: &str) -> AccountId {
+    AccountId::parse(text).unwrap()
+}
+
+fn assert_within_o2(placed: &Placed) {
+    for order in &placed.orders {
+        assert!(order.items.len() <= 500);
+        let mut per_seller: BTreeMap<&str, usize> = BTreeMap::new();
+        for item in &order.items {
+            *per_seller.entry(&item.seller).or_default() += 1;
+        }
+        assert!(per_seller.len() <= 40, "{} sellers", per_seller.len());
+        assert!(per_seller.values().all(|&n| n <= 50), "{per_seller:?}");
+    }
+}
+
+async fn scene() -> Scene {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene.traders(&["buyer".to_owned()]).await;
+    scene
+}
+
+#[tokio::test]
+async fn o2_120_domains_from_3_sellers_form_one_group() {
+    let scene = scene().await;
+    let listed = scene.listed(120, 3).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let placed = orders::place(&scene.app, &id("buyer"), &cart, "pass")
+        .await
+        .unwrap();
+    assert!(placed.rejected.is_empty());
+    assert_within_o2(&placed);
+    assert_eq!(placed.orders.len(), 1);
+    assert_eq!(placed.orders[0].items.len(), 120);
+}
+
+#[tokio::test]
+async fn o2_501_domains_split_into_several_orders_within_all_limits() {
+    let scene = scene().await;
+    let listed = scene.listed(501, 11).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let placed = orders::place(&scene.app, &id("buyer"), &cart, "pass")
+        .await
+        .unwrap();
+    assert!(placed.rejected.is_empty(), "{:?}", placed.rejected);
+    assert_within_o2(&placed);
+    assert!(placed.orders.len() >= 2);
+    let ordered: BTreeSet<&str> = placed
+        .orders
+        .iter()
+        .flat_map(|o| o.items.iter().map(|i| i.domain.as_str()))
+        .collect();
+    assert_eq!(ordered.len(), 501, "every domain in exactly one order");
+    // Each order is paid separately: its total is its own items.
+    for order in &placed.orders {
+        let sum: rust_decimal::Decimal = order.items.iter().map(|i| i.price.amount()).sum();
+        assert_eq!(order.total.amount(), sum);
+    }
+}
+
+#[tokio::test]
+async fn a_cart_with_unlisted_and_cooling_down_domains_orders_the_rest() {
+    let scene = scene().await;
+    let listed = scene.listed(150, 4).await;
+    let mut cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    // A listing changed just now cools down again (L4); an unlisted name is not found.
+    let changed = cart[7].clone();
+    let listing_id = {
+        let name = shared::core::domain_name::DomainName::parse(&changed).unwrap();
+        let domain: shared::core::model::Domain =
+            repo::load(&*scene.app.store, repo::domain_key(&name))
+                .await
+                .unwrap()
+                .unwrap()
+                .value;
+        shared::core::ids::ListingId::parse(&domain.trade.unwrap().id).unwrap()
+    };
+    let change = shared::app::listings::ListingChange {
+        price: None,
+        ends_at: None,
+        description: Some("new".into()),
+    };
+    shared::app::listings::change(&scene.app, &id("seller3"), &listing_id, change)
+        .await
+        .unwrap();
+    cart.push("nobody-listed-this.com".into());
+    let placed = orders::place(&scene.app, &id("buyer"), &cart, "pass")
+        .await
+        .unwrap();
+    let mut refused: Vec<(String, String)> = placed
+        .rejected
+        .iter()
+        .map(|r| (r.domain.clone(), format!("{:?}", r.code)))
+        .collect();
+    refused.sort();
+    assert_eq!(
+        refused,
+        vec![
+            (changed.clone(), "CoolingDown".into()),
+            ("nobody-listed-this.com".into(), "NotFound".into())
+        ]
+    );
+    let ordered: usize = placed.orders.iter().map(|o| o.items.len()).sum();
+    assert_eq!(ordered, 149);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    let listed = scene.listed(500, 10).await;
+    let racers: Vec<String> = (0..20).map(|i| format!("racer{i}")).collect();
+    scene.traders(&racers).await;
+    scene.traders(&["big".to_owned()]).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let app = scene.app.clone();
+    let big = {
+        let (app, cart) = (app.clone(), cart.clone());
+        tokio::spawn(async move { orders::place(&app, &id("big"), &cart, "pass").await })
+    };
+    // Each racer wants 10 domains spread over the cart.
+    let small: Vec<_> = racers
+        .iter()
+        .enumerate()
+        .map(|(r, racer)| {
+            let app = app.clone();
+            let racer = racer.clone();
+            let wants: Vec<String> = (0..10)
+                .map(|k| cart[(r * 23 + k * 47) % cart.len()].clone())
+                .collect();
+            tokio::spawn(async move {
+                (
+                    wants.clone(),
+                    orders::place(&app, &id(&racer), &wants, "pass").await,
+                )
+            })
+        })
+        .collect();
+    let big = big.await.unwrap();
+    let mut holder: BTreeMap<String, String> = BTreeMap::new();
+    let mut claim = |domain: &str, order: &str| {
+        let previous = holder.insert(domain.to_owned(), order.to_owned());
+        assert!(
+            previous.is_none(),
+            "{domain} held by {previous:?} and {order}"
+        );
+    };
+    let mut accounted: BTreeMap<String, usize> = BTreeMap::new();
+    if let Ok(placed) = &big {
+        for o in &placed.orders {
+            for i in &o.items {
+                claim(&i.domain, &o.id);
+            }
+        }
+        for r in &placed.rejected {
+            assert_eq!(format!("{:?}", r.code), "OrderPending");
+        }
+        for d in placed
+            .orders
+            .iter()
+            .flat_map(|o| o.items.iter().map(|i| i.domain.clone()))
+            .chain(placed.rejected.iter().map(|r| r.domain.clone()))
+        {
+            *accounted.entry(d).or_default() += 1;
+        }
+    }
+    assert!(
+        accounted.values().all(|&n| n == 1),
+        "every domain of the big cart answered exactly once"
+    );
+    assert_eq!(accounted.len(), 500);
+    for task in small {
+        let (wants, result) = task.await.unwrap();
+        if let Ok(placed) = result {
+            for o in &placed.orders {
+                for i in &o.items {
+                    claim(&i.domain, &o.id);
+                }
+            }
+            assert_eq!(
+                placed.orders.iter().map(|o| o.items.len()).sum::<usize>() + placed.rejected.len(),
+                wants.len()
+            );
+        }
+    }
+    // The store agrees: every listing's hold names the order that claims it.
+    for (domain, order) in &holder {
+        let name = shared::core::domain_name::DomainName::parse(domain).unwrap();
+        let d: shared::core::model::Domain = repo::load(&*app.store, repo::domain_key(&name))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        let lid = shared::core::ids::ListingId::parse(&d.trade.unwrap().id).unwrap();
+        let listing: Listing = repo::load(&*app.store, repo::listing_key(&lid))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        assert_eq!(listing.hold.unwrap().order_id.to_string(), *order);
+        let o: Order = repo::load(
+            &*app.store,
+            repo::order_key(&OrderId::parse(order).unwrap()),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+        assert!(o.items.iter().any(|i| i.domain.to_string() == *domain));
+    }
+}
