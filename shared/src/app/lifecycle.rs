@@ -85,41 +85,70 @@ fn end_listing_writes(
 
 /// `POST /admin/domains/{domain}/events`.
 pub async fn apply_event(app: &App, name: &DomainName, event: DomainEvent) -> AppResult<Ended> {
-    let push_to_end = retrying(|| async {
+    let ends = event.ends_trade();
+    update_and_end(app, name, event.name(), ends, |domain, _| {
+        event.apply_to(domain);
+        true
+    })
+    .await
+}
+
+/// L7 (E1): a domain in a trade whose expiry has passed ends that trade (the sweep's part).
+pub async fn expire_domain(app: &App, name: &DomainName) -> AppResult<Ended> {
+    update_and_end(app, name, "domain_expired", true, |domain, now| {
+        domain.expires_at <= now
+    })
+    .await
+}
+
+/// Updates a domain (`change` says whether anything applies at `now`) and, if `ends`, ends
+/// the listing or push holding it with `reason`: the domain and the listing in one
+/// transaction; a push through its own invalidation (which refunds any money paid).
+async fn update_and_end(
+    app: &App,
+    name: &DomainName,
+    reason: &str,
+    ends: bool,
+    change: impl Fn(&mut Domain, DateTime<Utc>) -> bool,
+) -> AppResult<Ended> {
+    let mut ended = retrying(|| async {
         let now = app.now();
         let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(name))
             .await?
             .ok_or_else(|| Problem::not_found("domain"))?;
         let mut next = domain.value.clone();
-        event.apply_to(&mut next);
+        if !change(&mut next, now) {
+            return Ok(Ended::default());
+        }
         let mut writes = Vec::new();
         let mut ended = Ended::default();
         match domain.value.trade.clone() {
-            Some(trade) if event.ends_trade() && trade.kind == TradeKind::Listing => {
+            Some(trade) if ends && trade.kind == TradeKind::Listing => {
                 next.trade = None;
                 if let Ok(id) = ListingId::parse(&trade.id) {
                     if let Some(listing) =
                         load::<Listing>(&*app.store, repo::listing_key(&id)).await?
                     {
-                        writes.extend(end_listing_writes(&listing, event.name(), now));
+                        writes.extend(end_listing_writes(&listing, reason, now));
                         ended.listing = Some(id.to_string());
                     }
                 }
             }
-            Some(trade) if event.ends_trade() && trade.kind == TradeKind::Push => {
-                ended.push = Some(trade.id)
-            }
+            Some(trade) if ends && trade.kind == TradeKind::Push => ended.push = Some(trade.id),
             _ => {}
         }
-        writes.insert(0, put(domain_item(&next), Some(&domain)));
-        written(app.store.transact(writes).await)?;
+        if next != domain.value {
+            writes.insert(0, put(domain_item(&next), Some(&domain)));
+        }
+        if !writes.is_empty() {
+            written(app.store.transact(writes).await)?;
+        }
         Ok(ended)
     })
     .await?;
-    let mut ended = push_to_end;
     if let Some(id) = ended.push.take() {
         let id = PushId::parse(&id)?;
-        if pushes::invalidate(app, &id, PushStatus::Failed, event.name()).await? {
+        if pushes::invalidate(app, &id, PushStatus::Failed, reason).await? {
             ended.push = Some(id.to_string());
         }
     }

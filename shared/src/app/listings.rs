@@ -347,3 +347,27 @@ pub async fn mine(
         next_cursor: page.next,
     })
 }
+
+/// L3, L6 (the sweep's part): an active listing past its end time, with no order awaiting
+/// payment, ends and frees its domain. Returns whether it ended it.
+pub async fn end_if_due(app: &App, id: &ListingId) -> AppResult<bool> {
+    retrying(|| async {
+        let now = app.now();
+        let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(id)).await? else {
+            return Ok(false);
+        };
+        let l = &listing.value;
+        if l.status != ListingStatus::Active || l.ends_at > now || l.live_hold(now).is_some() {
+            return Ok(false);
+        }
+        let mut ended = l.clone();
+        ended.status = ListingStatus::Ended;
+        ended.end_reason = Some("ends_at_passed".into());
+        ended.updated_at = now;
+        let mut writes = vec![put(listing_item(&ended), Some(&listing))];
+        writes.extend(domain_follow(app, &ended, None).await?);
+        written(app.store.transact(writes).await)?;
+        Ok(true)
+    })
+    .await
+}

@@ -3,8 +3,8 @@
 //! | entity    | pk                 | sk                        | indexes                                   |
 //! |-----------|--------------------|---------------------------|-------------------------------------------|
 //! | account   | `ACCOUNT#{id}`     | `A`                       |                                           |
-//! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name               |
-//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT` / price#id, gsi3 `MKT#{tld}` / price#id, gsi4 `MKTNEW` / created#id |
+//! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name; gsi5 due at expiry while in a trade |
+//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT` / price#id, gsi3 `MKT#{tld}` / price#id, gsi4 `MKTNEW` / created#id, gsi5 due at its end |
 //! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}` / due#pk while it has a deadline |
 //! | push      | `PUSH#{id}`        | `P`                       | gsi1 `SENT#{seller}`, gsi2 `RECEIVED#{buyer}` / created#id; gsi5 due at its deadline while open |
 //! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
@@ -108,11 +108,21 @@ pub fn account_item(account: &Account) -> Item {
 
 pub fn domain_item(domain: &Domain) -> Item {
     let (pk, sk) = domain_key(&domain.name);
-    Item::new(pk, sk, body(domain)).indexed(
+    let mut item = Item::new(pk.clone(), sk, body(domain)).indexed(
         Index::Gsi1,
         format!("OWNER#{}", domain.owner),
         domain.name.ascii(),
-    )
+    );
+    // L7: while a domain is in a trade, its expiry is a deadline the sweep must see.
+    if domain.trade.is_some() {
+        let due = domain.expires_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
 }
 
 pub fn listing_item(listing: &Listing) -> Item {
@@ -124,7 +134,14 @@ pub fn listing_item(listing: &Listing) -> Item {
         &created,
     );
     // Only active listings are in the market indexes (sparse): browse never reads sold ones.
+    // An active listing is due at its end time (L3, L6).
     if listing.status == ListingStatus::Active {
+        let due = listing.ends_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{}", time_key(due), listing_key(&listing.id).0),
+        );
         let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
         item = item
             .indexed(Index::Gsi2, "MKT", &by_price)
