@@ -101,6 +101,8 @@ pub struct Counts {
     pub batch_gets: usize,
     pub transactions: usize,
     pub queries: usize,
+    /// Items returned by every read.
+    pub items_read: usize,
 }
 
 impl Counts {
@@ -138,13 +140,21 @@ impl CountingStore {
 #[async_trait]
 impl Store for CountingStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.count(|c| c.gets += 1);
-        self.inner.get(pk, sk).await
+        let found = self.inner.get(pk, sk).await?;
+        self.count(|c| {
+            c.gets += 1;
+            c.items_read += usize::from(found.is_some());
+        });
+        Ok(found)
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
-        self.count(|c| c.batch_gets += keys.len().div_ceil(100).max(1));
-        self.inner.get_many(keys).await
+        let found = self.inner.get_many(keys).await?;
+        self.count(|c| {
+            c.batch_gets += keys.len().div_ceil(100).max(1);
+            c.items_read += found.len();
+        });
+        Ok(found)
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -153,7 +163,11 @@ impl Store for CountingStore {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.count(|c| c.queries += 1);
-        self.inner.query(query).await
+        let page = self.inner.query(query).await?;
+        self.count(|c| {
+            c.queries += 1;
+            c.items_read += page.items.len();
+        });
+        Ok(page)
     }
 }

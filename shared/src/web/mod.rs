@@ -10,12 +10,21 @@ use crate::App;
 /// The state every router is built over.
 pub type AppState = Arc<App>;
 
+/// A function's router as its Lambda serves it: over `app`, with identity taken from API
+/// Gateway's JWT authorizer claims. The same value the event-fixture tests drive.
+pub fn lambda_router(router: axum::Router<AppState>, app: AppState) -> axum::Router {
+    let mode = std::sync::Arc::new(auth::AuthMode::ApiGatewayClaims);
+    router
+        .with_state(app)
+        .fallback(problem::no_route)
+        .layer(auth::layer(mode))
+}
+
 /// Serves a function's router as a Lambda behind API Gateway: ports built once from the
-/// environment, identity from the authorizer's claims.
+/// environment (no network call), then `lambda_http::run`.
 pub async fn run_http_lambda(router: axum::Router<AppState>) -> Result<(), lambda_http::Error> {
     let app = crate::config::cloud().await?;
-    let mode = std::sync::Arc::new(auth::AuthMode::ApiGatewayClaims);
-    lambda_http::run(router.with_state(app).layer(auth::layer(mode))).await
+    lambda_http::run(lambda_router(router, app)).await
 }
 
 /// `limit` of a list: default 50, at most 200 (API.md conventions).

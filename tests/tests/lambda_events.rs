@@ -1,0 +1,282 @@
+//! Every function's handler, fed the event shapes AWS sends (samples from aws_lambda_events,
+//! kept in `tests/fixtures/events/`): API Gateway HTTP API v2 requests with the JWT
+//! authorizer's claims, SQS batches (one malformed record), the EventBridge schedule. The
+//! handlers are the very values the binaries run.
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::Duration;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use market_tests::scene::Scene;
+use shared::app::orders;
+use shared::core::ids::AccountId;
+use shared::store::embedded::EmbeddedStore;
+use shared::web::{lambda_router, AppState};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/fixtures/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// An API Gateway v2 request event, as the JWT authorizer passes it on.
+fn apigw(
+    method: &str,
+    path: &str,
+    claims: Option<Value>,
+    body: Option<String>,
+    content_type: &str,
+) -> lambda_http::Request {
+    let mut event: Value = serde_json::from_str(&fixture("apigw-v2-jwt-request.json")).unwrap();
+    event["rawPath"] = json!(path);
+    event["routeKey"] = json!(format!("{method} {path}"));
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["headers"]["content-type"] = json!(content_type);
+    match claims {
+        Some(claims) => event["requestContext"]["authorizer"]["jwt"]["claims"] = claims,
+        None => event["requestContext"]["authorizer"] = Value::Null,
+    }
+    event["body"] = body.map_or(Value::Null, Value::String);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+async fn call(router: &Router, request: lambda_http::Request) -> (u16, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
+}
+
+fn claims(sub: &str, roles: &str) -> Option<Value> {
+    Some(json!({ "sub": sub, "roles": roles, "iss": "https://issuer.example", "aud": "market" }))
+}
+
+async fn scene() -> Scene {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene.traders(&["buyer".to_owned()]).await;
+    scene
+}
+
+fn router_of(app: AppState, router: axum::Router<AppState>) -> Router {
+    lambda_router(router, app)
+}
+
+#[tokio::test]
+async fn list_function_serves_public_and_authorised_routes() {
+    let scene = scene().await;
+    scene.listed(3, 1).await;
+    let router = router_of(scene.app.clone(), fn_list::router());
+    let (status, body) = call(
+        &router,
+        apigw("GET", "/listings", None, None, "application/json"),
+    )
+    .await;
+    assert_eq!((status, body["items"].as_array().unwrap().len()), (200, 3));
+    let (status, body) = call(
+        &router,
+        apigw("GET", "/me/listings", None, None, "application/json"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("UNAUTHENTICATED")),
+        "no claims, no caller"
+    );
+    let (status, body) = call(
+        &router,
+        apigw(
+            "GET",
+            "/me/listings",
+            claims("seller0", "[]"),
+            None,
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!((status, body["items"].as_array().unwrap().len()), (200, 3));
+}
+
+#[tokio::test]
+async fn order_function_takes_the_buyer_from_the_claims() {
+    let scene = scene().await;
+    scene.listed(1, 1).await;
+    let router = router_of(scene.app.clone(), fn_order::router());
+    let body = json!({ "domains": ["d0.com"], "captcha_token": "pass" }).to_string();
+    let (status, placed) = call(
+        &router,
+        apigw(
+            "POST",
+            "/orders",
+            claims("buyer", "[]"),
+            Some(body.clone()),
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!(placed["orders"][0]["buyer"], "buyer");
+    let (status, _) = call(
+        &router,
+        apigw("POST", "/orders", None, Some(body), "application/json"),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn pay_notify_function_queues_the_form_body_and_says_success() {
+    let scene = scene().await;
+    let router = router_of(scene.app.clone(), fn_pay_callback::router());
+    let form = "notify_id=1&trade_status=TRADE_SUCCESS".to_owned();
+    let (status, body) = call(
+        &router,
+        apigw(
+            "POST",
+            "/payments/alipay/notify",
+            None,
+            Some(form),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert_eq!((status, body), (200, Value::String("success".into())));
+}
+
+#[tokio::test]
+async fn push_admin_and_account_functions_read_claims_and_roles() {
+    let scene = scene().await;
+    let push = router_of(scene.app.clone(), fn_push::router());
+    let (status, body) = call(
+        &push,
+        apigw(
+            "GET",
+            "/me/pushes",
+            claims("buyer", "[]"),
+            None,
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["items"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+
+    let admin = router_of(scene.app.clone(), fn_admin::router());
+    let account =
+        json!({ "real_name_verified": true, "payout_account": "x@example.com" }).to_string();
+    let (status, _) = call(
+        &admin,
+        apigw(
+            "PUT",
+            "/admin/accounts/newbie",
+            claims("ops", "[admin]"),
+            Some(account.clone()),
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        &admin,
+        apigw(
+            "PUT",
+            "/admin/accounts/newbie",
+            claims("mallory", "[]"),
+            Some(account),
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("FORBIDDEN")));
+
+    let me = router_of(scene.app.clone(), fn_account::router());
+    let (status, body) = call(
+        &me,
+        apigw(
+            "GET",
+            "/me/ledger",
+            claims("buyer", "[]"),
+            None,
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["balances"]["available"].as_str()),
+        (200, Some("0.00"))
+    );
+    let (status, _) = call(
+        &me,
+        apigw("GET", "/me/ledger", None, None, "application/json"),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
+    let scene = scene().await;
+    let listed = scene.listed(2, 1).await;
+    let buyer = AccountId::parse("buyer").unwrap();
+    let first = orders::place(
+        &scene.app,
+        &buyer,
+        std::slice::from_ref(&listed[0].0),
+        "pass",
+    )
+    .await
+    .unwrap()
+    .orders[0]
+        .id
+        .clone();
+    let second = orders::place(
+        &scene.app,
+        &buyer,
+        std::slice::from_ref(&listed[1].0),
+        "pass",
+    )
+    .await
+    .unwrap()
+    .orders[0]
+        .id
+        .clone();
+    scene.clock.advance(Duration::minutes(11));
+
+    // The SQS deadline batch: the first order's message, and a malformed one.
+    let template: Value = serde_json::from_str(&fixture("sqs-payments-batch.json")).unwrap();
+    let mut event = template.clone();
+    event["Records"][0]["body"] = json!(first);
+    event["Records"][1]["body"] = json!("not an order id");
+    event["Records"].as_array_mut().unwrap().truncate(2);
+    let answer = fn_expire_sweeper::handle(&scene.app, event).await.unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([]),
+        "the malformed record is dropped, not retried"
+    );
+
+    // The EventBridge schedule runs the sweep: the second order expires there.
+    let schedule: Value = serde_json::from_str(&fixture("eventbridge-schedule.json")).unwrap();
+    let report = fn_expire_sweeper::handle(&scene.app, schedule)
+        .await
+        .unwrap();
+    assert_eq!(report["expired_orders"], json!([second]));
+    let view = orders::get(
+        &scene.app,
+        &buyer,
+        &shared::core::ids::OrderId::parse(&first).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(view.status).unwrap(), "expired");
+}
