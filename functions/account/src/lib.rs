@@ -9,13 +9,19 @@ use serde::Deserialize;
 use shared::app::{accounts, AppError};
 use shared::web::auth::Caller;
 use shared::web::json::Query;
-use shared::web::{page_limit, AppState};
+use shared::web::{page_limit, router_from, AppState, RouteTable};
 
-/// The routes of this function.
+/// The routes of this function, as data (see `shared::web::RouteTable`).
+pub fn routes() -> RouteTable {
+    vec![
+        ("GET", "/me/domains", get(domains)),
+        ("GET", "/me/ledger", get(ledger)),
+    ]
+}
+
+/// The router of this function.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me/domains", get(domains))
-        .route("/me/ledger", get(ledger))
+    router_from(routes())
 }
 
 #[derive(Deserialize)]

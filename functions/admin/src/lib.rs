@@ -17,17 +17,27 @@ use shared::core::ids::{AccountId, ListingId, PushId};
 use shared::core::model::{Account, DomainFlags, FeeKind};
 use shared::web::auth::Admin;
 use shared::web::json::Json;
-use shared::web::AppState;
+use shared::web::{router_from, AppState, RouteTable};
 
-/// The routes of this function.
+/// The routes of this function, as data (see `shared::web::RouteTable`).
+pub fn routes() -> RouteTable {
+    vec![
+        ("PUT", "/admin/accounts/{account_id}", put(put_account)),
+        ("PUT", "/admin/domains/{domain}", put(put_domain)),
+        ("POST", "/admin/domains/{domain}/events", post(domain_event)),
+        (
+            "POST",
+            "/admin/listings/{id}/takedown",
+            post(take_down_listing),
+        ),
+        ("POST", "/admin/pushes/{id}/takedown", post(take_down_push)),
+        ("PUT", "/admin/fees", put(put_fees)),
+    ]
+}
+
+/// The router of this function.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/accounts/{account_id}", put(put_account))
-        .route("/admin/domains/{domain}", put(put_domain))
-        .route("/admin/domains/{domain}/events", post(domain_event))
-        .route("/admin/listings/{id}/takedown", post(take_down_listing))
-        .route("/admin/pushes/{id}/takedown", post(take_down_push))
-        .route("/admin/fees", put(put_fees))
+    router_from(routes())
 }
 
 #[derive(Deserialize)]
@@ -204,4 +214,42 @@ async fn take_down_push(
 ) -> Result<Response, AppError> {
     lifecycle::take_down_push(&app, &PushId::parse(&id)?, reason(&body)?).await?;
     Ok(axum::Json(serde_json::json!({ "id": id, "status": "taken_down" })).into_response())
+}
+
+/// The registrar core's lifecycle events, as EventBridge delivers them: `detail` carries
+/// `{domain, type, expires_at?, owner?, at?}` (the same fields as the HTTP route's body).
+#[derive(Deserialize)]
+struct RegistryEvent {
+    detail: RegistryDetail,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryDetail {
+    domain: String,
+    #[serde(rename = "type")]
+    kind: String,
+    at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    owner: Option<String>,
+}
+
+/// The `registry-events` Lambda's handler (EventBridge rule from the registrar core): the
+/// same use case as `POST /admin/domains/{domain}/events`. Answers what it ended.
+pub async fn handle_registry_event(
+    app: &shared::App,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, AppError> {
+    let parsed: RegistryEvent = serde_json::from_value(event)
+        .map_err(|e| Problem::new(Code::InvalidRequest, format!("not a registry event: {e}")))?;
+    let d = parsed.detail;
+    let name = DomainName::parse(&d.domain)?;
+    let event = parse_event(EventBody {
+        kind: d.kind,
+        at: d.at,
+        expires_at: d.expires_at,
+        owner: d.owner,
+    })?;
+    let ended = lifecycle::apply_event(app, &name, event).await?;
+    serde_json::to_value(ended).map_err(|e| AppError::Internal(e.into()))
 }

@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -17,14 +17,23 @@ use shared::core::error::{Code, Problem};
 use shared::core::ids::ListingId;
 use shared::web::auth::Caller;
 use shared::web::json::{amount, Json, Query};
-use shared::web::{page_limit, parse_json, AppState};
+use shared::web::{page_limit, parse_json, router_from, AppState, RouteTable};
 
-/// The routes of this function.
+/// The routes of this function, as data (see `shared::web::RouteTable`).
+pub fn routes() -> RouteTable {
+    vec![
+        ("GET", "/listings", get(browse)),
+        ("POST", "/listings", post(publish)),
+        ("GET", "/listings/{id}", get(read)),
+        ("PATCH", "/listings/{id}", patch(change)),
+        ("DELETE", "/listings/{id}", delete(delist)),
+        ("GET", "/me/listings", get(mine)),
+    ]
+}
+
+/// The router of this function.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/listings", get(browse).post(publish))
-        .route("/listings/{id}", get(read).patch(change).delete(delist))
-        .route("/me/listings", get(mine))
+    router_from(routes())
 }
 
 #[derive(Deserialize)]

@@ -12,17 +12,23 @@ use shared::core::error::{Code, Problem};
 use shared::core::ids::OrderId;
 use shared::web::auth::Caller;
 use shared::web::json::{Json, Query};
-use shared::web::{page_limit, parse_json, AppState};
+use shared::web::{page_limit, parse_json, router_from, AppState, RouteTable};
 
-/// The routes of this function.
+/// The routes of this function, as data (see `shared::web::RouteTable`).
+pub fn routes() -> RouteTable {
+    vec![
+        ("POST", "/orders", post(place)),
+        ("GET", "/orders/{id}", get(read)),
+        ("POST", "/orders/{id}/pay", post(pay)),
+        ("POST", "/orders/{id}/cancel", post(cancel)),
+        ("POST", "/orders/{id}/refresh", post(refresh)),
+        ("GET", "/me/orders", get(mine)),
+    ]
+}
+
+/// The router of this function.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orders", post(place))
-        .route("/orders/{id}", get(read))
-        .route("/orders/{id}/pay", post(pay))
-        .route("/orders/{id}/cancel", post(cancel))
-        .route("/orders/{id}/refresh", post(refresh))
-        .route("/me/orders", get(mine))
+    router_from(routes())
 }
 
 #[derive(Deserialize)]

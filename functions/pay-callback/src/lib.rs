@@ -15,11 +15,16 @@ use axum::Router;
 
 use shared::app::payments::{self, Applied};
 use shared::app::{App, AppError};
-use shared::web::AppState;
+use shared::web::{router_from, AppState, RouteTable};
 
-/// The ingress route.
+/// The routes of this function, as data (see `shared::web::RouteTable`).
+pub fn routes() -> RouteTable {
+    vec![("POST", "/payments/alipay/notify", post(notify))]
+}
+
+/// The router of this function.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/payments/alipay/notify", post(notify))
+    router_from(routes())
 }
 
 /// Queues the notification exactly as received; `success` tells the provider to stop

@@ -15,20 +15,26 @@ use shared::core::ids::{AccountId, PushId};
 use shared::core::model::PushStatus;
 use shared::web::auth::Caller;
 use shared::web::json::{amount, Json, Query};
-use shared::web::{page_limit, parse_json, AppState};
+use shared::web::{page_limit, parse_json, router_from, AppState, RouteTable};
 
-/// The routes of this function.
+/// The routes of this function, as data (see `shared::web::RouteTable`).
+pub fn routes() -> RouteTable {
+    vec![
+        ("POST", "/pushes", post(publish)),
+        ("GET", "/pushes/{id}", get(read)),
+        ("GET", "/me/pushes", get(mine)),
+        ("POST", "/pushes/{id}/withdraw", post(withdraw)),
+        ("POST", "/pushes/{id}/reject", post(reject)),
+        ("POST", "/pushes/{id}/accept", post(accept)),
+        ("POST", "/pushes/{id}/pay", post(pay)),
+        ("POST", "/pushes/{id}/confirm", post(confirm)),
+        ("POST", "/pushes/{id}/force", post(force)),
+    ]
+}
+
+/// The router of this function.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/pushes", post(publish))
-        .route("/pushes/{id}", get(read))
-        .route("/me/pushes", get(mine))
-        .route("/pushes/{id}/withdraw", post(withdraw))
-        .route("/pushes/{id}/reject", post(reject))
-        .route("/pushes/{id}/accept", post(accept))
-        .route("/pushes/{id}/pay", post(pay))
-        .route("/pushes/{id}/confirm", post(confirm))
-        .route("/pushes/{id}/force", post(force))
+    router_from(routes())
 }
 
 #[derive(Deserialize)]

@@ -19,3 +19,15 @@ impl Captcha for SandboxCaptcha {
         token == "pass"
     }
 }
+
+/// The cloud's stand-in until the slider service's verifier is built: every token fails
+/// (fail closed), so no order can be placed by a program that skipped the check.
+#[derive(Debug, Default)]
+pub struct ClosedCaptcha;
+
+#[async_trait]
+impl Captcha for ClosedCaptcha {
+    async fn verify(&self, _token: &str) -> bool {
+        false
+    }
+}

@@ -353,3 +353,41 @@ mod tests {
         assert_eq!(beijing_time("2026-11-22 15:00:09"), Some(t));
     }
 }
+
+/// For functions that never touch payments (listings, operators, accounts, the notify
+/// ingress): no keys are handed to them; any use is an error.
+#[derive(Debug, Default)]
+pub struct NoProvider;
+
+#[async_trait]
+impl PaymentProvider for NoProvider {
+    fn pay_url(&self, _request: &PayRequest<'_>) -> String {
+        String::new()
+    }
+
+    fn verify(&self, _form_body: &str) -> Result<Notification, VerifyError> {
+        Err(VerifyError::Malformed(
+            "this function has no payment provider".into(),
+        ))
+    }
+
+    fn app_id(&self) -> &str {
+        ""
+    }
+
+    fn seller_id(&self) -> &str {
+        ""
+    }
+
+    async fn query(&self, _out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
+        anyhow::bail!("this function has no payment provider")
+    }
+
+    async fn refund(
+        &self,
+        _request: &RefundRequest<'_>,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<RefundOutcome> {
+        anyhow::bail!("this function has no payment provider")
+    }
+}

@@ -95,3 +95,29 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(body)
         .map_err(|e| Problem::new(Code::InvalidRequest, format!("the body is not valid: {e}")))
 }
+
+/// A function's routes as data: (method, path, handler). The router is built from this
+/// table, and the same table is what the template consistency test compares with
+/// `template.yaml`, so the two cannot drift apart.
+pub type RouteTable = Vec<(
+    &'static str,
+    &'static str,
+    axum::routing::MethodRouter<AppState>,
+)>;
+
+/// Builds a router from a route table (handlers of one path are merged by axum).
+pub fn router_from(table: RouteTable) -> axum::Router<AppState> {
+    table
+        .into_iter()
+        .fold(axum::Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
+}
+
+/// The (method, path) pairs of a route table.
+pub fn route_list(table: &RouteTable) -> Vec<(&'static str, &'static str)> {
+    table
+        .iter()
+        .map(|(method, path, _)| (*method, *path))
+        .collect()
+}
