@@ -1,0 +1,108 @@
+"""A minimal Lambda Runtime API (the 2018-06-01 interface the runtime crates speak), to
+measure each function binary from process start to its first answered event, and its peak
+RSS. Used by infra/startup-figures.sh; prints one line per binary.
+
+usage: lambda_emulator.py RUNS BINARY EVENT_JSON [BINARY EVENT_JSON ...]
+"""
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+API = "/2018-06-01/runtime"
+
+
+def measure(binary, event):
+    done = threading.Event()
+    state = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == f"{API}/invocation/next" and "served" not in state:
+                state["served"] = True
+                body = json.dumps(event).encode()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:f")
+                self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                time.sleep(5)  # the next invocation never comes
+                self.send_response(500)
+                self.end_headers()
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", 0))
+            state["answer"] = self.rfile.read(length)
+            state["kind"] = self.path.rsplit("/", 1)[-1]
+            state["at"] = time.perf_counter()
+            self.send_response(202)
+            self.end_headers()
+            done.set()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(os.environ)
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": os.path.basename(binary),
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "g",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "s",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "TABLE_NAME": "market",
+        "PAYMENTS_QUEUE_URL": "http://127.0.0.1:9/queue/payments",
+        "DEADLINES_QUEUE_URL": "http://127.0.0.1:9/queue/deadlines",
+        "RUST_LOG": "off",
+    })
+    started = time.perf_counter()
+    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    answered = done.wait(30)
+    rss_kb = 0
+    try:
+        with open(f"/proc/{process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    rss_kb = int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    process.kill()
+    process.wait()
+    server.shutdown()
+    if not answered:
+        raise SystemExit(f"{binary}: no answer within 30 s")
+    return (state["at"] - started) * 1000.0, rss_kb / 1024.0, state["kind"]
+
+
+def main():
+    runs = int(sys.argv[1])
+    pairs = sys.argv[2:]
+    rows = []
+    for binary, event_file in zip(pairs[::2], pairs[1::2]):
+        event = json.load(open(event_file))
+        samples = [measure(binary, event) for _ in range(runs)]
+        ms = statistics.median(s[0] for s in samples)
+        rss = max(s[1] for s in samples)
+        rows.append((os.path.basename(binary), ms, rss, samples[0][2]))
+    base = rows[0][1]
+    print(f"{'binary':<16} {'start→first answer':>20} {'× hello':>8} {'peak RSS':>10}  answer")
+    for name, ms, rss, kind in rows:
+        print(f"{name:<16} {ms:>17.1f} ms {ms / base:>8.2f} {rss:>7.1f} MB  {kind}")
+
+
+if __name__ == "__main__":
+    main()
