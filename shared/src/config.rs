@@ -64,3 +64,25 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
         dev_clock: None,
     }))
 }
+
+/// Runs a Lambda that takes and answers JSON events (SQS batches, schedules, EventBridge
+/// rules): the app built once from the environment, then `handler` for every event.
+pub async fn run_json_lambda<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Arc<App>, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, crate::app::AppError>>,
+{
+    let app = cloud().await?;
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move {
+                handler(app, event.payload)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }
+        },
+    ))
+    .await
+}

@@ -8,11 +8,10 @@ use super::rate_limit::count_order_attempt;
 use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
 use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
-use crate::adapters::payment::PayRequest;
 use crate::adapters::queue::Topic;
 use crate::core::domain_name::DomainName;
 use crate::core::error::{Code, DomainRefusal, Problem};
-use crate::core::ids::{AccountId, ListingId, OrderId, PaymentId};
+use crate::core::ids::{AccountId, ListingId, OrderId};
 use crate::core::listing::{check_orderable, check_trader};
 use crate::core::model::{
     Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
@@ -398,17 +397,14 @@ pub async fn pay(
                     .value
             }
             None => {
-                let payment = Payment {
-                    id: PaymentId::mint(app.ulid()),
-                    purchase: Purchase::Order(id.clone()),
-                    buyer: buyer.clone(),
-                    amount: order.value.total,
-                    status: PaymentStatus::Pending,
-                    created_at: now,
-                    expires_at: order.value.pay_by,
-                    trade_no: None,
-                    settled_at: None,
-                };
+                let payment = super::payments::new_attempt(
+                    app,
+                    Purchase::Order(id.clone()),
+                    buyer,
+                    order.value.total,
+                    order.value.pay_by,
+                    now,
+                );
                 let mut next = order.value.clone();
                 next.status = OrderStatus::Processing;
                 next.payment = Some(PaymentRef {
@@ -427,15 +423,12 @@ pub async fn pay(
                 payment
             }
         };
-        let subject = format!("Domain order {id}");
-        let url = app.provider.pay_url(&PayRequest {
-            out_trade_no: payment.id.as_str(),
-            amount: payment.amount,
-            subject: &subject,
-            expires_at: payment.expires_at,
+        Ok(super::payments::attempt_view(
+            app,
+            &payment,
+            &format!("Domain order {id}"),
             now,
-        });
-        Ok(PaymentView::new(&payment, url))
+        ))
     })
     .await
 }

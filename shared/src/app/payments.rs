@@ -35,6 +35,45 @@ pub async fn receive(app: &App, body: String) -> AppResult<()> {
         .map_err(AppError::Internal)
 }
 
+/// A new payment attempt (O5: each attempt has its own `out_trade_no`, its id).
+pub(crate) fn new_attempt(
+    app: &App,
+    purchase: Purchase,
+    buyer: &AccountId,
+    amount: crate::core::money::Money,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Payment {
+    Payment {
+        id: crate::core::ids::PaymentId::mint(app.ulid()),
+        purchase,
+        buyer: buyer.clone(),
+        amount,
+        status: PaymentStatus::Pending,
+        created_at: now,
+        expires_at,
+        trade_no: None,
+        settled_at: None,
+    }
+}
+
+/// A payment attempt with the provider's page to pay it on.
+pub(crate) fn attempt_view(
+    app: &App,
+    payment: &Payment,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> super::views::PaymentView {
+    let url = app.provider.pay_url(&crate::adapters::payment::PayRequest {
+        out_trade_no: payment.id.as_str(),
+        amount: payment.amount,
+        subject,
+        expires_at: payment.expires_at,
+        now,
+    });
+    super::views::PaymentView::new(payment, url)
+}
+
 /// What applying a notification did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]

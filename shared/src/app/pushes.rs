@@ -10,17 +10,19 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::accounts::{retrying, written, Attempt};
-use super::payments::{dedupe_records, refund_for, send_refund_now, Applied};
+use super::payments::{
+    attempt_view, dedupe_records, new_attempt, refund_for, send_refund_now, Applied,
+};
 use super::repo::{
     self, create, domain_item, journal_writes, load, payment_item, push_item, put, settlement_item,
     Versioned,
 };
 use super::views::{PageView, PaymentView};
 use super::{App, AppError, AppResult};
-use crate::adapters::payment::{Notification, PayRequest};
+use crate::adapters::payment::Notification;
 use crate::core::domain_name::DomainName;
 use crate::core::error::{Code, DomainRefusal, Problem};
-use crate::core::ids::{AccountId, PaymentId, PushId};
+use crate::core::ids::{AccountId, PushId};
 use crate::core::ledger;
 use crate::core::listing::{check_tradeable, check_trader};
 use crate::core::model::{
@@ -483,29 +485,18 @@ fn completion_writes(
 
 /// A new payment attempt for a push, open until the push expires.
 fn new_payment(app: &App, push: &Push, now: DateTime<Utc>) -> Payment {
-    Payment {
-        id: PaymentId::mint(app.ulid()),
-        purchase: Purchase::Push(push.id.clone()),
-        buyer: push.buyer.clone(),
-        amount: push.amount_due(),
-        status: PaymentStatus::Pending,
-        created_at: now,
-        expires_at: push.expires_at,
-        trade_no: None,
-        settled_at: None,
-    }
+    new_attempt(
+        app,
+        Purchase::Push(push.id.clone()),
+        &push.buyer,
+        push.amount_due(),
+        push.expires_at,
+        now,
+    )
 }
 
 fn payment_view(app: &App, push: &Push, payment: &Payment, now: DateTime<Utc>) -> PaymentView {
-    let subject = format!("Domain push {}", push.id);
-    let url = app.provider.pay_url(&PayRequest {
-        out_trade_no: payment.id.as_str(),
-        amount: payment.amount,
-        subject: &subject,
-        expires_at: payment.expires_at,
-        now,
-    });
-    PaymentView::new(payment, url)
+    attempt_view(app, payment, &format!("Domain push {}", push.id), now)
 }
 
 /// `POST /pushes/{id}/accept` (P7): the buyer, with the human check, while pending. A push
