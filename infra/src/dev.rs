@@ -17,7 +17,7 @@ use shared::app::{payments, sweep, AppError};
 use shared::core::error::{Code, Problem};
 use shared::core::model::Payment;
 use shared::web::json::Json;
-use shared::web::AppState;
+use shared::web::{router_from, AppState, RouteTable};
 
 use crate::pump::deliver_due;
 
@@ -28,17 +28,23 @@ pub struct DevState {
     pub queue: Arc<InProcessQueue>,
 }
 
-/// The dev routes.
-pub fn router(dev: DevState) -> Router<AppState> {
-    Router::new()
-        .route(
+/// The dev routes, as data (never deployed: the template test checks none is).
+pub fn routes() -> RouteTable {
+    vec![
+        (
+            "POST",
             "/dev/payments/{out_trade_no}/complete",
             post(complete_payment),
-        )
-        .route("/dev/clock", get(clock))
-        .route("/dev/clock/advance", post(advance))
-        .route("/dev/sweep", post(run_sweep))
-        .layer(Extension(dev))
+        ),
+        ("GET", "/dev/clock", get(clock)),
+        ("POST", "/dev/clock/advance", post(advance)),
+        ("POST", "/dev/sweep", post(run_sweep)),
+    ]
+}
+
+/// The dev routes' router.
+pub fn router(dev: DevState) -> Router<AppState> {
+    router_from(routes()).layer(Extension(dev))
 }
 
 #[derive(Deserialize)]

@@ -6,10 +6,13 @@ use crate::adapters::alipay::{AlipayConfig, AlipayProvider};
 use crate::adapters::captcha::{Captcha, ClosedCaptcha, SandboxCaptcha};
 use crate::adapters::clock::SystemClock;
 use crate::adapters::payment::{NoProvider, PaymentProvider, SandboxProvider};
-use crate::adapters::queue::{SqsQueue, Topic};
+use crate::adapters::queue::{Queue, SqsQueue, Topic};
 use crate::core::policy::Policy;
 use crate::store::dynamo::DynamoStore;
+use crate::store::{Item, Page, Query, Store, StoreError, Write};
 use crate::App;
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
 
 fn required(name: &str) -> anyhow::Result<String> {
     std::env::var(name).map_err(|_| anyhow::anyhow!("{name} is not set"))
@@ -29,8 +32,10 @@ pub async fn aws() -> aws_config::SdkConfig {
 /// functions that never pay get no keys). The captcha fails closed unless
 /// `MARKET_CAPTCHA=sandbox`: the slider service's verifier is not built yet.
 pub async fn cloud() -> anyhow::Result<Arc<App>> {
-    let sdk = aws().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), required("TABLE_NAME")?);
+    let store = LazyDynamo {
+        table: required("TABLE_NAME")?,
+        cell: OnceCell::new(),
+    };
     let mut urls = HashMap::new();
     for (topic, var) in [
         (Topic::PaymentNotifications, "PAYMENTS_QUEUE_URL"),
@@ -40,7 +45,10 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
             urls.insert(topic, url);
         }
     }
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), urls);
+    let queue = LazySqs {
+        urls,
+        cell: OnceCell::new(),
+    };
     // Fail closed: the sandbox verifier only when a deployment asks for it by name.
     let captcha: Arc<dyn Captcha> = match std::env::var("MARKET_CAPTCHA").as_deref() {
         Ok("sandbox") => Arc::new(SandboxCaptcha),
@@ -85,4 +93,76 @@ where
         },
     ))
     .await
+}
+
+/// The SDK configuration of a Lambda, loaded on first use rather than at cold start: a
+/// request that never reaches AWS never pays for it.
+async fn lambda_sdk() -> &'static aws_config::SdkConfig {
+    static SDK: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
+    SDK.get_or_init(aws).await
+}
+
+/// The DynamoDB store, built on first use.
+struct LazyDynamo {
+    table: String,
+    cell: OnceCell<DynamoStore>,
+}
+
+impl LazyDynamo {
+    async fn store(&self) -> &DynamoStore {
+        self.cell
+            .get_or_init(|| async {
+                DynamoStore::new(
+                    aws_sdk_dynamodb::Client::new(lambda_sdk().await),
+                    self.table.clone(),
+                )
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Store for LazyDynamo {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.store().await.get(pk, sk).await
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        self.store().await.get_many(keys).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.store().await.transact(writes).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.store().await.query(query).await
+    }
+}
+
+/// The SQS queues, built on first use.
+struct LazySqs {
+    urls: HashMap<Topic, String>,
+    cell: OnceCell<SqsQueue>,
+}
+
+#[async_trait]
+impl Queue for LazySqs {
+    async fn send(
+        &self,
+        topic: Topic,
+        body: String,
+        delay: chrono::Duration,
+    ) -> anyhow::Result<()> {
+        let queue = self
+            .cell
+            .get_or_init(|| async {
+                SqsQueue::new(
+                    aws_sdk_sqs::Client::new(lambda_sdk().await),
+                    self.urls.clone(),
+                )
+            })
+            .await;
+        queue.send(topic, body, delay).await
+    }
 }

@@ -280,3 +280,35 @@ async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
     .unwrap();
     assert_eq!(serde_json::to_value(view.status).unwrap(), "expired");
 }
+
+#[tokio::test]
+async fn registry_events_function_ends_the_listing_of_an_event_from_eventbridge() {
+    let scene = scene().await;
+    scene.listed(1, 1).await;
+    let event: Value = serde_json::from_str(&fixture("eventbridge-registry-event.json")).unwrap();
+    let ended = fn_admin::handle_registry_event(&scene.app, event.clone())
+        .await
+        .unwrap();
+    assert!(ended["listing"].is_string(), "{ended}");
+    let browse = shared::app::listings::browse(
+        &scene.app,
+        shared::app::listings::Browse {
+            tld: None,
+            min_price: None,
+            max_price: None,
+            q: None,
+            sort: shared::app::listings::Sort::PriceAscending,
+            limit: 50,
+            cursor: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(browse.items.is_empty());
+    // Not a registry event: refused without a change.
+    let mut bad = event;
+    bad["detail"]["type"] = json!("exploded");
+    assert!(fn_admin::handle_registry_event(&scene.app, bad)
+        .await
+        .is_err());
+}

@@ -1,0 +1,62 @@
+//! `openapi.yaml` describes exactly the routes the server serves: every function's routes
+//! and the local runner's own.
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn documented() -> BTreeSet<(String, String)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".local-aws/venv/bin/python");
+    assert!(
+        python.exists(),
+        "run ./infra/test.sh first: it installs the venv with PyYAML"
+    );
+    let out = Command::new(python)
+        .current_dir(&root)
+        .args([
+            "-c",
+            "import json, yaml\nprint(json.dumps(yaml.safe_load(open('openapi.yaml'))))",
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_openapi_document_lists_every_served_route_and_no_other() {
+    let mut served: BTreeSet<(String, String)> = BTreeSet::new();
+    for table in [
+        fn_list::routes(),
+        fn_order::routes(),
+        fn_pay_callback::routes(),
+        fn_push::routes(),
+        fn_admin::routes(),
+        fn_account::routes(),
+        infra::dev::routes(),
+    ] {
+        served.extend(
+            shared::web::route_list(&table)
+                .into_iter()
+                .map(|(m, p)| (m.to_owned(), p.to_owned())),
+        );
+    }
+    served.insert(("GET".into(), "/health".into()));
+    assert_eq!(documented(), served);
+}
