@@ -221,3 +221,101 @@ async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
         assert!(o.items.iter().any(|i| i.domain.to_string() == *domain));
     }
 }
+
+#[tokio::test]
+async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
+    use rust_decimal::Decimal;
+    use shared::app::accounts::entries_of;
+    use shared::core::ledger::LedgerAccount;
+
+    let scene = scene().await;
+    let listed = scene.listed(120, 3).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let buyer = id("buyer");
+    let placed = orders::place(&scene.app, &buyer, &cart, "pass")
+        .await
+        .unwrap();
+    let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
+    let payment = orders::pay(&scene.app, &buyer, &order_id, "alipay")
+        .await
+        .unwrap();
+    // The registrar moves one domain away before the money lands.
+    let lost = shared::core::domain_name::DomainName::parse(&cart[57]).unwrap();
+    let mut domain: shared::core::model::Domain =
+        repo::load(&*scene.app.store, repo::domain_key(&lost))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+    domain.owner = id("someone-else");
+    shared::app::accounts::upsert_domain(
+        &scene.app,
+        shared::app::accounts::DomainRecord {
+            name: domain.name.clone(),
+            owner: domain.owner.clone(),
+            registered_at: domain.registered_at,
+            expires_at: domain.expires_at,
+            flags: domain.flags,
+        },
+    )
+    .await
+    .unwrap();
+    let body = scene.sandbox.notification(
+        &payment.out_trade_no,
+        "TRADE_SUCCESS",
+        payment.amount,
+        scene.app.now(),
+    );
+    fn_pay_callback::handle_message(&scene.app, &body)
+        .await
+        .unwrap();
+
+    let order: Order = repo::load(&*scene.app.store, repo::order_key(&order_id))
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(serde_json::to_value(order.status).unwrap(), "completed");
+    let failed: Vec<String> = order
+        .items
+        .iter()
+        .filter(|i| serde_json::to_value(i.status).unwrap() == "failed")
+        .map(|i| i.domain.to_string())
+        .collect();
+    assert_eq!(failed, vec![cart[57].clone()]);
+    let completed = order
+        .items
+        .iter()
+        .filter(|i| serde_json::to_value(i.status).unwrap() == "completed")
+        .count();
+    assert_eq!(completed, 119);
+    // Money: the buyer's escrow is empty (paid out or refunded), and every account balances.
+    let accounts: Vec<LedgerAccount> = ["seller0", "seller1", "seller2"]
+        .iter()
+        .flat_map(|s| {
+            [
+                LedgerAccount::Seller(id(s)),
+                LedgerAccount::SellerFrozen(id(s)),
+            ]
+        })
+        .chain([
+            LedgerAccount::Provider,
+            LedgerAccount::Fees,
+            LedgerAccount::Escrow(buyer.clone()),
+        ])
+        .collect();
+    let mut total = Decimal::ZERO;
+    for account in &accounts {
+        let sum: Decimal = entries_of(&scene.app, account)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.posting.amount)
+            .sum();
+        if *account == LedgerAccount::Escrow(buyer.clone()) {
+            assert_eq!(sum, Decimal::ZERO);
+        }
+        total += sum;
+    }
+    assert_eq!(total, Decimal::ZERO);
+}
