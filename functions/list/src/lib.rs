@@ -1,8 +1,7 @@
 //! `functions/list`: fixed-price listings (API.md "Listings"). The router runs under
 //! `lambda_http` in the cloud and inside the local runner.
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
@@ -17,7 +16,7 @@ use shared::core::error::{Code, Problem};
 use shared::core::ids::ListingId;
 use shared::web::auth::Caller;
 use shared::web::json::{amount, Json, Query};
-use shared::web::{page_limit, parse_json, router_from, AppState, RouteTable};
+use shared::web::{page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -48,25 +47,18 @@ struct PublishBody {
 async fn publish(
     State(app): State<AppState>,
     caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    raw: Raw,
 ) -> Result<Response, AppError> {
-    let parsed: PublishBody = parse_json(&headers, &body)?;
+    let parsed: PublishBody = raw.json()?;
     let new = NewListing {
         domain: DomainName::parse(&parsed.domain)?,
         price: amount(&parsed.price)?,
         ends_at: parsed.ends_at,
         description: parsed.description.unwrap_or_default(),
     };
-    shared::web::create(
-        &app,
-        &caller,
-        (&method, &uri, &headers, &body),
-        StatusCode::CREATED,
-        || listings::publish(&app, &caller.account, new),
-    )
+    shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+        listings::publish(&app, &caller.account, new)
+    })
     .await
 }
 

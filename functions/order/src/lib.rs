@@ -1,7 +1,6 @@
 //! `functions/order`: carts, orders, payment attempts and cancellation (API.md "Orders").
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,8 +10,8 @@ use shared::app::{orders, AppError};
 use shared::core::error::{Code, Problem};
 use shared::core::ids::OrderId;
 use shared::web::auth::Caller;
-use shared::web::json::{Json, Query};
-use shared::web::{page_limit, parse_json, router_from, AppState, RouteTable};
+use shared::web::json::Query;
+use shared::web::{page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -41,26 +40,17 @@ struct PlaceBody {
 async fn place(
     State(app): State<AppState>,
     caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    raw: Raw,
 ) -> Result<Response, AppError> {
-    let parsed: PlaceBody = parse_json(&headers, &body)?;
-    shared::web::create(
-        &app,
-        &caller,
-        (&method, &uri, &headers, &body),
-        StatusCode::CREATED,
-        || {
-            orders::place(
-                &app,
-                &caller.account,
-                &parsed.domains,
-                &parsed.captcha_token,
-            )
-        },
-    )
+    let parsed: PlaceBody = raw.json()?;
+    shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+        orders::place(
+            &app,
+            &caller.account,
+            &parsed.domains,
+            &parsed.captcha_token,
+        )
+    })
     .await
 }
 
@@ -83,10 +73,14 @@ async fn pay(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<PayBody>,
+    raw: Raw,
 ) -> Result<Response, AppError> {
     let id = OrderId::parse(&id)?;
-    Ok(axum::Json(orders::pay(&app, &caller.account, &id, &body.method).await?).into_response())
+    let body: PayBody = raw.json()?;
+    shared::web::create(&app, &caller, &raw, StatusCode::OK, || {
+        orders::pay(&app, &caller.account, &id, &body.method)
+    })
+    .await
 }
 
 async fn cancel(

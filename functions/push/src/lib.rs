@@ -1,7 +1,6 @@
 //! `functions/push`: priced pushes (API.md "Pushes", P1–P10).
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,8 +13,8 @@ use shared::core::error::{Code, Problem};
 use shared::core::ids::{AccountId, PushId};
 use shared::core::model::PushStatus;
 use shared::web::auth::Caller;
-use shared::web::json::{amount, Json, Query};
-use shared::web::{page_limit, parse_json, router_from, AppState, RouteTable};
+use shared::web::json::{amount, Query};
+use shared::web::{page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -51,12 +50,9 @@ struct PublishBody {
 async fn publish(
     State(app): State<AppState>,
     caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    raw: Raw,
 ) -> Result<Response, AppError> {
-    let parsed: PublishBody = parse_json(&headers, &body)?;
+    let parsed: PublishBody = raw.json()?;
     let new = NewPush {
         domains: parsed.domains,
         buyer: AccountId::parse(&parsed.buyer)?,
@@ -76,13 +72,9 @@ async fn publish(
         )
         .into());
     }
-    shared::web::create(
-        &app,
-        &caller,
-        (&method, &uri, &headers, &body),
-        StatusCode::CREATED,
-        || pushes::publish(&app, &caller.account, new),
-    )
+    shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+        pushes::publish(&app, &caller.account, new)
+    })
     .await
 }
 
@@ -161,10 +153,14 @@ async fn accept(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<AcceptBody>,
+    raw: Raw,
 ) -> Result<Response, AppError> {
-    let push = pushes::accept(&app, &caller.account, &push_id(&id)?, &body.captcha_token).await?;
-    Ok(axum::Json(push).into_response())
+    let id = push_id(&id)?;
+    let body: AcceptBody = raw.json()?;
+    shared::web::create(&app, &caller, &raw, StatusCode::OK, || {
+        pushes::accept(&app, &caller.account, &id, &body.captcha_token)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -177,12 +173,14 @@ async fn pay(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<PayBody>,
+    raw: Raw,
 ) -> Result<Response, AppError> {
-    Ok(
-        axum::Json(pushes::pay(&app, &caller.account, &push_id(&id)?, &body.method).await?)
-            .into_response(),
-    )
+    let id = push_id(&id)?;
+    let body: PayBody = raw.json()?;
+    shared::web::create(&app, &caller, &raw, StatusCode::OK, || {
+        pushes::pay(&app, &caller.account, &id, &body.method)
+    })
+    .await
 }
 
 async fn confirm(

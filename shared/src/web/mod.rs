@@ -32,17 +32,51 @@ pub fn page_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(50).clamp(1, 200)
 }
 
+/// A request kept whole: creating routes parse its JSON body and fingerprint it for the
+/// `Idempotency-Key`.
+pub struct Raw {
+    pub method: axum::http::Method,
+    pub uri: axum::http::Uri,
+    pub headers: axum::http::HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Raw {
+    type Rejection = crate::core::error::Problem;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let request = axum::extract::Request::from_parts(parts.clone(), body);
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| {
+                crate::core::error::Problem::new(
+                    crate::core::error::Code::InvalidRequest,
+                    e.body_text(),
+                )
+            })?;
+        Ok(Raw {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl Raw {
+    /// The body as JSON (strict: the DTOs refuse unknown fields).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::core::error::Problem> {
+        parse_json(&self.headers, &self.body)
+    }
+}
+
 /// Runs a creating request under its `Idempotency-Key` (if any) and answers it with
 /// `status` and the JSON of what `work` returns; a retry gets the first answer again.
 pub async fn create<F, Fut, T>(
     app: &App,
     caller: &auth::Caller,
-    request: (
-        &axum::http::Method,
-        &axum::http::Uri,
-        &axum::http::HeaderMap,
-        &[u8],
-    ),
+    request: &Raw,
     status: axum::http::StatusCode,
     work: F,
 ) -> Result<axum::response::Response, crate::app::AppError>
@@ -52,7 +86,12 @@ where
     T: serde::Serialize,
 {
     use axum::response::IntoResponse;
-    let (method, uri, headers, body) = request;
+    let (method, uri, headers, body) = (
+        &request.method,
+        &request.uri,
+        &request.headers,
+        &request.body[..],
+    );
     let key = headers
         .get("idempotency-key")
         .map(|v| v.to_str().unwrap_or_default().to_owned());

@@ -143,3 +143,67 @@ async fn concurrent_retries_with_one_key_create_one_listing() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_retried_payment_start_or_push_acceptance_replays_its_first_answer() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    orderable_listing(&app, "retry-pay.com", "10.00").await;
+    let order = app.order("bob", &["retry-pay.com"]).await.body["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = [("idempotency-key", "pay-1")];
+    let path = format!("/orders/{order}/pay");
+    let first = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some("bob"),
+            Some(json!({ "method": "alipay" })),
+            &key,
+        )
+        .await;
+    let again = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some("bob"),
+            Some(json!({ "method": "alipay" })),
+            &key,
+        )
+        .await;
+    assert_eq!((first.status, &first.body), (again.status, &again.body));
+
+    app.domain("retry-push.com", "alice").await;
+    let push = app.post("/pushes", Some("alice"), json!({ "domains": ["retry-push.com"], "buyer": "bob", "price": "5.00", "lock_60d": false })).await;
+    let accept = format!("/pushes/{}/accept", push.body["id"].as_str().unwrap());
+    let key = [("idempotency-key", "accept-1")];
+    let first = app
+        .send(
+            reqwest::Method::POST,
+            &accept,
+            Some("bob"),
+            Some(json!({ "captcha_token": "pass" })),
+            &key,
+        )
+        .await;
+    let again = app
+        .send(
+            reqwest::Method::POST,
+            &accept,
+            Some("bob"),
+            Some(json!({ "captcha_token": "pass" })),
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(
+        again.body, first.body,
+        "the retry gets the acceptance, not PUSH_NOT_PENDING"
+    );
+    let without_key = app
+        .post(&accept, Some("bob"), json!({ "captcha_token": "pass" }))
+        .await;
+    assert_problem(&without_key, 409, "PUSH_NOT_PENDING");
+}
