@@ -26,6 +26,8 @@ use crate::pump::deliver_due;
 pub struct DevState {
     pub sandbox: Arc<SandboxProvider>,
     pub queue: Arc<InProcessQueue>,
+    /// Notifications travel through SQS: wait for the poller to apply them.
+    pub through_sqs: bool,
 }
 
 /// The dev routes, as data (never deployed: the template test checks none is).
@@ -81,8 +83,19 @@ async fn complete_payment(
         app.now(),
     );
     if body.notify != Some(false) {
+        let notify_id = serde_urlencoded::from_str::<Vec<(String, String)>>(&notification)
+            .ok()
+            .and_then(|p| {
+                p.into_iter()
+                    .find(|(k, _)| k == "notify_id")
+                    .map(|(_, v)| v)
+            })
+            .unwrap_or_default();
         payments::receive(&app, notification).await?;
         deliver_due(&app, &dev.queue).await;
+        if dev.through_sqs {
+            wait_until_applied(&app, &notify_id, &out_trade_no, payment.value.status).await?;
+        }
     }
     let payment: Option<Versioned<Payment>> =
         repo::load(&*app.store, repo::payment_key(&out_trade_no)).await?;
@@ -92,6 +105,30 @@ async fn complete_payment(
         "payment_status": payment.map(|p| p.value.status),
     }))
     .into_response())
+}
+
+/// With SQS between the notify route and the consumer, waits (up to 10 s) until the
+/// poller has applied the notification: its dedupe record exists or the payment moved.
+async fn wait_until_applied(
+    app: &shared::App,
+    notify_id: &str,
+    out_trade_no: &str,
+    before: shared::core::model::PaymentStatus,
+) -> Result<(), AppError> {
+    for _ in 0..200 {
+        let recorded = app
+            .store
+            .get(&format!("NOTIFY#{notify_id}"), "N")
+            .await?
+            .is_some();
+        let payment: Option<Versioned<Payment>> =
+            repo::load(&*app.store, repo::payment_key(out_trade_no)).await?;
+        if recorded || payment.is_some_and(|p| p.value.status != before) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 async fn clock(State(app): State<AppState>) -> Response {

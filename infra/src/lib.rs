@@ -45,6 +45,9 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub jwt_secret: String,
     pub store: StoreChoice,
+    /// `MARKET_QUEUE=sqs`: SQS at `AWS_ENDPOINT_URL` (queues created if missing), polled
+    /// by the runner; otherwise the in-process queue.
+    pub sqs: bool,
     pub dev_routes: bool,
     pub seed_demo: bool,
     pub policy: Policy,
@@ -68,10 +71,11 @@ impl Settings {
             },
             Some(other) => anyhow::bail!("MARKET_STORE is embedded or dynamodb, not {other}"),
         };
-        match var("MARKET_QUEUE").as_deref() {
-            None | Some("inprocess") => {}
-            Some(other) => anyhow::bail!("MARKET_QUEUE={other} is not available yet: the local runner has the in-process queue"),
-        }
+        let sqs = match var("MARKET_QUEUE").as_deref() {
+            None | Some("inprocess") => false,
+            Some("sqs") => true,
+            Some(other) => anyhow::bail!("MARKET_QUEUE is inprocess or sqs, not {other}"),
+        };
         match var("MARKET_CAPTCHA").as_deref() {
             None | Some("sandbox") => {}
             Some(other) => anyhow::bail!(
@@ -90,6 +94,7 @@ impl Settings {
                 .with_context(|| format!("MARKET_ADDR={addr} is not host:port"))?,
             jwt_secret: var("MARKET_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
             store,
+            sqs,
             dev_routes: var("MARKET_DEV_ROUTES").is_none_or(|v| v != "0"),
             seed_demo: var("MARKET_SEED").is_none_or(|v| v != "0"),
             policy,
@@ -103,6 +108,7 @@ impl Settings {
             addr: "127.0.0.1:0".parse().expect("valid"),
             jwt_secret: "test-secret".into(),
             store: StoreChoice::Memory,
+            sqs: false,
             dev_routes: true,
             seed_demo: false,
             policy: Policy::default(),
@@ -205,10 +211,22 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         Some(config) => Arc::new(AlipayProvider::new(config)?),
         None => sandbox.clone(),
     };
+    let sqs = match settings.sqs {
+        true => Some(
+            pump::SqsQueues::open()
+                .await
+                .context("creating the SQS queues (is AWS_ENDPOINT_URL set?)")?,
+        ),
+        false => None,
+    };
+    let app_queue: Arc<dyn shared::adapters::queue::Queue> = match &sqs {
+        Some(sqs) => Arc::new(sqs.adapter()),
+        None => queue.clone(),
+    };
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
-        queue: queue.clone(),
+        queue: app_queue,
         provider,
         captcha: Arc::new(SandboxCaptcha),
         policy: settings.policy.clone(),
@@ -222,6 +240,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let dev = settings.dev_routes.then(|| dev::DevState {
         sandbox: sandbox.clone(),
         queue: queue.clone(),
+        through_sqs: sqs.is_some(),
     });
     let router = routes(dev)
         .with_state(app.clone())
@@ -231,10 +250,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "the server stopped");
         }
     });
-    let timers = vec![
+    let mut timers = vec![
         tokio::spawn(pump::run_queue(app.clone(), queue.clone())),
         tokio::spawn(pump::run_sweeper(app.clone(), settings.sweep_every)),
     ];
+    if let Some(sqs) = sqs {
+        timers.extend(sqs.spawn_pollers(app.clone()));
+    }
     Ok(Running {
         addr,
         app,

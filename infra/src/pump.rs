@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::adapters::queue::{InProcessQueue, Message, Topic};
+use std::collections::HashMap;
+
+use shared::adapters::queue::{InProcessQueue, Message, SqsQueue, Topic};
 use shared::App;
 
 /// Delivers every message due now; failed ones go back with a backoff (or to the dead
@@ -21,19 +23,96 @@ pub async fn deliver_due(app: &App, queue: &InProcessQueue) -> usize {
 }
 
 async fn deliver(app: &App, message: &Message) -> bool {
-    let outcome = match message.topic {
-        Topic::PaymentNotifications => fn_pay_callback::handle_message(app, &message.body)
-            .await
-            .map(|_| ()),
-        Topic::OrderDeadlines => fn_expire_sweeper::handle_deadline(app, &message.body)
+    handle(app, message.topic, &message.body).await
+}
+
+/// Hands one message to its consumer, the same function the Lambda runs.
+async fn handle(app: &App, topic: Topic, body: &str) -> bool {
+    let outcome = match topic {
+        Topic::PaymentNotifications => fn_pay_callback::handle_message(app, body).await.map(|_| ()),
+        Topic::OrderDeadlines => fn_expire_sweeper::handle_deadline(app, body)
             .await
             .map(|_| ()),
     };
     match outcome {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(topic = ?message.topic, error = ?e, "message failed; it will be retried");
+            tracing::warn!(topic = ?topic, error = ?e, "message failed; it will be retried");
             false
+        }
+    }
+}
+
+/// `MARKET_QUEUE=sqs`: the marketplace's queues on SQS's API, polled as Lambda's event
+/// source mapping would (a failed message becomes visible again and is retried).
+pub struct SqsQueues {
+    client: aws_sdk_sqs::Client,
+    urls: HashMap<Topic, String>,
+}
+
+impl SqsQueues {
+    /// Creates (or finds) the queues at `AWS_ENDPOINT_URL`.
+    pub async fn open() -> anyhow::Result<SqsQueues> {
+        let client = aws_sdk_sqs::Client::new(&shared::config::aws().await);
+        let mut urls = HashMap::new();
+        for (topic, name) in [
+            (Topic::PaymentNotifications, "market-payments"),
+            (Topic::OrderDeadlines, "market-deadlines"),
+        ] {
+            let created = client
+                .create_queue()
+                .queue_name(name)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+            urls.insert(topic, created.queue_url.unwrap_or_default());
+        }
+        Ok(SqsQueues { client, urls })
+    }
+
+    /// The queue port over these queues.
+    pub fn adapter(&self) -> SqsQueue {
+        SqsQueue::new(self.client.clone(), self.urls.clone())
+    }
+
+    /// One long-polling consumer per queue.
+    pub fn spawn_pollers(self, app: Arc<App>) -> Vec<tokio::task::JoinHandle<()>> {
+        self.urls
+            .into_iter()
+            .map(|(topic, url)| tokio::spawn(poll(app.clone(), self.client.clone(), topic, url)))
+            .collect()
+    }
+}
+
+async fn poll(app: Arc<App>, client: aws_sdk_sqs::Client, topic: Topic, url: String) {
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(30)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "SQS receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        for message in messages {
+            if handle(&app, topic, message.body().unwrap_or_default()).await {
+                if let Some(receipt) = message.receipt_handle() {
+                    let _ = client
+                        .delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await;
+                }
+            }
         }
     }
 }

@@ -41,6 +41,16 @@ pub async fn spawn_app_on_dynamo() -> TestApp {
     spawn_app_with(settings).await
 }
 
+/// Starts a marketplace on DynamoDB's and SQS's APIs (moto): the cloud's adapters end to end.
+pub async fn spawn_app_on_aws_apis() -> TestApp {
+    let mut settings = Settings::for_tests();
+    settings.store = StoreChoice::Dynamo {
+        table: crate::moto::fresh_table_name(),
+    };
+    settings.sqs = true;
+    spawn_app_with(settings).await
+}
+
 /// Starts a marketplace with these settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     shared::adapters::alipay::install_crypto_provider();

@@ -83,3 +83,26 @@ async fn a_locked_push_end_to_end_on_dynamodb() {
         Decimal::ZERO
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sale_through_sqs_and_dynamodb() {
+    let app = market_tests::client::spawn_app_on_aws_apis().await;
+    alice_and_bob(&app).await;
+    orderable_listing(&app, "sqs.com", "40.00").await;
+    let id = app.order("bob", &["sqs.com"]).await.body["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let otn = app.pay("bob", &id).await;
+    // The notification goes notify route → SQS → the runner's poller → pay-callback.
+    let done = app.provider_says(&otn, "TRADE_SUCCESS").await;
+    assert_eq!(done.body["payment_status"], "succeeded", "{done:?}");
+    assert_eq!(
+        app.get(&format!("/orders/{id}"), Some("bob")).await.body["status"],
+        "completed"
+    );
+    assert_eq!(
+        app.get("/me/ledger", Some("alice")).await.body["balances"]["frozen"],
+        "39.60"
+    );
+}
