@@ -78,15 +78,6 @@ impl InProcessQueue {
         self.waiting.lock().expect("queue lock").push(message);
     }
 
-    /// How many messages wait, by topic (and how many are dead letters).
-    pub fn depth(&self) -> (HashMap<String, usize>, usize) {
-        let mut by_topic = HashMap::new();
-        for m in self.waiting.lock().expect("queue lock").iter() {
-            *by_topic.entry(format!("{:?}", m.topic)).or_insert(0) += 1;
-        }
-        (by_topic, self.dead.lock().expect("queue lock").len())
-    }
-
     /// Resolves when a message is sent (the pump also polls, for delayed messages).
     pub async fn sent(&self) {
         self.wake.notified().await

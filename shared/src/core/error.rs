@@ -47,7 +47,6 @@ pub enum Code {
     // Pushes
     PushRefused,
     PushNotPending,
-    NotImplemented,
 }
 
 impl Code {
@@ -67,7 +66,6 @@ impl Code {
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited => 429,
-            NotImplemented => 501,
             NotVerified
             | NoPayoutAccount
             | NotOwner
@@ -138,7 +136,6 @@ impl Code {
             OrderNotCancellable => "Order cannot be cancelled",
             PushRefused => "Push refused",
             PushNotPending => "Push no longer pending",
-            NotImplemented => "Not implemented yet",
         }
     }
 }

@@ -106,3 +106,55 @@ async fn a_sale_through_sqs_and_dynamodb() {
         "39.60"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn withdraw_racing_accept_on_dynamodb_ends_each_push_one_way() {
+    let app = Arc::new(spawn_app_on_dynamo().await);
+    alice_and_bob(&app).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let domain = format!("dynrace{i}.com");
+        app.domain(&domain, "alice").await;
+        let push = app
+            .post("/pushes", Some("alice"), serde_json::json!({ "domains": [domain], "buyer": "bob", "price": "10.00", "lock_60d": false }))
+            .await;
+        ids.push(push.body["id"].as_str().unwrap().to_owned());
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (a, b) = (app.clone(), app.clone());
+            let (w, c) = (
+                format!("/pushes/{id}/withdraw"),
+                format!("/pushes/{id}/accept"),
+            );
+            tokio::spawn(async move {
+                let (withdraw, accept) = tokio::join!(
+                    a.post(&w, Some("alice"), serde_json::json!({})),
+                    b.post(
+                        &c,
+                        Some("bob"),
+                        serde_json::json!({ "captcha_token": "pass" })
+                    )
+                );
+                (withdraw.status, accept.status)
+            })
+        })
+        .collect();
+    for (task, id) in tasks.into_iter().zip(&ids) {
+        let (withdraw, accept) = task.await.unwrap();
+        assert!(
+            (withdraw == 200) ^ (accept == 200),
+            "{id}: withdraw {withdraw}, accept {accept}"
+        );
+        let status = app.get(&format!("/pushes/{id}"), Some("alice")).await.body["status"].clone();
+        assert_eq!(
+            status,
+            if withdraw == 200 {
+                "withdrawn"
+            } else {
+                "accepted"
+            }
+        );
+    }
+}
