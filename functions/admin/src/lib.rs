@@ -32,6 +32,7 @@ pub fn routes() -> RouteTable {
         ),
         ("POST", "/admin/pushes/{id}/takedown", post(take_down_push)),
         ("PUT", "/admin/fees", put(put_fees)),
+        ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
     ]
 }
 
@@ -252,4 +253,28 @@ pub async fn handle_registry_event(
     })?;
     let ended = lifecycle::apply_event(app, &name, event).await?;
     serde_json::to_value(ended).map_err(|e| AppError::Internal(e.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    domain: String,
+    reason: String,
+}
+
+/// S4: an operator refunds a completed domain (arbitration); the seller bears it.
+async fn refund_order_item(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    Json(body): Json<RefundBody>,
+) -> Result<Response, AppError> {
+    let reason = reason(&TakedownBody {
+        reason: body.reason,
+    })?
+    .to_owned();
+    let order_id = shared::core::ids::OrderId::parse(&id)?;
+    let domain = DomainName::parse(&body.domain)?;
+    let order = shared::app::payments::refund_completed(&app, &order_id, &domain, &reason).await?;
+    Ok(axum::Json(shared::app::views::OrderView::new(&order, app.now())).into_response())
 }

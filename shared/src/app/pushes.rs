@@ -477,6 +477,7 @@ fn completion_writes(
             seller: push.seller.clone(),
             due_at: settles_at,
             settled: false,
+            cancelled: false,
         })));
         writes.extend(journal_writes(&journal));
     }

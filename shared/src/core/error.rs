@@ -47,6 +47,7 @@ pub enum Code {
     // Pushes
     PushRefused,
     PushNotPending,
+    NotRefundable,
 }
 
 impl Code {
@@ -66,6 +67,7 @@ impl Code {
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited => 429,
+            NotRefundable => 409,
             NotVerified
             | NoPayoutAccount
             | NotOwner
@@ -136,6 +138,7 @@ impl Code {
             OrderNotCancellable => "Order cannot be cancelled",
             PushRefused => "Push refused",
             PushNotPending => "Push no longer pending",
+            NotRefundable => "Nothing to refund",
         }
     }
 }

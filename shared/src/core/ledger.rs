@@ -50,6 +50,7 @@ pub enum EntryKind {
     Refund,
     Settlement,
     TransferFee,
+    Clawback,
 }
 
 /// One side of a journal.
@@ -264,6 +265,50 @@ pub fn settlement(sale: &Journal, seller: &AccountId, at: DateTime<Utc>) -> Jour
     }
 }
 
+/// S4: a completed sale refunded by an operator's ruling: the buyer gets the price back
+/// through the provider and the seller bears all of it, by the authorised deduction: the
+/// net proceeds from wherever they sit (frozen, or available once settled), the fee from the
+/// available balance (which may go negative: a debt). The platform's fee account is never
+/// touched.
+pub fn clawback(
+    sale: &Journal,
+    seller: &AccountId,
+    settled: bool,
+    price: Money,
+    at: DateTime<Utc>,
+) -> Journal {
+    let net = net_proceeds(sale);
+    let fee = price.amount() - net;
+    let net_account = if settled {
+        LedgerAccount::Seller(seller.clone())
+    } else {
+        LedgerAccount::SellerFrozen(seller.clone())
+    };
+    let mut postings = vec![
+        posting(net_account, EntryKind::Clawback, -net),
+        posting(LedgerAccount::Provider, EntryKind::Refund, price.amount()),
+    ];
+    if !fee.is_zero() {
+        postings.insert(
+            1,
+            posting(
+                LedgerAccount::Seller(seller.clone()),
+                EntryKind::Clawback,
+                -fee,
+            ),
+        );
+    }
+    Journal {
+        id: format!("clawback:{}", sale.id.trim_start_matches("sale:")),
+        at,
+        order_id: sale.order_id.clone(),
+        push_id: sale.push_id.clone(),
+        payment_id: sale.payment_id.clone(),
+        domain: sale.domain.clone(),
+        postings,
+    }
+}
+
 /// E1, O9, S1: money in escrow that cannot buy anything goes back to the buyer.
 /// `scope` names what is refunded (a domain, or the whole payment).
 pub fn refund(payment: &Payment, scope: &str, amount: Money, at: DateTime<Utc>) -> Journal {
@@ -367,6 +412,25 @@ mod tests {
             (b.frozen.to_string(), b.available.to_string()),
             ("0.00".into(), "12.37".into())
         );
+    }
+
+    #[test]
+    fn s4_a_clawback_takes_the_whole_price_from_the_seller_never_from_fees() {
+        let (order, item) = order_with("100.00", "0.01");
+        let at = order.created_at;
+        let sale_journal = sale(&order, &item, at, at);
+        for settled in [false, true] {
+            let back = clawback(&sale_journal, &item.seller, settled, item.price, at);
+            assert!(back.is_balanced());
+            assert!(back.postings.iter().all(|p| p.account != "fees"));
+            let from_seller: Decimal = back
+                .postings
+                .iter()
+                .filter(|p| p.account.contains("alice"))
+                .map(|p| p.amount)
+                .sum();
+            assert_eq!(from_seller.to_string(), "-100.00");
+        }
     }
 
     #[test]

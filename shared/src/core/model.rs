@@ -275,6 +275,9 @@ pub struct PendingSettlement {
     pub seller: AccountId,
     pub due_at: DateTime<Utc>,
     pub settled: bool,
+    /// Set when the sale was clawed back before it settled: nothing is left to settle.
+    #[serde(default)]
+    pub cancelled: bool,
 }
 
 /// S5: a fee rate for a trade kind, in force from `from` until `until` (open ends allowed).

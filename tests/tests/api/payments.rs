@@ -242,3 +242,83 @@ async fn s4_proceeds_settle_once_after_the_settlement_period() {
         Decimal::ZERO
     );
 }
+
+#[tokio::test]
+async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_fees() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    let (settled_order, settled_otn) = paying(&app, "settled.com", "100.00").await;
+    app.provider_says(&settled_otn, "TRADE_SUCCESS").await;
+    app.advance(7 * 24 * 3600).await; // settles 99.00 into alice's available balance
+    let (frozen_order, frozen_otn) = paying(&app, "frozen.com", "50.00").await;
+    app.provider_says(&frozen_otn, "TRADE_SUCCESS").await;
+    assert_eq!(
+        ledger(&app, "alice").await["balances"],
+        json!({ "available": "99.00", "frozen": "49.50" })
+    );
+    let fees_before = ledger_sum(&app, &[shared::core::ledger::LedgerAccount::Fees]).await;
+
+    let refund = |order: String, domain: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/admin/orders/{order}/refund"),
+                Some("admin"),
+                json!({ "domain": domain, "reason": "arbitration ruling" }),
+            )
+            .await
+        }
+    };
+    let after_settlement = refund(settled_order.clone(), "settled.com").await;
+    assert_eq!(after_settlement.status, 200, "{after_settlement:?}");
+    assert_eq!(after_settlement.body["items"][0]["refund"], "100.00");
+    let before_settlement = refund(frozen_order.clone(), "frozen.com").await;
+    assert_eq!(before_settlement.status, 200, "{before_settlement:?}");
+    // The seller bears both refunds in full: 99.00 − 1.00 − 99.00 = −1.00 available (a debt
+    // recovered by the authorised deduction), 49.50 frozen clawed back; the fees stay.
+    assert_eq!(
+        ledger(&app, "alice").await["balances"],
+        json!({ "available": "-1.50", "frozen": "0.00" })
+    );
+    assert_eq!(
+        ledger_sum(&app, &[shared::core::ledger::LedgerAccount::Fees]).await,
+        fees_before
+    );
+    let refunded: Vec<String> = {
+        let mut r: Vec<String> = app
+            .running
+            .sandbox
+            .refunds()
+            .values()
+            .map(|(_, a)| a.to_string())
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(refunded, vec!["100.00", "50.00"]);
+    // Once only; and the cancelled settlement never settles.
+    assert_problem(
+        &refund(settled_order, "settled.com").await,
+        409,
+        "NOT_REFUNDABLE",
+    );
+    app.advance(8 * 24 * 3600).await;
+    assert_eq!(
+        ledger(&app, "alice").await["balances"],
+        json!({ "available": "-1.50", "frozen": "0.00" })
+    );
+    assert_eq!(
+        ledger_sum(&app, &sale_accounts("alice", "bob")).await,
+        Decimal::ZERO
+    );
+    assert_problem(
+        &app.post(
+            &format!("/admin/orders/{frozen_order}/refund"),
+            Some("bob"),
+            json!({ "domain": "frozen.com", "reason": "x" }),
+        )
+        .await,
+        403,
+        "FORBIDDEN",
+    );
+}
