@@ -82,7 +82,7 @@ impl Settings {
                 "MARKET_CAPTCHA={other}: the local runner has the sandbox verifier only"
             ),
         }
-        let mut policy = Policy::default();
+        let mut policy = shared::config::policy_from_env()?;
         if let Some(rate) = var("MARKET_ORDER_RATE") {
             policy.order_rate_per_minute = rate
                 .parse()

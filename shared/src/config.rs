@@ -24,6 +24,16 @@ pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
+/// The policy with what the environment overrides: `MARKET_TRANSFER_FEES` (P8).
+pub fn policy_from_env() -> anyhow::Result<Policy> {
+    let mut policy = Policy::default();
+    if let Ok(table) = std::env::var("MARKET_TRANSFER_FEES") {
+        policy.transfer_fees = crate::core::policy::parse_transfer_fees(&table)
+            .map_err(|e| anyhow::anyhow!("MARKET_TRANSFER_FEES: {e}"))?;
+    }
+    Ok(policy)
+}
+
 /// The app as a Lambda function runs it: DynamoDB table `TABLE_NAME`, SQS queues
 /// `PAYMENTS_QUEUE_URL` and `DEADLINES_QUEUE_URL`, the system clock.
 ///
@@ -68,7 +78,7 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
         queue: Arc::new(queue),
         provider,
         captcha,
-        policy: Policy::default(),
+        policy: policy_from_env()?,
         dev_clock: None,
     }))
 }

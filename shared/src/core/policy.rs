@@ -82,3 +82,33 @@ impl Default for GroupLimits {
         }
     }
 }
+
+/// P8: reads a transfer-fee table such as `cn=10.00,xn--fiqs8s=10.00` (TLD in normal form,
+/// amount per domain), as `MARKET_TRANSFER_FEES` gives it.
+pub fn parse_transfer_fees(text: &str) -> Result<BTreeMap<String, Money>, String> {
+    let mut table = BTreeMap::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (tld, amount) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{entry}` is not tld=amount"))?;
+        let tld = tld.trim().trim_start_matches('.').to_ascii_lowercase();
+        let amount = Money::parse(amount.trim()).map_err(|p| p.detail)?;
+        table.insert(tld, amount);
+    }
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p8_transfer_fee_tables_parse() {
+        let table = parse_transfer_fees("cn=10.00, .XN--FIQS8S=8").unwrap();
+        assert_eq!(table["cn"].to_string(), "10.00");
+        assert_eq!(table["xn--fiqs8s"].to_string(), "8.00");
+        assert!(parse_transfer_fees("cn").is_err());
+        assert!(parse_transfer_fees("cn=-1").is_err());
+        assert!(parse_transfer_fees("").unwrap().is_empty());
+    }
+}
