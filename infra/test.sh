@@ -11,7 +11,7 @@ if [ ! -x "$venv/bin/moto_server" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.5'
 fi
-export MOTO_SERVER="$PWD/$venv/bin/moto_server"
+export MOTO_PYTHON="$PWD/$venv/bin/python"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

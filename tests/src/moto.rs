@@ -1,9 +1,10 @@
 //! A local AWS endpoint for the DynamoDB adapter: the `moto` server from PyPI, started by
 //! the tests themselves on a free port. If it cannot start, the tests fail (never skip).
 //!
-//! The server is found at `$MOTO_SERVER`, or in `.local-aws/venv/bin/moto_server` at the
-//! repo root (where `infra/test.sh` installs it). A watchdog shell kills it when the test
-//! process ends, so no server outlives the run.
+//! It runs through `tests/moto_server.py` (moto with DynamoDB's isolation: see there) on the
+//! Python at `$MOTO_PYTHON`, or `.local-aws/venv/bin/python` at the repo root (where
+//! `infra/test.sh` installs moto). A watchdog shell kills it when the test process ends, so
+//! no server outlives the run.
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -14,11 +15,15 @@ use shared::store::dynamo::DynamoStore;
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 static WATCHDOG: OnceLock<Mutex<Child>> = OnceLock::new();
 
-fn moto_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("MOTO_SERVER") {
+fn moto_python() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_PYTHON") {
         return path.into();
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local-aws/venv/bin/moto_server")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local-aws/venv/bin/python")
+}
+
+fn moto_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_server.py")
 }
 
 fn free_port() -> u16 {
@@ -29,16 +34,17 @@ fn free_port() -> u16 {
 }
 
 fn start() -> String {
-    let binary = moto_binary();
+    let python = moto_python();
     assert!(
-        binary.exists(),
-        "moto_server not found at {}: run ./infra/test.sh (it installs moto into .local-aws/venv) or set MOTO_SERVER",
-        binary.display()
+        python.exists(),
+        "no Python with moto at {}: run ./infra/test.sh (it installs moto into .local-aws/venv) or set MOTO_PYTHON",
+        python.display()
     );
     let port = free_port();
     let script = format!(
-        "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill -9 $m 2>/dev/null",
-        binary.display(),
+        "'{}' '{}' {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done; kill -9 $m 2>/dev/null",
+        python.display(),
+        moto_script().display(),
         parent = std::process::id()
     );
     let watchdog = Command::new("bash")
