@@ -148,7 +148,10 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
     match n.trade_status {
         TradeStatus::Waiting => Ok(Applied::NoChange),
         TradeStatus::Closed => attempt_failed(app, n).await,
-        TradeStatus::Paid => paid(app, n).await,
+        TradeStatus::Paid => match &payment.value.purchase {
+            Purchase::Order(_) => paid_order(app, n).await,
+            Purchase::Push(push_id) => super::pushes::paid(app, n, push_id).await,
+        },
     }
 }
 
@@ -255,18 +258,7 @@ pub(crate) fn refund_for(
     (refund, write)
 }
 
-/// `TRADE_SUCCESS`/`TRADE_FINISHED`: money arrived, for an order or a push.
-async fn paid(app: &App, n: &Notification) -> AppResult<Applied> {
-    let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
-    match &payment.value.purchase {
-        Purchase::Order(_) => paid_order(app, n).await,
-        Purchase::Push(push_id) => super::pushes::paid(app, n, push_id).await,
-    }
-}
-
-/// Money for an order. In time for an unpaid order → the order is paid and delivered;
+/// `TRADE_SUCCESS`/`TRADE_FINISHED` for an order. In time for an unpaid order → the order is paid and delivered;
 /// otherwise (late, cancelled, expired, already paid) → refunded (E1, S1). A repeat of an
 /// applied success only resumes delivery.
 async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
