@@ -4,12 +4,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
 
 use shared::app::{accounts, AppError};
 use shared::web::auth::Caller;
 use shared::web::json::Query;
-use shared::web::{page_limit, router_from, AppState, RouteTable};
+use shared::web::{page_cursor, page_limit, router_from, AppState, Paging, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -24,23 +23,16 @@ pub fn router() -> Router<AppState> {
     router_from(routes())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageParams {
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
-
 async fn domains(
     State(app): State<AppState>,
     caller: Caller,
-    Query(p): Query<PageParams>,
+    Query(p): Query<Paging>,
 ) -> Result<Response, AppError> {
     let page = accounts::my_domains(
         &app,
         &caller.account,
         page_limit(p.limit),
-        p.cursor.filter(|c| !c.is_empty()),
+        page_cursor(p.cursor),
     )
     .await?;
     Ok(axum::Json(page).into_response())

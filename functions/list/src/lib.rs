@@ -12,11 +12,12 @@ use serde_json::Value;
 use shared::app::listings::{self, Browse, ListingChange, NewListing, Sort};
 use shared::app::AppError;
 use shared::core::domain_name::DomainName;
-use shared::core::error::{Code, Problem};
 use shared::core::ids::ListingId;
 use shared::web::auth::Caller;
 use shared::web::json::{amount, Json, Query};
-use shared::web::{page_limit, router_from, AppState, Raw, RouteTable};
+use shared::web::{
+    choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable,
+};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -115,17 +116,10 @@ async fn browse(
     State(app): State<AppState>,
     Query(p): Query<BrowseParams>,
 ) -> Result<Response, AppError> {
-    let sort = match p.sort.as_deref() {
-        None | Some("price") => Sort::PriceAscending,
-        Some("-price") => Sort::PriceDescending,
-        Some("newest") => Sort::Newest,
-        Some(other) => {
-            return Err(Problem::new(
-                Code::InvalidRequest,
-                format!("sort is price, -price or newest, not {other}"),
-            )
-            .into())
-        }
+    let sort = match choice("sort", p.sort.as_deref(), &["price", "-price", "newest"])? {
+        "-price" => Sort::PriceDescending,
+        "newest" => Sort::Newest,
+        _ => Sort::PriceAscending,
     };
     let money = |v: Option<String>| {
         v.as_deref()
@@ -139,28 +133,21 @@ async fn browse(
         q: p.q.filter(|q| !q.is_empty()),
         sort,
         limit: page_limit(p.limit),
-        cursor: p.cursor.filter(|c| !c.is_empty()),
+        cursor: page_cursor(p.cursor),
     };
     Ok(axum::Json(listings::browse(&app, browse).await?).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageParams {
-    limit: Option<usize>,
-    cursor: Option<String>,
 }
 
 async fn mine(
     State(app): State<AppState>,
     caller: Caller,
-    Query(p): Query<PageParams>,
+    Query(p): Query<Paging>,
 ) -> Result<Response, AppError> {
     let page = listings::mine(
         &app,
         &caller.account,
         page_limit(p.limit),
-        p.cursor.filter(|c| !c.is_empty()),
+        page_cursor(p.cursor),
     )
     .await?;
     Ok(axum::Json(page).into_response())

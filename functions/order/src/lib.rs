@@ -7,11 +7,10 @@ use axum::Router;
 use serde::Deserialize;
 
 use shared::app::{orders, AppError};
-use shared::core::error::{Code, Problem};
 use shared::core::ids::OrderId;
 use shared::web::auth::Caller;
 use shared::web::json::Query;
-use shared::web::{page_limit, router_from, AppState, Raw, RouteTable};
+use shared::web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -114,23 +113,13 @@ async fn mine(
     caller: Caller,
     Query(p): Query<MineParams>,
 ) -> Result<Response, AppError> {
-    let unpaid_only = match p.status.as_deref() {
-        None | Some("all") => false,
-        Some("unpaid") => true,
-        Some(other) => {
-            return Err(Problem::new(
-                Code::InvalidRequest,
-                format!("status is unpaid or all, not {other}"),
-            )
-            .into())
-        }
-    };
+    let unpaid_only = choice("status", p.status.as_deref(), &["all", "unpaid"])? == "unpaid";
     let page = orders::mine(
         &app,
         &caller.account,
         unpaid_only,
         page_limit(p.limit),
-        p.cursor.filter(|c| !c.is_empty()),
+        page_cursor(p.cursor),
     )
     .await?;
     Ok(axum::Json(page).into_response())

@@ -14,7 +14,7 @@ use shared::core::ids::{AccountId, PushId};
 use shared::core::model::PushStatus;
 use shared::web::auth::Caller;
 use shared::web::json::{amount, Query};
-use shared::web::{page_limit, router_from, AppState, Raw, RouteTable};
+use shared::web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -104,24 +104,14 @@ async fn mine(
     caller: Caller,
     Query(p): Query<MineParams>,
 ) -> Result<Response, AppError> {
-    let received = match p.role.as_deref() {
-        None | Some("sent") => false,
-        Some("received") => true,
-        Some(other) => {
-            return Err(Problem::new(
-                Code::InvalidRequest,
-                format!("role is sent or received, not {other}"),
-            )
-            .into())
-        }
-    };
+    let received = choice("role", p.role.as_deref(), &["sent", "received"])? == "received";
     let page = pushes::mine(
         &app,
         &caller.account,
         received,
         p.status,
         page_limit(p.limit),
-        p.cursor.filter(|c| !c.is_empty()),
+        page_cursor(p.cursor),
     )
     .await?;
     Ok(axum::Json(page).into_response())

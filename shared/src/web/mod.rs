@@ -32,6 +32,36 @@ pub fn page_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(50).clamp(1, 200)
 }
 
+/// A list's `cursor`: an empty one means the first page.
+pub fn page_cursor(cursor: Option<String>) -> Option<String> {
+    cursor.filter(|c| !c.is_empty())
+}
+
+/// The query of a list route that takes nothing but paging.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// A query word that must be one of `choices`; absent, it is the first.
+pub fn choice<'a>(
+    name: &str,
+    value: Option<&'a str>,
+    choices: &[&'a str],
+) -> Result<&'a str, crate::core::error::Problem> {
+    match value {
+        None => Ok(choices[0]),
+        Some(v) => choices.iter().copied().find(|c| *c == v).ok_or_else(|| {
+            crate::core::error::Problem::new(
+                crate::core::error::Code::InvalidRequest,
+                format!("{name} is one of {}, not {v}", choices.join(", ")),
+            )
+        }),
+    }
+}
+
 /// A request kept whole: creating routes parse its JSON body and fingerprint it for the
 /// `Idempotency-Key`.
 pub struct Raw {
