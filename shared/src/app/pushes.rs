@@ -431,10 +431,22 @@ async fn held_domains(
     push: &Push,
     now: DateTime<Utc>,
 ) -> AppResult<(Vec<Versioned<Domain>>, Option<String>)> {
+    // One batched read for every domain of the push (at most 50 keys: one BatchGetItem).
+    let keys: Vec<(String, String)> = push.domains.iter().map(repo::domain_key).collect();
+    let mut found: std::collections::HashMap<String, crate::store::Item> = app
+        .store
+        .get_many(&keys)
+        .await?
+        .into_iter()
+        .map(|i| (i.pk.clone(), i))
+        .collect();
     let mut held = Vec::with_capacity(push.domains.len());
     let mut why_not = None;
     for name in &push.domains {
-        let domain = load::<Domain>(&*app.store, repo::domain_key(name)).await?;
+        let domain: Option<Versioned<Domain>> = found
+            .remove(&repo::domain_key(name).0)
+            .map(|i| repo::decode(&i))
+            .transpose()?;
         if let Some(reason) = undeliverable(push, domain.as_ref().map(|d| &d.value), now) {
             why_not.get_or_insert(format!("{name} {reason}"));
         }
