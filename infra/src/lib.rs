@@ -88,6 +88,11 @@ impl Settings {
                 .parse()
                 .context("MARKET_ORDER_RATE must be a whole number")?;
         }
+        if let Some(rate) = var("MARKET_PUSH_RATE") {
+            policy.push_rate_per_minute = rate
+                .parse()
+                .context("MARKET_PUSH_RATE must be a whole number")?;
+        }
         Ok(Settings {
             addr: addr
                 .parse()

@@ -148,6 +148,20 @@ impl Store for LazyDynamo {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.store().await.query(query).await
     }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError> {
+        self.store().await.increment(pk, sk, ceiling, ttl).await
+    }
+
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
+        crate::store::dynamo::cursor_after(query, item)
+    }
 }
 
 /// The SQS queues, built on first use.

@@ -51,6 +51,8 @@ async fn publish(
     raw: Raw,
 ) -> Result<Response, AppError> {
     let parsed: PublishBody = raw.json()?;
+    // Before the Idempotency-Key is claimed: a field over its limit writes nothing.
+    shared::core::listing::check_description(parsed.description.as_deref().unwrap_or(""))?;
     let new = NewListing {
         domain: DomainName::parse(&parsed.domain)?,
         price: amount(&parsed.price)?,

@@ -42,6 +42,8 @@ async fn place(
     raw: Raw,
 ) -> Result<Response, AppError> {
     let parsed: PlaceBody = raw.json()?;
+    // Before the Idempotency-Key is claimed: a cart over the cap writes nothing.
+    shared::core::limits::check_cart_size(parsed.domains.len(), app.policy.max_cart)?;
     shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
         orders::place(
             &app,

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use shared::app::pushes::{self, NewPush};
 use shared::app::AppError;
-use shared::core::error::{Code, Problem};
+use shared::core::error::Problem;
 use shared::core::ids::{AccountId, PushId};
+use shared::core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
 use shared::core::model::PushStatus;
 use shared::web::auth::Caller;
 use shared::web::json::{amount, Query};
@@ -61,16 +62,12 @@ async fn publish(
         buyer_email: parsed.buyer_email,
         message: parsed.message,
     };
-    if new
-        .message
-        .as_ref()
-        .is_some_and(|m| m.chars().count() > 500)
-    {
-        return Err(Problem::new(
-            Code::InvalidRequest,
-            "message is longer than 500 characters",
-        )
-        .into());
+    // Before the Idempotency-Key is claimed: a field over its limit writes nothing.
+    if let Some(message) = &new.message {
+        check_length("message", message, MAX_TEXT_CHARS)?;
+    }
+    if let Some(email) = &new.buyer_email {
+        check_length("buyer_email", email, MAX_EMAIL_CHARS)?;
     }
     shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
         pushes::publish(&app, &caller.account, new)

@@ -25,9 +25,10 @@ where
             Err(Attempt::Failed(e)) => return Err(e),
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
-        "gave up after {MAX_ATTEMPTS} lost races"
-    )))
+    Err(Problem::busy(format!(
+        "others changed the same items {MAX_ATTEMPTS} times while we tried; try again"
+    ))
+    .into())
 }
 
 /// The outcome of one try of a read-decide-write.

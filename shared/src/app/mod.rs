@@ -66,9 +66,13 @@ impl From<StoreError> for AppError {
                 "the cursor is not one this list gave out",
             )
             .into(),
-            StoreError::Conflict { failed } => AppError::Internal(anyhow::anyhow!(
-                "the store kept refusing the write (contention at {failed:?})"
-            )),
+            // A condition that fails where no retry was planned: someone else changed the
+            // item first. Contention, not a fault: the client may try again.
+            StoreError::Conflict { failed } => Problem::busy(format!(
+                "the item changed while we wrote it (at {failed:?}); try again"
+            ))
+            .into(),
+            StoreError::Busy(detail) => Problem::busy(detail).into(),
             StoreError::Other(e) => AppError::Internal(e),
         }
     }

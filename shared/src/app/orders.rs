@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::accounts::{retrying, written, Attempt};
 use super::listings::fee_rate;
-use super::rate_limit::count_order_attempt;
+use super::rate_limit::{self, Counted};
 use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
 use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
@@ -12,6 +12,7 @@ use crate::adapters::queue::Topic;
 use crate::core::domain_name::DomainName;
 use crate::core::error::{Code, DomainRefusal, Problem};
 use crate::core::ids::{AccountId, ListingId, OrderId};
+use crate::core::limits::check_cart_size;
 use crate::core::listing::{check_orderable, check_trader};
 use crate::core::model::{
     Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
@@ -44,17 +45,8 @@ pub async fn place(
     domains: &[String],
     captcha_token: &str,
 ) -> AppResult<Placed> {
-    if domains.is_empty() {
-        return Err(Problem::new(Code::EmptyOrder, "the cart is empty").into());
-    }
-    if domains.len() > app.policy.max_cart {
-        return Err(Problem::new(
-            Code::BatchTooLarge,
-            format!("at most {} domains per request", app.policy.max_cart),
-        )
-        .into());
-    }
-    count_order_attempt(app, buyer).await?;
+    check_cart_size(domains.len(), app.policy.max_cart)?;
+    rate_limit::count(app, buyer, Counted::OrderAttempt).await?;
     if !app.captcha.verify(captcha_token).await {
         return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
     }

@@ -142,6 +142,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
     if &new.buyer == seller {
         return Err(Problem::new(Code::SelfPurchase, "a push goes to another account").into());
     }
+    super::rate_limit::count(app, seller, super::rate_limit::Counted::PushPublication).await?;
     let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(seller)).await?;
     check_trader(account.as_ref().map(|a| &a.value))?;
     if load::<Account>(&*app.store, repo::account_key(&new.buyer))

@@ -1,47 +1,60 @@
-//! O7: order attempts per account per minute. The counter lives in the store, so the limit
-//! holds across every Lambda instance, not per process.
-use chrono::Duration;
-use serde::{Deserialize, Serialize};
+//! O7: order attempts per account per minute, and push publications per seller per minute
+//! (a publish-and-withdraw loop cannot flood a buyer's inbox). Each counter lives in the
+//! store, so a limit holds across every Lambda instance, and is one atomic increment, so
+//! a burst from one account is counted exactly and never turns into lost races.
+use chrono::{Duration, Timelike};
 
-use super::accounts::{retrying, written};
-use super::repo::{self, Versioned};
+use super::repo;
 use super::{App, AppResult};
 use crate::core::error::{Code, Problem};
 use crate::core::ids::AccountId;
-use crate::store::Item;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Counter {
-    count: u32,
+/// What is being counted.
+#[derive(Debug, Clone, Copy)]
+pub enum Counted {
+    /// `POST /orders` (O7).
+    OrderAttempt,
+    /// `POST /pushes`.
+    PushPublication,
 }
 
-/// Counts one order attempt of `account`; refuses with `RATE_LIMITED` past the limit.
-pub async fn count_order_attempt(app: &App, account: &AccountId) -> AppResult<()> {
-    let limit = app.policy.order_rate_per_minute;
-    retrying(|| async {
-        let now = app.now();
-        let minute = now.format("%Y%m%d%H%M").to_string();
-        let key = (format!("RATE#{account}#{minute}"), "R".to_owned());
-        let old: Option<Versioned<Counter>> = repo::load(&*app.store, key.clone()).await?;
-        let count = old.as_ref().map_or(0, |c| c.value.count);
-        if count >= limit {
-            return Err(Problem::new(
-                Code::RateLimited,
-                format!("at most {limit} order attempts a minute; try again in a minute (O7)"),
-            )
-            .into());
+impl Counted {
+    fn name(self) -> &'static str {
+        match self {
+            Counted::OrderAttempt => "order",
+            Counted::PushPublication => "push",
         }
-        let mut item = Item::new(
-            key.0,
-            key.1,
-            serde_json::json!({ "count": count + 1 }).to_string(),
-        );
-        item.ttl = Some((now + Duration::minutes(2)).timestamp());
-        written(
-            app.store
-                .transact(vec![repo::put(item, old.as_ref())])
-                .await,
+    }
+
+    fn limit(self, app: &App) -> u32 {
+        match self {
+            Counted::OrderAttempt => app.policy.order_rate_per_minute,
+            Counted::PushPublication => app.policy.push_rate_per_minute,
+        }
+    }
+}
+
+/// Counts one attempt of `account`; refuses with `RATE_LIMITED` (429, `Retry-After`: the
+/// seconds to the next minute) past the limit. A refused attempt is not counted.
+pub async fn count(app: &App, account: &AccountId, what: Counted) -> AppResult<()> {
+    let limit = what.limit(app);
+    let now = app.now();
+    let (pk, sk) = repo::rate_key(what.name(), account, now);
+    let ttl = (now + Duration::minutes(2)).timestamp();
+    match app
+        .store
+        .increment(&pk, &sk, u64::from(limit), Some(ttl))
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(Problem::new(
+            Code::RateLimited,
+            format!(
+                "at most {limit} {} attempts a minute; try again in a minute (O7)",
+                what.name()
+            ),
         )
-    })
-    .await
+        .with_retry_after(60 - now.second())
+        .into()),
+    }
 }

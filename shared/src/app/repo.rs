@@ -15,7 +15,7 @@
 //! | notification | `NOTIFY#{notify_id}`, `TRADE#{out_trade_no}#{paid|closed}` | `N` | (dedupe guards) |
 //! | fee period| `FEES#{kind}`      | `{created}#{ulid}`        |                                           |
 //! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
-//! | rate      | `RATE#{account}#{minute}` | `R`                | ttl                                       |
+//! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment) |
 //! | audit     | `AUDIT#{day}`      | `{at}#{ulid}`             | ttl                                       |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
@@ -54,6 +54,14 @@ pub fn time_key(at: DateTime<Utc>) -> String {
 /// up to now, so its work follows what is due, not the table size).
 pub fn due_bucket(at: DateTime<Utc>) -> String {
     format!("DUE#{}", at.format("%Y-%m-%dT%H"))
+}
+
+/// A per-minute counter of what `account` did (rate limits, O7).
+pub fn rate_key(what: &str, account: &AccountId, now: DateTime<Utc>) -> (String, String) {
+    (
+        format!("RATE#{what}#{account}#{}", now.format("%Y%m%d%H%M")),
+        "R".into(),
+    )
 }
 
 pub fn account_key(id: &AccountId) -> (String, String) {

@@ -16,6 +16,11 @@ pub enum Code {
     NotFound,
     IdempotencyKeyReused,
     IdempotencyInProgress,
+    /// A query that contradicts itself (`min_price` > `max_price`).
+    InvalidQuery,
+    /// Contention or throttling outlasted our retries: nothing was written, try again
+    /// (503 with `Retry-After`, never a 500).
+    Busy,
     // A1
     NotVerified,
     NoPayoutAccount,
@@ -61,12 +66,14 @@ impl Code {
             | PaymentMethodNotAllowed
             | EmptyOrder
             | BatchTooLarge
-            | CaptchaFailed => 400,
+            | CaptchaFailed
+            | InvalidQuery => 400,
             Unauthenticated => 401,
             Forbidden => 403,
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited => 429,
+            Busy => 503,
             NotRefundable => 409,
             NotVerified
             | NoPayoutAccount
@@ -112,6 +119,8 @@ impl Code {
             NotFound => "Not found",
             IdempotencyKeyReused => "Idempotency key reused with another request",
             IdempotencyInProgress => "A request with this idempotency key is in progress",
+            InvalidQuery => "The query contradicts itself",
+            Busy => "Busy, try again",
             NotVerified => "Account not real-name verified",
             NoPayoutAccount => "No Alipay account bound",
             NotOwner => "Domain not in your account",
@@ -166,6 +175,9 @@ pub struct Problem {
     /// A status other than the code's own, where the contract says so (a cart of which
     /// nothing can be ordered is a 409 whatever its one domain's code).
     pub status: Option<u16>,
+    /// Seconds after which the same request may succeed (`Retry-After`): for `RATE_LIMITED`
+    /// and `BUSY`.
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -177,7 +189,19 @@ impl Problem {
             buyable_at: None,
             errors: Vec::new(),
             status: None,
+            retry_after: None,
         }
+    }
+
+    /// The same refusal, telling the client when to try again.
+    pub fn with_retry_after(mut self, seconds: u32) -> Problem {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// `BUSY`: the store stayed contended or throttled; nothing was written.
+    pub fn busy(detail: impl Into<String>) -> Problem {
+        Problem::new(Code::Busy, detail).with_retry_after(1)
     }
 
     /// The HTTP status of this refusal.

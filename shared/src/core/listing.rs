@@ -139,13 +139,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// L3: a description of at most [`MAX_DESCRIPTION_CHARS`] characters.
 pub fn check_description(description: &str) -> Result<(), Problem> {
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(Problem::new(
-            Code::InvalidRequest,
-            format!("description is longer than {MAX_DESCRIPTION_CHARS} characters"),
-        ));
-    }
-    Ok(())
+    super::limits::check_length("description", description, MAX_DESCRIPTION_CHARS)
 }
 
 /// L5: the seller may change, delist or delete a listing only while it is active and no

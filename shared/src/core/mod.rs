@@ -3,6 +3,7 @@ pub mod domain_name;
 pub mod error;
 pub mod ids;
 pub mod ledger;
+pub mod limits;
 pub mod listing;
 pub mod model;
 pub mod money;

@@ -40,6 +40,9 @@ pub struct Policy {
     pub max_cart: usize,
     /// O7: order attempts per account per minute.
     pub order_rate_per_minute: u32,
+    /// Push publications per seller per minute (a publish-and-withdraw loop cannot flood a
+    /// buyer's inbox).
+    pub push_rate_per_minute: u32,
 }
 
 impl Default for Policy {
@@ -61,6 +64,7 @@ impl Default for Policy {
             transfer_fees: BTreeMap::new(),
             max_cart: 2_000,
             order_rate_per_minute: 30,
+            push_rate_per_minute: 30,
         }
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    AttributeDefinition, ReturnValue, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
@@ -108,15 +108,43 @@ fn other<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
     StoreError::Other(anyhow::Error::new(e))
 }
 
-fn sdk<E, R>(e: SdkError<E, R>) -> StoreError
+fn sdk<E, R>(e: SdkError<E, R>, what: &str) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error
+        + aws_sdk_dynamodb::error::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Other(anyhow::anyhow!(
-        "{}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-    ))
+    match e.as_service_error() {
+        Some(service) => service_error(service.meta(), what),
+        None => StoreError::Other(anyhow::anyhow!(
+            "{what}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// DynamoDB's answers that mean "not now": throttling, or a transaction already writing
+/// the item. Nothing was written; the caller may try again shortly.
+const BUSY_CODES: [&str; 5] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+];
+
+/// A service error as a store error, with DynamoDB's own code and message (what an
+/// operator needs to act on it; the SDK's Display alone says "unhandled error").
+fn service_error(meta: &aws_sdk_dynamodb::error::ErrorMetadata, what: &str) -> StoreError {
+    let code = meta.code().unwrap_or("Unknown");
+    let message = meta.message().unwrap_or("");
+    if BUSY_CODES.contains(&code) {
+        return StoreError::Busy(format!("{what}: {code}: {message}"));
+    }
+    StoreError::Other(anyhow::anyhow!("{what}: {code}: {message}"))
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -264,7 +292,7 @@ impl Store for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(sdk)?;
+            .map_err(|e| sdk(e, "GetItem"))?;
         out.item.as_ref().map(from_attrs).transpose()
     }
 
@@ -284,7 +312,7 @@ impl Store for DynamoStore {
                     .request_items(&self.table, pending)
                     .send()
                     .await
-                    .map_err(sdk)?;
+                    .map_err(|e| sdk(e, "BatchGetItem"))?;
                 for attrs in out
                     .responses
                     .unwrap_or_default()
@@ -317,6 +345,9 @@ impl Store for DynamoStore {
         {
             Ok(_) => Ok(()),
             Err(e) => {
+                let Some(_) = e.as_service_error() else {
+                    return Err(sdk(e, "TransactWriteItems"));
+                };
                 let service = e.into_service_error();
                 if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = &service {
                     let reasons = c.cancellation_reasons();
@@ -330,8 +361,12 @@ impl Store for DynamoStore {
                     if !failed.is_empty() || lost_race {
                         return Err(StoreError::Conflict { failed });
                     }
+                    let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
+                    if codes.iter().all(|c| *c == "None" || BUSY_CODES.contains(c) || *c == "ThrottlingError") {
+                        return Err(StoreError::Busy(format!("TransactWriteItems cancelled: {codes:?}")));
+                    }
                 }
-                Err(StoreError::Other(anyhow::Error::new(service)))
+                Err(service_error(service.meta(), "TransactWriteItems"))
             }
         }
     }
@@ -375,11 +410,13 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| {
-                let service = e.into_service_error();
-                if service.meta().code() == Some("ValidationException") && query.after.is_some() {
+                let bad_cursor = e
+                    .as_service_error()
+                    .is_some_and(|s| s.meta().code() == Some("ValidationException"));
+                if bad_cursor && query.after.is_some() {
                     StoreError::BadCursor
                 } else {
-                    StoreError::Other(anyhow::Error::new(service))
+                    sdk(e, "Query")
                 }
             })?;
         let items = out
@@ -394,4 +431,79 @@ impl Store for DynamoStore {
             .transpose()?;
         Ok(Page { items, next })
     }
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError> {
+        // The count is the version attribute: ADD makes it atomic, the condition the ceiling.
+        let mut update = format!("ADD #ver :one SET #body = if_not_exists(#body, :empty)");
+        let mut values: Attrs = HashMap::from([
+            (":one".to_owned(), AttributeValue::N("1".into())),
+            (":ceiling".to_owned(), AttributeValue::N(ceiling.to_string())),
+            (":empty".to_owned(), s("")),
+        ]);
+        let mut names = HashMap::from([
+            ("#ver".to_owned(), VERSION.to_owned()),
+            ("#body".to_owned(), BODY.to_owned()),
+        ]);
+        if let Some(ttl) = ttl {
+            update.push_str(", #ttl = :ttl");
+            values.insert(":ttl".into(), AttributeValue::N(ttl.to_string()));
+            names.insert("#ttl".into(), TTL.to_owned());
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(pk, sk)))
+            .update_expression(update)
+            .condition_expression("attribute_not_exists(#ver) OR #ver < :ceiling")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Some(
+                out.attributes
+                    .as_ref()
+                    .and_then(|a| number(a, VERSION))
+                    .unwrap_or(1) as u64,
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk(e, "UpdateItem")),
+        }
+    }
+
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
+        cursor_after(query, item)
+    }
+}
+
+/// The `ExclusiveStartKey` that continues `query` right after `item`, as a cursor. Needs no
+/// client: the key is the item's table key plus, on an index, its index key.
+pub fn cursor_after(query: &Query, item: &Item) -> Result<String, StoreError> {
+    let mut key = key_attrs(&item.pk, &item.sk);
+    if let Some(index) = query.index {
+        let (ipk, isk) = item.indexes.get(&index).ok_or_else(|| {
+            StoreError::Other(anyhow::anyhow!(
+                "{}/{} is not in {}",
+                item.pk,
+                item.sk,
+                index.name()
+            ))
+        })?;
+        let (pk_name, sk_name) = index_keys(index);
+        key.insert(pk_name, s(ipk));
+        key.insert(sk_name, s(isk));
+    }
+    encode_cursor(&key)
 }

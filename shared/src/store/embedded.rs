@@ -312,6 +312,53 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError> {
+        let key = item_key(pk, sk);
+        self.blocking(move |db| {
+            let tx = db.begin_write().map_err(other)?;
+            let count = {
+                let mut items = tx.open_table(ITEMS).map_err(other)?;
+                let old = items
+                    .get(key.as_str())
+                    .map_err(other)?
+                    .map(|v| decode(&key, v.value()))
+                    .transpose()?;
+                let mut counter = old.unwrap_or_else(|| Item::new("", "", String::new()));
+                if counter.version >= ceiling {
+                    return Ok(None);
+                }
+                counter.ttl = ttl;
+                let count = counter.version + 1;
+                items
+                    .insert(key.as_str(), encode(&counter, count)?.as_slice())
+                    .map_err(other)?;
+                count
+            };
+            tx.commit().map_err(other)?;
+            Ok(Some(count))
+        })
+        .await
+    }
+
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
+        let key = match query.index {
+            None => item_key(&item.pk, &item.sk),
+            Some(index) => {
+                let (ipk, isk) = item.indexes.get(&index).ok_or_else(|| {
+                    other(anyhow::anyhow!("{}/{} is not in {}", item.pk, item.sk, index.name()))
+                })?;
+                index_entry(index, ipk, isk, &item.pk, &item.sk)
+            }
+        };
+        Ok(URL_SAFE_NO_PAD.encode(key))
+    }
 }
 
 /// Starts the range after the cursor (in the direction of reading). A cursor outside the

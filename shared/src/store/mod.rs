@@ -138,6 +138,10 @@ pub enum StoreError {
     /// A query's `after` was not a cursor of that query.
     #[error("invalid cursor")]
     BadCursor,
+    /// The store is throttling or the item is being written by another transaction right
+    /// now: nothing was written; the same request may succeed a moment later.
+    #[error("the store is busy: {0}")]
+    Busy(String),
     /// Anything else: the request was invalid or the store could not be reached.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -205,6 +209,20 @@ pub trait Store: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
     /// One page of a partition.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+    /// Adds one to the counter at a key unless it has reached `ceiling`, in one atomic
+    /// request (DynamoDB: `UpdateItem` with `ADD` and a condition), so concurrent callers
+    /// never lose a race and never retry. Returns the new count, or `None` at the ceiling
+    /// (nothing changed). The count is the item's version; `ttl` is set on every increment.
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError>;
+    /// The cursor that continues `query` right after `item`, one of its results: a reader
+    /// that stops inside a page (a filtered list that has enough) resumes exactly there.
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError>;
 }
 
 /// Refuses transactions DynamoDB would refuse, so both adapters fail alike.

@@ -29,18 +29,30 @@ pub fn problem_body(p: &Problem) -> serde_json::Value {
 /// A problem+json response.
 pub fn problem_response(p: &Problem) -> Response {
     let status = StatusCode::from_u16(p.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/problem+json")],
         problem_body(p).to_string(),
     )
-        .into_response()
+        .into_response();
+    if let Some(seconds) = p.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::Refused(p) => problem_response(&p),
+            AppError::Refused(p) => {
+                if p.code == Code::Busy {
+                    // Contention is expected now and then; many in a row need a look.
+                    tracing::warn!(detail = %p.detail, "answered busy");
+                }
+                problem_response(&p)
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 let body = json!({
