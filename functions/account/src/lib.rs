@@ -38,6 +38,17 @@ async fn domains(
     Ok(axum::Json(page).into_response())
 }
 
-async fn ledger(State(app): State<AppState>, caller: Caller) -> Result<Response, AppError> {
-    Ok(axum::Json(accounts::my_ledger(&app, &caller.account).await?).into_response())
+async fn ledger(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Paging>,
+) -> Result<Response, AppError> {
+    let page = accounts::my_ledger(
+        &app,
+        &caller.account,
+        page_limit(p.limit),
+        page_cursor(p.cursor),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
 }

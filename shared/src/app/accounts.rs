@@ -59,7 +59,7 @@ pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
         let old: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(&account.id)).await?;
         written(
-            app.store
+            app
                 .transact(vec![put(account_item(&account), old.as_ref())])
                 .await,
         )?;
@@ -102,7 +102,7 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
             deleted: false,
         };
         written(
-            app.store
+            app
                 .transact(vec![put(domain_item(&domain), old.as_ref())])
                 .await,
         )?;
@@ -137,10 +137,12 @@ pub async fn my_domains(
     })
 }
 
-/// `GET /me/ledger`: the caller's entries as seller and as buyer, and the seller balances.
+/// `GET /me/ledger`: a page of the caller's entries as seller and as buyer, oldest first,
+/// and the seller balances.
 #[derive(Debug, Serialize)]
 pub struct LedgerView {
     pub items: Vec<Entry>,
+    pub next_cursor: Option<String>,
     pub balances: Balances,
 }
 
@@ -164,17 +166,103 @@ pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Ent
     Ok(entries)
 }
 
-/// `GET /me/ledger`.
-pub async fn my_ledger(app: &App, account: &AccountId) -> AppResult<LedgerView> {
-    let mut items = Vec::new();
-    for ledger_account in [
+/// Where a ledger page stopped in each of the caller's ledger accounts: the store cursor
+/// after the last entry shown, or `done` once an account has nothing more.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct LedgerCursor {
+    /// One per account of [`ledger_accounts`], in order.
+    after: Vec<Option<String>>,
+    done: Vec<bool>,
+}
+
+/// The ledger accounts a caller sees: proceeds available, proceeds frozen, and escrow.
+fn ledger_accounts(account: &AccountId) -> [LedgerAccount; 3] {
+    [
         LedgerAccount::Seller(account.clone()),
         LedgerAccount::SellerFrozen(account.clone()),
         LedgerAccount::Escrow(account.clone()),
-    ] {
-        items.extend(entries_of(app, &ledger_account).await?);
+    ]
+}
+
+fn bad_cursor() -> AppError {
+    Problem::new(
+        Code::InvalidRequest,
+        "the cursor is not one this list gave out",
+    )
+    .into()
+}
+
+/// `GET /me/ledger`: the caller's three ledger partitions merged in time order, `limit`
+/// entries a page: each partition is read from its own position (one query each, at most
+/// `limit` entries), the oldest `limit` of them are shown, and the cursor remembers where
+/// each partition stopped.
+pub async fn my_ledger(
+    app: &App,
+    account: &AccountId,
+    limit: usize,
+    cursor: Option<String>,
+) -> AppResult<LedgerView> {
+    use base64::Engine;
+    let codec = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let accounts = ledger_accounts(account);
+    let mut position = match cursor {
+        None => LedgerCursor {
+            after: vec![None; accounts.len()],
+            done: vec![false; accounts.len()],
+        },
+        Some(text) => codec
+            .decode(text)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<LedgerCursor>(&bytes).ok())
+            .filter(|c| c.after.len() == accounts.len() && c.done.len() == accounts.len())
+            .ok_or_else(bad_cursor)?,
+    };
+    // (sort key, partition, item) of every candidate entry.
+    let mut candidates: Vec<(String, usize, crate::store::Item)> = Vec::new();
+    let mut queries = Vec::new();
+    let mut exhausted = Vec::new();
+    for (n, ledger_account) in accounts.iter().enumerate() {
+        let mut query = Query::table(repo::ledger_partition(&ledger_account.key()));
+        query.limit = limit;
+        query.after = position.after[n].clone();
+        if !position.done[n] {
+            let page = app.store.query(query.clone()).await?;
+            exhausted.push(page.next.is_none());
+            candidates.extend(page.items.into_iter().map(|i| (i.sk.clone(), n, i)));
+        } else {
+            exhausted.push(true);
+        }
+        queries.push(query);
     }
-    let balances = balances(items.iter().map(|e| &e.posting));
-    items.sort_by(|a, b| a.at.cmp(&b.at).then(a.journal_id.cmp(&b.journal_id)));
-    Ok(LedgerView { items, balances })
+    candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let shown = candidates.len().min(limit);
+    let mut items = Vec::with_capacity(shown);
+    let mut taken = vec![0usize; accounts.len()];
+    let mut fetched = vec![0usize; accounts.len()];
+    for (_, n, _) in &candidates {
+        fetched[*n] += 1;
+    }
+    for (_, n, item) in &candidates[..shown] {
+        items.push(repo::decode::<Entry>(item)?.value);
+        position.after[*n] = Some(app.store.cursor_after(&queries[*n], item)?);
+        taken[*n] += 1;
+    }
+    for n in 0..accounts.len() {
+        position.done[n] = position.done[n] || (exhausted[n] && taken[n] == fetched[n]);
+    }
+    let next_cursor = if position.done.iter().all(|d| *d) {
+        None
+    } else {
+        let json = serde_json::to_vec(&position).map_err(|e| AppError::Internal(e.into()))?;
+        Some(codec.encode(json))
+    };
+    // The balances are the seller partitions' sums (not bounded by the page: see README).
+    let mut postings = entries_of(app, &accounts[0]).await?;
+    postings.extend(entries_of(app, &accounts[1]).await?);
+    let balances = balances(postings.iter().map(|e| &e.posting));
+    Ok(LedgerView {
+        items,
+        next_cursor,
+        balances,
+    })
 }

@@ -90,6 +90,6 @@ pub async fn set_period(
         format!("{}#{}", time_key(now), app.ulid()),
         serde_json::to_string(&period).map_err(|e| super::AppError::Internal(e.into()))?,
     );
-    app.store.transact(vec![create(item)]).await?;
+    app.transact(vec![create(item)]).await?;
     Ok(period)
 }

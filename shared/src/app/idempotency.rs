@@ -118,7 +118,7 @@ where
             answer: None,
         };
         written(
-            app.store
+            app
                 .transact(vec![repo::put(
                     record_item(account, key, &record),
                     old.as_ref(),
@@ -143,7 +143,7 @@ where
                 answer: Some(answer.clone()),
                 ..claimed.value
             };
-            app.store
+            app
                 .transact(vec![Write::Put(
                     record_item(account, key, &record),
                     Expect::Version(claimed.version),
@@ -157,7 +157,7 @@ where
                 sk,
                 expect: Expect::Version(claimed.version),
             };
-            if let Err(release_error) = app.store.transact(vec![release]).await {
+            if let Err(release_error) = app.transact(vec![release]).await {
                 tracing::warn!(error = %release_error, "could not release an idempotency key");
             }
             Err(e)

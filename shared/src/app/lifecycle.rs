@@ -141,7 +141,7 @@ async fn update_and_end(
             writes.insert(0, put(domain_item(&next), Some(&domain)));
         }
         if !writes.is_empty() {
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
         }
         Ok(ended)
     })
@@ -181,7 +181,7 @@ pub async fn take_down_listing(app: &App, id: &ListingId, reason: &str) -> AppRe
                 writes.push(put(domain_item(&freed), Some(&domain)));
             }
         }
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         let mut ended = listing.value.clone();
         ended.status = ListingStatus::Ended;
         ended.end_reason = Some(reason);

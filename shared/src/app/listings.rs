@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 
 use super::accounts::{retrying, written, Attempt};
 use super::repo::{self, create, domain_item, listing_item, load, put, Versioned};
+use super::paging;
 use super::views::{ListingView, PageView};
 use super::{App, AppResult};
 use crate::core::domain_name::DomainName;
@@ -88,7 +89,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             until: Some(ends_at),
         });
         written(
-            app.store
+            app
                 .transact(vec![
                     create(listing_item(&listing)),
                     put(domain_item(&held), Some(&domain)),
@@ -204,7 +205,7 @@ pub async fn change(
         if next.ends_at != listing.value.ends_at {
             writes.extend(domain_follow(app, &next, Some(next.ends_at)).await?);
         }
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(ListingView::new(&next, fee_rate(app, now).await?, now))
     })
     .await
@@ -222,7 +223,7 @@ pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<
         ended.updated_at = now;
         let mut writes = vec![put(listing_item(&ended), Some(&listing))];
         writes.extend(domain_follow(app, &ended, None).await?);
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(ListingView::new(&ended, fee_rate(app, now).await?, now))
     })
     .await
@@ -260,13 +261,20 @@ pub struct Browse {
     pub cursor: Option<String>,
 }
 
-/// How many index entries one browse request reads at most while filtering by `q`,
-/// so a rare substring cannot turn a request into a table walk.
-const BROWSE_READ_BUDGET: usize = 2_000;
-
 /// `GET /listings`: active listings through the market indexes (never a scan). Price
-/// bounds are a key range; `q` and the newest-with-TLD case filter what the range reads.
+/// bounds are a key range; `q`, the newest-with-TLD case and listings past their end time
+/// (E1: ended before the sweep gets to them) filter what the range reads, at a bounded cost
+/// (`paging::filtered`).
 pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView>> {
+    if let (Some(min), Some(max)) = (browse.min_price, browse.max_price) {
+        if min > max {
+            return Err(Problem::new(
+                Code::InvalidQuery,
+                format!("min_price {min} is above max_price {max}"),
+            )
+            .into());
+        }
+    }
     let now = app.now();
     let tld = browse
         .tld
@@ -278,7 +286,8 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
         (_, None) => Query::index(Index::Gsi2, "MKT"),
     };
     query.forward = browse.sort == Sort::PriceAscending;
-    if browse.sort != Sort::Newest && (browse.min_price.is_some() || browse.max_price.is_some()) {
+    let priced = browse.min_price.is_some() || browse.max_price.is_some();
+    if browse.sort != Sort::Newest && priced {
         let lo = browse
             .min_price
             .map_or_else(|| "0".to_owned(), |m| m.sort_key());
@@ -290,37 +299,23 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
     }
     query.after = browse.cursor;
     let needle = browse.q.as_deref().map(str::to_ascii_lowercase);
+    // Filters the key range does not do by itself.
+    let filtering =
+        needle.is_some() || (browse.sort == Sort::Newest && (tld.is_some() || priced));
     let rate = fee_rate(app, now).await?;
-    let mut items = Vec::new();
-    let mut read = 0;
-    // Each page asks for what is still missing, so the store's cursor always points right
-    // after the last listing read, and no listing is skipped between pages.
-    let next_cursor = loop {
-        query.limit = browse.limit - items.len();
-        let page = app.store.query(query.clone()).await?;
-        read += page.items.len();
-        for item in &page.items {
-            let listing: Versioned<Listing> = repo::decode(item)?;
-            let l = &listing.value;
-            let keep = l.status_at(now).0 == ListingStatus::Active
-                && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
-                && browse.min_price.is_none_or(|m| l.price >= m)
-                && browse.max_price.is_none_or(|m| l.price <= m)
-                && needle
-                    .as_deref()
-                    .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
-            if keep {
-                items.push(ListingView::new(l, rate, now));
-            }
-        }
-        match page.next {
-            Some(next) if items.len() < browse.limit && read < BROWSE_READ_BUDGET => {
-                query.after = Some(next)
-            }
-            next => break next,
-        }
-    };
-    Ok(PageView { items, next_cursor })
+    paging::filtered(app, query, browse.limit, filtering, |item| {
+        let listing: Versioned<Listing> = repo::decode(item)?;
+        let l = &listing.value;
+        let keep = l.status_at(now).0 == ListingStatus::Active
+            && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
+            && browse.min_price.is_none_or(|m| l.price >= m)
+            && browse.max_price.is_none_or(|m| l.price <= m)
+            && needle
+                .as_deref()
+                .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
+        Ok(keep.then(|| ListingView::new(l, rate, now)))
+    })
+    .await
 }
 
 /// `GET /me/listings`: the caller's listings, all statuses, newest first.
@@ -366,7 +361,7 @@ pub async fn end_if_due(app: &App, id: &ListingId) -> AppResult<bool> {
         ended.updated_at = now;
         let mut writes = vec![put(listing_item(&ended), Some(&listing))];
         writes.extend(domain_follow(app, &ended, None).await?);
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(true)
     })
     .await

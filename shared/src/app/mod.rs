@@ -10,7 +10,7 @@ use crate::adapters::payment::PaymentProvider;
 use crate::adapters::queue::Queue;
 use crate::core::error::{Code, Problem};
 use crate::core::policy::Policy;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Write};
 
 pub mod accounts;
 pub mod fees;
@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod listings;
 pub mod orders;
+pub mod paging;
 pub mod payments;
 pub mod pushes;
 pub mod rate_limit;
@@ -41,6 +42,21 @@ impl App {
     /// The time every rule of this request is judged at (E1: the server's clock).
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Writes through the store (all or nothing, conditions as given), filing every due
+    /// index entry no earlier than the bucket of the hour it is written in: an entry due in
+    /// an hour the sweep's cursor may have passed already is put where the sweep still
+    /// reads (its sort key keeps the real due time, so it is due at once). Every use case
+    /// writes through here.
+    pub async fn transact(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
+        let now = self.now();
+        for write in &mut writes {
+            if let Write::Put(item, _) = write {
+                repo::file_due_no_earlier_than(item, now);
+            }
+        }
+        self.store.transact(writes).await
     }
 
     /// A fresh ULID stamped with the marketplace clock.

@@ -212,7 +212,7 @@ async fn reserve(
                 claimed.hold = Some(hold.clone());
                 writes.push(put(listing_item(&claimed), Some(&c.listing)));
             }
-            app.store.transact(writes)
+            app.transact(writes)
         });
         let results = futures::future::join_all(attempts).await;
         let mut again = Vec::new();
@@ -263,7 +263,7 @@ async fn reserve(
         return Ok((None, refused));
     }
     let order = new_order(&order_id, buyer, &held, rate, now, pay_by);
-    app.store.transact(vec![create(order_item(&order))]).await?;
+    app.transact(vec![create(order_item(&order))]).await?;
     Ok((Some(order), refused))
 }
 
@@ -301,6 +301,7 @@ fn new_order(
         payment: None,
         paid_at: None,
         completed_at: None,
+        releasing: false,
     }
 }
 
@@ -405,7 +406,7 @@ pub async fn pay(
                 });
                 next.updated_at = now;
                 written(
-                    app.store
+                    app
                         .transact(vec![
                             create(payment_item(&payment)),
                             put(order_item(&next), Some(&order)),
@@ -449,10 +450,85 @@ pub(crate) async fn release_holds(app: &App, order: &Order) -> AppResult<Vec<Wri
     Ok(writes)
 }
 
+/// Ends an unpaid order (cancel, O3 expiry) as read: the order's new state first, with the
+/// releases of its listings when they fit in the same transaction (up to 99: all or
+/// nothing, as before). A larger order is marked `releasing` and its listings are freed
+/// afterwards by [`release_rest`], in transactions of at most 100.
+async fn end_unpaid(
+    app: &App,
+    order: &Versioned<Order>,
+    mut ended: Order,
+) -> Result<Order, Attempt> {
+    let releases = release_holds(app, &order.value).await?;
+    let fits = releases.len() < MAX_TRANSACTION_WRITES;
+    ended.releasing = !fits;
+    let mut writes = vec![put(order_item(&ended), Some(order))];
+    if fits {
+        writes.extend(releases);
+    }
+    written(app.transact(writes).await)?;
+    Ok(ended)
+}
+
+/// Frees the listings an ended order still holds, in concurrent transactions of at most
+/// 100, then clears its `releasing` mark. Each release is conditional on the listing being
+/// as read: one that changed meanwhile is read again, and a hold that is no longer this
+/// order's is left alone. Runs again safely (the sweep calls it for a `releasing` order).
+pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
+    for _ in 0..MAX_ATTEMPTS {
+        let Some(order) = load::<Order>(&*app.store, repo::order_key(id)).await? else {
+            return Ok(());
+        };
+        if !order.value.releasing {
+            return Ok(());
+        }
+        let releases = release_holds(app, &order.value).await?;
+        let chunks: Vec<Vec<Write>> = releases
+            .chunks(MAX_TRANSACTION_WRITES)
+            .map(<[Write]>::to_vec)
+            .collect();
+        let results =
+            futures::future::join_all(chunks.into_iter().map(|c| app.transact(c))).await;
+        let mut lost_race = false;
+        for result in results {
+            match result {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => lost_race = true,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if lost_race {
+            continue;
+        }
+        let mut released = order.value.clone();
+        released.releasing = false;
+        match app
+            
+            .transact(vec![put(order_item(&released), Some(&order))])
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::busy(format!("the listings of order {id} kept changing while we freed them")).into())
+}
+
+/// Frees the rest of a large ended order's listings now; if that fails, the order stays
+/// `releasing` and the sweep finishes it (the holds lapse at the window's end anyway).
+async fn release_rest_or_leave(app: &App, order: &Order) {
+    if order.releasing {
+        if let Err(e) = release_rest(app, &order.id).await {
+            tracing::warn!(order = %order.id, error = %e, "could not free every listing of the ended order yet; the sweep will");
+        }
+    }
+}
+
 /// `POST /orders/{id}/cancel`: while unpaid; the listings are free at once. Money that
 /// still arrives for it is refunded (see `payments`).
 pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
-    retrying(|| async {
+    let cancelled = retrying(|| async {
         let now = app.now();
         let order = load_own(app, buyer, id).await?;
         if !status_at(&order.value, now).is_unpaid() {
@@ -465,24 +541,23 @@ pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<Ord
         let mut cancelled = order.value.clone();
         cancelled.status = OrderStatus::Cancelled;
         cancelled.updated_at = now;
-        let mut writes = vec![put(order_item(&cancelled), Some(&order))];
-        writes.extend(release_holds(app, &order.value).await?);
-        written(app.store.transact(writes).await)?;
-        Ok(OrderView::new(&cancelled, now))
+        end_unpaid(app, &order, cancelled).await
     })
-    .await
+    .await?;
+    release_rest_or_leave(app, &cancelled).await;
+    Ok(OrderView::new(&cancelled, app.now()))
 }
 
 /// O3: an unpaid order past its window becomes `expired` (or `failed` when its last payment
 /// attempt failed) and frees its listings. Returns whether this call changed it.
 pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
-    retrying(|| async {
+    let ended = retrying(|| async {
         let now = app.now();
         let Some(order) = load::<Order>(&*app.store, repo::order_key(id)).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         if !order.value.status.is_unpaid() || now < order.value.pay_by {
-            return Ok(false);
+            return Ok(None);
         }
         let mut ended = order.value.clone();
         let attempt_failed = ended
@@ -495,12 +570,16 @@ pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
             OrderStatus::Expired
         };
         ended.updated_at = now;
-        let mut writes = vec![put(order_item(&ended), Some(&order))];
-        writes.extend(release_holds(app, &order.value).await?);
-        written(app.store.transact(writes).await)?;
-        Ok(true)
+        Ok(Some(end_unpaid(app, &order, ended).await?))
     })
-    .await
+    .await?;
+    match ended {
+        Some(order) => {
+            release_rest_or_leave(app, &order).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// `POST /orders/{id}/refresh` (O6): while a payment's result is not back, asks the provider
@@ -513,15 +592,8 @@ pub async fn refresh(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<Or
         .as_deref()
         .filter(|_| order.status == OrderStatus::Processing);
     if let Some(payment_id) = pending {
-        if let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(payment_id)).await? {
-            match app.provider.query(payment_id, app.now()).await {
-                Ok(answer) => {
-                    super::payments::apply_query(app, &payment.value, answer).await?;
-                }
-                Err(e) => {
-                    tracing::warn!(payment = payment_id, error = %e, "trade.query failed; showing the order as it is")
-                }
-            }
+        if let Err(e) = super::payments::query_and_apply(app, payment_id).await {
+            tracing::warn!(payment = payment_id, error = %e, "trade.query failed; showing the order as it is");
         }
     }
     get(app, buyer, id).await

@@ -99,7 +99,7 @@ async fn audit(app: &App, body: &str, reason: &str) -> AppResult<()> {
         serde_json::json!({ "reason": reason, "body": body, "at": now }).to_string(),
     );
     item.ttl = Some((now + Duration::days(400)).timestamp());
-    app.store.transact(vec![create(item)]).await?;
+    app.transact(vec![create(item)]).await?;
     tracing::warn!(reason, "payment notification rejected");
     Ok(())
 }
@@ -220,7 +220,7 @@ async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
                 writes.push(put(order_item(&next), Some(&order)));
             }
         }
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(Applied::AttemptFailed)
     })
     .await
@@ -301,7 +301,7 @@ async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
             });
             writes.push(put(payment_item(&settled), Some(&payment)));
             writes.push(put(order_item(&next), Some(&order)));
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
             Ok((Applied::Paid, Some(order.value.id.clone()), None))
         } else {
             settled.status = PaymentStatus::Refunded;
@@ -313,7 +313,7 @@ async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
             writes.push(put(payment_item(&settled), Some(&payment)));
             writes.extend(journal_writes(&journal));
             writes.push(refund_write);
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
             tracing::info!(payment = %payment.value.id, "late or unwanted payment refunded");
             Ok((Applied::Refunded, None, Some(refund)))
         }
@@ -372,7 +372,7 @@ pub async fn send_refund(app: &App, journal_id: &str) -> AppResult<bool> {
     // A concurrent sender may have recorded the same outcome: the provider refunds once per
     // refund id, so losing this race is harmless.
     match app
-        .store
+        
         .transact(vec![put(refund_item(&next), Some(&refund))])
         .await
     {
@@ -409,7 +409,7 @@ pub async fn settle(app: &App, sale_journal_id: &str) -> AppResult<bool> {
             &pending.value.seller,
             now,
         )));
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(true)
     })
     .await
@@ -567,7 +567,7 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
                 next.completed_at = Some(now);
             }
             writes.insert(0, put(order_item(&next), Some(&order)));
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
             Ok((next.status == OrderStatus::Completed, refunds))
         })
         .await?;
@@ -578,6 +578,21 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
             return Ok(());
         }
     }
+}
+
+/// O6: asks the provider about a payment attempt (`trade.query`) and applies its answer. An
+/// error means the provider did not answer: the attempt's result is still unknown, and the
+/// caller must not act as if it had failed.
+pub async fn query_and_apply(app: &App, payment_id: &str) -> AppResult<Applied> {
+    let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(payment_id)).await? else {
+        return Ok(Applied::NoChange);
+    };
+    let answer = app
+        .provider
+        .query(payment_id, app.now())
+        .await
+        .map_err(|e| AppError::Internal(e.context(format!("trade.query of payment {payment_id}"))))?;
+    apply_query(app, &payment.value, answer).await
 }
 
 /// O6: what the provider says of a payment, applied through the same path as its
@@ -677,7 +692,7 @@ pub async fn refund_completed(
         }
         writes.extend(journal_writes(&journal));
         writes.push(refund_write);
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok((next, record))
     })
     .await?;

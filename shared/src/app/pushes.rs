@@ -227,7 +227,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
             });
             writes.push(put(domain_item(&held), Some(domain)));
         }
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(view(app, &push, now, None))
     })
     .await
@@ -298,22 +298,13 @@ pub async fn mine(
     };
     query.forward = false;
     query.after = cursor;
-    let mut items = Vec::new();
-    let next_cursor = loop {
-        query.limit = limit - items.len();
-        let page = app.store.query(query.clone()).await?;
-        for item in &page.items {
-            let push: Versioned<Push> = repo::decode(item)?;
-            if status.is_none_or(|s| status_at(&push.value, now) == s) {
-                items.push(view(app, &push.value, now, None));
-            }
-        }
-        match page.next {
-            Some(next) if items.len() < limit && !page.items.is_empty() => query.after = Some(next),
-            next => break next,
-        }
-    };
-    Ok(PageView { items, next_cursor })
+    super::paging::filtered(app, query, limit, status.is_some(), |item| {
+        let push: Versioned<Push> = repo::decode(item)?;
+        Ok(status
+            .is_none_or(|s| status_at(&push.value, now) == s)
+            .then(|| view(app, &push.value, now, None)))
+    })
+    .await
 }
 
 /// Writes that end a push and free every domain it still holds.
@@ -392,7 +383,7 @@ async fn end_pending(
             return Err(not_pending(&push.value, now));
         }
         let writes = end_writes(app, &push, status, reason, now).await?;
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         let ended = load::<Push>(&*app.store, repo::push_key(id))
             .await?
             .map(|p| p.value)
@@ -539,7 +530,7 @@ pub async fn accept(
         if let Some(reason) = why_not {
             // P4: the exchange cannot complete; nothing has been paid yet.
             let writes = end_writes(app, &push, PushStatus::Failed, &reason, now).await?;
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
             return Err(
                 Problem::new(Code::PushNotPending, format!("the push failed: {reason}")).into(),
             );
@@ -549,7 +540,7 @@ pub async fn accept(
             let writes_done = completion_writes(app, &mut next, &held, forced, now);
             let mut writes = vec![put(push_item(&next), Some(&push))];
             writes.extend(writes_done);
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
             return Ok(view(app, &next, now, None));
         }
         next.status = PushStatus::Accepted;
@@ -570,7 +561,7 @@ pub async fn accept(
             }
             writes.push(put(domain_item(&holding), Some(domain)));
         }
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(view(
             app,
             &next,
@@ -623,7 +614,7 @@ pub async fn pay(
         });
         next.updated_at = now;
         written(
-            app.store
+            app
                 .transact(vec![
                     put(push_item(&next), Some(&push)),
                     create(payment_item(&payment)),
@@ -711,7 +702,7 @@ pub(crate) async fn paid(app: &App, n: &Notification, id: &PushId) -> AppResult<
                 writes.push(put(payment_item(&settled), Some(&payment)));
                 writes.push(put(push_item(&next), Some(&push)));
                 writes.extend(domain_writes);
-                written(app.store.transact(writes).await)?;
+                written(app.transact(writes).await)?;
                 Ok((Applied::Paid, None))
             }
             (in_time, why_not) => {
@@ -729,7 +720,7 @@ pub(crate) async fn paid(app: &App, n: &Notification, id: &PushId) -> AppResult<
                     // P4: the whole push fails and every domain is freed.
                     writes.extend(end_writes(app, &push, PushStatus::Failed, &reason, now).await?);
                 }
-                written(app.store.transact(writes).await)?;
+                written(app.transact(writes).await)?;
                 Ok((Applied::Refunded, Some(refund)))
             }
         }
@@ -790,7 +781,7 @@ async fn complete_paid(
             let mut writes = end_writes(app, &push, PushStatus::Failed, &reason, now).await?;
             writes.extend(journal_writes(&journal));
             writes.push(refund_write);
-            written(app.store.transact(writes).await)?;
+            written(app.transact(writes).await)?;
             next.status = PushStatus::Failed;
             next.end_reason = Some(reason);
             return Ok((view(app, &next, now, None), Some(refund)));
@@ -800,7 +791,7 @@ async fn complete_paid(
         let domain_writes = completion_writes(app, &mut next, &held, forced, now);
         let mut writes = vec![put(push_item(&next), Some(&push))];
         writes.extend(domain_writes);
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok((view(app, &next, now, None), None))
     })
     .await?;
@@ -829,6 +820,16 @@ pub async fn due(app: &App, id: &PushId) -> AppResult<Option<&'static str>> {
     };
     match push.value.status {
         PushStatus::Pending | PushStatus::Accepted if now >= push.value.expires_at => {
+            // O6/E1: a payment whose result is not back is asked about before the push
+            // expires (no answer: the error goes up and the sweep tries again later).
+            if let Some(attempt) = push
+                .value
+                .payment
+                .as_ref()
+                .filter(|p| p.status == PaymentStatus::Pending)
+            {
+                super::payments::query_and_apply(app, attempt.payment_id.as_str()).await?;
+            }
             let done = retrying(|| async {
                 let now = app.now();
                 let Some(push) = load::<Push>(&*app.store, repo::push_key(id)).await? else {
@@ -849,7 +850,7 @@ pub async fn due(app: &App, id: &PushId) -> AppResult<Option<&'static str>> {
                     now,
                 )
                 .await?;
-                written(app.store.transact(writes).await)?;
+                written(app.transact(writes).await)?;
                 Ok(true)
             })
             .await?;
@@ -899,7 +900,7 @@ pub async fn invalidate(
                 refund = Some(record);
             }
         }
-        written(app.store.transact(writes).await)?;
+        written(app.transact(writes).await)?;
         Ok(Some(refund))
     })
     .await?;

@@ -16,6 +16,7 @@
 //! | fee period| `FEES#{kind}`      | `{created}#{ulid}`        |                                           |
 //! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
 //! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment) |
+//! | sweep failure | `SWEEPFAIL#{pk}#{sk}` | `F`                 | ttl (failures in a row of a due item)    |
 //! | audit     | `AUDIT#{day}`      | `{at}#{ulid}`             | ttl                                       |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
@@ -62,6 +63,22 @@ pub fn rate_key(what: &str, account: &AccountId, now: DateTime<Utc>) -> (String,
         format!("RATE#{what}#{account}#{}", now.format("%Y%m%d%H%M")),
         "R".into(),
     )
+}
+
+/// The failures in a row of one due item the sweep could not handle (its backoff).
+pub fn sweep_failure_key(pk: &str, sk: &str) -> (String, String) {
+    (format!("SWEEPFAIL#{pk}#{sk}"), "F".into())
+}
+
+/// Moves an item's due entry to the bucket of `now` when its own bucket is older (see
+/// `App::transact`); the sort key, and so the due time the sweep reads, stays.
+pub fn file_due_no_earlier_than(item: &mut Item, now: DateTime<Utc>) {
+    let current = due_bucket(now);
+    if let Some((bucket, _)) = item.indexes.get_mut(&Index::Gsi5) {
+        if *bucket < current {
+            *bucket = current;
+        }
+    }
 }
 
 pub fn account_key(id: &AccountId) -> (String, String) {
@@ -173,9 +190,11 @@ pub fn order_item(order: &Order) -> Item {
     );
     // An unpaid order is due at its deadline; a paid one with undelivered domains is due at
     // once, so that the sweeper finishes a delivery a crash interrupted.
+    // An ended order that still holds listings is due at once, so that the sweep frees them.
     let due = match order.status {
         OrderStatus::AwaitingPayment | OrderStatus::Processing => Some(order.pay_by),
         OrderStatus::Paid => Some(order.paid_at.unwrap_or(order.updated_at)),
+        _ if order.releasing => Some(order.updated_at),
         _ => None,
     };
     if let Some(due) = due {

@@ -384,6 +384,7 @@ mod tests {
             payment: None,
             paid_at: None,
             completed_at: None,
+            releasing: false,
         };
         (order, item)
     }

@@ -195,6 +195,11 @@ pub struct Order {
     pub payment: Option<PaymentRef>,
     pub paid_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// An ended order still to free some of its listings: an order of more listings than
+    /// one transaction takes ends first, then frees them in further transactions; the
+    /// sweep finishes what a crash interrupted (the holds also lapse by themselves).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub releasing: bool,
 }
 
 /// State of one payment attempt at the provider (O6).

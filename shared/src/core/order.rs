@@ -169,6 +169,7 @@ mod tests {
             payment: None,
             paid_at: None,
             completed_at: None,
+            releasing: false,
         }
     }
 
