@@ -92,6 +92,20 @@ impl Store for FaultyStore {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.inner.query(query).await
     }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError> {
+        self.inner.increment(pk, sk, ceiling, ttl).await
+    }
+
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
+        self.inner.cursor_after(query, item)
+    }
 }
 
 /// Request counts by kind.
@@ -101,6 +115,8 @@ pub struct Counts {
     pub batch_gets: usize,
     pub transactions: usize,
     pub queries: usize,
+    /// Atomic increments (`UpdateItem`).
+    pub updates: usize,
     /// Items returned by every read.
     pub items_read: usize,
 }
@@ -108,7 +124,7 @@ pub struct Counts {
 impl Counts {
     /// Every request.
     pub fn total(&self) -> usize {
-        self.gets + self.batch_gets + self.transactions + self.queries
+        self.gets + self.batch_gets + self.transactions + self.queries + self.updates
     }
 }
 
@@ -169,5 +185,20 @@ impl Store for CountingStore {
             c.items_read += page.items.len();
         });
         Ok(page)
+    }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError> {
+        self.count(|c| c.updates += 1);
+        self.inner.increment(pk, sk, ceiling, ttl).await
+    }
+
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
+        self.inner.cursor_after(query, item)
     }
 }

@@ -292,6 +292,68 @@ async fn forty_racing_writers_one_winner(store: Arc<dyn Store>) {
     assert_eq!(orders, 1, "only the winner's order exists");
 }
 
+async fn increments_count_up_to_the_ceiling_and_no_further(store: Arc<dyn Store>) {
+    for expected in 1..=3 {
+        let count = store.increment("RATE#a", "R", 3, Some(1_900_000_000)).await;
+        assert_eq!(count.unwrap(), Some(expected));
+    }
+    let refused = store.increment("RATE#a", "R", 3, Some(1_900_000_000)).await;
+    assert_eq!(refused.unwrap(), None, "at the ceiling nothing is counted");
+    let counter = store.get("RATE#a", "R").await.unwrap().unwrap();
+    assert_eq!(counter.version, 3, "the count is the version");
+    assert_eq!(counter.ttl, Some(1_900_000_000));
+    let other = store.increment("RATE#b", "R", 3, None).await.unwrap();
+    assert_eq!(other, Some(1), "each key counts on its own");
+}
+
+async fn sixty_concurrent_increments_count_exactly_to_the_ceiling(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..60)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.increment("RATE#race", "R", 25, None).await })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for task in tasks {
+        // No lost races: every call is answered, counted or refused, never an error.
+        if let Some(n) = task.await.unwrap().unwrap() {
+            counts.push(n);
+        }
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=25).collect::<Vec<u64>>(), "each count given out once");
+}
+
+async fn a_cursor_after_an_item_resumes_right_after_it(store: Arc<dyn Store>) {
+    let mut writes = Vec::new();
+    for n in 0..7 {
+        writes.push(put_new(
+            item("P#1", &format!("s{n}"), "x").indexed(Index::Gsi2, "G", format!("k{n}")),
+        ));
+    }
+    store.transact(writes).await.unwrap();
+    for index in [None, Some(Index::Gsi2)] {
+        let mut query = match index {
+            None => Query::table("P#1"),
+            Some(i) => Query::index(i, "G"),
+        };
+        query.limit = 5;
+        let page = store.query(query.clone()).await.unwrap();
+        // Stop inside the page, after its third item.
+        query.after = Some(store.cursor_after(&query, &page.items[2]).unwrap());
+        let rest = all_pages(&*store, query.clone()).await;
+        let sks: Vec<&str> = rest.iter().map(|i| i.sk.as_str()).collect();
+        assert_eq!(sks, ["s3", "s4", "s5", "s6"], "{index:?}");
+        query.forward = false;
+        query.after = None;
+        let page = store.query(query.clone()).await.unwrap();
+        query.after = Some(store.cursor_after(&query, &page.items[0]).unwrap());
+        let rest = all_pages(&*store, query).await;
+        assert_eq!(rest.len(), 6, "backwards too: {index:?}");
+        assert_eq!(rest[0].sk, "s5");
+    }
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -326,6 +388,9 @@ contract!(
     index_pages_visit_every_item_once,
     a_foreign_cursor_is_refused,
     forty_racing_writers_one_winner,
+    increments_count_up_to_the_ceiling_and_no_further,
+    sixty_concurrent_increments_count_exactly_to_the_ceiling,
+    a_cursor_after_an_item_resumes_right_after_it,
 );
 
 #[tokio::test]

@@ -140,7 +140,7 @@ impl Code {
             BatchTooLarge => "Too many domains in one request",
             NothingOrderable => "Nothing in the cart can be ordered",
             CaptchaFailed => "Human check failed",
-            RateLimited => "Too many orders",
+            RateLimited => "Too many attempts",
             PaymentWindowClosed => "Payment window closed",
             PaymentMethodNotAllowed => "Payment method not allowed",
             OrderNotPayable => "Order cannot be paid",
