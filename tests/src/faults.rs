@@ -48,6 +48,11 @@ impl FaultyStore {
         *self.poisoned.lock().expect("poison") = Some(fragment.to_owned());
     }
 
+    /// Lifts the poison: writes go through again.
+    pub fn cure(&self) {
+        *self.poisoned.lock().expect("poison") = None;
+    }
+
     fn roll(&self) -> f64 {
         if !self.enabled.load(Ordering::SeqCst) {
             return 1.0;

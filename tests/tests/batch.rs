@@ -319,3 +319,100 @@ async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
     }
     assert_eq!(total, Decimal::ZERO);
 }
+
+/// How many of these listings an order still holds.
+async fn still_held(scene: &Scene, domains: &[String]) -> usize {
+    let mut held = 0;
+    for domain in domains {
+        let name = shared::core::domain_name::DomainName::parse(domain).unwrap();
+        let d: shared::core::model::Domain = repo::load(&*scene.app.store, repo::domain_key(&name))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        let listing_id =
+            shared::core::ids::ListingId::parse(&d.trade.expect("listed").id).unwrap();
+        let listing: Listing = repo::load(&*scene.app.store, repo::listing_key(&listing_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        held += usize::from(listing.hold.is_some());
+    }
+    held
+}
+
+async fn order_of(scene: &Scene, id: &str) -> Order {
+    repo::load(&*scene.app.store, repo::order_key(&OrderId::parse(id).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+}
+
+/// One order over the whole cart, asserting it took every domain.
+async fn one_order(scene: &Scene, cart: &[String]) -> String {
+    let placed = orders::place(&scene.app, &id("buyer"), cart, "pass")
+        .await
+        .unwrap();
+    assert!(placed.rejected.is_empty(), "{:?}", placed.rejected);
+    assert_eq!(placed.orders.len(), 1);
+    assert_eq!(placed.orders[0].items.len(), cart.len());
+    placed.orders[0].id.clone()
+}
+
+#[tokio::test]
+async fn o3_orders_of_1_99_100_101_and_500_listings_cancel_and_expire_freeing_every_listing() {
+    for n in [1usize, 99, 100, 101, 500] {
+        let scene = scene().await;
+        let listed = scene.listed(n, n.div_ceil(50)).await;
+        let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+
+        let first = one_order(&scene, &cart).await;
+        let cancelled = orders::cancel(&scene.app, &id("buyer"), &OrderId::parse(&first).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(cancelled.status, shared::core::model::OrderStatus::Cancelled, "{n}");
+        assert_eq!(still_held(&scene, &cart).await, 0, "cancel freed all {n}");
+        assert!(!order_of(&scene, &first).await.releasing);
+
+        let second = one_order(&scene, &cart).await;
+        scene.clock.advance(chrono::Duration::minutes(11));
+        let report = shared::app::sweep::sweep(&scene.app).await.unwrap();
+        assert_eq!(report.expired_orders, vec![second.clone()], "{n}");
+        assert_eq!(report.failed, 0, "{n}: {:?}", report.failures);
+        assert_eq!(still_held(&scene, &cart).await, 0, "expiry freed all {n}");
+        assert!(!order_of(&scene, &second).await.releasing);
+        // Free for real: the whole cart is one order again.
+        one_order(&scene, &cart).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_a_large_orders_end_and_its_releases_is_finished_by_the_sweep() {
+    let faulty = Arc::new(market_tests::faults::FaultyStore::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        7,
+        0.0,
+        0.0,
+    ));
+    let scene = Scene::over(faulty.clone());
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(120, 3).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let order = one_order(&scene, &cart).await;
+    // Every write of a listing fails from now on: the order ends, its listings stay held.
+    faulty.poison("LISTING#");
+    let cancelled = orders::cancel(&scene.app, &id("buyer"), &OrderId::parse(&order).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, shared::core::model::OrderStatus::Cancelled);
+    assert_eq!(still_held(&scene, &cart).await, 120);
+    assert!(order_of(&scene, &order).await.releasing);
+
+    faulty.cure();
+    let report = shared::app::sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!(report.holds_released, vec![order.clone()]);
+    assert_eq!(still_held(&scene, &cart).await, 0);
+    assert!(!order_of(&scene, &order).await.releasing);
+}

@@ -3,13 +3,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, Timelike};
 use market_tests::scene::Scene;
 use market_tests::spawn_app;
 use serde_json::json;
-use shared::app::{orders, sweep};
-use shared::core::ids::AccountId;
+use shared::app::{orders, repo, sweep};
+use shared::core::ids::{AccountId, OrderId};
 use shared::store::embedded::EmbeddedStore;
+use shared::store::{Expect, Index, Item, Write};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_sweeps_at_once_change_each_due_item_once() {
@@ -179,4 +180,148 @@ async fn the_sweep_reads_what_is_due_not_what_waits() {
     assert_eq!(report.items_read, 10);
     let quiet = sweep::sweep(&scene.app).await.unwrap();
     assert_eq!(quiet.items_read, 0, "the cursor moved past what is done");
+}
+
+/// Places a one-domain order of `buyer` for each domain; returns the order ids.
+async fn orders_for(scene: &Scene, domains: &[(String, String)]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (domain, _) in domains {
+        let placed = orders::place(
+            &scene.app,
+            &AccountId::parse("buyer").unwrap(),
+            std::slice::from_ref(domain),
+            "pass",
+        )
+        .await
+        .unwrap();
+        ids.push(placed.orders[0].id.clone());
+    }
+    ids
+}
+
+/// Writes `item` straight to the store at its current version, bypassing the app.
+async fn overwrite(scene: &Scene, item: Item) {
+    let version = item.version;
+    scene
+        .app
+        .store
+        .transact(vec![Write::Put(item, Expect::Version(version))])
+        .await
+        .unwrap();
+}
+
+/// Asserts the next try is `wait` from now (the dev clock runs on with real time).
+fn assert_waits(retry_at: Option<chrono::DateTime<chrono::Utc>>, scene: &Scene, wait: Duration) {
+    let left = retry_at.expect("a time to try again") - scene.app.now();
+    assert!(
+        left <= wait && left > wait - Duration::seconds(5),
+        "waits {left}, not {wait}"
+    );
+}
+
+#[tokio::test]
+async fn a_poison_item_is_deferred_with_backoff_and_never_stops_the_sweep() {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(10, 2).await;
+    let placed = orders_for(&scene, &listed).await;
+    // A due entry whose item cannot be read: planted straight into the store.
+    let due = scene.app.now() + Duration::minutes(5);
+    let poison = Item::new("ORDER#POISON", "O", "{not json".to_owned()).indexed(
+        Index::Gsi5,
+        repo::due_bucket(due),
+        format!("{}#ORDER#POISON", repo::time_key(due)),
+    );
+    scene
+        .app
+        .store
+        .transact(vec![Write::Put(poison, Expect::Absent)])
+        .await
+        .unwrap();
+    scene.clock.advance(Duration::minutes(11));
+
+    let report = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!(report.expired_orders.len(), placed.len(), "every other item moved on");
+    assert_eq!((report.processed, report.failed), (placed.len(), 1));
+    let failure = &report.failures[0];
+    assert_eq!(failure.key, "ORDER#POISON/O");
+    assert_eq!(failure.attempts, 1);
+    assert_waits(failure.retry_at, &scene, sweep::backoff(1));
+
+    let at_once = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!((at_once.processed, at_once.failed), (0, 0), "not retried before its time");
+
+    scene.clock.advance(Duration::minutes(2));
+    let later = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!(later.failed, 1, "retried once its time came");
+    assert_eq!(later.failures[0].attempts, 2, "and its failures counted");
+    // The backoff doubles.
+    assert_waits(later.failures[0].retry_at, &scene, Duration::minutes(2));
+
+    // The sweeper is alive: a listing freed by the expiry is ordered again and expires.
+    let again = orders_for(&scene, &listed[..1]).await;
+    scene.clock.advance(Duration::minutes(11));
+    let report = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!(report.expired_orders, again);
+}
+
+#[tokio::test]
+async fn e1_an_index_entry_that_shows_up_late_in_a_passed_bucket_is_still_swept() {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(1, 1).await;
+    // Place the order at :45 of an hour, so that it is due at :55 of the same hour.
+    let now = scene.app.now();
+    let to_45 = (45 + 60 - i64::from(now.minute())) % 60;
+    scene.clock.advance(Duration::minutes(to_45));
+    let id = orders_for(&scene, &listed).await.remove(0);
+    let key = repo::order_key(&OrderId::parse(&id).unwrap());
+    let written = scene.app.store.get(&key.0, &key.1).await.unwrap().unwrap();
+    let entry = written.indexes[&Index::Gsi5].clone();
+    // Its index entry is not visible yet (eventual consistency)...
+    let mut hidden = written.clone();
+    hidden.indexes.remove(&Index::Gsi5);
+    overwrite(&scene, hidden).await;
+    // ...when a sweep runs just after the hour turned.
+    scene.clock.advance(Duration::minutes(17));
+    let before = sweep::sweep(&scene.app).await.unwrap();
+    assert!(before.expired_orders.is_empty());
+    // The entry arrives, in the bucket of the hour that just passed.
+    let mut late = scene.app.store.get(&key.0, &key.1).await.unwrap().unwrap();
+    late.indexes.insert(Index::Gsi5, entry);
+    overwrite(&scene, late).await;
+    scene.clock.advance(Duration::minutes(1));
+    let after = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!(after.expired_orders, vec![id], "the cursor waited for the late entry");
+}
+
+#[tokio::test]
+async fn l7_a_domain_said_to_have_expired_hours_ago_is_still_swept() {
+    let app = spawn_app().await;
+    app.trader("alice").await;
+    app.domain("late-news.com", "alice").await;
+    app.list("alice", "late-news.com", "9.00").await;
+    // Sweeps run for a few hours: the cursor moves on.
+    for _ in 0..3 {
+        app.advance(3600).await;
+    }
+    // The registrar now says the domain expired three hours ago (its due time is in a
+    // bucket the sweep has passed).
+    let expired_at = app.now().await - Duration::hours(3);
+    let record = app
+        .put(
+            "/admin/domains/late-news.com",
+            Some("admin"),
+            json!({
+                "owner": "alice",
+                "registered_at": expired_at - Duration::days(365),
+                "expires_at": expired_at,
+            }),
+        )
+        .await;
+    assert_eq!(record.status, 200, "{record:?}");
+    let swept = app.post("/dev/sweep", None, json!({})).await;
+    assert_eq!(swept.body["domains_expired"], json!(["late-news.com"]), "{swept:?}");
+    let mine = app.get("/me/listings", Some("alice")).await;
+    assert_eq!(mine.body["items"][0]["status"], "ended", "{mine:?}");
 }
