@@ -186,6 +186,7 @@ pub struct SandboxProvider {
     trades: Mutex<HashMap<String, TradeQuery>>,
     refunds: Mutex<HashMap<String, (String, Money)>>,
     failing_refunds: AtomicU32,
+    failing_queries: AtomicU32,
 }
 
 impl SandboxProvider {
@@ -201,6 +202,7 @@ impl SandboxProvider {
             trades: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
             failing_refunds: AtomicU32::new(0),
+            failing_queries: AtomicU32::new(0),
         }
     }
 
@@ -261,6 +263,11 @@ impl SandboxProvider {
             .unwrap_or_default()
     }
 
+    /// Makes the next `n` trade queries fail (the provider does not answer).
+    pub fn fail_next_queries(&self, n: u32) {
+        self.failing_queries.store(n, Ordering::SeqCst);
+    }
+
     /// Makes the next `n` refunds fail (the provider is down).
     pub fn fail_next_refunds(&self, n: u32) {
         self.failing_refunds.store(n, Ordering::SeqCst);
@@ -294,6 +301,11 @@ impl PaymentProvider for SandboxProvider {
     }
 
     async fn query(&self, out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
+        let failing = self.failing_queries.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.failing_queries.store(failing - 1, Ordering::SeqCst);
+            anyhow::bail!("sandbox: the provider did not answer");
+        }
         Ok(self
             .trades
             .lock()

@@ -19,7 +19,7 @@ use crate::core::model::{
     PaymentRef, PaymentStatus, Purchase, TradeKind,
 };
 use crate::core::money::Money;
-use crate::core::order::{check_payable, check_payment_method, group_cart, status_at};
+use crate::core::order::{check_payable, check_payment_method, group_cart, in_window};
 use crate::core::policy::GroupLimits;
 use crate::store::{Index, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
 
@@ -348,7 +348,7 @@ pub async fn mine(
         for item in &page.items {
             let order: Versioned<Order> = repo::decode(item)?;
             past_window |= order.value.created_at + app.policy.payment_window <= now;
-            if !unpaid_only || status_at(&order.value, now).is_unpaid() {
+            if !unpaid_only || in_window(&order.value, now) {
                 items.push(OrderView::new(&order.value, now));
             }
         }
@@ -531,7 +531,7 @@ pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<Ord
     let cancelled = retrying(|| async {
         let now = app.now();
         let order = load_own(app, buyer, id).await?;
-        if !status_at(&order.value, now).is_unpaid() {
+        if !in_window(&order.value, now) {
             return Err(Problem::new(
                 Code::OrderNotCancellable,
                 "only an order awaiting payment can be cancelled",

@@ -67,8 +67,11 @@ pub fn check_payment_method(method: &str) -> Result<(), Problem> {
 /// is read here, whether or not a sweep has recorded the expiry yet.
 pub fn check_payable(order: &Order, now: DateTime<Utc>) -> Result<(), Problem> {
     match status_at(order, now) {
-        OrderStatus::AwaitingPayment | OrderStatus::Processing => Ok(()),
-        OrderStatus::Expired | OrderStatus::Failed => Err(Problem::new(
+        _ if in_window(order, now) => Ok(()),
+        OrderStatus::AwaitingPayment
+        | OrderStatus::Processing
+        | OrderStatus::Expired
+        | OrderStatus::Failed => Err(Problem::new(
             Code::PaymentWindowClosed,
             format!(
                 "the payment window closed at {} (O3)",
@@ -87,10 +90,21 @@ pub fn check_payable(order: &Order, now: DateTime<Utc>) -> Result<(), Problem> {
     }
 }
 
+/// O3, O4: whether the order is unpaid and its payment window still open at `now`.
+pub fn in_window(order: &Order, now: DateTime<Utc>) -> bool {
+    order.status.is_unpaid() && now < order.pay_by
+}
+
 /// The status an order shows at `now`: an unpaid order past its window is expired even
-/// before the sweeper records it (E1).
+/// before the sweeper records it (E1) — unless a payment attempt's result is not back yet
+/// (O6): the buyer may have paid in time, so it stays `processing` until the provider
+/// has been asked.
 pub fn status_at(order: &Order, now: DateTime<Utc>) -> OrderStatus {
-    if order.status.is_unpaid() && now >= order.pay_by {
+    let result_pending = order
+        .payment
+        .as_ref()
+        .is_some_and(|p| p.status == crate::core::model::PaymentStatus::Pending);
+    if order.status.is_unpaid() && now >= order.pay_by && !result_pending {
         OrderStatus::Expired
     } else {
         order.status
@@ -186,6 +200,19 @@ mod tests {
         let swept = order_due_at(pay_by, OrderStatus::Expired);
         assert_eq!(
             check_payable(&swept, pay_by).unwrap_err().code,
+            Code::PaymentWindowClosed
+        );
+        // A payment whose result is not back: shown as processing, but no new attempt.
+        let mut paying = order_due_at(pay_by, OrderStatus::Processing);
+        paying.payment = Some(crate::core::model::PaymentRef {
+            payment_id: crate::core::ids::PaymentId::mint(ulid::Ulid::nil()),
+            status: crate::core::model::PaymentStatus::Pending,
+        });
+        assert_eq!(status_at(&paying, pay_by), OrderStatus::Processing);
+        assert!(in_window(&paying, pay_by - chrono::Duration::seconds(1)));
+        assert!(!in_window(&paying, pay_by));
+        assert_eq!(
+            check_payable(&paying, pay_by).unwrap_err().code,
             Code::PaymentWindowClosed
         );
         let done = order_due_at(pay_by, OrderStatus::Completed);

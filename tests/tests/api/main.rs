@@ -4,6 +4,7 @@ mod helpers;
 mod idempotency;
 mod identity;
 mod listings;
+mod nothing_wedges;
 mod on_dynamodb;
 mod orders;
 mod payments;

@@ -5,6 +5,10 @@ use market_tests::client::spawn_app_on_dynamo;
 use rust_decimal::Decimal;
 
 use crate::helpers::*;
+use crate::nothing_wedges::{
+    a_contradictory_price_range_is_invalid_query,
+    a_large_abandoned_cart_ends_and_the_sweeper_lives_on,
+};
 use crate::race::{assert_one_winner, race_for_one_listing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -157,4 +161,16 @@ async fn withdraw_racing_accept_on_dynamodb_ends_each_push_one_way() {
             }
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_large_abandoned_cart_never_wedges_the_sweeper_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    a_large_abandoned_cart_ends_and_the_sweeper_lives_on(&app).await;
+}
+
+#[tokio::test]
+async fn min_price_above_max_price_is_invalid_query_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    a_contradictory_price_range_is_invalid_query(&app).await;
 }
