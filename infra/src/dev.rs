@@ -10,8 +10,8 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::adapters::payment::{SandboxProvider, TradeStatus};
 use shared::adapters::clock::DevClock;
+use shared::adapters::payment::{SandboxProvider, TradeStatus};
 use shared::adapters::queue::{InProcessQueue, Topic};
 use shared::app::repo::{self, Versioned};
 use shared::app::{payments, sweep, AppError};

@@ -79,7 +79,9 @@ mod tests {
     fn e1_the_dev_clock_moves_forward_only_and_never_past_its_latest_time() {
         let clock = DevClock::default();
         let before = clock.now();
-        let moved = clock.try_advance(Duration::hours(1)).expect("an hour is fine");
+        let moved = clock
+            .try_advance(Duration::hours(1))
+            .expect("an hour is fine");
         assert!(moved >= before + Duration::hours(1));
         assert_eq!(clock.try_advance(Duration::seconds(-1)), None, "never back");
         let offset = clock.offset_ms.load(Ordering::SeqCst);

@@ -444,13 +444,14 @@ mod tests {
         let mut lapsed = listing(-Duration::minutes(1));
         assert!(check_lapsed_listing_unheld(&lapsed, now()).is_ok());
         lapsed.hold = Some(crate::core::model::OrderHold {
-            order_id: crate::core::ids::OrderId::parse("ord_01jdxw0000000000000000000a")
-                .unwrap(),
+            order_id: crate::core::ids::OrderId::parse("ord_01jdxw0000000000000000000a").unwrap(),
             buyer: AccountId::parse("bob").unwrap(),
             until: now() + Duration::minutes(2),
         });
         assert_eq!(
-            check_lapsed_listing_unheld(&lapsed, now()).unwrap_err().code,
+            check_lapsed_listing_unheld(&lapsed, now())
+                .unwrap_err()
+                .code,
             Code::AlreadyInTrade
         );
         // The order's window closes: the hold lapses by itself.

@@ -187,10 +187,9 @@ async fn e1_money_for_an_attempt_opened_in_time_but_paid_after_the_window_is_ref
     let app = spawn_app().await;
     alice_and_bob(&app).await;
     let id = bobs_order(&app, "late.com", "66.00").await;
-    let listing_id = text(
-        &app.get(&format!("/orders/{id}"), Some("bob")).await.body["items"][0]["listing_id"],
-    )
-    .to_owned();
+    let listing_id =
+        text(&app.get(&format!("/orders/{id}"), Some("bob")).await.body["items"][0]["listing_id"])
+            .to_owned();
     let otn = app.pay("bob", &id).await; // opened inside the window
     app.advance_late(601).await;
     let notified = app.provider_says(&otn, "TRADE_SUCCESS").await;
@@ -267,7 +266,9 @@ async fn e1_l3_a_listing_past_its_end_time_leaves_the_market_before_any_sweep() 
 async fn e1_l7_a_listing_of_a_domain_past_its_expiry_leaves_the_market_before_any_sweep() {
     let app = spawn_app().await;
     alice_and_bob(&app).await;
-    let reply = app.domain_with("expiring.com", "alice", 365, 8, json!({})).await;
+    let reply = app
+        .domain_with("expiring.com", "alice", 365, 8, json!({}))
+        .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     // Listed for the default 30 days, longer than the domain has left.
     let listing = app.list("alice", "expiring.com", "40.00").await;
@@ -275,7 +276,10 @@ async fn e1_l7_a_listing_of_a_domain_past_its_expiry_leaves_the_market_before_an
     app.advance(180).await;
     assert_eq!(on_the_market(&app).await, vec!["expiring.com"]);
     app.advance_late(8 * DAY).await;
-    assert!(on_the_market(&app).await.is_empty(), "not for sale any more");
+    assert!(
+        on_the_market(&app).await.is_empty(),
+        "not for sale any more"
+    );
     let shown = app.get(&format!("/listings/{lid}"), None).await.body;
     assert_eq!(
         (shown["status"].as_str(), shown["end_reason"].as_str()),
@@ -383,14 +387,21 @@ async fn e1_p5_an_unanswered_push_past_seven_days_cannot_be_accepted_before_any_
         my_domain(&app, "alice", "unanswered.com").await.unwrap()["in_trade"],
         false
     );
-    assert_eq!(app.list("alice", "unanswered.com", "20.00").await["status"], "active");
+    assert_eq!(
+        app.list("alice", "unanswered.com", "20.00").await["status"],
+        "active"
+    );
     let sweep = app.advance(0).await;
-    assert_eq!(sweep.body["sweep"]["pushes_expired"], json!([pid]), "{sweep:?}");
+    assert_eq!(
+        sweep.body["sweep"]["pushes_expired"],
+        json!([pid]),
+        "{sweep:?}"
+    );
 }
 
 #[tokio::test]
-async fn e1_p5_an_accepted_push_unpaid_after_seven_days_frees_its_domain_and_late_money_goes_back(
-) {
+async fn e1_p5_an_accepted_push_unpaid_after_seven_days_frees_its_domain_and_late_money_goes_back()
+{
     let app = spawn_app().await;
     alice_and_bob(&app).await;
     let push = push_to_bob(&app, "unpaid.com", "25.00", true).await;
@@ -443,7 +454,11 @@ async fn e1_p5_an_accepted_push_unpaid_after_seven_days_frees_its_domain_and_lat
     );
     // The late sweep expires the push and leaves the new listing alone.
     let sweep = app.advance(0).await;
-    assert_eq!(sweep.body["sweep"]["pushes_expired"], json!([pid]), "{sweep:?}");
+    assert_eq!(
+        sweep.body["sweep"]["pushes_expired"],
+        json!([pid]),
+        "{sweep:?}"
+    );
     let lid = text(&listing["id"]);
     assert_eq!(
         app.get(&format!("/listings/{lid}"), None).await.body["status"],

@@ -891,7 +891,8 @@ async fn l2_9_l5_a_domain_whose_listing_ended_under_a_pending_order_cannot_be_pu
     app.advance(180).await;
     assert_eq!(app.order("bob", &["reserved.com"]).await.status, 201);
     app.advance(150).await; // the listing's end time has passed; bob's window has not
-    let to_carol = json!({ "domains": ["reserved.com"], "buyer": "carol", "price": "5.00", "lock_60d": true });
+    let to_carol =
+        json!({ "domains": ["reserved.com"], "buyer": "carol", "price": "5.00", "lock_60d": true });
     let refused = app.post("/pushes", Some("alice"), to_carol.clone()).await;
     assert_problem(&refused, 422, "PUSH_REFUSED");
     assert_eq!(
