@@ -532,9 +532,9 @@ fn payment_view(app: &App, push: &Push, payment: &Payment, now: DateTime<Utc>) -
 }
 
 /// `POST /pushes/{id}/accept` (P7, A1): the buyer, verified with Alipay bound, with the
-/// human check, while pending. A push
-/// with nothing to pay completes at once; otherwise it is accepted, its domains held until
-/// it ends, and a payment opened (open until the push's validity ends).
+/// human check, while pending. A push with nothing to pay completes at once; otherwise it
+/// is accepted and a payment opened, open until the push's validity ends, which is also as
+/// long as its domains stay held unless the money comes in time.
 pub async fn accept(
     app: &App,
     caller: &AccountId,
