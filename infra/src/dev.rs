@@ -1,5 +1,5 @@
 //! Dev routes (`MARKET_DEV_ROUTES=1`, never deployed): the sandbox provider's "pay now"
-//! button, the test clock and an on-demand sweep.
+//! button, the test clock (which can also play a late sweeper, E1) and an on-demand sweep.
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -10,8 +10,9 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use shared::adapters::clock::DevClock;
 use shared::adapters::payment::{SandboxProvider, TradeStatus};
-use shared::adapters::queue::InProcessQueue;
+use shared::adapters::queue::{InProcessQueue, Topic};
 use shared::app::repo::{self, Versioned};
 use shared::app::{payments, sweep, AppError};
 use shared::core::error::{Code, Problem};
@@ -139,27 +140,82 @@ async fn clock(State(app): State<AppState>) -> Response {
 #[serde(deny_unknown_fields)]
 struct AdvanceBody {
     seconds: i64,
+    /// `false`: only the clock moves; nothing that became due runs until a later advance
+    /// with a sweep, or `POST /dev/sweep` (a late sweeper, E1). Absent: `true`.
+    sweep: Option<bool>,
+}
+
+/// The longest single move of the clock: ten years, as long as a registration may run, so
+/// every deadline of the marketplace is within one move. A longer one is a mistake (and the
+/// sweep after it would walk every hour it crossed).
+const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 24 * 3600;
+
+/// A requested move as a duration: forward, and no more than [`MAX_ADVANCE_SECONDS`].
+fn step_of(seconds: i64) -> Result<Duration, Problem> {
+    if seconds < 0 {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "the clock only moves forward",
+        ));
+    }
+    if seconds > MAX_ADVANCE_SECONDS {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            format!("one move is at most {MAX_ADVANCE_SECONDS} seconds (ten years)"),
+        ));
+    }
+    Ok(Duration::seconds(seconds))
 }
 
 /// Moves the clock forward, then runs what became due: delayed messages and the sweep.
+/// With `sweep: false` the sweeper is late instead (E1): its deadline messages are held
+/// back and no sweep runs, so every request meets the new time before any sweep has; they
+/// run at the next advance with a sweep or `POST /dev/sweep`. A move that is refused
+/// changes nothing.
 async fn advance(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,
     Json(body): Json<AdvanceBody>,
 ) -> Result<Response, AppError> {
-    if body.seconds < 0 {
-        return Err(Problem::new(Code::InvalidRequest, "the clock only moves forward").into());
-    }
+    let step = step_of(body.seconds)?;
     let clock = app
         .dev_clock
         .as_ref()
         .ok_or_else(|| Problem::new(Code::NotFound, "this clock cannot be moved"))?;
-    let now = clock.advance(Duration::seconds(body.seconds));
+    let late = body.sweep == Some(false);
+    // Held before the clock moves, so the pump cannot slip a deadline through in between.
+    let was_held = dev.queue.is_paused(Topic::OrderDeadlines);
+    if late {
+        dev.queue.pause(Topic::OrderDeadlines);
+    }
+    let Some(now) = clock.try_advance(step) else {
+        if late && !was_held {
+            dev.queue.resume(Topic::OrderDeadlines);
+        }
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            format!(
+                "moving the clock {} seconds would take it past {}",
+                body.seconds,
+                DevClock::latest().to_rfc3339()
+            ),
+        )
+        .into());
+    };
+    if late {
+        return Ok(axum::Json(json!({ "now": now, "sweep": null })).into_response());
+    }
+    dev.queue.resume(Topic::OrderDeadlines);
     deliver_due(&app, &dev.queue).await;
     let report = sweep::sweep(&app).await?;
     Ok(axum::Json(json!({ "now": now, "sweep": report })).into_response())
 }
 
-async fn run_sweep(State(app): State<AppState>) -> Result<Response, AppError> {
+/// Runs the sweep now; a sweeper held by `sweep: false` is late no more.
+async fn run_sweep(
+    State(app): State<AppState>,
+    Extension(dev): Extension<DevState>,
+) -> Result<Response, AppError> {
+    dev.queue.resume(Topic::OrderDeadlines);
     Ok(axum::Json(sweep::sweep(&app).await?).into_response())
 }

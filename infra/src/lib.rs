@@ -257,7 +257,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     });
     let mut timers = vec![
         tokio::spawn(pump::run_queue(app.clone(), queue.clone())),
-        tokio::spawn(pump::run_sweeper(app.clone(), settings.sweep_every)),
+        tokio::spawn(pump::run_sweeper(
+            app.clone(),
+            queue.clone(),
+            settings.sweep_every,
+        )),
     ];
     if let Some(sqs) = sqs {
         timers.extend(sqs.spawn_pollers(app.clone()));

@@ -128,12 +128,17 @@ pub async fn run_queue(app: Arc<App>, queue: Arc<InProcessQueue>) {
     }
 }
 
-/// Runs the sweep every `every` (the EventBridge schedule's stand-in).
-pub async fn run_sweeper(app: Arc<App>, every: Duration) {
+/// Runs the sweep every `every` (the EventBridge schedule's stand-in). The schedule and the
+/// deadline queue are the expire-sweeper's two triggers: while the dev clock holds the
+/// deadlines back to play a late sweeper (`sweep: false`, E1), the schedule waits too.
+pub async fn run_sweeper(app: Arc<App>, queue: Arc<InProcessQueue>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
         tick.tick().await;
+        if queue.is_paused(Topic::OrderDeadlines) {
+            continue;
+        }
         if let Err(e) = shared::app::sweep::sweep(&app).await {
             tracing::warn!(error = ?e, "sweep failed; the next one retries");
         }

@@ -231,6 +231,21 @@ impl TestApp {
         reply
     }
 
+    /// Moves the server clock forward and runs nothing that became due: the sweeper is late
+    /// (E1) until the next [`TestApp::advance`].
+    pub async fn advance_late(&self, seconds: i64) -> Reply {
+        let reply = self
+            .post(
+                "/dev/clock/advance",
+                None,
+                json!({ "seconds": seconds, "sweep": false }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(reply.body["sweep"].is_null(), "{reply:?}");
+        reply
+    }
+
     /// Orders `domains` as `buyer` with a passing captcha.
     pub async fn order(&self, buyer: &str, domains: &[&str]) -> Reply {
         self.post(

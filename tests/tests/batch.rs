@@ -330,8 +330,7 @@ async fn still_held(scene: &Scene, domains: &[String]) -> usize {
             .unwrap()
             .unwrap()
             .value;
-        let listing_id =
-            shared::core::ids::ListingId::parse(&d.trade.expect("listed").id).unwrap();
+        let listing_id = shared::core::ids::ListingId::parse(&d.trade.expect("listed").id).unwrap();
         let listing: Listing = repo::load(&*scene.app.store, repo::listing_key(&listing_id))
             .await
             .unwrap()
@@ -343,11 +342,14 @@ async fn still_held(scene: &Scene, domains: &[String]) -> usize {
 }
 
 async fn order_of(scene: &Scene, id: &str) -> Order {
-    repo::load(&*scene.app.store, repo::order_key(&OrderId::parse(id).unwrap()))
-        .await
-        .unwrap()
-        .unwrap()
-        .value
+    repo::load(
+        &*scene.app.store,
+        repo::order_key(&OrderId::parse(id).unwrap()),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .value
 }
 
 /// One order over the whole cart, asserting it took every domain.
@@ -372,7 +374,11 @@ async fn o3_orders_of_1_99_100_101_and_500_listings_cancel_and_expire_freeing_ev
         let cancelled = orders::cancel(&scene.app, &id("buyer"), &OrderId::parse(&first).unwrap())
             .await
             .unwrap();
-        assert_eq!(cancelled.status, shared::core::model::OrderStatus::Cancelled, "{n}");
+        assert_eq!(
+            cancelled.status,
+            shared::core::model::OrderStatus::Cancelled,
+            "{n}"
+        );
         assert_eq!(still_held(&scene, &cart).await, 0, "cancel freed all {n}");
         assert!(!order_of(&scene, &first).await.releasing);
 
@@ -406,7 +412,10 @@ async fn a_crash_between_a_large_orders_end_and_its_releases_is_finished_by_the_
     let cancelled = orders::cancel(&scene.app, &id("buyer"), &OrderId::parse(&order).unwrap())
         .await
         .unwrap();
-    assert_eq!(cancelled.status, shared::core::model::OrderStatus::Cancelled);
+    assert_eq!(
+        cancelled.status,
+        shared::core::model::OrderStatus::Cancelled
+    );
     assert_eq!(still_held(&scene, &cart).await, 120);
     assert!(order_of(&scene, &order).await.releasing);
 

@@ -321,15 +321,21 @@ async fn sixty_concurrent_increments_count_exactly_to_the_ceiling(store: Arc<dyn
         }
     }
     counts.sort_unstable();
-    assert_eq!(counts, (1..=25).collect::<Vec<u64>>(), "each count given out once");
+    assert_eq!(
+        counts,
+        (1..=25).collect::<Vec<u64>>(),
+        "each count given out once"
+    );
 }
 
 async fn a_cursor_after_an_item_resumes_right_after_it(store: Arc<dyn Store>) {
     let mut writes = Vec::new();
     for n in 0..7 {
-        writes.push(put_new(
-            item("P#1", &format!("s{n}"), "x").indexed(Index::Gsi2, "G", format!("k{n}")),
-        ));
+        writes.push(put_new(item("P#1", &format!("s{n}"), "x").indexed(
+            Index::Gsi2,
+            "G",
+            format!("k{n}"),
+        )));
     }
     store.transact(writes).await.unwrap();
     for index in [None, Some(Index::Gsi2)] {

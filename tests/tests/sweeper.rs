@@ -241,7 +241,11 @@ async fn a_poison_item_is_deferred_with_backoff_and_never_stops_the_sweep() {
     scene.clock.advance(Duration::minutes(11));
 
     let report = sweep::sweep(&scene.app).await.unwrap();
-    assert_eq!(report.expired_orders.len(), placed.len(), "every other item moved on");
+    assert_eq!(
+        report.expired_orders.len(),
+        placed.len(),
+        "every other item moved on"
+    );
     assert_eq!((report.processed, report.failed), (placed.len(), 1));
     let failure = &report.failures[0];
     assert_eq!(failure.key, "ORDER#POISON/O");
@@ -249,7 +253,11 @@ async fn a_poison_item_is_deferred_with_backoff_and_never_stops_the_sweep() {
     assert_waits(failure.retry_at, &scene, sweep::backoff(1));
 
     let at_once = sweep::sweep(&scene.app).await.unwrap();
-    assert_eq!((at_once.processed, at_once.failed), (0, 0), "not retried before its time");
+    assert_eq!(
+        (at_once.processed, at_once.failed),
+        (0, 0),
+        "not retried before its time"
+    );
 
     scene.clock.advance(Duration::minutes(2));
     let later = sweep::sweep(&scene.app).await.unwrap();
@@ -292,7 +300,11 @@ async fn e1_an_index_entry_that_shows_up_late_in_a_passed_bucket_is_still_swept(
     overwrite(&scene, late).await;
     scene.clock.advance(Duration::minutes(1));
     let after = sweep::sweep(&scene.app).await.unwrap();
-    assert_eq!(after.expired_orders, vec![id], "the cursor waited for the late entry");
+    assert_eq!(
+        after.expired_orders,
+        vec![id],
+        "the cursor waited for the late entry"
+    );
 }
 
 #[tokio::test]
@@ -321,7 +333,11 @@ async fn l7_a_domain_said_to_have_expired_hours_ago_is_still_swept() {
         .await;
     assert_eq!(record.status, 200, "{record:?}");
     let swept = app.post("/dev/sweep", None, json!({})).await;
-    assert_eq!(swept.body["domains_expired"], json!(["late-news.com"]), "{swept:?}");
+    assert_eq!(
+        swept.body["domains_expired"],
+        json!(["late-news.com"]),
+        "{swept:?}"
+    );
     let mine = app.get("/me/listings", Some("alice")).await;
     assert_eq!(mine.body["items"][0]["status"], "ended", "{mine:?}");
 }

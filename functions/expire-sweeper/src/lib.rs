@@ -30,7 +30,10 @@ pub async fn handle_deadline_batch(app: &App, event: SqsEvent) -> SqsBatchRespon
         let message_id = record.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("deadline", message_id = %message_id);
         let Some(body) = record.body.as_deref() else {
-            tracing::error!(message_id, "deadline message without a body; SQS will redeliver it");
+            tracing::error!(
+                message_id,
+                "deadline message without a body; SQS will redeliver it"
+            );
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;
             response.batch_item_failures.push(failure);

@@ -2,7 +2,7 @@
 //! deadlines wake the sweeper through delayed messages. SQS in the cloud; in process locally.
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -35,11 +35,14 @@ pub struct Message {
 
 /// The local runner's queue: messages in memory, due by the (dev) clock, handed to the
 /// consumers by `infra`'s pump. Failed messages are retried and, after
-/// [`InProcessQueue::MAX_ATTEMPTS`], kept aside as dead letters (like an SQS DLQ).
+/// [`InProcessQueue::MAX_ATTEMPTS`], kept aside as dead letters (like an SQS DLQ). A topic
+/// can be paused, like disabling a Lambda's event source mapping: its messages wait, due
+/// or not, until it is resumed (how the local runner plays a late sweeper, E1).
 pub struct InProcessQueue {
     clock: Arc<dyn Clock>,
     waiting: Mutex<Vec<Message>>,
     dead: Mutex<Vec<Message>>,
+    paused: Mutex<HashSet<Topic>>,
     wake: Notify,
 }
 
@@ -53,17 +56,37 @@ impl InProcessQueue {
             clock,
             waiting: Mutex::new(Vec::new()),
             dead: Mutex::new(Vec::new()),
+            paused: Mutex::new(HashSet::new()),
             wake: Notify::new(),
         }
     }
 
-    /// Takes every message due at the clock's now.
+    /// Takes every message due at the clock's now, except those of paused topics.
     pub fn take_due(&self) -> Vec<Message> {
         let now = self.clock.now();
+        let paused = self.paused.lock().expect("queue lock").clone();
         let mut waiting = self.waiting.lock().expect("queue lock");
-        let (due, later): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|m| m.due <= now);
+        let (due, later): (Vec<_>, Vec<_>) = waiting
+            .drain(..)
+            .partition(|m| m.due <= now && !paused.contains(&m.topic));
         *waiting = later;
         due
+    }
+
+    /// Holds back `topic`'s messages until [`InProcessQueue::resume`].
+    pub fn pause(&self, topic: Topic) {
+        self.paused.lock().expect("queue lock").insert(topic);
+    }
+
+    /// Lets `topic`'s messages through again (those already due go at the next delivery).
+    pub fn resume(&self, topic: Topic) {
+        self.paused.lock().expect("queue lock").remove(&topic);
+        self.wake.notify_one();
+    }
+
+    /// Whether `topic` is paused.
+    pub fn is_paused(&self, topic: Topic) -> bool {
+        self.paused.lock().expect("queue lock").contains(&topic)
     }
 
     /// Puts a message back after a failed delivery, or aside once it failed too often.

@@ -59,8 +59,7 @@ pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
         let old: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(&account.id)).await?;
         written(
-            app
-                .transact(vec![put(account_item(&account), old.as_ref())])
+            app.transact(vec![put(account_item(&account), old.as_ref())])
                 .await,
         )?;
         Ok(account.clone())
@@ -78,7 +77,8 @@ pub struct DomainRecord {
 }
 
 /// `PUT /admin/domains/{domain}`: creates or updates a domain; a trade holding it and its
-/// transfer lock are kept.
+/// transfer lock are kept, and a listing holding it follows a new expiry (L7). A trade its
+/// old expiry already ended is ended first (E1), as for a renewal.
 pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain> {
     if record.expires_at <= record.registered_at {
         return Err(Problem::new(
@@ -86,6 +86,12 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
             "expires_at must be after registered_at",
         )
         .into());
+    }
+    let expired = load::<Domain>(&*app.store, repo::domain_key(&record.name))
+        .await?
+        .is_some_and(|d| d.value.trade.is_some() && d.value.expires_at <= app.now());
+    if expired {
+        super::lifecycle::expire_domain(app, &record.name).await?;
     }
     retrying(|| async {
         let old: Option<Versioned<Domain>> =
@@ -101,11 +107,14 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
             // A PUT describes the domain as the registry has it now: registered.
             deleted: false,
         };
-        written(
-            app
-                .transact(vec![put(domain_item(&domain), old.as_ref())])
-                .await,
-        )?;
+        let mut writes = vec![put(domain_item(&domain), old.as_ref())];
+        if old
+            .as_ref()
+            .is_some_and(|o| o.value.expires_at != domain.expires_at)
+        {
+            writes.extend(super::listings::follow_domain_expiry(app, &domain).await?);
+        }
+        written(app.transact(writes).await)?;
         Ok(domain)
     })
     .await

@@ -118,12 +118,11 @@ where
             answer: None,
         };
         written(
-            app
-                .transact(vec![repo::put(
-                    record_item(account, key, &record),
-                    old.as_ref(),
-                )])
-                .await,
+            app.transact(vec![repo::put(
+                record_item(account, key, &record),
+                old.as_ref(),
+            )])
+            .await,
         )?;
         Ok(Claim::Fresh(Versioned {
             value: record,
@@ -143,12 +142,11 @@ where
                 answer: Some(answer.clone()),
                 ..claimed.value
             };
-            app
-                .transact(vec![Write::Put(
-                    record_item(account, key, &record),
-                    Expect::Version(claimed.version),
-                )])
-                .await?;
+            app.transact(vec![Write::Put(
+                record_item(account, key, &record),
+                Expect::Version(claimed.version),
+            )])
+            .await?;
             Ok(answer)
         }
         Err(e) => {

@@ -85,6 +85,9 @@ fn end_listing_writes(
 
 /// `POST /admin/domains/{domain}/events`.
 pub async fn apply_event(app: &App, name: &DomainName, event: DomainEvent) -> AppResult<Ended> {
+    if matches!(event, DomainEvent::Renewed { .. }) {
+        expire_domain(app, name).await?;
+    }
     let ends = event.ends_trade();
     update_and_end(app, name, event.name(), ends, |domain, _| {
         event.apply_to(domain);
@@ -93,7 +96,9 @@ pub async fn apply_event(app: &App, name: &DomainName, event: DomainEvent) -> Ap
     .await
 }
 
-/// L7 (E1): a domain in a trade whose expiry has passed ends that trade (the sweep's part).
+/// L7 (E1): a domain in a trade whose expiry has passed ends that trade: the sweep's part,
+/// and the first step of a renewal, so that a trade the old expiry ended stays ended even
+/// when the sweep was late (after renewal the seller lists again by hand).
 pub async fn expire_domain(app: &App, name: &DomainName) -> AppResult<Ended> {
     update_and_end(app, name, "domain_expired", true, |domain, now| {
         domain.expires_at <= now
@@ -136,6 +141,9 @@ async fn update_and_end(
             }
             Some(trade) if ends && trade.kind == TradeKind::Push => ended.push = Some(trade.id),
             _ => {}
+        }
+        if !ends && next.expires_at != domain.value.expires_at {
+            writes.extend(super::listings::follow_domain_expiry(app, &next).await?);
         }
         if next != domain.value {
             writes.insert(0, put(domain_item(&next), Some(&domain)));

@@ -3,19 +3,20 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::accounts::{retrying, written, Attempt};
-use super::repo::{self, create, domain_item, listing_item, load, put, Versioned};
+use super::holds::check_free_for_trade;
 use super::paging;
+use super::repo::{self, create, domain_item, listing_item, load, put, Versioned};
 use super::views::{ListingView, PageView};
 use super::{App, AppResult};
 use crate::core::domain_name::DomainName;
 use crate::core::error::{Code, Problem};
 use crate::core::ids::{AccountId, ListingId};
 use crate::core::listing::{
-    check_description, check_editable, check_ends_at, check_tradeable, check_trader,
+    check_description, check_editable, check_ends_at, check_price, check_trader,
 };
 use crate::core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold, TradeKind};
 use crate::core::money::Money;
-use crate::store::{Index, Query, SkRange};
+use crate::store::{Index, Query, SkRange, Write};
 
 /// A new listing, parsed.
 pub struct NewListing {
@@ -37,9 +38,10 @@ pub async fn fee_rate(app: &App, now: DateTime<Utc>) -> AppResult<Decimal> {
     super::fees::rate_at(app, FeeKind::FixedPrice, now).await
 }
 
-/// `POST /listings`: A1, L2 in order, then the listing and the domain's trade hold are
+/// `POST /listings`: L1 (a price above 0), A1, L2 in order, then the listing and the domain's trade hold are
 /// written in one transaction (the domain holds at most one trade, L2.9).
 pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResult<ListingView> {
+    check_price(new.price)?;
     check_description(&new.description)?;
     retrying(|| async {
         let now = app.now();
@@ -58,14 +60,14 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
                     format!("{} is not in your account", new.domain),
                 )
             })?;
-        check_tradeable(
+        check_free_for_trade(
+            app,
             &domain.value,
             seller,
             now,
-            &app.policy,
             app.policy.listing_expiry_margin,
-        )?;
-        check_lapsed_listing_unheld(app, &domain.value, now).await?;
+        )
+        .await?;
 
         let listing = Listing {
             id: ListingId::mint(app.ulid()),
@@ -81,6 +83,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             updated_at: now,
             hold: None,
             sold_to: None,
+            domain_expires_at: Some(domain.value.expires_at),
         };
         let mut held = domain.value.clone();
         held.trade = Some(TradeHold {
@@ -89,48 +92,15 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             until: Some(ends_at),
         });
         written(
-            app
-                .transact(vec![
-                    create(listing_item(&listing)),
-                    put(domain_item(&held), Some(&domain)),
-                ])
-                .await,
+            app.transact(vec![
+                create(listing_item(&listing)),
+                put(domain_item(&held), Some(&domain)),
+            ])
+            .await,
         )?;
         Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
     })
     .await
-}
-
-/// L2.9: a listing whose end time passed still holds its domain while an order placed
-/// before the end awaits payment (the buyer reserved it in time).
-async fn check_lapsed_listing_unheld(
-    app: &App,
-    domain: &Domain,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let Some(trade) = domain
-        .trade
-        .as_ref()
-        .filter(|t| t.kind == TradeKind::Listing)
-    else {
-        return Ok(());
-    };
-    let Ok(id) = ListingId::parse(&trade.id) else {
-        return Ok(());
-    };
-    if let Some(old) = load::<Listing>(&*app.store, repo::listing_key(&id)).await? {
-        if old.value.status == ListingStatus::Active && old.value.live_hold(now).is_some() {
-            return Err(Problem::new(
-                Code::AlreadyInTrade,
-                format!(
-                    "{} is held by an order of its previous listing",
-                    domain.name
-                ),
-            )
-            .into());
-        }
-    }
-    Ok(())
 }
 
 /// Reads a listing of `seller` for a change: others may see it but not change it (403).
@@ -153,7 +123,7 @@ async fn domain_follow(
     app: &App,
     listing: &Listing,
     hold_until: Option<DateTime<Utc>>,
-) -> Result<Option<crate::store::Write>, Attempt> {
+) -> Result<Option<Write>, Attempt> {
     let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(&listing.domain)).await? else {
         return Ok(None);
     };
@@ -174,13 +144,43 @@ async fn domain_follow(
     Ok(Some(put(domain_item(&changed), Some(&domain))))
 }
 
-/// `PATCH /listings/{id}`: L5 (not while an order awaits payment), L4 (cools down again).
+/// L7 (E1): the active listing holding `domain` keeps the domain's expiry; when the
+/// registrar moves it (a renewal, an operator's correction), the listing follows, as a
+/// write for the same transaction as the domain's. `None` when no active listing holds the
+/// domain or its copy is already right.
+pub(crate) async fn follow_domain_expiry(app: &App, domain: &Domain) -> AppResult<Option<Write>> {
+    let Some(id) = domain
+        .trade
+        .as_ref()
+        .filter(|t| t.kind == TradeKind::Listing)
+        .and_then(|t| ListingId::parse(&t.id).ok())
+    else {
+        return Ok(None);
+    };
+    let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(&id)).await? else {
+        return Ok(None);
+    };
+    if listing.value.status != ListingStatus::Active
+        || listing.value.domain_expires_at == Some(domain.expires_at)
+    {
+        return Ok(None);
+    }
+    let mut next = listing.value.clone();
+    next.domain_expires_at = Some(domain.expires_at);
+    Ok(Some(put(listing_item(&next), Some(&listing))))
+}
+
+/// `PATCH /listings/{id}`: L1 (a new price above 0), L5 (not while an order awaits
+/// payment), L4 (cools down again).
 pub async fn change(
     app: &App,
     seller: &AccountId,
     id: &ListingId,
     change: ListingChange,
 ) -> AppResult<ListingView> {
+    if let Some(price) = change.price {
+        check_price(price)?;
+    }
     if let Some(description) = &change.description {
         check_description(description)?;
     }
@@ -300,8 +300,7 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
     query.after = browse.cursor;
     let needle = browse.q.as_deref().map(str::to_ascii_lowercase);
     // Filters the key range does not do by itself.
-    let filtering =
-        needle.is_some() || (browse.sort == Sort::Newest && (tld.is_some() || priced));
+    let filtering = needle.is_some() || (browse.sort == Sort::Newest && (tld.is_some() || priced));
     let rate = fee_rate(app, now).await?;
     paging::filtered(app, query, browse.limit, filtering, |item| {
         let listing: Versioned<Listing> = repo::decode(item)?;

@@ -14,6 +14,7 @@ use crate::store::{Store, StoreError, Write};
 
 pub mod accounts;
 pub mod fees;
+mod holds;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod listings;

@@ -406,12 +406,11 @@ pub async fn pay(
                 });
                 next.updated_at = now;
                 written(
-                    app
-                        .transact(vec![
-                            create(payment_item(&payment)),
-                            put(order_item(&next), Some(&order)),
-                        ])
-                        .await,
+                    app.transact(vec![
+                        create(payment_item(&payment)),
+                        put(order_item(&next), Some(&order)),
+                    ])
+                    .await,
                 )?;
                 payment
             }
@@ -487,8 +486,7 @@ pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
             .chunks(MAX_TRANSACTION_WRITES)
             .map(<[Write]>::to_vec)
             .collect();
-        let results =
-            futures::future::join_all(chunks.into_iter().map(|c| app.transact(c))).await;
+        let results = futures::future::join_all(chunks.into_iter().map(|c| app.transact(c))).await;
         let mut lost_race = false;
         for result in results {
             match result {
@@ -503,7 +501,6 @@ pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
         let mut released = order.value.clone();
         released.releasing = false;
         match app
-            
             .transact(vec![put(order_item(&released), Some(&order))])
             .await
         {
@@ -512,7 +509,10 @@ pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Problem::busy(format!("the listings of order {id} kept changing while we freed them")).into())
+    Err(Problem::busy(format!(
+        "the listings of order {id} kept changing while we freed them"
+    ))
+    .into())
 }
 
 /// Frees the rest of a large ended order's listings now; if that fails, the order stays

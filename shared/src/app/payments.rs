@@ -313,6 +313,20 @@ async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
             writes.push(put(payment_item(&settled), Some(&payment)));
             writes.extend(journal_writes(&journal));
             writes.push(refund_write);
+            // The order's current attempt has its result now: nothing is pending (O6), so
+            // the order shows and sweeps as what it is, with no provider to ask.
+            let current = order.value.payment.as_ref();
+            if current.is_some_and(|p| {
+                p.payment_id == payment.value.id && p.status == PaymentStatus::Pending
+            }) {
+                let mut next = order.value.clone();
+                next.payment = Some(PaymentRef {
+                    payment_id: payment.value.id.clone(),
+                    status: PaymentStatus::Refunded,
+                });
+                next.updated_at = now;
+                writes.push(put(order_item(&next), Some(&order)));
+            }
             written(app.transact(writes).await)?;
             tracing::info!(payment = %payment.value.id, "late or unwanted payment refunded");
             Ok((Applied::Refunded, None, Some(refund)))
@@ -372,7 +386,6 @@ pub async fn send_refund(app: &App, journal_id: &str) -> AppResult<bool> {
     // A concurrent sender may have recorded the same outcome: the provider refunds once per
     // refund id, so losing this race is harmless.
     match app
-        
         .transact(vec![put(refund_item(&next), Some(&refund))])
         .await
     {
@@ -591,7 +604,9 @@ pub async fn query_and_apply(app: &App, payment_id: &str) -> AppResult<Applied> 
         .provider
         .query(payment_id, app.now())
         .await
-        .map_err(|e| AppError::Internal(e.context(format!("trade.query of payment {payment_id}"))))?;
+        .map_err(|e| {
+            AppError::Internal(e.context(format!("trade.query of payment {payment_id}")))
+        })?;
     apply_query(app, &payment.value, answer).await
 }
 

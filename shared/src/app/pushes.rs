@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::accounts::{retrying, written, Attempt};
+use super::holds::check_free_for_trade;
 use super::payments::{
     attempt_view, dedupe_records, new_attempt, refund_for, send_refund_now, Applied,
 };
@@ -24,7 +25,7 @@ use crate::core::domain_name::DomainName;
 use crate::core::error::{Code, DomainRefusal, Problem};
 use crate::core::ids::{AccountId, PushId};
 use crate::core::ledger;
-use crate::core::listing::{check_tradeable, check_trader};
+use crate::core::listing::{check_named_buyer, check_trader};
 use crate::core::model::{
     Account, Domain, FeeKind, Payment, PaymentRef, PaymentStatus, PendingSettlement, Purchase,
     Push, PushStatus, TradeHold, TradeKind,
@@ -125,7 +126,8 @@ fn transfer_fee(app: &App, domains: &[DomainName]) -> Money {
     )
 }
 
-/// `POST /pushes`: A1, then P2/P3: one check pass over every domain; if any cannot be
+/// `POST /pushes`: A1 for the seller and the named buyer, then P2/P3: one check pass over
+/// every domain (L2 and a lapsed listing's order hold, as for a listing); if any cannot be
 /// pushed, nothing is written and the answer names every offender. Otherwise the push and
 /// the holds on all its domains are one transaction.
 pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<PushView> {
@@ -145,12 +147,10 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
     super::rate_limit::count(app, seller, super::rate_limit::Counted::PushPublication).await?;
     let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(seller)).await?;
     check_trader(account.as_ref().map(|a| &a.value))?;
-    if load::<Account>(&*app.store, repo::account_key(&new.buyer))
+    let buyer: Versioned<Account> = load(&*app.store, repo::account_key(&new.buyer))
         .await?
-        .is_none()
-    {
-        return Err(Problem::new(Code::NotFound, format!("no account {}", new.buyer)).into());
-    }
+        .ok_or_else(|| Problem::new(Code::NotFound, format!("no account {}", new.buyer)))?;
+    check_named_buyer(&buyer.value)?;
     let mut refusals: Vec<DomainRefusal> = Vec::new();
     let mut names: Vec<DomainName> = Vec::new();
     for raw in &new.domains {
@@ -171,15 +171,21 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
                     Problem::new(Code::NotOwner, format!("{name} is not in your account"))
                         .for_domain(name.ascii()),
                 ),
-                Some(domain) => match check_tradeable(
+                // L2 as for a listing (P2's margin), the hold of a lapsed listing (L5) too.
+                Some(domain) => match check_free_for_trade(
+                    app,
                     &domain.value,
                     seller,
                     now,
-                    &app.policy,
                     app.policy.push_expiry_margin,
-                ) {
+                )
+                .await
+                {
                     Ok(()) => domains.push(domain),
-                    Err(problem) => refusals.push(problem.for_domain(name.ascii())),
+                    Err(AppError::Refused(problem)) => {
+                        refusals.push(problem.for_domain(name.ascii()))
+                    }
+                    Err(e) => return Err(e.into()),
                 },
             }
         }
@@ -447,6 +453,19 @@ async fn held_domains(
     Ok((held, why_not))
 }
 
+/// Writes that keep a push's domains held until `until` (`None`: until the push ends).
+fn hold_domains(held: &[Versioned<Domain>], until: Option<DateTime<Utc>>) -> Vec<Write> {
+    held.iter()
+        .map(|domain| {
+            let mut holding = domain.value.clone();
+            if let Some(trade) = holding.trade.as_mut() {
+                trade.until = until;
+            }
+            put(domain_item(&holding), Some(domain))
+        })
+        .collect()
+}
+
 /// Writes that complete a push: every domain to the buyer with its expiry kept (A3); on a
 /// forced change the 60-day lock runs from now, never added to an earlier one (P9); the
 /// sale journal and its settlement (S4).
@@ -504,9 +523,10 @@ fn payment_view(app: &App, push: &Push, payment: &Payment, now: DateTime<Utc>) -
     attempt_view(app, payment, &format!("Domain push {}", push.id), now)
 }
 
-/// `POST /pushes/{id}/accept` (P7): the buyer, with the human check, while pending. A push
-/// with nothing to pay completes at once; otherwise it is accepted, its domains held until
-/// it ends, and a payment opened (open until the push's validity ends).
+/// `POST /pushes/{id}/accept` (P7, A1): the buyer, verified with Alipay bound, with the
+/// human check, while pending. A push with nothing to pay completes at once; otherwise it
+/// is accepted and a payment opened, open until the push's validity ends, which is also as
+/// long as its domains stay held unless the money comes in time.
 pub async fn accept(
     app: &App,
     caller: &AccountId,
@@ -523,6 +543,10 @@ pub async fn accept(
         if status_at(&push.value, now) != PushStatus::Pending {
             return Err(not_pending(&push.value, now));
         }
+        // A1: the buyer may have lost verification or unbound Alipay since publication.
+        let account: Option<Versioned<Account>> =
+            load(&*app.store, repo::account_key(caller)).await?;
+        check_trader(account.as_ref().map(|a| &a.value))?;
         let (held, why_not) = held_domains(app, &push.value, now).await?;
         let mut next = push.value.clone();
         next.accepted_at = Some(now);
@@ -553,14 +577,11 @@ pub async fn accept(
             put(push_item(&next), Some(&push)),
             create(payment_item(&payment)),
         ];
-        for domain in &held {
-            // Held until the push ends, not only until its validity: the buyer is paying.
-            let mut holding = domain.value.clone();
-            if let Some(trade) = holding.trade.as_mut() {
-                trade.until = None;
-            }
-            writes.push(put(domain_item(&holding), Some(domain)));
-        }
+        // The domains stay held only until the push's validity ends, as the payment does:
+        // unpaid by then the push has expired (P5) and its domains are free again even if
+        // the sweep is late (E1). Money in time holds them until the push ends (`paid`).
+        // Written anyway, so that the acceptance is conditioned on every domain as read.
+        writes.extend(hold_domains(&held, Some(next.expires_at)));
         written(app.transact(writes).await)?;
         Ok(view(
             app,
@@ -614,12 +635,11 @@ pub async fn pay(
         });
         next.updated_at = now;
         written(
-            app
-                .transact(vec![
-                    put(push_item(&next), Some(&push)),
-                    create(payment_item(&payment)),
-                ])
-                .await,
+            app.transact(vec![
+                put(push_item(&next), Some(&push)),
+                create(payment_item(&payment)),
+            ])
+            .await,
         )?;
         Ok(payment_view(app, &next, &payment, now))
     })
@@ -692,13 +712,14 @@ pub(crate) async fn paid(app: &App, n: &Notification, id: &PushId) -> AppResult<
                     payment_id: payment.value.id.clone(),
                     status: PaymentStatus::Succeeded,
                 });
-                let mut domain_writes = Vec::new();
-                if next.lock_60d {
-                    domain_writes = completion_writes(app, &mut next, &held, true, now);
+                let domain_writes = if next.lock_60d {
+                    completion_writes(app, &mut next, &held, true, now)
                 } else {
                     next.status = PushStatus::AwaitingSellerConfirmation;
                     next.confirm_by = Some(now + app.policy.push_confirmation_window);
-                }
+                    // Paid: held until the change completes (or fails), whatever the time.
+                    hold_domains(&held, None)
+                };
                 writes.push(put(payment_item(&settled), Some(&payment)));
                 writes.push(put(push_item(&next), Some(&push)));
                 writes.extend(domain_writes);

@@ -223,12 +223,11 @@ async fn defer(app: &App, item: &Item, error: &AppError) -> SweepFailure {
             serde_json::to_string(&record).map_err(|e| AppError::Internal(e.into()))?,
         );
         record_item.ttl = Some((retry_at + Duration::days(7)).timestamp());
-        app
-            .transact(vec![
-                Write::Put(later, Expect::Version(current.version)),
-                repo::put(record_item, previous.as_ref()),
-            ])
-            .await?;
+        app.transact(vec![
+            Write::Put(later, Expect::Version(current.version)),
+            repo::put(record_item, previous.as_ref()),
+        ])
+        .await?;
         Ok((attempts, Some(retry_at)))
     }
     .await;
@@ -303,11 +302,7 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
         serde_json::to_string(&next).map_err(|e| super::AppError::Internal(e.into()))?,
     );
     // Another sweep may have moved the cursor meanwhile; either cursor is safe.
-    match app
-        
-        .transact(vec![repo::put(item, cursor.as_ref())])
-        .await
-    {
+    match app.transact(vec![repo::put(item, cursor.as_ref())]).await {
         Ok(()) | Err(StoreError::Conflict { .. }) => {}
         Err(e) => return Err(e.into()),
     }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::error::{Code, Problem};
 use super::ids::AccountId;
 use super::model::{Account, Domain, Listing, ListingStatus};
+use super::money::Money;
 use super::policy::Policy;
 
 /// L2.2: TLDs that cannot trade within 7×24 h of registration: `.cn`, `.中国`, `.公司`, `.网络`.
@@ -34,6 +35,54 @@ pub fn check_trader(account: Option<&Account>) -> Result<&Account, Problem> {
         ));
     }
     Ok(account)
+}
+
+/// A1 (P1, P7): the named buyer of a push must be able to trade too. The one refused is the
+/// seller publishing to them, so the refusal names the buyer.
+pub fn check_named_buyer(buyer: &Account) -> Result<(), Problem> {
+    check_trader(Some(buyer)).map(|_| ()).map_err(|refusal| {
+        let missing = match refusal.code {
+            Code::NoPayoutAccount => "has no bound Alipay account",
+            _ => "is not real-name verified",
+        };
+        Problem::new(
+            refusal.code,
+            format!(
+                "the buyer {} {missing}: a push can go only to an account that can trade (A1)",
+                buyer.id
+            ),
+        )
+    })
+}
+
+/// L1: a fixed price is more than zero: a listing at 0 could not be paid (a push, P1, may
+/// be free; it has no such check).
+pub fn check_price(price: Money) -> Result<(), Problem> {
+    if price == Money::ZERO {
+        return Err(Problem::new(
+            Code::InvalidAmount,
+            "a listing's price is more than 0 (L1)",
+        ));
+    }
+    Ok(())
+}
+
+/// L2.9, L5: a listing whose end time has passed still holds its domain while an order
+/// placed before the end awaits payment (the buyer reserved it in time). The domain's own
+/// hold lapsed with the end time, so [`check_tradeable`] cannot see this; `listing` is the
+/// one the domain's hold names.
+pub fn check_lapsed_listing_unheld(listing: &Listing, now: DateTime<Utc>) -> Result<(), Problem> {
+    match listing.live_hold(now) {
+        Some(hold) if listing.status == ListingStatus::Active => Err(Problem::new(
+            Code::AlreadyInTrade,
+            format!(
+                "{} is held by an order of its previous listing until {} (L5)",
+                listing.domain,
+                hold.until.to_rfc3339()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// L2 (and P2 with the push margin): whether `seller` may put `domain` into a trade at `now`.
@@ -354,6 +403,98 @@ mod tests {
         assert_eq!(check(&d), Err(Code::NotOwner));
         d.owner = alice();
         assert_eq!(check(&d), Err(Code::TooSoonAfterRegistration));
+    }
+
+    fn listing(ends_in: Duration) -> Listing {
+        Listing {
+            id: crate::core::ids::ListingId::parse("lst_01jdxw0000000000000000000a").unwrap(),
+            domain: DomainName::parse("example.com").unwrap(),
+            seller: alice(),
+            price: Money::parse("10.00").unwrap(),
+            status: ListingStatus::Active,
+            end_reason: None,
+            buyable_at: now(),
+            ends_at: now() + ends_in,
+            description: String::new(),
+            created_at: now(),
+            updated_at: now(),
+            hold: None,
+            sold_to: None,
+            domain_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn l1_a_listing_price_is_more_than_zero() {
+        for zero in ["0", "0.00", "0.0"] {
+            let err = check_price(Money::parse(zero).unwrap()).unwrap_err();
+            assert_eq!(err.code, Code::InvalidAmount, "{zero}");
+        }
+        assert!(check_price(Money::parse("0.01").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn l2_9_l5_a_lapsed_listing_holds_its_domain_while_an_order_awaits_payment() {
+        let mut lapsed = listing(-Duration::minutes(1));
+        assert!(check_lapsed_listing_unheld(&lapsed, now()).is_ok());
+        lapsed.hold = Some(crate::core::model::OrderHold {
+            order_id: crate::core::ids::OrderId::parse("ord_01jdxw0000000000000000000a").unwrap(),
+            buyer: AccountId::parse("bob").unwrap(),
+            until: now() + Duration::minutes(2),
+        });
+        assert_eq!(
+            check_lapsed_listing_unheld(&lapsed, now())
+                .unwrap_err()
+                .code,
+            Code::AlreadyInTrade
+        );
+        // The order's window closes: the hold lapses by itself.
+        assert!(check_lapsed_listing_unheld(&lapsed, now() + Duration::minutes(2)).is_ok());
+        lapsed.status = ListingStatus::Ended;
+        assert!(check_lapsed_listing_unheld(&lapsed, now()).is_ok());
+    }
+
+    #[test]
+    fn e1_l7_a_listing_ends_at_its_domains_expiry_if_that_comes_first() {
+        let mut l = listing(Duration::days(30));
+        l.domain_expires_at = Some(now() + Duration::days(10));
+        assert_eq!(l.status_at(now()).0, ListingStatus::Active);
+        assert_eq!(
+            l.status_at(now() + Duration::days(10)),
+            (ListingStatus::Ended, Some("domain_expired".into()))
+        );
+        l.domain_expires_at = Some(now() + Duration::days(40));
+        assert_eq!(
+            l.status_at(now() + Duration::days(30)),
+            (ListingStatus::Ended, Some("ends_at_passed".into()))
+        );
+        l.domain_expires_at = None;
+        assert_eq!(
+            l.status_at(now() + Duration::days(30)).1.as_deref(),
+            Some("ends_at_passed")
+        );
+    }
+
+    #[test]
+    fn a1_a_push_buyer_is_refused_by_name() {
+        let mut bob = Account {
+            id: AccountId::parse("bob").unwrap(),
+            real_name_verified: false,
+            payout_account: Some("bob@example.com".into()),
+            email: None,
+            enterprise: false,
+        };
+        let err = check_named_buyer(&bob).unwrap_err();
+        assert_eq!(err.code, Code::NotVerified);
+        assert!(err.detail.contains("bob"), "{}", err.detail);
+        bob.real_name_verified = true;
+        bob.payout_account = Some(String::new());
+        assert_eq!(
+            check_named_buyer(&bob).unwrap_err().code,
+            Code::NoPayoutAccount
+        );
+        bob.payout_account = Some("bob@example.com".into());
+        assert!(check_named_buyer(&bob).is_ok());
     }
 
     #[test]

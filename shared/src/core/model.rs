@@ -111,6 +111,12 @@ pub struct Listing {
     /// The order awaiting payment for it, if any (L5).
     pub hold: Option<OrderHold>,
     pub sold_to: Option<AccountId>,
+    /// L6, L7 (E1): the domain's expiry, kept with the listing (and moved with it when the
+    /// registrar renews the domain), so that the listing's status at any time is known
+    /// without reading the domain: past it, the listing has ended even before the sweeper
+    /// records it. Absent on listings written before it was kept.
+    #[serde(default)]
+    pub domain_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Listing {
@@ -119,14 +125,24 @@ impl Listing {
         self.hold.as_ref().filter(|h| h.until > now)
     }
 
-    /// The status as of `now`: an active listing whose end time has passed is ended even
-    /// before the sweeper gets to it (E1).
+    /// The status as of `now`: an active listing whose end time (L3) or domain's expiry
+    /// (L7) has passed is ended even before the sweeper gets to it (E1); of the two, the
+    /// one that came first gives the reason.
     pub fn status_at(&self, now: DateTime<Utc>) -> (ListingStatus, Option<String>) {
-        match self.status {
-            ListingStatus::Active if self.ends_at <= now => {
-                (ListingStatus::Ended, Some("ends_at_passed".into()))
+        match (self.status, self.lapse()) {
+            (ListingStatus::Active, (at, reason)) if at <= now => {
+                (ListingStatus::Ended, Some(reason.into()))
             }
-            status => (status, self.end_reason.clone()),
+            (status, _) => (status, self.end_reason.clone()),
+        }
+    }
+
+    /// When an active listing leaves the market by time alone, and why: its end time, or
+    /// its domain's expiry if that comes first.
+    pub fn lapse(&self) -> (DateTime<Utc>, &'static str) {
+        match self.domain_expires_at {
+            Some(expiry) if expiry < self.ends_at => (expiry, "domain_expired"),
+            _ => (self.ends_at, "ends_at_passed"),
         }
     }
 }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, ReturnValue, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
@@ -110,11 +110,7 @@ fn other<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
 
 fn sdk<E, R>(e: SdkError<E, R>, what: &str) -> StoreError
 where
-    E: std::error::Error
-        + aws_sdk_dynamodb::error::ProvideErrorMetadata
-        + Send
-        + Sync
-        + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match e.as_service_error() {
@@ -439,10 +435,13 @@ impl Store for DynamoStore {
         ttl: Option<i64>,
     ) -> Result<Option<u64>, StoreError> {
         // The count is the version attribute: ADD makes it atomic, the condition the ceiling.
-        let mut update = format!("ADD #ver :one SET #body = if_not_exists(#body, :empty)");
+        let mut update = String::from("ADD #ver :one SET #body = if_not_exists(#body, :empty)");
         let mut values: Attrs = HashMap::from([
             (":one".to_owned(), AttributeValue::N("1".into())),
-            (":ceiling".to_owned(), AttributeValue::N(ceiling.to_string())),
+            (
+                ":ceiling".to_owned(),
+                AttributeValue::N(ceiling.to_string()),
+            ),
             (":empty".to_owned(), s("")),
         ]);
         let mut names = HashMap::from([

@@ -352,7 +352,12 @@ impl Store for EmbeddedStore {
             None => item_key(&item.pk, &item.sk),
             Some(index) => {
                 let (ipk, isk) = item.indexes.get(&index).ok_or_else(|| {
-                    other(anyhow::anyhow!("{}/{} is not in {}", item.pk, item.sk, index.name()))
+                    other(anyhow::anyhow!(
+                        "{}/{} is not in {}",
+                        item.pk,
+                        item.sk,
+                        index.name()
+                    ))
                 })?;
                 index_entry(index, ipk, isk, &item.pk, &item.sk)
             }

@@ -467,3 +467,52 @@ async fn l2_9_an_order_placed_before_the_end_keeps_the_domain_until_it_is_paid()
         "completed"
     );
 }
+
+#[tokio::test]
+async fn l1_a_listing_at_zero_is_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    app.domain("free.com", "alice").await;
+    for zero in ["0", "0.00"] {
+        let reply = app
+            .post(
+                "/listings",
+                Some("alice"),
+                json!({ "domain": "free.com", "price": zero }),
+            )
+            .await;
+        assert_problem(&reply, 400, "INVALID_AMOUNT");
+    }
+    assert!(my_listings(&app, "alice").await.is_empty());
+    assert!(!in_trade(&app, "alice", "free.com").await);
+
+    app.domain("priced.com", "alice").await;
+    let listing = app.list("alice", "priced.com", "10.00").await;
+    let id = listing["id"].as_str().unwrap();
+    for zero in ["0", "0.00"] {
+        let reply = app
+            .patch(
+                &format!("/listings/{id}"),
+                Some("alice"),
+                json!({ "price": zero }),
+            )
+            .await;
+        assert_problem(&reply, 400, "INVALID_AMOUNT");
+    }
+    let unchanged = app.get(&format!("/listings/{id}"), None).await.body;
+    assert_eq!(
+        (&unchanged["price"], &unchanged["buyable_at"]),
+        (&listing["price"], &listing["buyable_at"]),
+        "no change, no new cool-down"
+    );
+    // P1: a push may be free; the domain the refused listing left untouched can go as one.
+    let gift = app
+        .post(
+            "/pushes",
+            Some("alice"),
+            json!({ "domains": ["free.com"], "buyer": "bob", "price": "0.00", "lock_60d": false }),
+        )
+        .await;
+    assert_eq!(gift.status, 201, "{gift:?}");
+    assert_eq!(gift.body["price"], "0.00");
+}

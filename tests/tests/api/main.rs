@@ -3,6 +3,7 @@
 mod helpers;
 mod idempotency;
 mod identity;
+mod late_sweep;
 mod listings;
 mod nothing_wedges;
 mod on_dynamodb;

@@ -49,7 +49,11 @@ pub async fn a_large_abandoned_cart_ends_and_the_sweeper_lives_on(app: &TestApp)
 
     let cancelled = one_order_of_all(app, &domains).await;
     let reply = app
-        .post(&format!("/orders/{cancelled}/cancel"), Some("bob"), json!({}))
+        .post(
+            &format!("/orders/{cancelled}/cancel"),
+            Some("bob"),
+            json!({}),
+        )
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.body["status"], "cancelled");
@@ -73,7 +77,11 @@ pub async fn a_large_abandoned_cart_ends_and_the_sweeper_lives_on(app: &TestApp)
     let otn = app.pay("bob", &sale).await;
     app.provider_says(&otn, "TRADE_SUCCESS").await;
     assert_eq!(status_of(app, &sale).await, "completed");
-    let seller = if domains[1].starts_with("alice") { "alice" } else { "carol" };
+    let seller = if domains[1].starts_with("alice") {
+        "alice"
+    } else {
+        "carol"
+    };
     let before = app.get("/me/ledger", Some(seller)).await.body["balances"].clone();
     assert_eq!(before["frozen"], "11.88", "{before}");
     app.advance(7 * 24 * 3600 + 60).await;
@@ -136,10 +144,20 @@ async fn o6_with_no_answer_from_the_provider_the_order_waits_for_the_next_sweep(
     // The provider is down (the deadline message and the sweep both ask, and get nothing).
     app.running.sandbox.fail_next_queries(1_000);
     let swept = app.advance(601).await;
-    assert_eq!(swept.status, 200, "a failing item never fails the sweep: {swept:?}");
-    assert_eq!(status_of(&app, &id).await, "processing", "never expired blind");
+    assert_eq!(
+        swept.status, 200,
+        "a failing item never fails the sweep: {swept:?}"
+    );
+    assert_eq!(
+        status_of(&app, &id).await,
+        "processing",
+        "never expired blind"
+    );
     let again = app.post("/dev/sweep", None, json!({})).await;
-    assert_eq!(again.body["failed"], 0, "not asked again before its backoff: {again:?}");
+    assert_eq!(
+        again.body["failed"], 0,
+        "not asked again before its backoff: {again:?}"
+    );
     // The provider is back: the next sweep after the backoff asks again and applies it.
     app.running.sandbox.fail_next_queries(0);
     app.advance(61).await;
@@ -152,7 +170,11 @@ async fn e1_money_that_came_after_the_window_is_refunded_by_the_sweep_that_finds
     let (id, otn) = paying(&app, "paidlate.com").await;
     // The clock passes the window with no sweep; then the buyer pays, notification lost.
     let moved = app
-        .post("/dev/clock/advance", None, json!({ "seconds": 601, "sweep": false }))
+        .post(
+            "/dev/clock/advance",
+            None,
+            json!({ "seconds": 601, "sweep": false }),
+        )
         .await;
     assert_eq!(moved.status, 200, "{moved:?}");
     lost_notification(&app, &otn, "TRADE_SUCCESS").await;
@@ -188,7 +210,10 @@ async fn o7_sixty_four_concurrent_orders_of_one_account_get_no_5xx() {
     let kinds: BTreeSet<u16> = statuses.iter().copied().collect();
     assert_eq!(created, 1, "{statuses:?}");
     assert_eq!(counted, 30, "exactly the per-minute limit was let through");
-    assert!(kinds.is_subset(&BTreeSet::from([201, 409, 429])), "{kinds:?}");
+    assert!(
+        kinds.is_subset(&BTreeSet::from([201, 409, 429])),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]
@@ -211,7 +236,9 @@ async fn push_publications_are_rate_limited_per_seller() {
     let refused = last.unwrap();
     assert_problem(&refused, 429, "RATE_LIMITED");
     assert!(refused.retry_after.is_some());
-    let received = app.get("/me/pushes?role=received&limit=200", Some("bob")).await;
+    let received = app
+        .get("/me/pushes?role=received&limit=200", Some("bob"))
+        .await;
     assert_eq!(received.body["items"].as_array().unwrap().len(), 30);
 }
 
@@ -227,8 +254,10 @@ async fn fields_over_their_limits_are_refused_before_anything_is_written() {
             reqwest::Method::POST,
             "/pushes",
             Some("alice"),
-            Some(json!({ "domains": ["limits.com"], "buyer": "bob", "price": "1.00",
-                "lock_60d": false, "buyer_email": long_email })),
+            Some(
+                json!({ "domains": ["limits.com"], "buyer": "bob", "price": "1.00",
+                "lock_60d": false, "buyer_email": long_email }),
+            ),
             &key,
         )
         .await;
@@ -252,7 +281,11 @@ async fn fields_over_their_limits_are_refused_before_anything_is_written() {
     assert_problem(&description, 400, "INVALID_REQUEST");
     let cart: Vec<String> = (0..2001).map(|i| format!("c{i}.com")).collect();
     let big = app
-        .post("/orders", Some("bob"), json!({ "domains": cart, "captcha_token": "pass" }))
+        .post(
+            "/orders",
+            Some("bob"),
+            json!({ "domains": cart, "captcha_token": "pass" }),
+        )
         .await;
     assert_problem(&big, 400, "BATCH_TOO_LARGE");
     // Nothing was written: the key is still free for a valid request, and no push exists.
@@ -265,8 +298,10 @@ async fn fields_over_their_limits_are_refused_before_anything_is_written() {
             reqwest::Method::POST,
             "/pushes",
             Some("alice"),
-            Some(json!({ "domains": ["limits.com"], "buyer": "bob", "price": "1.00",
-                "lock_60d": false, "buyer_email": "bob@example.com" })),
+            Some(
+                json!({ "domains": ["limits.com"], "buyer": "bob", "price": "1.00",
+                "lock_60d": false, "buyer_email": "bob@example.com" }),
+            ),
             &key,
         )
         .await;
@@ -337,7 +372,10 @@ async fn the_ledger_pages_through_every_entry_once_in_time_order() {
     let mut cursor = String::new();
     loop {
         let page = app
-            .get(&format!("/me/ledger?limit=2&cursor={cursor}"), Some("alice"))
+            .get(
+                &format!("/me/ledger?limit=2&cursor={cursor}"),
+                Some("alice"),
+            )
             .await;
         assert_eq!(page.status, 200, "{page:?}");
         let items = page.body["items"].as_array().unwrap();
@@ -349,7 +387,10 @@ async fn the_ledger_pages_through_every_entry_once_in_time_order() {
             None => break,
         }
     }
-    assert_eq!(paged, everything, "the same entries, once each, in the same order");
+    assert_eq!(
+        paged, everything,
+        "the same entries, once each, in the same order"
+    );
     let bad = app.get("/me/ledger?cursor=nonsense", Some("alice")).await;
     assert_problem(&bad, 400, "INVALID_REQUEST");
 }

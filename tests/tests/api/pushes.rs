@@ -817,3 +817,104 @@ async fn p6_withdraw_racing_accept_ends_each_push_exactly_one_way() {
         );
     }
 }
+
+#[tokio::test]
+async fn a1_a_push_to_or_accepted_by_an_unverified_or_unbound_buyer_is_refused() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    app.account("carol", false, Some("carol@example.com")).await;
+    app.account("dave", true, None).await;
+    app.domain("named.com", "alice").await;
+    for (buyer, code) in [("carol", "NOT_VERIFIED"), ("dave", "NO_PAYOUT_ACCOUNT")] {
+        let reply = app
+            .post(
+                "/pushes",
+                Some("alice"),
+                json!({ "domains": ["named.com"], "buyer": buyer, "price": "10.00", "lock_60d": false }),
+            )
+            .await;
+        assert_problem(&reply, 422, code);
+        assert!(
+            reply.body["detail"].as_str().unwrap().contains(buyer),
+            "{reply:?}"
+        );
+    }
+    assert!(
+        app.get("/me/pushes?role=sent", Some("alice")).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
+    assert_eq!(
+        domain_of(&app, "alice", "named.com").await.unwrap()["in_trade"],
+        false
+    );
+
+    // bob was verified when the push went out, and is no longer when he accepts.
+    let priced = id(&push(&app, &["priced.com"], "10.00", false).await);
+    let free = id(&push(&app, &["gift.com"], "0", true).await);
+    for (verified, payout, code) in [
+        (false, Some("bob@example.com"), "NOT_VERIFIED"),
+        (true, None, "NO_PAYOUT_ACCOUNT"),
+    ] {
+        app.account("bob", verified, payout).await;
+        for pid in [&priced, &free] {
+            assert_problem(&accept(&app, pid, "bob").await, 422, code);
+            let p = app.get(&format!("/pushes/{pid}"), Some("bob")).await.body;
+            assert_eq!(p["status"], "pending", "nothing written: {p:?}");
+            assert!(p["payment"].is_null());
+        }
+        assert!(domain_of(&app, "alice", "gift.com").await.is_some());
+        assert!(domain_of(&app, "bob", "gift.com").await.is_none());
+    }
+    app.trader("bob").await;
+    assert_eq!(
+        accept(&app, &priced, "bob").await.body["status"],
+        "accepted"
+    );
+    assert_eq!(accept(&app, &free, "bob").await.body["status"], "completed");
+}
+
+#[tokio::test]
+async fn l2_9_l5_a_domain_whose_listing_ended_under_a_pending_order_cannot_be_pushed_until_the_order_ends(
+) {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    app.trader("carol").await;
+    app.domain("reserved.com", "alice").await;
+    let ends_at = app.now().await + Duration::minutes(5);
+    let listed = app
+        .post(
+            "/listings",
+            Some("alice"),
+            json!({ "domain": "reserved.com", "price": "20.00", "ends_at": ends_at }),
+        )
+        .await;
+    assert_eq!(listed.status, 201, "{listed:?}");
+    app.advance(180).await;
+    assert_eq!(app.order("bob", &["reserved.com"]).await.status, 201);
+    app.advance(150).await; // the listing's end time has passed; bob's window has not
+    let to_carol =
+        json!({ "domains": ["reserved.com"], "buyer": "carol", "price": "5.00", "lock_60d": true });
+    let refused = app.post("/pushes", Some("alice"), to_carol.clone()).await;
+    assert_problem(&refused, 422, "PUSH_REFUSED");
+    assert_eq!(
+        (
+            refused.body["errors"][0]["domain"].as_str(),
+            refused.body["errors"][0]["code"].as_str()
+        ),
+        (Some("reserved.com"), Some("ALREADY_IN_TRADE"))
+    );
+    assert!(
+        app.get("/me/pushes?role=sent", Some("alice")).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
+    // bob's window closes unpaid (no sweep needed): the domain may go now.
+    app.advance_late(600).await;
+    let pushed = app.post("/pushes", Some("alice"), to_carol).await;
+    assert_eq!(pushed.status, 201, "{pushed:?}");
+}
