@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::adapters::payment::{SandboxProvider, TradeStatus};
 use shared::adapters::queue::InProcessQueue;
 use shared::app::repo::{self, Versioned};
-use shared::app::{payments, sweep, AppError};
+use shared::app::{notifications, sweep, AppError};
 use shared::core::error::{Code, Problem};
 use shared::core::model::Payment;
 use shared::web::json::Json;
@@ -91,7 +91,7 @@ async fn complete_payment(
                     .map(|(_, v)| v)
             })
             .unwrap_or_default();
-        payments::receive(&app, notification).await?;
+        notifications::receive(&app, notification.as_bytes()).await?;
         deliver_due(&app, &dev.queue).await;
         if dev.through_sqs {
             wait_until_applied(&app, &notify_id, &out_trade_no, payment.value.status).await?;

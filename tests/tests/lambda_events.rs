@@ -136,7 +136,8 @@ async fn order_function_takes_the_buyer_from_the_claims() {
 async fn pay_notify_function_queues_the_form_body_and_says_success() {
     let scene = scene().await;
     let router = router_of(scene.app.clone(), fn_pay_callback::router());
-    let form = "notify_id=1&trade_status=TRADE_SUCCESS".to_owned();
+    let form = "notify_id=1&out_trade_no=pay_1&trade_status=TRADE_SUCCESS&sign_type=RSA2&sign=AAAA"
+        .to_owned();
     let (status, body) = call(
         &router,
         apigw(

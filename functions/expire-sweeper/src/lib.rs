@@ -2,7 +2,6 @@
 //! code path: an SQS message delayed to an order's deadline (promptness) and an
 //! EventBridge schedule every minute (the backstop).
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_lambda_events::sqs::BatchItemFailure;
 use serde_json::Value;
 
 use shared::app::sweep::{self, SweepReport};
@@ -19,19 +18,15 @@ pub async fn handle_deadline(app: &App, body: &str) -> Result<SweepReport, AppEr
     Ok(report)
 }
 
-/// A batch of deadline messages; failed records are reported for redelivery.
+/// A batch of deadline messages, each in its own span; failed records are logged and
+/// reported for redelivery.
 pub async fn handle_deadline_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let body = record.body.clone().unwrap_or_default();
-        if let Err(e) = handle_deadline(app, &body).await {
-            tracing::error!(error = ?e, "deadline not handled; SQS will redeliver it");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = record.message_id.unwrap_or_default();
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+    shared::sqs::partial_batch("expire-sweeper", event, |record| async move {
+        handle_deadline(app, record.body.as_deref().unwrap_or_default())
+            .await
+            .map(|_| ())
+    })
+    .await
 }
 
 /// What woke the sweeper.

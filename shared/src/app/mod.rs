@@ -17,6 +17,7 @@ pub mod fees;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod listings;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod pushes;

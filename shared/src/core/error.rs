@@ -16,6 +16,8 @@ pub enum Code {
     NotFound,
     IdempotencyKeyReused,
     IdempotencyInProgress,
+    /// A body over its route's limit (payment notifications: 16 KB).
+    PayloadTooLarge,
     // A1
     NotVerified,
     NoPayoutAccount,
@@ -67,6 +69,7 @@ impl Code {
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited => 429,
+            PayloadTooLarge => 413,
             NotRefundable => 409,
             NotVerified
             | NoPayoutAccount
@@ -112,6 +115,7 @@ impl Code {
             NotFound => "Not found",
             IdempotencyKeyReused => "Idempotency key reused with another request",
             IdempotencyInProgress => "A request with this idempotency key is in progress",
+            PayloadTooLarge => "Request body too large",
             NotVerified => "Account not real-name verified",
             NoPayoutAccount => "No Alipay account bound",
             NotOwner => "Domain not in your account",

@@ -119,6 +119,25 @@ where
     ))
 }
 
+/// A service error with DynamoDB's code and message (`ValidationException: ...`), not the
+/// SDK's bare "unhandled error"; one without a code (a timeout, a dispatch failure) with
+/// its whole chain of causes.
+fn service_error<E>(operation: &str, e: &E) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
+{
+    StoreError::Other(match e.code() {
+        Some(code) => anyhow::anyhow!(
+            "DynamoDB {operation}: {code}: {}",
+            e.message().unwrap_or("(no message)")
+        ),
+        None => anyhow::anyhow!(
+            "DynamoDB {operation}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        ),
+    })
+}
+
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
@@ -331,7 +350,7 @@ impl Store for DynamoStore {
                         return Err(StoreError::Conflict { failed });
                     }
                 }
-                Err(StoreError::Other(anyhow::Error::new(service)))
+                Err(service_error("TransactWriteItems", &service))
             }
         }
     }
@@ -379,7 +398,7 @@ impl Store for DynamoStore {
                 if service.meta().code() == Some("ValidationException") && query.after.is_some() {
                     StoreError::BadCursor
                 } else {
-                    StoreError::Other(anyhow::Error::new(service))
+                    service_error("Query", &service)
                 }
             })?;
         let items = out
