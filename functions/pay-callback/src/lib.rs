@@ -3,9 +3,8 @@
 //! Two halves, two binaries: `pay-notify` is the HTTP ingress that turns junk away at the
 //! door (over 16 KB, or not a signed notification form: see `shared::app::notifications`),
 //! durably queues the raw body and answers `success`; `pay-callback` consumes the queue in
-//! SQS batches, applies
-//! each notification exactly once, and reports partial batch failures so only failed
-//! records come back. The local runner mounts the ingress and drives the same consumer
+//! SQS batches, applies each notification exactly once, and reports partial batch failures
+//! so only failed records come back. The local runner mounts the ingress and drives the same consumer
 //! function from its in-process queue.
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::body::Body;

@@ -1,4 +1,5 @@
-//! The Alipay identity and keys, and where they come from.
+//! The Alipay identity and keys (O8: trades are paid through Alipay only), and where they
+//! come from.
 //!
 //! In the cloud they live in one Secrets Manager secret (JSON: `app_id`, `seller_id`,
 //! `alipay_public_key`, `app_private_key`, PEM or bare base64) named by

@@ -9,7 +9,9 @@
 //!
 //! A queued notification the consumer refuses is audited ([`audit`]) and counted: it looked
 //! genuine at the door, so its refusal means a key rotation, a wrong `app_id`, or a forger
-//! who knows our trade numbers, and the `RejectedNotifications` metric pages someone.
+//! who knows our trade numbers, and the `RejectedNotifications` metric pages someone. A
+//! buyer's money behind a refused notification is never silently dropped (S1): someone
+//! looks, and `POST /orders/{id}/refresh` (O6) applies what the provider says.
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 

@@ -108,7 +108,8 @@ fn mismatch(us: &Merchant, n: &Notification, payment: &Payment) -> Option<String
 pub async fn apply(app: &App, body: &str) -> AppResult<Applied> {
     match app.provider.verify(body).await {
         Ok(n) => apply_verified(app, &n, body).await,
-        // No keys to check it with (yet): the queue brings it back later.
+        // No keys to check it with (yet): the queue brings it back later; refusing it would
+        // drop a payment that may be genuine (S1).
         Err(VerifyError::Unavailable(why)) => Err(AppError::Internal(anyhow::anyhow!(
             "cannot verify a notification now: {why}"
         ))),
