@@ -14,7 +14,7 @@ use shared::adapters::clock::DevClock;
 use shared::adapters::payment::{SandboxProvider, TradeStatus};
 use shared::adapters::queue::{InProcessQueue, Topic};
 use shared::app::repo::{self, Versioned};
-use shared::app::{payments, sweep, AppError};
+use shared::app::{notifications, sweep, AppError};
 use shared::core::error::{Code, Problem};
 use shared::core::model::Payment;
 use shared::web::json::Json;
@@ -92,7 +92,7 @@ async fn complete_payment(
                     .map(|(_, v)| v)
             })
             .unwrap_or_default();
-        payments::receive(&app, notification).await?;
+        notifications::receive(&app, notification.as_bytes()).await?;
         deliver_due(&app, &dev.queue).await;
         if dev.through_sqs {
             wait_until_applied(&app, &notify_id, &out_trade_no, payment.value.status).await?;

@@ -249,6 +249,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     });
     let router = routes(dev)
         .with_state(app.clone())
+        .layer(axum::middleware::from_fn(shared::web::trace::request_span))
         .layer(auth::layer(AuthMode::hs256(&settings.jwt_secret)));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {

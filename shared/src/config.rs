@@ -37,7 +37,8 @@ pub fn policy_from_env() -> anyhow::Result<Policy> {
 /// The app as a Lambda function runs it: DynamoDB table `TABLE_NAME`, SQS queues
 /// `PAYMENTS_QUEUE_URL` and `DEADLINES_QUEUE_URL`, the system clock.
 ///
-/// Payments go through Alipay when `ALIPAY_*` is set (see `AlipayConfig::from_env`), the
+/// Payments go through Alipay when `ALIPAY_SECRET_ARN` (or the local runner's `ALIPAY_*`)
+/// is set (see `AlipayConfig::from_env`; the secret is read on first use), the
 /// sandbox only when `MARKET_PAYMENT_PROVIDER=sandbox` says so, and nowhere otherwise (the
 /// functions that never pay get no keys). The captcha fails closed unless
 /// `MARKET_CAPTCHA=sandbox`: the slider service's verifier is not built yet.
@@ -83,22 +84,39 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
     }))
 }
 
+/// Installs the Lambda log subscriber: first thing in every Lambda, before anything can
+/// log. It writes to stdout, which Lambda sends to CloudWatch Logs; with the template's
+/// `LoggingConfig: {LogFormat: JSON}` Lambda sets `AWS_LAMBDA_LOG_FORMAT=JSON` and every
+/// line is a JSON object carrying its spans' fields (request id, route, account, message id);
+/// the level comes from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO. Safe to call
+/// twice (the second call changes nothing).
+pub fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(lambda_runtime::tracing::init_default_subscriber);
+}
+
 /// Runs a Lambda that takes and answers JSON events (SQS batches, schedules, EventBridge
-/// rules): the app built once from the environment, then `handler` for every event.
+/// rules): logging first, the app built once from the environment, then `handler` for every
+/// event. The runtime opens a span per invocation with its request id; a failed invocation
+/// is logged here with its error before the runtime reports it.
 pub async fn run_json_lambda<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Arc<App>, serde_json::Value) -> Fut,
     Fut: std::future::Future<Output = Result<serde_json::Value, crate::app::AppError>>,
 {
-    let app = cloud().await?;
+    init_logging();
+    let app = cloud().await.inspect_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "the function cannot start");
+    })?;
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = app.clone();
             async move {
-                handler(app, event.payload)
-                    .await
-                    .map_err(lambda_runtime::Error::from)
+                handler(app, event.payload).await.map_err(|e| {
+                    tracing::error!(error = format!("{e:#}"), "invocation failed");
+                    lambda_runtime::Error::from(e)
+                })
             }
         },
     ))
@@ -107,7 +125,7 @@ where
 
 /// The SDK configuration of a Lambda, loaded on first use rather than at cold start: a
 /// request that never reaches AWS never pays for it.
-async fn lambda_sdk() -> &'static aws_config::SdkConfig {
+pub(crate) async fn lambda_sdk() -> &'static aws_config::SdkConfig {
     static SDK: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
     SDK.get_or_init(aws).await
 }

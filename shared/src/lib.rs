@@ -6,11 +6,14 @@
 //!   the embedded `redb` store and DynamoDB.
 //! - [`adapters`]: the other ports (clock, queue, payment provider, captcha) and their adapters.
 //! - [`app`]: the use cases: read, decide with [`core`], write conditionally.
-//! - [`web`]: HTTP plumbing shared by every function: identity, problem+json, strict JSON.
+//! - [`web`]: HTTP plumbing shared by every function: identity, problem+json, strict JSON,
+//!   a span per request.
+//! - [`sqs`]: the one way every queue consumer answers an SQS batch.
 pub mod adapters;
 pub mod app;
 pub mod config;
 pub mod core;
+pub mod sqs;
 pub mod store;
 pub mod web;
 

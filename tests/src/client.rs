@@ -272,6 +272,33 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Posts `body` to the provider's notification route as the provider would (a form).
+    pub async fn notify_raw(&self, body: Vec<u8>) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/payments/alipay/notify", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("the request is answered");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            body,
+            content_type,
+            retry_after: None,
+        }
+    }
+
     /// Makes the sandbox provider notify a result for a payment.
     pub async fn provider_says(&self, out_trade_no: &str, trade_status: &str) -> Reply {
         self.post(

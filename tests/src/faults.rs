@@ -1,6 +1,6 @@
-//! Store wrappers for tests and benchmarks: one that injects crashes before and after
-//! writes (the write may have happened when the caller is told it failed), and one that
-//! counts requests by kind.
+//! Port wrappers for tests and benchmarks: a store that injects crashes before and after
+//! writes (the write may have happened when the caller is told it failed), one that counts
+//! requests by kind, and a queue that only records what is sent to it.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use shared::adapters::queue::{Queue, Topic};
 use shared::store::{Item, Page, Query, Store, StoreError, Write};
 
 /// A store that fails writes at random: before applying them (nothing written) or after
@@ -205,5 +206,31 @@ impl Store for CountingStore {
 
     fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
         self.inner.cursor_after(query, item)
+    }
+}
+
+/// A queue that keeps what is sent to it and delivers nothing (to see what a route queued).
+#[derive(Default)]
+pub struct RecordingQueue {
+    sent: Mutex<Vec<(Topic, String)>>,
+}
+
+impl RecordingQueue {
+    /// Everything sent so far, in order.
+    pub fn sent(&self) -> Vec<(Topic, String)> {
+        self.sent.lock().expect("queue").clone()
+    }
+}
+
+#[async_trait]
+impl Queue for RecordingQueue {
+    async fn send(
+        &self,
+        topic: Topic,
+        body: String,
+        _delay: chrono::Duration,
+    ) -> anyhow::Result<()> {
+        self.sent.lock().expect("queue").push((topic, body));
+        Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! Test support: start the marketplace in-process (`spawn_app`), talk to it as a client
-//! would, and start a local DynamoDB endpoint (moto) for the adapter tests.
+//! would, start a local AWS endpoint (moto) for the adapter tests, and capture the JSON
+//! log lines a Lambda would write.
 pub mod client;
 pub mod faults;
+pub mod logs;
 pub mod moto;
 pub mod scene;
 

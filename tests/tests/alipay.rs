@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use shared::adapters::alipay::{verify_notification, AlipayConfig, AlipayProvider};
+use shared::adapters::alipay_keys::{AlipayKeys, KeySource};
 use shared::adapters::payment::{
     PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, VerifyError,
 };
@@ -149,10 +150,12 @@ async fn adapter_trusting(alipay_public: &str) -> (AlipayProvider, Arc<Mutex<See
         .with_state(seen.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let config = AlipayConfig {
-        app_id: "2021000000000000".into(),
-        seller_id: "2088000000000000".into(),
-        alipay_public_key: rsa2::parse_public_key(&fixture(alipay_public)).unwrap(),
-        app_private_key: Some(rsa2::parse_private_key(&fixture("app_private.pem")).unwrap()),
+        keys: KeySource::Ready(Arc::new(AlipayKeys {
+            app_id: "2021000000000000".into(),
+            seller_id: "2088000000000000".into(),
+            alipay_public_key: rsa2::parse_public_key(&fixture(alipay_public)).unwrap(),
+            app_private_key: Some(rsa2::parse_private_key(&fixture("app_private.pem")).unwrap()),
+        })),
         gateway: format!("http://{addr}/gateway.do"),
         notify_url: Some("https://market.example/payments/alipay/notify".into()),
     };
@@ -194,13 +197,16 @@ async fn trade_query_and_refund_are_signed_and_their_answers_verified() {
 async fn page_pay_urls_carry_the_remaining_window_and_a_valid_signature() {
     let (alipay, _) = adapter_on_fake_gateway().await;
     let now = Utc::now();
-    let url = alipay.pay_url(&PayRequest {
-        out_trade_no: "pay_1",
-        amount: Money::parse("88.00").unwrap(),
-        subject: "域名订单",
-        expires_at: now + chrono::Duration::seconds(9 * 60 + 59),
-        now,
-    });
+    let url = alipay
+        .pay_url(&PayRequest {
+            out_trade_no: "pay_1",
+            amount: Money::parse("88.00").unwrap(),
+            subject: "域名订单",
+            expires_at: now + chrono::Duration::seconds(9 * 60 + 59),
+            now,
+        })
+        .await
+        .unwrap();
     let query = url.split_once('?').unwrap().1;
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).unwrap().1.clone();

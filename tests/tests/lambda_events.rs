@@ -9,7 +9,10 @@ use chrono::Duration;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+use lambda_http::RequestExt;
+use market_tests::faults::{FaultyStore, RecordingQueue};
 use market_tests::scene::Scene;
+use shared::adapters::queue::Topic;
 use shared::app::orders;
 use shared::core::ids::AccountId;
 use shared::store::embedded::EmbeddedStore;
@@ -132,23 +135,217 @@ async fn order_function_takes_the_buyer_from_the_claims() {
     assert_eq!(status, 401);
 }
 
+/// The scene's app with `queue` in place of its own (to see what a route queued).
+fn with_queue(scene: &Scene, queue: Arc<dyn shared::adapters::queue::Queue>) -> AppState {
+    let app = &scene.app;
+    Arc::new(shared::App {
+        store: app.store.clone(),
+        clock: app.clock.clone(),
+        queue,
+        provider: app.provider.clone(),
+        captcha: app.captcha.clone(),
+        policy: app.policy.clone(),
+        dev_clock: None,
+    })
+}
+
+async fn notify(router: &Router, body: Vec<u8>) -> (u16, Value) {
+    let mut request = apigw(
+        "POST",
+        "/payments/alipay/notify",
+        None,
+        None,
+        "application/x-www-form-urlencoded",
+    );
+    *request.body_mut() = lambda_http::Body::Binary(body);
+    call(router, request).await
+}
+
 #[tokio::test]
 async fn pay_notify_function_queues_the_form_body_and_says_success() {
     let scene = scene().await;
-    let router = router_of(scene.app.clone(), fn_pay_callback::router());
-    let form = "notify_id=1&trade_status=TRADE_SUCCESS".to_owned();
+    let queue = Arc::new(RecordingQueue::default());
+    let router = router_of(with_queue(&scene, queue.clone()), fn_pay_callback::router());
+    let form = "notify_id=1&out_trade_no=pay_1&trade_status=TRADE_SUCCESS&sign_type=RSA2&sign=AAAA"
+        .to_owned();
     let (status, body) = call(
         &router,
         apigw(
             "POST",
             "/payments/alipay/notify",
             None,
-            Some(form),
+            Some(form.clone()),
             "application/x-www-form-urlencoded",
         ),
     )
     .await;
     assert_eq!((status, body), (200, Value::String("success".into())));
+    assert_eq!(
+        queue.sent(),
+        vec![(Topic::PaymentNotifications, form)],
+        "queued exactly as received"
+    );
+}
+
+#[tokio::test]
+async fn pay_notify_function_turns_junk_away_at_the_door_and_queues_none_of_it() {
+    let scene = scene().await;
+    let queue = Arc::new(RecordingQueue::default());
+    let router = router_of(with_queue(&scene, queue.clone()), fn_pay_callback::router());
+    let signed = |padding: usize| {
+        format!(
+            "notify_id=1&out_trade_no=pay_1&trade_status=TRADE_SUCCESS&sign=AAAA&pad={}",
+            "x".repeat(padding)
+        )
+        .into_bytes()
+    };
+    // Over 16 KB: 413, whatever it holds.
+    let (status, body) = notify(&router, signed(16 * 1024)).await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["status"].as_u64()),
+        (413, Some("PAYLOAD_TOO_LARGE"), Some(413)),
+        "{body}"
+    );
+    // Not a notification: 400.
+    for junk in [
+        b"notify_id=1&trade_status=TRADE_SUCCESS&sign=AAAA".to_vec(), // no out_trade_no
+        b"notify_id=1&out_trade_no=pay_1&trade_status=TRADE_SUCCESS".to_vec(), // no sign
+        b"{\"out_trade_no\":\"pay_1\",\"sign\":\"AAAA\"}".to_vec(),   // JSON, not a form
+        vec![0xff, 0xfe, 0xfd],                                       // not text
+        Vec::new(),                                                   // nothing
+    ] {
+        let (status, body) = notify(&router, junk.clone()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_REQUEST")),
+            "{:?}: {body}",
+            String::from_utf8_lossy(&junk)
+        );
+    }
+    assert!(queue.sent().is_empty(), "nothing refused was queued");
+    // Just under the limit is a notification like any other.
+    let (status, _) = notify(&router, signed(16 * 1024 - 100)).await;
+    assert_eq!(status, 200);
+    assert_eq!(queue.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn an_internal_error_is_logged_with_the_requests_context() {
+    let faulty = Arc::new(FaultyStore::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        7,
+        1.0,
+        0.0,
+    ));
+    let scene = Scene::over(faulty.clone());
+    scene.traders(&["buyer".to_owned()]).await;
+    scene.listed(1, 1).await;
+    faulty.set_enabled(true); // every write fails from here on
+    let router = router_of(scene.app.clone(), fn_order::router());
+    let (logs, _guard) = market_tests::logs::capture();
+    let mut context = lambda_http::Context::default();
+    context.request_id = "lambda-req-7f3a".into();
+    let request = apigw(
+        "POST",
+        "/orders",
+        claims("buyer", "[]"),
+        Some(json!({ "domains": ["d0.com"], "captcha_token": "pass" }).to_string()),
+        "application/json",
+    )
+    .with_lambda_context(context);
+    let (status, body) = call(&router, request).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("INTERNAL")));
+    assert!(
+        !body.to_string().contains("injected"),
+        "no internals in the answer: {body}"
+    );
+    let errors = logs.at("ERROR");
+    let failure = errors
+        .iter()
+        .find(|l| l["fields"]["message"] == "request failed")
+        .unwrap_or_else(|| panic!("the failure is logged: {:#?}", logs.lines()));
+    assert!(
+        failure["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("injected crash")),
+        "with the error: {failure}"
+    );
+    let span = &failure["span"];
+    assert_eq!(span["name"], "request", "{failure}");
+    assert_eq!(span["request_id"], "lambda-req-7f3a", "{failure}");
+    assert_eq!(span["api_request_id"], "id", "API Gateway's id: {failure}");
+    assert_eq!(span["method"], "POST");
+    assert_eq!(span["route"], "/orders");
+    assert_eq!(span["account"], "buyer", "recorded once identity is known");
+    // And the answer itself is logged as an error in the same span.
+    assert!(errors
+        .iter()
+        .any(|l| l["fields"]["status"] == 500 && l["span"]["request_id"] == "lambda-req-7f3a"));
+}
+
+#[tokio::test]
+async fn admin_is_an_exact_role_entry() {
+    let scene = scene().await;
+    let admin = router_of(scene.app.clone(), fn_admin::router());
+    let account =
+        json!({ "real_name_verified": true, "payout_account": "x@example.com" }).to_string();
+    let put = |roles: &str| {
+        apigw(
+            "PUT",
+            "/admin/accounts/newbie",
+            claims("ops", roles),
+            Some(account.clone()),
+            "application/json",
+        )
+    };
+    for roles in ["[admin]", "[ops admin]", "admin", r#"["admin"]"#] {
+        let (status, body) = call(&admin, put(roles)).await;
+        assert_eq!(status, 200, "{roles}: {body}");
+    }
+    for roles in [
+        "superadmin",
+        "[superadmin]",
+        "admin,x",
+        "[admin,x]",
+        "admin x",
+        "[]",
+    ] {
+        let (status, body) = call(&admin, put(roles)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("FORBIDDEN")),
+            "{roles}"
+        );
+    }
+    // With the bearer token the authorizer verified, its claim is read exactly: one entry
+    // "not admin" is not the two entries API Gateway's rendering suggests.
+    // Its signature is API Gateway's to check, not the function's: any will do here.
+    let token = |roles: Value| {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
+        let payload =
+            b64.encode(json!({ "sub": "ops", "exp": 2_000_000_000, "roles": roles }).to_string());
+        format!("{header}.{payload}.c2lnbmF0dXJl")
+    };
+    let with_token = |roles: Value, rendered: &str| {
+        let mut request = apigw(
+            "PUT",
+            "/admin/accounts/newbie",
+            Some(json!({ "sub": "ops", "exp": "2000000000", "roles": rendered })),
+            Some(account.clone()),
+            "application/json",
+        );
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", token(roles)).parse().unwrap(),
+        );
+        request
+    };
+    let (status, _) = call(&admin, with_token(json!(["not admin"]), "[not admin]")).await;
+    assert_eq!(status, 403);
+    let (status, _) = call(&admin, with_token(json!(["admin", "ops"]), "[admin ops]")).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

@@ -41,13 +41,36 @@ async fn a_batch_reports_only_the_records_that_failed() {
     assert_eq!(event.records.len(), 3);
     faulty.poison(&format!("PAYMENT#{}", paid[1].out_trade_no));
 
+    let (logs, guard) = market_tests::logs::capture();
     let response = fn_pay_callback::handle_batch(&scene.app, event.clone()).await;
+    drop(guard);
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, vec!["msg-3"]);
+    // The failed record is logged at error level with its message id and the error, in the
+    // span of that record; the others' lines are in theirs.
+    let errors = logs.at("ERROR");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["fields"]["message_id"], "msg-3");
+    assert!(
+        errors[0]["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("injected crash")),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(errors[0]["span"]["name"], "record");
+    assert_eq!(errors[0]["span"]["message_id"], "msg-3");
+    assert_eq!(errors[0]["span"]["consumer"], "pay-callback");
+    let spans: std::collections::BTreeSet<String> = logs
+        .lines()
+        .iter()
+        .filter_map(|l| l["span"]["message_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(spans.len(), 3, "a span per record: {spans:?}");
     let status = |otn: String| {
         let store = scene.app.store.clone();
         async move {

@@ -253,19 +253,191 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
         serde_json::json!(["arm64"])
     );
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
-    // Money-handling functions get Alipay's settings (from Secrets Manager); the others do not.
-    for (name, f) in &functions {
-        let has_keys =
-            f["Properties"]["Environment"]["Variables"]["ALIPAY_APP_PRIVATE_KEY_PEM"].is_object();
-        let needs = ["order", "push", "pay-callback", "expire-sweeper"].contains(&name.as_str());
-        assert_eq!(has_keys, needs, "{name}");
-    }
-    // Alarms on both dead-letter queues and on every function's errors.
+    // Alarms on both dead-letter queues, on every function's errors, and on refused
+    // payment notifications.
     let alarms: Vec<&Value> = r
         .as_object()
         .unwrap()
         .values()
         .filter(|v| v["Type"] == "AWS::CloudWatch::Alarm")
         .collect();
-    assert_eq!(alarms.len(), 2 + functions.len());
+    assert_eq!(alarms.len(), 3 + functions.len());
+    for alarm in alarms {
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            serde_json::json!([{ "Ref": "AlarmTopic" }]),
+            "every alarm pages through the alarm topic"
+        );
+    }
+}
+
+/// The functions that take or return money, which alone may read the Alipay secret.
+const MONEY_FUNCTIONS: [&str; 4] = ["order", "push", "pay-callback", "expire-sweeper"];
+
+#[test]
+fn the_alipay_keys_stay_in_secrets_manager_and_only_money_functions_may_read_them() {
+    let t = template();
+    let text = t.to_string();
+    assert!(
+        !text.contains("resolve:secretsmanager"),
+        "no dynamic reference copies a secret into a function's configuration"
+    );
+    assert!(
+        !text.contains("ALIPAY_APP_PRIVATE_KEY_PEM") && !text.contains("ALIPAY_PUBLIC_KEY_PEM"),
+        "keys are never environment variables in the cloud"
+    );
+    assert!(t["Parameters"]["AlipaySecretArn"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .contains(":secretsmanager:"));
+    let secret = serde_json::json!({ "Ref": "AlipaySecretArn" });
+    for (name, f) in &functions(&t) {
+        let needs = MONEY_FUNCTIONS.contains(&name.as_str());
+        assert_eq!(
+            f["Properties"]["Environment"]["Variables"]["ALIPAY_SECRET_ARN"] == secret,
+            needs,
+            "{name}: ALIPAY_SECRET_ARN"
+        );
+        let statements: Vec<&Value> = f["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
+            .collect();
+        let reads_secrets: Vec<&&Value> = statements
+            .iter()
+            .filter(|s| s.to_string().contains("secretsmanager:"))
+            .collect();
+        if needs {
+            assert_eq!(reads_secrets.len(), 1, "{name}");
+            let statement = reads_secrets[0];
+            assert_eq!(statement["Effect"], "Allow");
+            assert_eq!(
+                statement["Action"],
+                serde_json::json!(["secretsmanager:GetSecretValue"]),
+                "{name}: read only"
+            );
+            assert_eq!(
+                statement["Resource"], secret,
+                "{name}: that one secret only"
+            );
+        } else {
+            assert!(
+                reads_secrets.is_empty(),
+                "{name} never reads the Alipay secret"
+            );
+        }
+    }
+}
+
+#[test]
+fn registry_events_come_only_from_the_registrar_cores_account_on_a_bus_of_their_own() {
+    let t = template();
+    let r = &t["Resources"];
+    let functions = functions(&t);
+    let events = functions["registry-events"]["Properties"]["Events"]
+        .as_object()
+        .unwrap();
+    let rule = events
+        .values()
+        .find(|e| e["Type"] == "EventBridgeRule")
+        .expect("an EventBridge rule");
+    let bus = rule["Properties"]["EventBusName"]["Ref"]
+        .as_str()
+        .expect("a bus of this stack, not the default bus");
+    assert_eq!(r[bus]["Type"], "AWS::Events::EventBus");
+    let pattern = &rule["Properties"]["Pattern"];
+    assert_eq!(pattern["source"], serde_json::json!(["registrar.core"]));
+    assert_eq!(
+        pattern["account"],
+        serde_json::json!([{ "Ref": "RegistrarCoreAccountId" }]),
+        "sent from the registrar core's account"
+    );
+    assert_eq!(
+        t["Parameters"]["RegistrarCoreAccountId"]["AllowedPattern"],
+        "^[0-9]{12}$"
+    );
+    // The bus's one policy: PutEvents from that account, on that bus.
+    let policies: Vec<&Value> = r
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|v| v["Type"] == "AWS::Events::EventBusPolicy")
+        .collect();
+    assert_eq!(policies.len(), 1);
+    let policy = &policies[0]["Properties"];
+    assert_eq!(policy["EventBusName"], serde_json::json!({ "Ref": bus }));
+    let statement = &policy["Statement"];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"], "events:PutEvents");
+    assert_eq!(
+        statement["Resource"],
+        serde_json::json!({ "Fn::GetAtt": [bus, "Arn"] })
+    );
+    let principal = statement["Principal"]["AWS"]["Fn::Sub"]
+        .as_str()
+        .expect("an account principal");
+    assert_eq!(
+        principal,
+        "arn:${AWS::Partition}:iam::${RegistrarCoreAccountId}:root"
+    );
+    assert!(statement.get("Condition").is_none() && !statement.to_string().contains("\"*\""));
+}
+
+#[test]
+fn every_function_logs_json_lines() {
+    let t = template();
+    assert_eq!(
+        t["Globals"]["Function"]["LoggingConfig"]["LogFormat"], "JSON",
+        "what lambda_runtime's subscriber reads as AWS_LAMBDA_LOG_FORMAT"
+    );
+    for (name, f) in &functions(&t) {
+        let own = &f["Properties"]["LoggingConfig"]["LogFormat"];
+        assert!(own.is_null() || own == "JSON", "{name} keeps JSON logs");
+    }
+}
+
+#[test]
+fn refused_notifications_page_through_the_metric_the_consumer_writes() {
+    use shared::adapters::metrics;
+    let t = template();
+    let r = &t["Resources"];
+    let alarm = r
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|v| {
+            v["Type"] == "AWS::CloudWatch::Alarm"
+                && v["Properties"]["MetricName"] == metrics::REJECTED_NOTIFICATIONS
+        })
+        .expect("an alarm on RejectedNotifications")["Properties"]
+        .clone();
+    // The alarm watches exactly the metric the code's EMF line publishes: namespace, name
+    // and dimensions.
+    let line: Value = serde_json::from_str(&metrics::rejected_notification(
+        chrono::Utc::now(),
+        "bad signature",
+        "00",
+    ))
+    .unwrap();
+    let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(alarm["Namespace"], directive["Namespace"]);
+    assert_eq!(alarm["Namespace"], metrics::NAMESPACE);
+    let published: Vec<Value> = directive["Dimensions"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| serde_json::json!({ "Name": name, "Value": line[name.as_str().unwrap()] }))
+        .collect();
+    assert_eq!(alarm["Dimensions"], Value::Array(published));
+    assert_eq!(alarm["Statistic"], "Sum");
+    assert_eq!(alarm["Threshold"], 1.0);
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+    assert_eq!(alarm["TreatMissingData"], "notBreaching");
+    assert_eq!(
+        alarm["AlarmActions"],
+        serde_json::json!([{ "Ref": "AlarmTopic" }]),
+        "someone is paged"
+    );
+    assert_eq!(r["AlarmTopic"]["Type"], "AWS::SNS::Topic");
 }

@@ -2,9 +2,7 @@
 //! code path: an SQS message delayed to an order's deadline (promptness) and an
 //! EventBridge schedule every minute (the backstop).
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_lambda_events::sqs::BatchItemFailure;
 use serde_json::Value;
-use tracing::Instrument;
 
 use shared::app::sweep::{self, SweepReport};
 use shared::app::{App, AppError};
@@ -20,30 +18,26 @@ pub async fn handle_deadline(app: &App, body: &str) -> Result<SweepReport, AppEr
     Ok(report)
 }
 
-/// A batch of deadline messages. A deadline message only makes the order's end prompt: the
-/// order stays in the due index until it has ended, so a record that fails here is logged
-/// and left to the scheduled sweep (which retries it with backoff), not redelivered into
-/// the DLQ. A record that cannot be read at all is reported for redelivery.
+/// A batch of deadline messages, each in its own span. A deadline message only makes the
+/// order's end prompt: the order stays in the due index until it has ended, so a record
+/// whose handling fails is logged and left to the scheduled sweep (which retries it with
+/// backoff) rather than redelivered into the DLQ. A record without a body is reported for
+/// redelivery.
 pub async fn handle_deadline_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let message_id = record.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!("deadline", message_id = %message_id);
-        let Some(body) = record.body.as_deref() else {
+    shared::sqs::partial_batch("expire-sweeper", event, |record| async move {
+        let body = record.body.as_deref().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("deadline message without a body"))
+        })?;
+        if let Err(e) = handle_deadline(app, body).await {
             tracing::error!(
-                message_id,
-                "deadline message without a body; SQS will redeliver it"
+                order = body.trim(),
+                error = format!("{e:#}"),
+                "deadline not handled now; the scheduled sweep retries it"
             );
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            response.batch_item_failures.push(failure);
-            continue;
-        };
-        if let Err(e) = handle_deadline(app, body).instrument(span).await {
-            tracing::error!(message_id, order = body.trim(), error = %e, "deadline not handled now; the scheduled sweep retries it");
         }
-    }
-    response
+        Ok(())
+    })
+    .await
 }
 
 /// What woke the sweeper.

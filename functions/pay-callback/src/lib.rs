@@ -1,20 +1,23 @@
 //! `functions/pay-callback`: the payment provider's notifications.
 //!
-//! Two halves, two binaries: `pay-notify` is the HTTP ingress that durably queues the raw
-//! body and answers `success`; `pay-callback` consumes the queue in SQS batches, applies
-//! each notification exactly once, and reports partial batch failures so only failed
-//! records come back. The local runner mounts the ingress and drives the same consumer
+//! Two halves, two binaries: `pay-notify` is the HTTP ingress that turns junk away at the
+//! door (over 16 KB, or not a signed notification form: see `shared::app::notifications`),
+//! durably queues the raw body and answers `success`; `pay-callback` consumes the queue in
+//! SQS batches, applies each notification exactly once, and reports partial batch failures
+//! so only failed records come back. The local runner mounts the ingress and drives the same consumer
 //! function from its in-process queue.
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_lambda_events::sqs::BatchItemFailure;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
+use shared::app::notifications::{self, MAX_BODY_BYTES};
 use shared::app::payments::{self, Applied};
 use shared::app::{App, AppError};
+use shared::core::error::{Code, Problem};
 use shared::web::{router_from, AppState, RouteTable};
 
 /// The routes of this function, as data (see `shared::web::RouteTable`).
@@ -28,9 +31,18 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Queues the notification exactly as received; `success` tells the provider to stop
-/// resending, so it is said only once the body is queued.
-async fn notify(State(app): State<AppState>, body: String) -> Result<Response, AppError> {
-    payments::receive(&app, body).await?;
+/// resending, so it is said only once the body is queued. The body is read up to one byte
+/// past the limit, never further: an oversized one is refused without buffering it all.
+async fn notify(State(app): State<AppState>, body: Body) -> Result<Response, AppError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES + 1)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                Code::PayloadTooLarge,
+                format!("a payment notification is at most {MAX_BODY_BYTES} bytes"),
+            )
+        })?;
+    notifications::receive(&app, &bytes).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain")], "success").into_response())
 }
 
@@ -39,23 +51,18 @@ pub async fn handle_message(app: &App, body: &str) -> Result<Applied, AppError> 
     payments::apply(app, body).await
 }
 
-/// The SQS consumer: every record is applied; records that failed for a reason worth
-/// retrying are reported, so SQS redelivers only them (and moves them to the DLQ after the
-/// queue's maxReceiveCount). A record that can never apply is audited, not retried.
+/// The SQS consumer: every record is applied in its own span; records that failed for a
+/// reason worth retrying are logged and reported, so SQS redelivers only them (and moves
+/// them to the DLQ after the queue's maxReceiveCount). A record that can never apply is
+/// audited, not retried.
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
+    shared::sqs::partial_batch("pay-callback", event, |record| async move {
         let outcome = match record.body.as_deref() {
-            Some(body) => handle_message(app, body).await,
-            None => Ok(Applied::Rejected("empty record".into())),
+            Some(body) => handle_message(app, body).await?,
+            None => Applied::Rejected("empty record".into()),
         };
-        if let Err(e) = outcome {
-            tracing::error!(message = %id, error = ?e, "notification not applied; SQS will redeliver it");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+        tracing::info!(outcome = ?outcome, "notification handled");
+        Ok(())
+    })
+    .await
 }

@@ -3,7 +3,11 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::config::cloud().await?;
+    // Logging first, so that even a failed start is logged.
+    shared::config::init_logging();
+    let app = shared::config::cloud().await.inspect_err(|e| {
+        lambda_runtime::tracing::error!(error = format!("{e:#}"), "the function cannot start");
+    })?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
             let app = app.clone();

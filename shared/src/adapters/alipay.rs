@@ -1,52 +1,61 @@
 //! The Alipay adapter of the payment port: page-pay URLs, RSA2 notification verification,
 //! `alipay.trade.query` (O6) and `alipay.trade.refund` (S1) through Alipay's gateway.
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 use serde_json::{json, Value};
 
+use super::alipay_keys::{AlipayKeys, KeySource, SecretKeys};
 use super::payment::{
-    beijing, beijing_time, read_notification, Notification, PayRequest, PaymentProvider,
+    beijing, beijing_time, read_notification, Merchant, Notification, PayRequest, PaymentProvider,
     RefundOutcome, RefundRequest, TradeQuery, TradeStatus, VerifyError,
 };
 use super::rsa2;
 use crate::core::money::Money;
 
-/// How the marketplace is known to Alipay.
-#[derive(Clone)]
+/// The Alipay adapter's settings.
 pub struct AlipayConfig {
-    pub app_id: String,
-    pub seller_id: String,
-    /// Alipay's public key: notifications and responses are verified with it.
-    pub alipay_public_key: RsaPublicKey,
-    /// Our application's private key: requests are signed with it. Without it, the adapter
-    /// verifies notifications but cannot call Alipay.
-    pub app_private_key: Option<RsaPrivateKey>,
+    /// The identity and keys (from Secrets Manager in the cloud, see `alipay_keys`).
+    pub keys: KeySource,
     /// `https://openapi.alipay.com/gateway.do` in production.
     pub gateway: String,
     pub notify_url: Option<String>,
 }
 
 impl AlipayConfig {
-    /// From `ALIPAY_APP_ID`, `ALIPAY_SELLER_ID`, `ALIPAY_PUBLIC_KEY_PEM`, and optionally
-    /// `ALIPAY_APP_PRIVATE_KEY_PEM`, `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`. `None` when the
-    /// identity is not configured at all.
+    /// From the environment; `None` when no Alipay identity is configured at all.
+    ///
+    /// - `ALIPAY_SECRET_ARN` (the cloud): the secret holding the identity and the keys, read
+    ///   on first use;
+    /// - otherwise `ALIPAY_APP_ID`, `ALIPAY_SELLER_ID`, `ALIPAY_PUBLIC_KEY_PEM` and optionally
+    ///   `ALIPAY_APP_PRIVATE_KEY_PEM` (the local runner);
+    ///
+    /// and optionally `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`.
     pub fn from_env() -> anyhow::Result<Option<AlipayConfig>> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let (Some(app_id), Some(seller_id), Some(public)) = (
-            var("ALIPAY_APP_ID"),
-            var("ALIPAY_SELLER_ID"),
-            var("ALIPAY_PUBLIC_KEY_PEM"),
-        ) else {
-            return Ok(None);
+        let keys = if let Some(secret) = var("ALIPAY_SECRET_ARN") {
+            KeySource::Secret(SecretKeys::new(secret))
+        } else {
+            let (Some(app_id), Some(seller_id), Some(public)) = (
+                var("ALIPAY_APP_ID"),
+                var("ALIPAY_SELLER_ID"),
+                var("ALIPAY_PUBLIC_KEY_PEM"),
+            ) else {
+                return Ok(None);
+            };
+            KeySource::Ready(Arc::new(AlipayKeys {
+                app_id,
+                seller_id,
+                alipay_public_key: rsa2::parse_public_key(&public)?,
+                app_private_key: var("ALIPAY_APP_PRIVATE_KEY_PEM")
+                    .map(|k| rsa2::parse_private_key(&k))
+                    .transpose()?,
+            }))
         };
         Ok(Some(AlipayConfig {
-            app_id,
-            seller_id,
-            alipay_public_key: rsa2::parse_public_key(&public)?,
-            app_private_key: var("ALIPAY_APP_PRIVATE_KEY_PEM")
-                .map(|k| rsa2::parse_private_key(&k))
-                .transpose()?,
+            keys,
             gateway: var("ALIPAY_GATEWAY")
                 .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
             notify_url: var("ALIPAY_NOTIFY_URL"),
@@ -129,18 +138,19 @@ impl AlipayProvider {
     }
 
     /// The signed common parameters of a call (`biz_content` as JSON).
-    fn signed_params(
+    async fn signed_params(
         &self,
         method: &str,
         biz: &Value,
         now: DateTime<Utc>,
         extra: &[(&str, &str)],
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let key = self.config.app_private_key.as_ref().ok_or_else(|| {
-            anyhow::anyhow!("ALIPAY_APP_PRIVATE_KEY_PEM is not set: cannot call Alipay")
+        let keys = self.config.keys.keys().await?;
+        let key = keys.app_private_key.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("no app private key (app_private_key in the Alipay secret, or ALIPAY_APP_PRIVATE_KEY_PEM): cannot call Alipay")
         })?;
         let mut params: Vec<(String, String)> = vec![
-            ("app_id".into(), self.config.app_id.clone()),
+            ("app_id".into(), keys.app_id.clone()),
             ("method".into(), method.into()),
             ("charset".into(), "utf-8".into()),
             ("sign_type".into(), "RSA2".into()),
@@ -160,7 +170,7 @@ impl AlipayProvider {
 
     /// Calls the gateway and returns the verified `<method>_response` object.
     async fn call(&self, method: &str, biz: Value, now: DateTime<Utc>) -> anyhow::Result<Value> {
-        let params = self.signed_params(method, &biz, now, &[])?;
+        let params = self.signed_params(method, &biz, now, &[]).await?;
         let text = self
             .http
             .post(&self.config.gateway)
@@ -177,7 +187,8 @@ impl AlipayProvider {
         let signature = whole["sign"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("Alipay's answer is not signed"))?;
-        if !rsa2::verify(&self.config.alipay_public_key, raw, signature) {
+        let keys = self.config.keys.keys().await?;
+        if !rsa2::verify(&keys.alipay_public_key, raw, signature) {
             anyhow::bail!("Alipay's answer to {method} does not verify");
         }
         Ok(serde_json::from_str(raw)?)
@@ -186,7 +197,7 @@ impl AlipayProvider {
 
 #[async_trait]
 impl PaymentProvider for AlipayProvider {
-    fn pay_url(&self, request: &PayRequest<'_>) -> String {
+    async fn pay_url(&self, request: &PayRequest<'_>) -> anyhow::Result<String> {
         // The provider closes the trade no later than our window (O3): whole minutes left,
         // rounded down, at least one (a payment in that last minute is refunded, E1).
         let minutes = ((request.expires_at - request.now).num_seconds() / 60).max(1);
@@ -203,29 +214,32 @@ impl PaymentProvider for AlipayProvider {
         } else {
             vec![("notify_url", notify.as_str())]
         };
-        match self.signed_params("alipay.trade.page.pay", &biz, request.now, &extra) {
-            Ok(params) => format!(
-                "{}?{}",
-                self.config.gateway,
-                serde_urlencoded::to_string(params).unwrap_or_default()
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build an Alipay payment URL");
-                String::new()
-            }
-        }
+        let params = self
+            .signed_params("alipay.trade.page.pay", &biz, request.now, &extra)
+            .await?;
+        Ok(format!(
+            "{}?{}",
+            self.config.gateway,
+            serde_urlencoded::to_string(params)?
+        ))
     }
 
-    fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
-        verify_notification(&self.config.alipay_public_key, form_body)
+    async fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
+        let keys = self
+            .config
+            .keys
+            .keys()
+            .await
+            .map_err(|e| VerifyError::Unavailable(format!("{e:#}")))?;
+        verify_notification(&keys.alipay_public_key, form_body)
     }
 
-    fn app_id(&self) -> &str {
-        &self.config.app_id
-    }
-
-    fn seller_id(&self) -> &str {
-        &self.config.seller_id
+    async fn merchant(&self) -> anyhow::Result<Merchant> {
+        let keys = self.config.keys.keys().await?;
+        Ok(Merchant {
+            app_id: keys.app_id.clone(),
+            seller_id: keys.seller_id.clone(),
+        })
     }
 
     async fn query(&self, out_trade_no: &str, now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {

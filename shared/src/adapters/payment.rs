@@ -58,6 +58,17 @@ pub enum VerifyError {
     Malformed(String),
     #[error("bad signature")]
     BadSignature,
+    /// The keys to check it with could not be had (Secrets Manager unreachable): not the
+    /// notification's fault, so it is retried rather than refused.
+    #[error("cannot verify now: {0}")]
+    Unavailable(String),
+}
+
+/// Who we are at the provider: a notification must name us (`app_id`, `seller_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub app_id: String,
+    pub seller_id: String,
 }
 
 /// What a payment page is built from.
@@ -99,14 +110,13 @@ pub enum RefundOutcome {
 /// The payment provider port.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
-    /// Where the buyer pays.
-    fn pay_url(&self, request: &PayRequest<'_>) -> String;
+    /// Where the buyer pays (a URL signed with our key).
+    async fn pay_url(&self, request: &PayRequest<'_>) -> anyhow::Result<String>;
     /// Checks the signature of a notification body and reads it.
-    fn verify(&self, form_body: &str) -> Result<Notification, VerifyError>;
-    /// Our application id at the provider (checked against `app_id`).
-    fn app_id(&self) -> &str;
-    /// Our merchant id at the provider (checked against `seller_id`).
-    fn seller_id(&self) -> &str;
+    async fn verify(&self, form_body: &str) -> Result<Notification, VerifyError>;
+    /// Our application and merchant ids at the provider (checked against a notification's
+    /// `app_id` and `seller_id`).
+    async fn merchant(&self) -> anyhow::Result<Merchant>;
     /// Asks the provider about a trade (`alipay.trade.query`).
     async fn query(&self, out_trade_no: &str, now: DateTime<Utc>) -> anyhow::Result<TradeQuery>;
     /// Sends money back (`alipay.trade.refund`). An error means "try again later".
@@ -281,23 +291,22 @@ impl SandboxProvider {
 
 #[async_trait]
 impl PaymentProvider for SandboxProvider {
-    fn pay_url(&self, request: &PayRequest<'_>) -> String {
-        format!(
+    async fn pay_url(&self, request: &PayRequest<'_>) -> anyhow::Result<String> {
+        Ok(format!(
             "{}/dev/payments/{}/complete",
             self.base_url, request.out_trade_no
-        )
+        ))
     }
 
-    fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
+    async fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
         verify_notification(&self.public, form_body)
     }
 
-    fn app_id(&self) -> &str {
-        &self.app_id
-    }
-
-    fn seller_id(&self) -> &str {
-        &self.seller_id
+    async fn merchant(&self) -> anyhow::Result<Merchant> {
+        Ok(Merchant {
+            app_id: self.app_id.clone(),
+            seller_id: self.seller_id.clone(),
+        })
     }
 
     async fn query(&self, out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
@@ -339,8 +348,8 @@ impl PaymentProvider for SandboxProvider {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sandbox_notifications_verify_and_tampering_does_not() {
+    #[tokio::test]
+    async fn sandbox_notifications_verify_and_tampering_does_not() {
         let sandbox = SandboxProvider::new("http://x");
         let body = sandbox.notification(
             "pay_1",
@@ -348,12 +357,12 @@ mod tests {
             Money::parse("10.00").unwrap(),
             Utc::now(),
         );
-        let n = sandbox.verify(&body).unwrap();
+        let n = sandbox.verify(&body).await.unwrap();
         assert_eq!(n.trade_status, TradeStatus::Paid);
         assert_eq!(n.total_amount.to_string(), "10.00");
         let forged = body.replace("total_amount=10.00", "total_amount=1.00");
         assert_eq!(
-            sandbox.verify(&forged).unwrap_err(),
+            sandbox.verify(&forged).await.unwrap_err(),
             VerifyError::BadSignature
         );
     }
@@ -373,22 +382,19 @@ pub struct NoProvider;
 
 #[async_trait]
 impl PaymentProvider for NoProvider {
-    fn pay_url(&self, _request: &PayRequest<'_>) -> String {
-        String::new()
+    async fn pay_url(&self, _request: &PayRequest<'_>) -> anyhow::Result<String> {
+        anyhow::bail!("this function has no payment provider")
     }
 
-    fn verify(&self, _form_body: &str) -> Result<Notification, VerifyError> {
-        Err(VerifyError::Malformed(
+    async fn verify(&self, _form_body: &str) -> Result<Notification, VerifyError> {
+        // A deployment mistake, not the notification's fault: retried, never refused.
+        Err(VerifyError::Unavailable(
             "this function has no payment provider".into(),
         ))
     }
 
-    fn app_id(&self) -> &str {
-        ""
-    }
-
-    fn seller_id(&self) -> &str {
-        ""
+    async fn merchant(&self) -> anyhow::Result<Merchant> {
+        anyhow::bail!("this function has no payment provider")
     }
 
     async fn query(&self, _out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {

@@ -18,6 +18,7 @@ mod holds;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod listings;
+pub mod notifications;
 pub mod orders;
 pub mod paging;
 pub mod payments;

@@ -415,12 +415,10 @@ pub async fn pay(
                 payment
             }
         };
-        Ok(super::payments::attempt_view(
-            app,
-            &payment,
-            &format!("Domain order {id}"),
-            now,
-        ))
+        Ok(
+            super::payments::attempt_view(app, &payment, &format!("Domain order {id}"), now)
+                .await?,
+        )
     })
     .await
 }

@@ -10,13 +10,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::accounts::{retrying, written};
+use super::notifications::audit;
 use super::repo::{
     self, create, domain_item, journal_writes, listing_item, load, order_item, payment_item, put,
     refund_item, settlement_item, Versioned,
 };
 use super::{App, AppError, AppResult};
-use crate::adapters::payment::{Notification, RefundRequest, TradeQuery, TradeStatus};
-use crate::adapters::queue::Topic;
+use crate::adapters::payment::{
+    Merchant, Notification, RefundRequest, TradeQuery, TradeStatus, VerifyError,
+};
 use crate::core::ids::{AccountId, OrderId};
 use crate::core::ledger::{self, Journal};
 use crate::core::model::{
@@ -25,15 +27,6 @@ use crate::core::model::{
 };
 use crate::core::order::all_items_settled;
 use crate::store::{Item, Write};
-
-/// `POST /payments/alipay/notify`: queue the raw body; the provider gets `success` only
-/// once it is queued.
-pub async fn receive(app: &App, body: String) -> AppResult<()> {
-    app.queue
-        .send(Topic::PaymentNotifications, body, Duration::zero())
-        .await
-        .map_err(AppError::Internal)
-}
 
 /// A new payment attempt (O5: each attempt has its own `out_trade_no`, its id).
 pub(crate) fn new_attempt(
@@ -58,20 +51,23 @@ pub(crate) fn new_attempt(
 }
 
 /// A payment attempt with the provider's page to pay it on.
-pub(crate) fn attempt_view(
+pub(crate) async fn attempt_view(
     app: &App,
     payment: &Payment,
     subject: &str,
     now: DateTime<Utc>,
-) -> super::views::PaymentView {
-    let url = app.provider.pay_url(&crate::adapters::payment::PayRequest {
-        out_trade_no: payment.id.as_str(),
-        amount: payment.amount,
-        subject,
-        expires_at: payment.expires_at,
-        now,
-    });
-    super::views::PaymentView::new(payment, url)
+) -> AppResult<super::views::PaymentView> {
+    let url = app
+        .provider
+        .pay_url(&crate::adapters::payment::PayRequest {
+            out_trade_no: payment.id.as_str(),
+            amount: payment.amount,
+            subject,
+            expires_at: payment.expires_at,
+            now,
+        })
+        .await?;
+    Ok(super::views::PaymentView::new(payment, url))
 }
 
 /// What applying a notification did.
@@ -90,26 +86,12 @@ pub enum Applied {
     Rejected(String),
 }
 
-/// Keeps a refused notification for audit, with why it was refused.
-async fn audit(app: &App, body: &str, reason: &str) -> AppResult<()> {
-    let now = app.now();
-    let mut item = Item::new(
-        format!("AUDIT#{}", now.format("%Y-%m-%d")),
-        format!("{}#{}", repo::time_key(now), app.ulid()),
-        serde_json::json!({ "reason": reason, "body": body, "at": now }).to_string(),
-    );
-    item.ttl = Some((now + Duration::days(400)).timestamp());
-    app.transact(vec![create(item)]).await?;
-    tracing::warn!(reason, "payment notification rejected");
-    Ok(())
-}
-
 /// Checks a notification against our identity and the payment it names.
-fn mismatch(app: &App, n: &Notification, payment: &Payment) -> Option<String> {
-    if n.app_id != app.provider.app_id() {
+fn mismatch(us: &Merchant, n: &Notification, payment: &Payment) -> Option<String> {
+    if n.app_id != us.app_id {
         return Some(format!("app_id {} is not ours", n.app_id));
     }
-    if !n.seller_id.is_empty() && n.seller_id != app.provider.seller_id() {
+    if !n.seller_id.is_empty() && n.seller_id != us.seller_id {
         return Some(format!("seller_id {} is not ours", n.seller_id));
     }
     if n.total_amount != payment.amount {
@@ -124,8 +106,13 @@ fn mismatch(app: &App, n: &Notification, payment: &Payment) -> Option<String> {
 /// Applies one queued notification body. Errors mean "try again later" (the queue
 /// redelivers); a notification that can never apply is audited and answered `Rejected`.
 pub async fn apply(app: &App, body: &str) -> AppResult<Applied> {
-    match app.provider.verify(body) {
+    match app.provider.verify(body).await {
         Ok(n) => apply_verified(app, &n, body).await,
+        // No keys to check it with (yet): the queue brings it back later; refusing it would
+        // drop a payment that may be genuine (S1).
+        Err(VerifyError::Unavailable(why)) => Err(AppError::Internal(anyhow::anyhow!(
+            "cannot verify a notification now: {why}"
+        ))),
         Err(e) => {
             audit(app, body, &e.to_string()).await?;
             Ok(Applied::Rejected(e.to_string()))
@@ -141,7 +128,8 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
         audit(app, raw, &reason).await?;
         return Ok(Applied::Rejected(reason));
     };
-    if let Some(reason) = mismatch(app, n, &payment.value) {
+    let us = app.provider.merchant().await?;
+    if let Some(reason) = mismatch(&us, n, &payment.value) {
         audit(app, raw, &reason).await?;
         return Ok(Applied::Rejected(reason));
     }
@@ -616,6 +604,7 @@ pub async fn apply_query(app: &App, payment: &Payment, query: TradeQuery) -> App
     let (Some(status), Some(total_amount)) = (query.status, query.total_amount) else {
         return Ok(Applied::NoChange);
     };
+    let us = app.provider.merchant().await?;
     let n = Notification {
         notify_id: format!("query:{}:{}", payment.id, query.raw_status),
         out_trade_no: payment.id.to_string(),
@@ -623,8 +612,8 @@ pub async fn apply_query(app: &App, payment: &Payment, query: TradeQuery) -> App
         trade_status: status,
         raw_status: query.raw_status,
         total_amount,
-        app_id: app.provider.app_id().to_owned(),
-        seller_id: app.provider.seller_id().to_owned(),
+        app_id: us.app_id,
+        seller_id: us.seller_id,
         paid_at: query.paid_at,
     };
     apply_verified(app, &n, "trade.query").await

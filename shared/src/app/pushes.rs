@@ -519,8 +519,13 @@ fn new_payment(app: &App, push: &Push, now: DateTime<Utc>) -> Payment {
     )
 }
 
-fn payment_view(app: &App, push: &Push, payment: &Payment, now: DateTime<Utc>) -> PaymentView {
-    attempt_view(app, payment, &format!("Domain push {}", push.id), now)
+async fn payment_view(
+    app: &App,
+    push: &Push,
+    payment: &Payment,
+    now: DateTime<Utc>,
+) -> AppResult<PaymentView> {
+    attempt_view(app, payment, &format!("Domain push {}", push.id), now).await
 }
 
 /// `POST /pushes/{id}/accept` (P7, A1): the buyer, verified with Alipay bound, with the
@@ -587,7 +592,7 @@ pub async fn accept(
             app,
             &next,
             now,
-            Some(payment_view(app, &next, &payment, now)),
+            Some(payment_view(app, &next, &payment, now).await?),
         ))
     })
     .await
@@ -625,7 +630,7 @@ pub async fn pay(
                     .ok_or_else(|| {
                         AppError::Internal(anyhow::anyhow!("push {id} names a missing payment"))
                     })?;
-            return Ok(payment_view(app, &push.value, &payment.value, now));
+            return Ok(payment_view(app, &push.value, &payment.value, now).await?);
         }
         let payment = new_payment(app, &push.value, now);
         let mut next = push.value.clone();
@@ -641,7 +646,7 @@ pub async fn pay(
             ])
             .await,
         )?;
-        Ok(payment_view(app, &next, &payment, now))
+        Ok(payment_view(app, &next, &payment, now).await?)
     })
     .await
 }

@@ -17,7 +17,7 @@
 //! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
 //! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment) |
 //! | sweep failure | `SWEEPFAIL#{pk}#{sk}` | `F`                 | ttl (failures in a row of a due item)    |
-//! | audit     | `AUDIT#{day}`      | `{at}#{ulid}`             | ttl                                       |
+//! | audit     | `AUDIT#{day}#{shard}` | `{at}#{ulid}`          | ttl; shard = first byte of the body's SHA-256 mod 8 |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -98,6 +98,30 @@ pub fn payment_key(out_trade_no: &str) -> (String, String) {
 }
 pub fn ledger_partition(account_key: &str) -> String {
     format!("LEDGER#{account_key}")
+}
+
+/// How many partitions a day's audit records are spread over.
+pub const AUDIT_SHARDS: u8 = 8;
+
+/// The key of the audit record of a refused notification. The day's records are spread over
+/// [`AUDIT_SHARDS`] partitions by the body's hash: the notify route is public, and a flood
+/// of forged notifications written to one `AUDIT#{day}` partition would hit DynamoDB's
+/// per-partition write limit (about 1,000 writes/s) and throttle the consumer that also
+/// applies genuine payments. Copies of one body land together, which is where an auditor
+/// looks for them.
+pub fn audit_key(at: DateTime<Utc>, body_sha256: &[u8; 32], id: ulid::Ulid) -> (String, String) {
+    let shard = body_sha256[0] % AUDIT_SHARDS;
+    (
+        format!("AUDIT#{}#{shard}", at.format("%Y-%m-%d")),
+        format!("{}#{id}", time_key(at)),
+    )
+}
+
+/// Every audit partition of the day of `at` (a reader queries each).
+pub fn audit_partitions(at: DateTime<Utc>) -> Vec<String> {
+    (0..AUDIT_SHARDS)
+        .map(|shard| format!("AUDIT#{}#{shard}", at.format("%Y-%m-%d")))
+        .collect()
 }
 
 fn body<T: Serialize>(value: &T) -> String {

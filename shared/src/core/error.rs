@@ -21,6 +21,8 @@ pub enum Code {
     /// Contention or throttling outlasted our retries: nothing was written, try again
     /// (503 with `Retry-After`, never a 500).
     Busy,
+    /// A body over its route's limit (payment notifications: 16 KB).
+    PayloadTooLarge,
     // A1
     NotVerified,
     NoPayoutAccount,
@@ -74,6 +76,7 @@ impl Code {
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited => 429,
             Busy => 503,
+            PayloadTooLarge => 413,
             NotRefundable => 409,
             NotVerified
             | NoPayoutAccount
@@ -121,6 +124,7 @@ impl Code {
             IdempotencyInProgress => "A request with this idempotency key is in progress",
             InvalidQuery => "The query contradicts itself",
             Busy => "Busy, try again",
+            PayloadTooLarge => "Request body too large",
             NotVerified => "Account not real-name verified",
             NoPayoutAccount => "No Alipay account bound",
             NotOwner => "Domain not in your account",

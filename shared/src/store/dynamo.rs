@@ -116,7 +116,7 @@ where
     match e.as_service_error() {
         Some(service) => service_error(service.meta(), what),
         None => StoreError::Other(anyhow::anyhow!(
-            "{what}: {}",
+            "DynamoDB {what}: {}",
             aws_sdk_dynamodb::error::DisplayErrorContext(&e)
         )),
     }
@@ -138,9 +138,9 @@ fn service_error(meta: &aws_sdk_dynamodb::error::ErrorMetadata, what: &str) -> S
     let code = meta.code().unwrap_or("Unknown");
     let message = meta.message().unwrap_or("");
     if BUSY_CODES.contains(&code) {
-        return StoreError::Busy(format!("{what}: {code}: {message}"));
+        return StoreError::Busy(format!("DynamoDB {what}: {code}: {message}"));
     }
-    StoreError::Other(anyhow::anyhow!("{what}: {code}: {message}"))
+    StoreError::Other(anyhow::anyhow!("DynamoDB {what}: {code}: {message}"))
 }
 
 fn s(v: &str) -> AttributeValue {

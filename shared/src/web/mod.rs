@@ -2,6 +2,7 @@
 pub mod auth;
 pub mod json;
 pub mod problem;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -11,19 +12,25 @@ use crate::App;
 pub type AppState = Arc<App>;
 
 /// A function's router as its Lambda serves it: over `app`, with identity taken from API
-/// Gateway's JWT authorizer claims. The same value the event-fixture tests drive.
+/// Gateway's JWT authorizer claims and a span per request (`trace`). The same value the
+/// event-fixture tests drive.
 pub fn lambda_router(router: axum::Router<AppState>, app: AppState) -> axum::Router {
     let mode = std::sync::Arc::new(auth::AuthMode::ApiGatewayClaims);
     router
         .with_state(app)
         .fallback(problem::no_route)
+        .layer(axum::middleware::from_fn(trace::request_span))
         .layer(auth::layer(mode))
 }
 
-/// Serves a function's router as a Lambda behind API Gateway: ports built once from the
-/// environment (no network call), then `lambda_http::run`.
+/// Serves a function's router as a Lambda behind API Gateway: logging first (so that even
+/// a failed start is logged), ports built once from the environment (no network call), then
+/// `lambda_http::run`.
 pub async fn run_http_lambda(router: axum::Router<AppState>) -> Result<(), lambda_http::Error> {
-    let app = crate::config::cloud().await?;
+    crate::config::init_logging();
+    let app = crate::config::cloud().await.inspect_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "the function cannot start");
+    })?;
     lambda_http::run(lambda_router(router, app)).await
 }
 

@@ -54,7 +54,9 @@ impl IntoResponse for AppError {
                 problem_response(&p)
             }
             AppError::Internal(e) => {
-                tracing::error!(error = ?e, "request failed");
+                // `{:#}`: the error and its causes on one line (Debug would add a backtrace
+                // per line of log when RUST_BACKTRACE is set).
+                tracing::error!(error = format!("{e:#}"), "request failed");
                 let body = json!({
                     "type": "about:blank",
                     "title": "Internal error",

@@ -322,3 +322,53 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
         "FORBIDDEN",
     );
 }
+
+/// Every audit record of today (refused notifications).
+async fn audit_records(app: &TestApp) -> usize {
+    let store = &app.running.app.store;
+    let mut n = 0;
+    for pk in shared::app::repo::audit_partitions(app.running.app.now()) {
+        n += store
+            .query(shared::store::Query::table(pk))
+            .await
+            .unwrap()
+            .items
+            .len();
+    }
+    n
+}
+
+#[tokio::test]
+async fn the_notify_route_refuses_junk_at_the_door_and_queues_none_of_it() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    let (_, otn) = paying(&app, "door.com", "10.00").await;
+    let form = |extra: &str| {
+        format!("notify_id=n1&out_trade_no={otn}&trade_status=TRADE_SUCCESS&sign=AAAA{extra}")
+            .into_bytes()
+    };
+    let too_big = app
+        .notify_raw(form(&format!("&pad={}", "x".repeat(16 * 1024))))
+        .await;
+    assert_problem(&too_big, 413, "PAYLOAD_TOO_LARGE");
+    let unsigned = app
+        .notify_raw(
+            format!("notify_id=n2&out_trade_no={otn}&trade_status=TRADE_SUCCESS").into_bytes(),
+        )
+        .await;
+    assert_problem(&unsigned, 400, "INVALID_REQUEST");
+    let no_trade = app.notify_raw(b"notify_id=n3&sign=AAAA".to_vec()).await;
+    assert_problem(&no_trade, 400, "INVALID_REQUEST");
+    // Nothing was queued: nothing waits, and nothing was delivered and refused later.
+    assert!(app.running.queue.take_due().is_empty());
+    app.advance(1).await;
+    assert_eq!(audit_records(&app).await, 0);
+    // A forgery that passes the door is queued, refused by the consumer, and audited.
+    let forged = app.notify_raw(form("")).await;
+    assert_eq!(
+        (forged.status, forged.body.as_str()),
+        (200, Some("success"))
+    );
+    app.advance(1).await;
+    assert_eq!(audit_records(&app).await, 1);
+}
