@@ -20,6 +20,7 @@ pub struct FaultyStore {
     after: f64,
     enabled: AtomicBool,
     poisoned: Mutex<Option<String>>,
+    contended: AtomicBool,
     /// How many faults were injected.
     pub injected: AtomicUsize,
 }
@@ -34,6 +35,7 @@ impl FaultyStore {
             after,
             enabled: AtomicBool::new(false),
             poisoned: Mutex::new(None),
+            contended: AtomicBool::new(false),
             injected: AtomicUsize::new(0),
         }
     }
@@ -47,6 +49,12 @@ impl FaultyStore {
     /// message's write), whatever the random faults.
     pub fn poison(&self, fragment: &str) {
         *self.poisoned.lock().expect("poison") = Some(fragment.to_owned());
+    }
+
+    /// Makes every transaction lose its race (another writer always got there first), as
+    /// under heavy contention on one item.
+    pub fn contend(&self, on: bool) {
+        self.contended.store(on, Ordering::SeqCst);
     }
 
     /// Lifts the poison: writes go through again.
@@ -77,6 +85,9 @@ impl Store for FaultyStore {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if self.contended.load(Ordering::SeqCst) {
+            return Err(StoreError::Conflict { failed: Vec::new() });
+        }
         let poisoned = self.poisoned.lock().expect("poison").clone();
         if let Some(fragment) = poisoned {
             if writes.iter().any(|w| w.key().0.contains(&fragment)) {

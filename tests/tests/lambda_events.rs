@@ -509,3 +509,56 @@ async fn registry_events_function_ends_the_listing_of_an_event_from_eventbridge(
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_never_a_500() {
+    let faulty = Arc::new(FaultyStore::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        7,
+        0.0,
+        0.0,
+    ));
+    let scene = Scene::over(faulty.clone());
+    scene.traders(&["buyer".to_owned()]).await;
+    scene.listed(1, 1).await;
+    let placed = shared::app::orders::place(
+        &scene.app,
+        &shared::core::ids::AccountId::parse("buyer").unwrap(),
+        &["d0.com".to_owned()],
+        "pass",
+    )
+    .await
+    .unwrap();
+    let order = placed.orders[0].id.clone();
+    faulty.contend(true); // every write loses its race, again and again
+    let router = router_of(scene.app.clone(), fn_order::router());
+    let request = apigw(
+        "POST",
+        &format!("/orders/{order}/cancel"),
+        claims("buyer", "[]"),
+        Some("{}".into()),
+        "application/json",
+    );
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "BUSY", "{body}");
+    // Nothing changed: once the contention is over, the same request succeeds.
+    faulty.contend(false);
+    let request = apigw(
+        "POST",
+        &format!("/orders/{order}/cancel"),
+        claims("buyer", "[]"),
+        Some("{}".into()),
+        "application/json",
+    );
+    let (status, body) = call(&router, request).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
+}

@@ -394,3 +394,32 @@ async fn the_ledger_pages_through_every_entry_once_in_time_order() {
     let bad = app.get("/me/ledger?cursor=nonsense", Some("alice")).await;
     assert_problem(&bad, 400, "INVALID_REQUEST");
 }
+
+#[tokio::test]
+async fn o6_a_push_paid_in_time_whose_notification_was_lost_completes_instead_of_expiring() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    app.domain("pushlost.com", "alice").await;
+    let push = app
+        .post(
+            "/pushes",
+            Some("alice"),
+            json!({ "domains": ["pushlost.com"], "buyer": "bob", "price": "40.00", "lock_60d": true }),
+        )
+        .await;
+    let id = push.body["id"].as_str().unwrap().to_owned();
+    let accepted = app
+        .post(
+            &format!("/pushes/{id}/accept"),
+            Some("bob"),
+            json!({ "captcha_token": "pass" }),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    let otn = accepted.body["payment"]["out_trade_no"].as_str().unwrap().to_owned();
+    lost_notification(&app, &otn, "TRADE_SUCCESS").await;
+    app.advance(7 * 24 * 3600 + 60).await;
+    let push = app.get(&format!("/pushes/{id}"), Some("bob")).await.body;
+    assert_eq!(push["status"], "completed", "asked before expiring: {push}");
+    assert!(app.running.sandbox.refunds().is_empty());
+}
