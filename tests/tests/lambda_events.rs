@@ -542,7 +542,10 @@ async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_nev
     let response = router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(
-        response.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
         Some("1")
     );
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)

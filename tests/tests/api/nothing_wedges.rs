@@ -416,7 +416,10 @@ async fn o6_a_push_paid_in_time_whose_notification_was_lost_completes_instead_of
         )
         .await;
     assert_eq!(accepted.status, 200, "{accepted:?}");
-    let otn = accepted.body["payment"]["out_trade_no"].as_str().unwrap().to_owned();
+    let otn = accepted.body["payment"]["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     lost_notification(&app, &otn, "TRADE_SUCCESS").await;
     app.advance(7 * 24 * 3600 + 60).await;
     let push = app.get(&format!("/pushes/{id}"), Some("bob")).await.body;
