@@ -54,3 +54,25 @@ pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
+
+/// Captures every event of the process, from the first call on (a global subscriber, set
+/// once). For tests that share a binary with others running in parallel: a thread-local
+/// subscriber can miss a span whose callsite another thread registered first, so such a
+/// test reads the whole process's lines and picks its own by a request or message id.
+pub fn capture_process() -> Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let sink = captured.0.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(move || Writer(sink.clone()))
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in the tests");
+            captured
+        })
+        .clone()
+}
