@@ -15,6 +15,14 @@ export MOTO_PYTHON="$PWD/$venv/bin/python"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== layers: market-core and market-app reach no I/O crate"
+for layer in market-core market-app; do
+  io=$(cargo tree -p "$layer" -e normal --prefix none --format '{p}' \
+    | grep -E '^(axum|aws-|hyper|lambda_|redb|reqwest|rustls|tokio) ' || true)
+  if [ -n "$io" ]; then
+    echo "$layer depends on I/O crates:"; echo "$io"; exit 1
+  fi
+done
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cfn-lint template.yaml"

@@ -10,15 +10,16 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::adapters::clock::DevClock;
-use shared::adapters::payment::{SandboxProvider, TradeStatus};
-use shared::adapters::queue::{InProcessQueue, Topic};
-use shared::app::repo::{self, Versioned};
-use shared::app::{notifications, sweep, AppError};
-use shared::core::error::{Code, Problem};
-use shared::core::model::Payment;
-use shared::web::json::Json;
-use shared::web::{router_from, AppState, RouteTable};
+use market_adapters::payment::{SandboxProvider, TradeStatus};
+use market_adapters::queue::{InProcessQueue, Topic};
+use market_app::ports::clock::DevClock;
+use market_app::repo::{self, Versioned};
+use market_app::{notifications, sweep, AppError};
+use market_core::error::{Code, Problem};
+use market_core::model::Payment;
+use market_web::json::Json;
+use market_web::problem::ApiError;
+use market_web::{router_from, AppState, RouteTable};
 
 use crate::pump::deliver_due;
 
@@ -66,7 +67,7 @@ async fn complete_payment(
     Extension(dev): Extension<DevState>,
     Path(out_trade_no): Path<String>,
     Json(body): Json<CompleteBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     if TradeStatus::parse(&body.trade_status).is_none() {
         return Err(Problem::new(
             Code::InvalidRequest,
@@ -111,10 +112,10 @@ async fn complete_payment(
 /// With SQS between the notify route and the consumer, waits (up to 10 s) until the
 /// poller has applied the notification: its dedupe record exists or the payment moved.
 async fn wait_until_applied(
-    app: &shared::App,
+    app: &market_app::App,
     notify_id: &str,
     out_trade_no: &str,
-    before: shared::core::model::PaymentStatus,
+    before: market_core::model::PaymentStatus,
 ) -> Result<(), AppError> {
     for _ in 0..200 {
         let recorded = app
@@ -176,7 +177,7 @@ async fn advance(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,
     Json(body): Json<AdvanceBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let step = step_of(body.seconds)?;
     let clock = app
         .dev_clock
@@ -215,7 +216,7 @@ async fn advance(
 async fn run_sweep(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     dev.queue.resume(Topic::OrderDeadlines);
     Ok(axum::Json(sweep::sweep(&app).await?).into_response())
 }

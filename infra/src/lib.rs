@@ -8,17 +8,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 
-use shared::adapters::alipay::{AlipayConfig, AlipayProvider};
-use shared::adapters::captcha::SandboxCaptcha;
-use shared::adapters::clock::DevClock;
-use shared::adapters::payment::{PaymentProvider, SandboxProvider};
-use shared::adapters::queue::InProcessQueue;
-use shared::core::policy::Policy;
-use shared::store::dynamo::DynamoStore;
-use shared::store::embedded::EmbeddedStore;
-use shared::store::Store;
-use shared::web::auth::{self, AuthMode};
-use shared::App;
+use market_adapters::alipay::{AlipayConfig, AlipayProvider};
+use market_adapters::captcha::SandboxCaptcha;
+use market_adapters::payment::{PaymentProvider, SandboxProvider};
+use market_adapters::queue::InProcessQueue;
+use market_adapters::store::dynamo::DynamoStore;
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::ports::clock::DevClock;
+use market_app::store::Store;
+use market_app::App;
+use market_core::policy::Policy;
+use market_web::auth::{self, AuthMode};
 
 pub mod dev;
 pub mod pump;
@@ -82,7 +82,7 @@ impl Settings {
                 "MARKET_CAPTCHA={other}: the local runner has the sandbox verifier only"
             ),
         }
-        let mut policy = shared::config::policy_from_env()?;
+        let mut policy = market_adapters::config::policy_from_env()?;
         if let Some(rate) = var("MARKET_ORDER_RATE") {
             policy.order_rate_per_minute = rate
                 .parse()
@@ -140,7 +140,7 @@ pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<Arc<dyn Store>> 
         ),
         StoreChoice::Memory => Arc::new(EmbeddedStore::in_memory()?),
         StoreChoice::Dynamo { table } => {
-            let sdk = shared::config::aws().await;
+            let sdk = market_adapters::config::aws().await;
             let store = DynamoStore::new(aws_sdk_dynamodb_client(&sdk), table.clone());
             store
                 .ensure_table()
@@ -183,7 +183,7 @@ impl Running {
 }
 
 /// Every route of every function, plus the dev routes when enabled.
-pub fn routes(dev: Option<dev::DevState>) -> Router<shared::web::AppState> {
+pub fn routes(dev: Option<dev::DevState>) -> Router<market_web::AppState> {
     let mut router = Router::new()
         .merge(fn_list::router())
         .merge(fn_order::router())
@@ -198,7 +198,7 @@ pub fn routes(dev: Option<dev::DevState>) -> Router<shared::web::AppState> {
     if let Some(dev) = dev {
         router = router.merge(dev::router(dev));
     }
-    router.fallback(shared::web::problem::no_route)
+    router.fallback(market_web::problem::no_route)
 }
 
 /// Starts the marketplace with `settings` and returns once it takes requests.
@@ -224,7 +224,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         ),
         false => None,
     };
-    let app_queue: Arc<dyn shared::adapters::queue::Queue> = match &sqs {
+    let app_queue: Arc<dyn market_adapters::queue::Queue> = match &sqs {
         Some(sqs) => Arc::new(sqs.adapter()),
         None => queue.clone(),
     };
@@ -249,7 +249,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     });
     let router = routes(dev)
         .with_state(app.clone())
-        .layer(axum::middleware::from_fn(shared::web::trace::request_span))
+        .layer(axum::middleware::from_fn(market_web::trace::request_span))
         .layer(auth::layer(AuthMode::hs256(&settings.jwt_secret)));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {

@@ -3,7 +3,7 @@ use chrono::{Duration, Utc};
 use tracing_subscriber::EnvFilter;
 
 use infra::{start, Settings, StoreChoice};
-use shared::web::auth::sign_token;
+use market_web::auth::sign_token;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
-use shared::adapters::queue::{InProcessQueue, Message, SqsQueue, Topic};
-use shared::App;
+use market_adapters::queue::{InProcessQueue, Message, SqsQueue, Topic};
+use market_app::App;
 
 /// Delivers every message due now; failed ones go back with a backoff (or to the dead
 /// letters). Returns how many were handled successfully.
@@ -53,7 +53,7 @@ pub struct SqsQueues {
 impl SqsQueues {
     /// Creates (or finds) the queues at `AWS_ENDPOINT_URL`.
     pub async fn open() -> anyhow::Result<SqsQueues> {
-        let client = aws_sdk_sqs::Client::new(&shared::config::aws().await);
+        let client = aws_sdk_sqs::Client::new(&market_adapters::config::aws().await);
         let mut urls = HashMap::new();
         for (topic, name) in [
             (Topic::PaymentNotifications, "market-payments"),
@@ -139,7 +139,7 @@ pub async fn run_sweeper(app: Arc<App>, queue: Arc<InProcessQueue>, every: Durat
         if queue.is_paused(Topic::OrderDeadlines) {
             continue;
         }
-        if let Err(e) = shared::app::sweep::sweep(&app).await {
+        if let Err(e) = market_app::sweep::sweep(&app).await {
             tracing::warn!(error = ?e, "sweep failed; the next one retries");
         }
     }

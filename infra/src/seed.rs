@@ -2,14 +2,14 @@
 //! an unverified account, and one listing already on the market.
 use chrono::Duration;
 
-use shared::app::accounts::{self, DomainRecord};
-use shared::app::listings::{self, NewListing};
-use shared::core::domain_name::DomainName;
-use shared::core::ids::AccountId;
-use shared::core::model::{Account, DomainFlags};
-use shared::core::money::Money;
-use shared::store::{Expect, Item, Write};
-use shared::App;
+use market_app::accounts::{self, DomainRecord};
+use market_app::listings::{self, NewListing};
+use market_app::store::{Expect, Item, Write};
+use market_app::App;
+use market_core::domain_name::DomainName;
+use market_core::ids::AccountId;
+use market_core::model::{Account, DomainFlags};
+use market_core::money::Money;
 
 /// The demo accounts: (id, verified, Alipay account).
 pub const ACCOUNTS: [(&str, bool, Option<&str>); 3] = [
@@ -28,7 +28,7 @@ pub async fn seed_if_empty(app: &App) -> anyhow::Result<bool> {
     let marker = Write::Put(Item::new("META#seed", "M", "{}".into()), Expect::Absent);
     match app.store.transact(vec![marker]).await {
         Ok(()) => {}
-        Err(shared::store::StoreError::Conflict { .. }) => return Ok(false),
+        Err(market_app::store::StoreError::Conflict { .. }) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
     let now = app.now();

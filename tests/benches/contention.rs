@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::listings::{self, Browse, Sort};
+use market_app::store::Store;
 use market_tests::faults::CountingStore;
 use market_tests::scene::Scene;
 use market_tests::{spawn_app, spawn_app_with, TestApp};
-use shared::app::listings::{self, Browse, Sort};
-use shared::store::embedded::EmbeddedStore;
-use shared::store::Store;
 
 async fn orderable(app: &TestApp, domain: &str) {
     app.domain(domain, "alice").await;
@@ -153,7 +153,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        shared::adapters::alipay::install_crypto_provider();
+        market_adapters::alipay::install_crypto_provider();
         one_account_64_connections("default limit (30/min)", spawn_app().await).await;
         let mut settings = infra::Settings::for_tests();
         settings.policy.order_rate_per_minute = 100_000;

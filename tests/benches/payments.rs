@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::store::Store;
 use market_tests::faults::{CountingStore, Counts};
 use market_tests::scene::{PaidOrder, Scene};
-use shared::store::embedded::EmbeddedStore;
-use shared::store::Store;
 
 fn bodies(scene: &Scene, paid: &[PaidOrder]) -> Vec<String> {
     let now = scene.app.now();
@@ -99,7 +99,7 @@ async fn dynamodb(n: usize) {
 }
 
 fn main() {
-    shared::adapters::alipay::install_crypto_provider();
+    market_adapters::alipay::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Duration;
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::repo::{due_bucket, time_key};
+use market_app::store::{Expect, Index, Item, Store, Write};
+use market_app::{orders, sweep};
+use market_core::ids::AccountId;
 use market_tests::faults::{CountingStore, Counts};
 use market_tests::scene::Scene;
-use shared::app::repo::{due_bucket, time_key};
-use shared::app::{orders, sweep};
-use shared::core::ids::AccountId;
-use shared::store::embedded::EmbeddedStore;
-use shared::store::{Expect, Index, Item, Store, Write};
 
 fn describe(c: Counts) -> String {
     format!(
@@ -108,7 +108,7 @@ async fn sweeper_vs_size() {
 }
 
 fn main() {
-    shared::adapters::alipay::install_crypto_provider();
+    market_adapters::alipay::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

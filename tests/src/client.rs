@@ -3,7 +3,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use infra::{start, Running, Settings, StoreChoice};
-use shared::web::auth::sign_token;
+use market_web::auth::sign_token;
 
 /// A marketplace started for one test, and a client for it.
 pub struct TestApp {
@@ -55,7 +55,7 @@ pub async fn spawn_app_on_aws_apis() -> TestApp {
 
 /// Starts a marketplace with these settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    shared::adapters::alipay::install_crypto_provider();
+    market_adapters::alipay::install_crypto_provider();
     let running = start(settings).await.expect("the marketplace starts");
     TestApp {
         base: running.base_url(),

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use shared::adapters::queue::{Queue, Topic};
-use shared::store::{Item, Page, Query, Store, StoreError, Write};
+use market_adapters::queue::{Queue, Topic};
+use market_app::store::{Item, Page, Query, Store, StoreError, Write};
 
 /// A store that fails writes at random: before applying them (nothing written) or after
 /// (written, but the caller sees an error, as when a Lambda dies before acknowledging).

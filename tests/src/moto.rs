@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use shared::store::dynamo::DynamoStore;
+use market_adapters::store::dynamo::DynamoStore;
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 static WATCHDOG: OnceLock<Mutex<Child>> = OnceLock::new();

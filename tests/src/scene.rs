@@ -4,20 +4,20 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use shared::adapters::captcha::SandboxCaptcha;
-use shared::adapters::clock::DevClock;
-use shared::adapters::payment::SandboxProvider;
-use shared::adapters::queue::InProcessQueue;
-use shared::app::accounts::{self, DomainRecord};
-use shared::app::listings::{self, NewListing};
-use shared::app::orders;
-use shared::core::domain_name::DomainName;
-use shared::core::ids::AccountId;
-use shared::core::model::{Account, DomainFlags};
-use shared::core::money::Money;
-use shared::core::policy::Policy;
-use shared::store::Store;
-use shared::App;
+use market_adapters::captcha::SandboxCaptcha;
+use market_adapters::payment::SandboxProvider;
+use market_adapters::queue::InProcessQueue;
+use market_app::accounts::{self, DomainRecord};
+use market_app::listings::{self, NewListing};
+use market_app::orders;
+use market_app::ports::clock::DevClock;
+use market_app::store::Store;
+use market_app::App;
+use market_core::domain_name::DomainName;
+use market_core::ids::AccountId;
+use market_core::model::{Account, DomainFlags};
+use market_core::money::Money;
+use market_core::policy::Policy;
 
 /// An app over a given store, with the dev clock and the sandbox provider.
 pub struct Scene {
@@ -130,7 +130,7 @@ impl Scene {
                 .await
                 .expect("order");
             let order = &placed.orders[0];
-            let order_id = shared::core::ids::OrderId::parse(&order.id).expect("id");
+            let order_id = market_core::ids::OrderId::parse(&order.id).expect("id");
             let payment = orders::pay(&self.app, &id(buyer), &order_id, "alipay")
                 .await
                 .expect("pay");

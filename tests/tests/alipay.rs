@@ -9,13 +9,13 @@ use axum::{Form, Router};
 use chrono::Utc;
 use serde_json::json;
 
-use shared::adapters::alipay::{verify_notification, AlipayConfig, AlipayProvider};
-use shared::adapters::alipay_keys::{AlipayKeys, KeySource};
-use shared::adapters::payment::{
+use market_adapters::alipay::{verify_notification, AlipayConfig, AlipayProvider};
+use market_adapters::alipay_keys::{AlipayKeys, KeySource};
+use market_adapters::payment::{
     PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, VerifyError,
 };
-use shared::adapters::rsa2;
-use shared::core::money::Money;
+use market_adapters::rsa2;
+use market_core::money::Money;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(

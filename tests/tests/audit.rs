@@ -8,13 +8,13 @@ use std::sync::Arc;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::notifications::AUDIT_BODY_BYTES;
+use market_app::payments::{self, Applied};
+use market_app::repo;
+use market_app::store::{Item, Query, Store};
 use market_tests::moto::fresh_table_store;
 use market_tests::scene::Scene;
-use shared::app::notifications::AUDIT_BODY_BYTES;
-use shared::app::payments::{self, Applied};
-use shared::app::repo;
-use shared::store::embedded::EmbeddedStore;
-use shared::store::{Item, Query, Store};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::orders::{self, Placed};
+use market_app::repo;
+use market_core::ids::{AccountId, OrderId};
+use market_core::model::{Listing, Order};
 use market_tests::scene::Scene;
-use shared::app::orders::{self, Placed};
-use shared::app::repo;
-use shared::core::ids::{AccountId, OrderId};
-use shared::core::model::{Listing, Order};
-use shared::store::embedded::EmbeddedStore;
 
 fn id(text: &str) -> AccountId {
     AccountId::parse(text).unwrap()
@@ -79,21 +79,21 @@ async fn a_cart_with_unlisted_and_cooling_down_domains_orders_the_rest() {
     // A listing changed just now cools down again (L4); an unlisted name is not found.
     let changed = cart[7].clone();
     let listing_id = {
-        let name = shared::core::domain_name::DomainName::parse(&changed).unwrap();
-        let domain: shared::core::model::Domain =
+        let name = market_core::domain_name::DomainName::parse(&changed).unwrap();
+        let domain: market_core::model::Domain =
             repo::load(&*scene.app.store, repo::domain_key(&name))
                 .await
                 .unwrap()
                 .unwrap()
                 .value;
-        shared::core::ids::ListingId::parse(&domain.trade.unwrap().id).unwrap()
+        market_core::ids::ListingId::parse(&domain.trade.unwrap().id).unwrap()
     };
-    let change = shared::app::listings::ListingChange {
+    let change = market_app::listings::ListingChange {
         price: None,
         ends_at: None,
         description: Some("new".into()),
     };
-    shared::app::listings::change(&scene.app, &id("seller3"), &listing_id, change)
+    market_app::listings::change(&scene.app, &id("seller3"), &listing_id, change)
         .await
         .unwrap();
     cart.push("nobody-listed-this.com".into());
@@ -197,13 +197,13 @@ async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
     }
     // The store agrees: every listing's hold names the order that claims it.
     for (domain, order) in &holder {
-        let name = shared::core::domain_name::DomainName::parse(domain).unwrap();
-        let d: shared::core::model::Domain = repo::load(&*app.store, repo::domain_key(&name))
+        let name = market_core::domain_name::DomainName::parse(domain).unwrap();
+        let d: market_core::model::Domain = repo::load(&*app.store, repo::domain_key(&name))
             .await
             .unwrap()
             .unwrap()
             .value;
-        let lid = shared::core::ids::ListingId::parse(&d.trade.unwrap().id).unwrap();
+        let lid = market_core::ids::ListingId::parse(&d.trade.unwrap().id).unwrap();
         let listing: Listing = repo::load(&*app.store, repo::listing_key(&lid))
             .await
             .unwrap()
@@ -224,9 +224,9 @@ async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
 
 #[tokio::test]
 async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
+    use market_app::accounts::entries_of;
+    use market_core::ledger::LedgerAccount;
     use rust_decimal::Decimal;
-    use shared::app::accounts::entries_of;
-    use shared::core::ledger::LedgerAccount;
 
     let scene = scene().await;
     let listed = scene.listed(120, 3).await;
@@ -240,17 +240,17 @@ async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
         .await
         .unwrap();
     // The registrar moves one domain away before the money lands.
-    let lost = shared::core::domain_name::DomainName::parse(&cart[57]).unwrap();
-    let mut domain: shared::core::model::Domain =
+    let lost = market_core::domain_name::DomainName::parse(&cart[57]).unwrap();
+    let mut domain: market_core::model::Domain =
         repo::load(&*scene.app.store, repo::domain_key(&lost))
             .await
             .unwrap()
             .unwrap()
             .value;
     domain.owner = id("someone-else");
-    shared::app::accounts::upsert_domain(
+    market_app::accounts::upsert_domain(
         &scene.app,
-        shared::app::accounts::DomainRecord {
+        market_app::accounts::DomainRecord {
             name: domain.name.clone(),
             owner: domain.owner.clone(),
             registered_at: domain.registered_at,
@@ -324,13 +324,13 @@ async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
 async fn still_held(scene: &Scene, domains: &[String]) -> usize {
     let mut held = 0;
     for domain in domains {
-        let name = shared::core::domain_name::DomainName::parse(domain).unwrap();
-        let d: shared::core::model::Domain = repo::load(&*scene.app.store, repo::domain_key(&name))
+        let name = market_core::domain_name::DomainName::parse(domain).unwrap();
+        let d: market_core::model::Domain = repo::load(&*scene.app.store, repo::domain_key(&name))
             .await
             .unwrap()
             .unwrap()
             .value;
-        let listing_id = shared::core::ids::ListingId::parse(&d.trade.expect("listed").id).unwrap();
+        let listing_id = market_core::ids::ListingId::parse(&d.trade.expect("listed").id).unwrap();
         let listing: Listing = repo::load(&*scene.app.store, repo::listing_key(&listing_id))
             .await
             .unwrap()
@@ -376,7 +376,7 @@ async fn o3_orders_of_1_99_100_101_and_500_listings_cancel_and_expire_freeing_ev
             .unwrap();
         assert_eq!(
             cancelled.status,
-            shared::core::model::OrderStatus::Cancelled,
+            market_core::model::OrderStatus::Cancelled,
             "{n}"
         );
         assert_eq!(still_held(&scene, &cart).await, 0, "cancel freed all {n}");
@@ -384,7 +384,7 @@ async fn o3_orders_of_1_99_100_101_and_500_listings_cancel_and_expire_freeing_ev
 
         let second = one_order(&scene, &cart).await;
         scene.clock.advance(chrono::Duration::minutes(11));
-        let report = shared::app::sweep::sweep(&scene.app).await.unwrap();
+        let report = market_app::sweep::sweep(&scene.app).await.unwrap();
         assert_eq!(report.expired_orders, vec![second.clone()], "{n}");
         assert_eq!(report.failed, 0, "{n}: {:?}", report.failures);
         assert_eq!(still_held(&scene, &cart).await, 0, "expiry freed all {n}");
@@ -412,15 +412,12 @@ async fn a_crash_between_a_large_orders_end_and_its_releases_is_finished_by_the_
     let cancelled = orders::cancel(&scene.app, &id("buyer"), &OrderId::parse(&order).unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        cancelled.status,
-        shared::core::model::OrderStatus::Cancelled
-    );
+    assert_eq!(cancelled.status, market_core::model::OrderStatus::Cancelled);
     assert_eq!(still_held(&scene, &cart).await, 120);
     assert!(order_of(&scene, &order).await.releasing);
 
     faulty.cure();
-    let report = shared::app::sweep::sweep(&scene.app).await.unwrap();
+    let report = market_app::sweep::sweep(&scene.app).await.unwrap();
     assert_eq!(report.holds_released, vec![order.clone()]);
     assert_eq!(still_held(&scene, &cart).await, 0);
     assert!(!order_of(&scene, &order).await.releasing);

@@ -10,13 +10,13 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use lambda_http::RequestExt;
+use market_adapters::queue::Topic;
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::orders;
+use market_core::ids::AccountId;
 use market_tests::faults::{FaultyStore, RecordingQueue};
 use market_tests::scene::Scene;
-use shared::adapters::queue::Topic;
-use shared::app::orders;
-use shared::core::ids::AccountId;
-use shared::store::embedded::EmbeddedStore;
-use shared::web::{lambda_router, AppState};
+use market_web::{lambda_router, AppState};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -136,9 +136,9 @@ async fn order_function_takes_the_buyer_from_the_claims() {
 }
 
 /// The scene's app with `queue` in place of its own (to see what a route queued).
-fn with_queue(scene: &Scene, queue: Arc<dyn shared::adapters::queue::Queue>) -> AppState {
+fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> AppState {
     let app = &scene.app;
-    Arc::new(shared::App {
+    Arc::new(market_app::App {
         store: app.store.clone(),
         clock: app.clock.clone(),
         queue,
@@ -476,7 +476,7 @@ async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
     let view = orders::get(
         &scene.app,
         &buyer,
-        &shared::core::ids::OrderId::parse(&first).unwrap(),
+        &market_core::ids::OrderId::parse(&first).unwrap(),
     )
     .await
     .unwrap();
@@ -492,14 +492,14 @@ async fn registry_events_function_ends_the_listing_of_an_event_from_eventbridge(
         .await
         .unwrap();
     assert!(ended["listing"].is_string(), "{ended}");
-    let browse = shared::app::listings::browse(
+    let browse = market_app::listings::browse(
         &scene.app,
-        shared::app::listings::Browse {
+        market_app::listings::Browse {
             tld: None,
             min_price: None,
             max_price: None,
             q: None,
-            sort: shared::app::listings::Sort::PriceAscending,
+            sort: market_app::listings::Sort::PriceAscending,
             limit: 50,
             cursor: None,
         },
@@ -526,9 +526,9 @@ async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_nev
     let scene = Scene::over(faulty.clone());
     scene.traders(&["buyer".to_owned()]).await;
     scene.listed(1, 1).await;
-    let placed = shared::app::orders::place(
+    let placed = market_app::orders::place(
         &scene.app,
-        &shared::core::ids::AccountId::parse("buyer").unwrap(),
+        &market_core::ids::AccountId::parse("buyer").unwrap(),
         &["d0.com".to_owned()],
         "pass",
     )

@@ -52,7 +52,7 @@ fn the_openapi_document_lists_every_served_route_and_no_other() {
         infra::dev::routes(),
     ] {
         served.extend(
-            shared::web::route_list(&table)
+            market_web::route_list(&table)
                 .into_iter()
                 .map(|(m, p)| (m.to_owned(), p.to_owned())),
         );

@@ -12,16 +12,16 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::accounts::entries_of;
+use market_app::repo;
+use market_app::store::Store;
+use market_core::ids::AccountId;
+use market_core::ledger::LedgerAccount;
+use market_core::model::{Order, OrderStatus, Payment, PaymentStatus};
 use market_tests::faults::FaultyStore;
 use market_tests::moto::fresh_table_store;
 use market_tests::scene::{PaidOrder, Scene};
-use shared::app::accounts::entries_of;
-use shared::app::repo;
-use shared::core::ids::AccountId;
-use shared::core::ledger::LedgerAccount;
-use shared::core::model::{Order, OrderStatus, Payment, PaymentStatus};
-use shared::store::embedded::EmbeddedStore;
-use shared::store::Store;
 
 /// A notification and whether it is genuine.
 struct Message {
@@ -173,7 +173,7 @@ async fn replay(inner: Arc<dyn Store>, orders: usize, total: usize, seed: u64) {
     for p in &paid {
         let order: Order = repo::load(
             &*scene.app.store,
-            repo::order_key(&shared::core::ids::OrderId::parse(&p.order_id).unwrap()),
+            repo::order_key(&market_core::ids::OrderId::parse(&p.order_id).unwrap()),
         )
         .await
         .unwrap()

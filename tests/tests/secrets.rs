@@ -6,17 +6,17 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 
+use market_adapters::alipay::{AlipayConfig, AlipayProvider};
+use market_adapters::alipay_keys::{KeySource, SecretKeys};
+use market_adapters::payment::{PayRequest, PaymentProvider};
+use market_adapters::rsa2;
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::payments::{self, Applied};
+use market_app::repo;
+use market_app::store::Query;
+use market_core::money::Money;
 use market_tests::moto;
 use market_tests::scene::Scene;
-use shared::adapters::alipay::{AlipayConfig, AlipayProvider};
-use shared::adapters::alipay_keys::{KeySource, SecretKeys};
-use shared::adapters::payment::{PayRequest, PaymentProvider};
-use shared::adapters::rsa2;
-use shared::app::payments::{self, Applied};
-use shared::app::repo;
-use shared::core::money::Money;
-use shared::store::embedded::EmbeddedStore;
-use shared::store::Query;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -137,7 +137,7 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
     })
     .unwrap();
     let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
-    let app = shared::App {
+    let app = market_app::App {
         store: scene.app.store.clone(),
         clock: scene.app.clock.clone(),
         queue: scene.app.queue.clone(),

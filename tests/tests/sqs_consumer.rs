@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::repo;
+use market_core::model::{Payment, PaymentStatus};
 use market_tests::faults::FaultyStore;
 use market_tests::scene::Scene;
-use shared::app::repo;
-use shared::core::model::{Payment, PaymentStatus};
-use shared::store::embedded::EmbeddedStore;
 
 #[tokio::test]
 async fn a_batch_reports_only_the_records_that_failed() {

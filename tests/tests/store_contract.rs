@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::store::{Expect, Index, Item, Query, SkRange, Store, StoreError, Write};
 use market_tests::moto::fresh_table_store;
-use shared::store::embedded::EmbeddedStore;
-use shared::store::{Expect, Index, Item, Query, SkRange, Store, StoreError, Write};
 
 fn item(pk: &str, sk: &str, body: &str) -> Item {
     Item::new(pk, sk, body.to_owned())

@@ -4,13 +4,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{Duration, Timelike};
+use market_adapters::store::embedded::EmbeddedStore;
+use market_app::store::{Expect, Index, Item, Write};
+use market_app::{orders, repo, sweep};
+use market_core::ids::{AccountId, OrderId};
 use market_tests::scene::Scene;
 use market_tests::spawn_app;
 use serde_json::json;
-use shared::app::{orders, repo, sweep};
-use shared::core::ids::{AccountId, OrderId};
-use shared::store::embedded::EmbeddedStore;
-use shared::store::{Expect, Index, Item, Write};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_sweeps_at_once_change_each_due_item_once() {

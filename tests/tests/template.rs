@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
+use market_adapters::store::schema::{index_keys, PK, SK, TTL};
+use market_app::store::Index;
 use serde_json::Value;
-use shared::store::schema::{index_keys, PK, SK, TTL};
-use shared::store::Index;
 
 fn template() -> Value {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -68,8 +68,8 @@ fn http_routes(function: &Value) -> BTreeSet<(String, String)> {
         .unwrap_or_default()
 }
 
-fn served(table: &shared::web::RouteTable) -> BTreeSet<(String, String)> {
-    shared::web::route_list(table)
+fn served(table: &market_web::RouteTable) -> BTreeSet<(String, String)> {
+    market_web::route_list(table)
         .into_iter()
         .map(|(m, p)| (m.to_owned(), p.to_owned()))
         .collect()
@@ -399,7 +399,7 @@ fn every_function_logs_json_lines() {
 
 #[test]
 fn refused_notifications_page_through_the_metric_the_consumer_writes() {
-    use shared::adapters::metrics;
+    use market_app::metrics;
     let t = template();
     let r = &t["Resources"];
     let alarm = r

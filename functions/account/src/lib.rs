@@ -5,12 +5,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use shared::app::{accounts, AppError};
-use shared::web::auth::Caller;
-use shared::web::json::Query;
-use shared::web::{page_cursor, page_limit, router_from, AppState, Paging, RouteTable};
+use market_app::accounts;
+use market_web::auth::Caller;
+use market_web::json::Query;
+use market_web::problem::ApiError;
+use market_web::{page_cursor, page_limit, router_from, AppState, Paging, RouteTable};
 
-/// The routes of this function, as data (see `shared::web::RouteTable`).
+/// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
         ("GET", "/me/domains", get(domains)),
@@ -27,7 +28,7 @@ async fn domains(
     State(app): State<AppState>,
     caller: Caller,
     Query(p): Query<Paging>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = accounts::my_domains(
         &app,
         &caller.account,
@@ -42,7 +43,7 @@ async fn ledger(
     State(app): State<AppState>,
     caller: Caller,
     Query(p): Query<Paging>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = accounts::my_ledger(
         &app,
         &caller.account,

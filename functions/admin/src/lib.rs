@@ -8,18 +8,19 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use shared::app::accounts::{self, DomainRecord};
-use shared::app::lifecycle::{self, DomainEvent};
-use shared::app::{fees, AppError};
-use shared::core::domain_name::DomainName;
-use shared::core::error::{Code, Problem};
-use shared::core::ids::{AccountId, ListingId, PushId};
-use shared::core::model::{Account, DomainFlags, FeeKind};
-use shared::web::auth::Admin;
-use shared::web::json::Json;
-use shared::web::{router_from, AppState, RouteTable};
+use market_app::accounts::{self, DomainRecord};
+use market_app::lifecycle::{self, DomainEvent};
+use market_app::{fees, AppError};
+use market_core::domain_name::DomainName;
+use market_core::error::{Code, Problem};
+use market_core::ids::{AccountId, ListingId, PushId};
+use market_core::model::{Account, DomainFlags, FeeKind};
+use market_web::auth::Admin;
+use market_web::json::Json;
+use market_web::problem::ApiError;
+use market_web::{router_from, AppState, RouteTable};
 
-/// The routes of this function, as data (see `shared::web::RouteTable`).
+/// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
         ("PUT", "/admin/accounts/{account_id}", put(put_account)),
@@ -55,7 +56,7 @@ async fn put_account(
     _admin: Admin,
     Path(id): Path<String>,
     Json(body): Json<AccountBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let account = Account {
         id: AccountId::parse(&id)?,
         real_name_verified: body.real_name_verified,
@@ -80,7 +81,7 @@ async fn put_domain(
     _admin: Admin,
     Path(name): Path<String>,
     Json(body): Json<DomainBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let record = DomainRecord {
         name: DomainName::parse(&name)?,
         owner: AccountId::parse(&body.owner).map_err(|_| {
@@ -94,7 +95,7 @@ async fn put_domain(
         flags: body.flags.unwrap_or_default(),
     };
     let domain = accounts::upsert_domain(&app, record).await?;
-    Ok(axum::Json(shared::app::views::DomainView::new(&domain, app.now())).into_response())
+    Ok(axum::Json(market_app::views::DomainView::new(&domain, app.now())).into_response())
 }
 
 #[derive(Deserialize)]
@@ -111,7 +112,7 @@ async fn put_fees(
     State(app): State<AppState>,
     _admin: Admin,
     Json(body): Json<FeesBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let rate = fees::parse_rate(&body.rate)?;
     let period = fees::set_period(&app, body.kind, rate, body.from, body.until).await?;
     Ok(axum::Json(period).into_response())
@@ -163,7 +164,7 @@ async fn domain_event(
     _admin: Admin,
     Path(name): Path<String>,
     Json(body): Json<EventBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let _reported_at = body.at;
     let name = DomainName::parse(&name)?;
     let event = parse_event(body)?;
@@ -194,11 +195,11 @@ async fn take_down_listing(
     _admin: Admin,
     Path(id): Path<String>,
     Json(body): Json<TakedownBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let listing =
         lifecycle::take_down_listing(&app, &ListingId::parse(&id)?, reason(&body)?).await?;
-    let rate = shared::app::listings::fee_rate(&app, app.now()).await?;
-    Ok(axum::Json(shared::app::views::ListingView::new(
+    let rate = market_app::listings::fee_rate(&app, app.now()).await?;
+    Ok(axum::Json(market_app::views::ListingView::new(
         &listing,
         rate,
         app.now(),
@@ -212,7 +213,7 @@ async fn take_down_push(
     _admin: Admin,
     Path(id): Path<String>,
     Json(body): Json<TakedownBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     lifecycle::take_down_push(&app, &PushId::parse(&id)?, reason(&body)?).await?;
     Ok(axum::Json(serde_json::json!({ "id": id, "status": "taken_down" })).into_response())
 }
@@ -238,7 +239,7 @@ struct RegistryDetail {
 /// The `registry-events` Lambda's handler (EventBridge rule from the registrar core): the
 /// same use case as `POST /admin/domains/{domain}/events`. Answers what it ended.
 pub async fn handle_registry_event(
-    app: &shared::App,
+    app: &market_app::App,
     event: serde_json::Value,
 ) -> Result<serde_json::Value, AppError> {
     let parsed: RegistryEvent = serde_json::from_value(event)
@@ -268,13 +269,13 @@ async fn refund_order_item(
     _admin: Admin,
     Path(id): Path<String>,
     Json(body): Json<RefundBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let reason = reason(&TakedownBody {
         reason: body.reason,
     })?
     .to_owned();
-    let order_id = shared::core::ids::OrderId::parse(&id)?;
+    let order_id = market_core::ids::OrderId::parse(&id)?;
     let domain = DomainName::parse(&body.domain)?;
-    let order = shared::app::payments::refund_completed(&app, &order_id, &domain, &reason).await?;
-    Ok(axum::Json(shared::app::views::OrderView::new(&order, app.now())).into_response())
+    let order = market_app::payments::refund_completed(&app, &order_id, &domain, &reason).await?;
+    Ok(axum::Json(market_app::views::OrderView::new(&order, app.now())).into_response())
 }

@@ -1,5 +1,5 @@
 //! Lambda entry point of `functions/admin`.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::web::run_http_lambda(fn_admin::router()).await
+    market_web::run_http_lambda(fn_admin::router()).await
 }

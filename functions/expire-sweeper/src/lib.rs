@@ -4,9 +4,9 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::Value;
 
-use shared::app::sweep::{self, SweepReport};
-use shared::app::{App, AppError};
-use shared::core::ids::OrderId;
+use market_app::sweep::{self, SweepReport};
+use market_app::{App, AppError};
+use market_core::ids::OrderId;
 
 /// One order's deadline message (its body is the order id).
 pub async fn handle_deadline(app: &App, body: &str) -> Result<SweepReport, AppError> {
@@ -24,7 +24,7 @@ pub async fn handle_deadline(app: &App, body: &str) -> Result<SweepReport, AppEr
 /// backoff) rather than redelivered into the DLQ. A record without a body is reported for
 /// redelivery.
 pub async fn handle_deadline_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    shared::sqs::partial_batch("expire-sweeper", event, |record| async move {
+    market_web::sqs::partial_batch("expire-sweeper", event, |record| async move {
         let body = record.body.as_deref().ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("deadline message without a body"))
         })?;

@@ -9,17 +9,15 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use shared::app::listings::{self, Browse, ListingChange, NewListing, Sort};
-use shared::app::AppError;
-use shared::core::domain_name::DomainName;
-use shared::core::ids::ListingId;
-use shared::web::auth::Caller;
-use shared::web::json::{amount, Json, Query};
-use shared::web::{
-    choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable,
-};
+use market_app::listings::{self, Browse, ListingChange, NewListing, Sort};
+use market_core::domain_name::DomainName;
+use market_core::ids::ListingId;
+use market_web::auth::Caller;
+use market_web::json::{amount, Json, Query};
+use market_web::problem::ApiError;
+use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
-/// The routes of this function, as data (see `shared::web::RouteTable`).
+/// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
         ("GET", "/listings", get(browse)),
@@ -49,17 +47,17 @@ async fn publish(
     State(app): State<AppState>,
     caller: Caller,
     raw: Raw,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let parsed: PublishBody = raw.json()?;
     // Before the Idempotency-Key is claimed: a field over its limit writes nothing.
-    shared::core::listing::check_description(parsed.description.as_deref().unwrap_or(""))?;
+    market_core::listing::check_description(parsed.description.as_deref().unwrap_or(""))?;
     let new = NewListing {
         domain: DomainName::parse(&parsed.domain)?,
         price: amount(&parsed.price)?,
         ends_at: parsed.ends_at,
         description: parsed.description.unwrap_or_default(),
     };
-    shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+    market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
         listings::publish(&app, &caller.account, new)
     })
     .await
@@ -78,7 +76,7 @@ async fn change(
     caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<ChangeBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = ListingId::parse(&id)?;
     let change = ListingChange {
         price: body.price.as_ref().map(amount).transpose()?,
@@ -92,12 +90,12 @@ async fn delist(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = ListingId::parse(&id)?;
     Ok(axum::Json(listings::delist(&app, &caller.account, &id).await?).into_response())
 }
 
-async fn read(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn read(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = ListingId::parse(&id)?;
     Ok(axum::Json(listings::get(&app, &id).await?).into_response())
 }
@@ -117,7 +115,7 @@ struct BrowseParams {
 async fn browse(
     State(app): State<AppState>,
     Query(p): Query<BrowseParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let sort = match choice("sort", p.sort.as_deref(), &["price", "-price", "newest"])? {
         "-price" => Sort::PriceDescending,
         "newest" => Sort::Newest,
@@ -125,7 +123,7 @@ async fn browse(
     };
     let money = |v: Option<String>| {
         v.as_deref()
-            .map(shared::core::money::Money::parse)
+            .map(market_core::money::Money::parse)
             .transpose()
     };
     let browse = Browse {
@@ -144,7 +142,7 @@ async fn mine(
     State(app): State<AppState>,
     caller: Caller,
     Query(p): Query<Paging>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = listings::mine(
         &app,
         &caller.account,

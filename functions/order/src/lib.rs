@@ -6,13 +6,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use shared::app::{orders, AppError};
-use shared::core::ids::OrderId;
-use shared::web::auth::Caller;
-use shared::web::json::Query;
-use shared::web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
+use market_app::orders;
+use market_core::ids::OrderId;
+use market_web::auth::Caller;
+use market_web::json::Query;
+use market_web::problem::ApiError;
+use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
 
-/// The routes of this function, as data (see `shared::web::RouteTable`).
+/// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
         ("POST", "/orders", post(place)),
@@ -40,11 +41,11 @@ async fn place(
     State(app): State<AppState>,
     caller: Caller,
     raw: Raw,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let parsed: PlaceBody = raw.json()?;
     // Before the Idempotency-Key is claimed: a cart over the cap writes nothing.
-    shared::core::limits::check_cart_size(parsed.domains.len(), app.policy.max_cart)?;
-    shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+    market_core::limits::check_cart_size(parsed.domains.len(), app.policy.max_cart)?;
+    market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
         orders::place(
             &app,
             &caller.account,
@@ -59,7 +60,7 @@ async fn read(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::get(&app, &caller.account, &id).await?).into_response())
 }
@@ -75,10 +76,10 @@ async fn pay(
     caller: Caller,
     Path(id): Path<String>,
     raw: Raw,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = OrderId::parse(&id)?;
     let body: PayBody = raw.json()?;
-    shared::web::create(&app, &caller, &raw, StatusCode::OK, || {
+    market_web::create(&app, &caller, &raw, StatusCode::OK, || {
         orders::pay(&app, &caller.account, &id, &body.method)
     })
     .await
@@ -88,7 +89,7 @@ async fn cancel(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::cancel(&app, &caller.account, &id).await?).into_response())
 }
@@ -97,7 +98,7 @@ async fn refresh(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::refresh(&app, &caller.account, &id).await?).into_response())
 }
@@ -114,7 +115,7 @@ async fn mine(
     State(app): State<AppState>,
     caller: Caller,
     Query(p): Query<MineParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let unpaid_only = choice("status", p.status.as_deref(), &["all", "unpaid"])? == "unpaid";
     let page = orders::mine(
         &app,

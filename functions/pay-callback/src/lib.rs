@@ -1,7 +1,7 @@
 //! `functions/pay-callback`: the payment provider's notifications.
 //!
 //! Two halves, two binaries: `pay-notify` is the HTTP ingress that turns junk away at the
-//! door (over 16 KB, or not a signed notification form: see `shared::app::notifications`),
+//! door (over 16 KB, or not a signed notification form: see `market_app::notifications`),
 //! durably queues the raw body and answers `success`; `pay-callback` consumes the queue in
 //! SQS batches, applies each notification exactly once, and reports partial batch failures
 //! so only failed records come back. The local runner mounts the ingress and drives the same consumer
@@ -14,13 +14,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
-use shared::app::notifications::{self, MAX_BODY_BYTES};
-use shared::app::payments::{self, Applied};
-use shared::app::{App, AppError};
-use shared::core::error::{Code, Problem};
-use shared::web::{router_from, AppState, RouteTable};
+use market_app::notifications::{self, MAX_BODY_BYTES};
+use market_app::payments::{self, Applied};
+use market_app::{App, AppError};
+use market_core::error::{Code, Problem};
+use market_web::problem::ApiError;
+use market_web::{router_from, AppState, RouteTable};
 
-/// The routes of this function, as data (see `shared::web::RouteTable`).
+/// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![("POST", "/payments/alipay/notify", post(notify))]
 }
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
 /// Queues the notification exactly as received; `success` tells the provider to stop
 /// resending, so it is said only once the body is queued. The body is read up to one byte
 /// past the limit, never further: an oversized one is refused without buffering it all.
-async fn notify(State(app): State<AppState>, body: Body) -> Result<Response, AppError> {
+async fn notify(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES + 1)
         .await
         .map_err(|_| {
@@ -56,7 +57,7 @@ pub async fn handle_message(app: &App, body: &str) -> Result<Applied, AppError> 
 /// them to the DLQ after the queue's maxReceiveCount). A record that can never apply is
 /// audited, not retried.
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    shared::sqs::partial_batch("pay-callback", event, |record| async move {
+    market_web::sqs::partial_batch("pay-callback", event, |record| async move {
         let outcome = match record.body.as_deref() {
             Some(body) => handle_message(app, body).await?,
             None => Applied::Rejected("empty record".into()),

@@ -4,8 +4,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // Logging first, so that even a failed start is logged.
-    shared::config::init_logging();
-    let app = shared::config::cloud().await.inspect_err(|e| {
+    market_web::init_logging();
+    let app = market_adapters::config::cloud().await.inspect_err(|e| {
         lambda_runtime::tracing::error!(error = format!("{e:#}"), "the function cannot start");
     })?;
     lambda_runtime::run(service_fn(

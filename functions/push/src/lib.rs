@@ -7,17 +7,17 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
 
-use shared::app::pushes::{self, NewPush};
-use shared::app::AppError;
-use shared::core::error::Problem;
-use shared::core::ids::{AccountId, PushId};
-use shared::core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
-use shared::core::model::PushStatus;
-use shared::web::auth::Caller;
-use shared::web::json::{amount, Query};
-use shared::web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
+use market_app::pushes::{self, NewPush};
+use market_core::error::Problem;
+use market_core::ids::{AccountId, PushId};
+use market_core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
+use market_core::model::PushStatus;
+use market_web::auth::Caller;
+use market_web::json::{amount, Query};
+use market_web::problem::ApiError;
+use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
 
-/// The routes of this function, as data (see `shared::web::RouteTable`).
+/// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
         ("POST", "/pushes", post(publish)),
@@ -52,7 +52,7 @@ async fn publish(
     State(app): State<AppState>,
     caller: Caller,
     raw: Raw,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let parsed: PublishBody = raw.json()?;
     let new = NewPush {
         domains: parsed.domains,
@@ -69,7 +69,7 @@ async fn publish(
     if let Some(email) = &new.buyer_email {
         check_length("buyer_email", email, MAX_EMAIL_CHARS)?;
     }
-    shared::web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+    market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
         pushes::publish(&app, &caller.account, new)
     })
     .await
@@ -83,7 +83,7 @@ async fn read(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(axum::Json(pushes::get(&app, &caller.account, &push_id(&id)?).await?).into_response())
 }
 
@@ -100,7 +100,7 @@ async fn mine(
     State(app): State<AppState>,
     caller: Caller,
     Query(p): Query<MineParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let received = choice("role", p.role.as_deref(), &["sent", "received"])? == "received";
     let page = pushes::mine(
         &app,
@@ -118,7 +118,7 @@ async fn withdraw(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(axum::Json(pushes::withdraw(&app, &caller.account, &push_id(&id)?).await?).into_response())
 }
 
@@ -126,7 +126,7 @@ async fn reject(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(axum::Json(pushes::reject(&app, &caller.account, &push_id(&id)?).await?).into_response())
 }
 
@@ -141,10 +141,10 @@ async fn accept(
     caller: Caller,
     Path(id): Path<String>,
     raw: Raw,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = push_id(&id)?;
     let body: AcceptBody = raw.json()?;
-    shared::web::create(&app, &caller, &raw, StatusCode::OK, || {
+    market_web::create(&app, &caller, &raw, StatusCode::OK, || {
         pushes::accept(&app, &caller.account, &id, &body.captcha_token)
     })
     .await
@@ -161,10 +161,10 @@ async fn pay(
     caller: Caller,
     Path(id): Path<String>,
     raw: Raw,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let id = push_id(&id)?;
     let body: PayBody = raw.json()?;
-    shared::web::create(&app, &caller, &raw, StatusCode::OK, || {
+    market_web::create(&app, &caller, &raw, StatusCode::OK, || {
         pushes::pay(&app, &caller.account, &id, &body.method)
     })
     .await
@@ -174,7 +174,7 @@ async fn confirm(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(axum::Json(pushes::confirm(&app, &caller.account, &push_id(&id)?).await?).into_response())
 }
 
@@ -182,6 +182,6 @@ async fn force(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(axum::Json(pushes::force(&app, &caller.account, &push_id(&id)?).await?).into_response())
 }

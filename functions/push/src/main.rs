@@ -1,5 +1,5 @@
 //! Lambda entry point of `functions/push`.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::web::run_http_lambda(fn_push::router()).await
+    market_web::run_http_lambda(fn_push::router()).await
 }

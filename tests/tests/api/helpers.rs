@@ -3,9 +3,9 @@ use market_tests::{Reply, TestApp};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use shared::app::accounts::entries_of;
-use shared::core::ids::AccountId;
-use shared::core::ledger::LedgerAccount;
+use market_app::accounts::entries_of;
+use market_core::ids::AccountId;
+use market_core::ledger::LedgerAccount;
 
 /// Asserts an RFC 9457 problem with this status and code.
 pub fn assert_problem(reply: &Reply, status: u16, code: &str) {

@@ -1,8 +1,8 @@
 //! Identity (API.md conventions): tokens, roles, and what a caller may see.
 use chrono::{Duration, Utc};
 use market_tests::spawn_app;
+use market_web::auth::sign_token;
 use serde_json::json;
-use shared::web::auth::sign_token;
 
 use crate::helpers::*;
 

@@ -256,7 +256,7 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
         ledger(&app, "alice").await["balances"],
         json!({ "available": "99.00", "frozen": "49.50" })
     );
-    let fees_before = ledger_sum(&app, &[shared::core::ledger::LedgerAccount::Fees]).await;
+    let fees_before = ledger_sum(&app, &[market_core::ledger::LedgerAccount::Fees]).await;
 
     let refund = |order: String, domain: &'static str| {
         let app = &app;
@@ -281,7 +281,7 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
         json!({ "available": "-1.50", "frozen": "0.00" })
     );
     assert_eq!(
-        ledger_sum(&app, &[shared::core::ledger::LedgerAccount::Fees]).await,
+        ledger_sum(&app, &[market_core::ledger::LedgerAccount::Fees]).await,
         fees_before
     );
     let refunded: Vec<String> = {
@@ -327,9 +327,9 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
 async fn audit_records(app: &TestApp) -> usize {
     let store = &app.running.app.store;
     let mut n = 0;
-    for pk in shared::app::repo::audit_partitions(app.running.app.now()) {
+    for pk in market_app::repo::audit_partitions(app.running.app.now()) {
         n += store
-            .query(shared::store::Query::table(pk))
+            .query(market_app::store::Query::table(pk))
             .await
             .unwrap()
             .items

@@ -624,7 +624,7 @@ async fn p8_the_registry_transfer_fee_is_shown_and_paid_on_top() {
     let mut settings = Settings::for_tests();
     settings.policy.transfer_fees.insert(
         "cn".into(),
-        shared::core::money::Money::parse("10.00").unwrap(),
+        market_core::money::Money::parse("10.00").unwrap(),
     );
     let app = spawn_app_with(settings).await;
     alice_and_bob(&app).await;
@@ -647,7 +647,7 @@ async fn p8_the_registry_transfer_fee_is_shown_and_paid_on_top() {
         "90.00"
     );
     let mut accounts = sale_accounts("alice", "bob");
-    accounts.push(shared::core::ledger::LedgerAccount::Registry);
+    accounts.push(market_core::ledger::LedgerAccount::Registry);
     assert_eq!(ledger_sum(&app, &accounts).await, Decimal::ZERO);
 }
 

@@ -262,20 +262,20 @@ async fn a_wrong_amount_is_rejected_and_audited() {
     let body = app.running.sandbox.notification(
         &otn,
         "TRADE_SUCCESS",
-        shared::core::money::Money::parse("1.00").unwrap(),
+        market_core::money::Money::parse("1.00").unwrap(),
         app.now().await,
     );
-    let wrong = shared::app::payments::apply(&app.running.app, &body)
+    let wrong = market_app::payments::apply(&app.running.app, &body)
         .await
         .unwrap();
     assert!(
-        matches!(&wrong, shared::app::payments::Applied::Rejected(why) if why.contains("total_amount")),
+        matches!(&wrong, market_app::payments::Applied::Rejected(why) if why.contains("total_amount")),
         "{wrong:?}"
     );
     let mut audited = 0;
-    for pk in shared::app::repo::audit_partitions(app.now().await) {
+    for pk in market_app::repo::audit_partitions(app.now().await) {
         audited += store
-            .query(shared::store::Query::table(pk))
+            .query(market_app::store::Query::table(pk))
             .await
             .unwrap()
             .items

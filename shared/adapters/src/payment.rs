@@ -1,0 +1,298 @@
+//! The payment provider port (Alipay in the cloud, see `alipay`) and the sandbox provider of
+//! the local runner, which signs with a key pair of its own exactly as Alipay does and sends
+//! its notifications through the same notify route.
+use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::alipay::verify_notification;
+use super::rsa2;
+use market_core::money::Money;
+
+pub use market_app::ports::payment::*;
+
+/// Beijing time (UTC+8, no daylight saving): Alipay's clock.
+fn beijing_zone() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// A time as Alipay writes it: `yyyy-MM-dd HH:mm:ss`, Beijing time.
+pub fn beijing(at: DateTime<Utc>) -> String {
+    at.with_timezone(&beijing_zone())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// Reads an Alipay time.
+pub fn beijing_time(text: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
+    beijing_zone()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, VerifyError> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| VerifyError::Malformed(format!("missing {name}")))
+}
+
+/// Reads the fields of a notification whose signature has been checked.
+pub fn read_notification(params: &[(String, String)]) -> Result<Notification, VerifyError> {
+    let raw_status = field(params, "trade_status")?.to_owned();
+    let trade_status = TradeStatus::parse(&raw_status)
+        .ok_or_else(|| VerifyError::Malformed(format!("unknown trade_status {raw_status}")))?;
+    let total_amount = Money::parse(field(params, "total_amount")?)
+        .map_err(|_| VerifyError::Malformed("total_amount is not an amount".into()))?;
+    Ok(Notification {
+        notify_id: field(params, "notify_id")?.to_owned(),
+        out_trade_no: field(params, "out_trade_no")?.to_owned(),
+        trade_no: field(params, "trade_no")?.to_owned(),
+        trade_status,
+        raw_status,
+        total_amount,
+        app_id: field(params, "app_id")?.to_owned(),
+        seller_id: field(params, "seller_id").unwrap_or_default().to_owned(),
+        paid_at: field(params, "gmt_payment").ok().and_then(beijing_time),
+    })
+}
+
+/// One key pair per process: RSA key generation is too slow to repeat for every sandbox.
+fn sandbox_key() -> &'static RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")
+    })
+}
+
+/// The local runner's provider: plays Alipay with its own RSA2 key pair. It remembers the
+/// trades it reported (for `query`) and the refunds it made; tests can make its next
+/// refunds fail to show they are retried.
+pub struct SandboxProvider {
+    key: RsaPrivateKey,
+    public: RsaPublicKey,
+    app_id: String,
+    seller_id: String,
+    base_url: String,
+    trades: Mutex<HashMap<String, TradeQuery>>,
+    refunds: Mutex<HashMap<String, (String, Money)>>,
+    failing_refunds: AtomicU32,
+    failing_queries: AtomicU32,
+}
+
+impl SandboxProvider {
+    /// A sandbox whose pay URLs point at `base_url`.
+    pub fn new(base_url: impl Into<String>) -> SandboxProvider {
+        let key = sandbox_key().clone();
+        SandboxProvider {
+            public: RsaPublicKey::from(&key),
+            key,
+            app_id: "2021000000000000".into(),
+            seller_id: "2088000000000000".into(),
+            base_url: base_url.into(),
+            trades: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
+            failing_refunds: AtomicU32::new(0),
+            failing_queries: AtomicU32::new(0),
+        }
+    }
+
+    /// A correctly signed notification for a trade, as Alipay would send it; the sandbox
+    /// also remembers the trade's state for `query`.
+    pub fn notification(
+        &self,
+        out_trade_no: &str,
+        trade_status: &str,
+        amount: Money,
+        now: DateTime<Utc>,
+    ) -> String {
+        let trade_no = format!("2026{}", out_trade_no.trim_start_matches("pay_"));
+        let params = self.sign_notification(vec![
+            (
+                "notify_id".into(),
+                format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            ),
+            ("notify_time".into(), beijing(now)),
+            ("notify_type".into(), "trade_status_sync".into()),
+            ("app_id".into(), self.app_id.clone()),
+            ("seller_id".into(), self.seller_id.clone()),
+            ("out_trade_no".into(), out_trade_no.into()),
+            ("trade_no".into(), trade_no.clone()),
+            ("trade_status".into(), trade_status.into()),
+            ("total_amount".into(), amount.to_string()),
+            ("gmt_payment".into(), beijing(now)),
+            ("charset".into(), "utf-8".into()),
+            ("version".into(), "1.0".into()),
+        ]);
+        self.trades.lock().expect("sandbox lock").insert(
+            out_trade_no.to_owned(),
+            TradeQuery {
+                status: TradeStatus::parse(trade_status),
+                raw_status: trade_status.to_owned(),
+                trade_no,
+                total_amount: Some(amount),
+                paid_at: Some(now),
+            },
+        );
+        serde_urlencoded::to_string(&params).expect("strings encode")
+    }
+
+    /// Signs arbitrary notification parameters with the sandbox key (tests use it to make
+    /// validly signed notifications with wrong contents).
+    pub fn sign_notification(&self, mut params: Vec<(String, String)>) -> Vec<(String, String)> {
+        let signature = rsa2::sign(&self.key, &rsa2::notification_signing_string(&params));
+        params.push(("sign_type".into(), "RSA2".into()));
+        params.push(("sign".into(), signature));
+        params
+    }
+
+    /// The sandbox's public key, PEM (what `ALIPAY_PUBLIC_KEY_PEM` would hold).
+    pub fn public_key_pem(&self) -> String {
+        use rsa::pkcs8::EncodePublicKey;
+        self.public
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap_or_default()
+    }
+
+    /// Makes the next `n` trade queries fail (the provider does not answer).
+    pub fn fail_next_queries(&self, n: u32) {
+        self.failing_queries.store(n, Ordering::SeqCst);
+    }
+
+    /// Makes the next `n` refunds fail (the provider is down).
+    pub fn fail_next_refunds(&self, n: u32) {
+        self.failing_refunds.store(n, Ordering::SeqCst);
+    }
+
+    /// The refunds made so far: refund id → (out_trade_no, amount).
+    pub fn refunds(&self) -> HashMap<String, (String, Money)> {
+        self.refunds.lock().expect("sandbox lock").clone()
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for SandboxProvider {
+    async fn pay_url(&self, request: &PayRequest<'_>) -> anyhow::Result<String> {
+        Ok(format!(
+            "{}/dev/payments/{}/complete",
+            self.base_url, request.out_trade_no
+        ))
+    }
+
+    async fn verify(&self, form_body: &str) -> Result<Notification, VerifyError> {
+        verify_notification(&self.public, form_body)
+    }
+
+    async fn merchant(&self) -> anyhow::Result<Merchant> {
+        Ok(Merchant {
+            app_id: self.app_id.clone(),
+            seller_id: self.seller_id.clone(),
+        })
+    }
+
+    async fn query(&self, out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
+        let failing = self.failing_queries.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.failing_queries.store(failing - 1, Ordering::SeqCst);
+            anyhow::bail!("sandbox: the provider did not answer");
+        }
+        Ok(self
+            .trades
+            .lock()
+            .expect("sandbox lock")
+            .get(out_trade_no)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn refund(
+        &self,
+        request: &RefundRequest<'_>,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<RefundOutcome> {
+        let failing = self.failing_refunds.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.failing_refunds.store(failing - 1, Ordering::SeqCst);
+            anyhow::bail!("sandbox: the provider is unavailable");
+        }
+        // Idempotent per refund id, as Alipay's out_request_no.
+        self.refunds
+            .lock()
+            .expect("sandbox lock")
+            .entry(request.refund_id.to_owned())
+            .or_insert_with(|| (request.out_trade_no.to_owned(), request.amount));
+        Ok(RefundOutcome::Confirmed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sandbox_notifications_verify_and_tampering_does_not() {
+        let sandbox = SandboxProvider::new("http://x");
+        let body = sandbox.notification(
+            "pay_1",
+            "TRADE_SUCCESS",
+            Money::parse("10.00").unwrap(),
+            Utc::now(),
+        );
+        let n = sandbox.verify(&body).await.unwrap();
+        assert_eq!(n.trade_status, TradeStatus::Paid);
+        assert_eq!(n.total_amount.to_string(), "10.00");
+        let forged = body.replace("total_amount=10.00", "total_amount=1.00");
+        assert_eq!(
+            sandbox.verify(&forged).await.unwrap_err(),
+            VerifyError::BadSignature
+        );
+    }
+
+    #[test]
+    fn beijing_times_round_trip() {
+        let t: DateTime<Utc> = "2026-11-22T07:00:09Z".parse().unwrap();
+        assert_eq!(beijing(t), "2026-11-22 15:00:09");
+        assert_eq!(beijing_time("2026-11-22 15:00:09"), Some(t));
+    }
+}
+
+/// For functions that never touch payments (listings, operators, accounts, the notify
+/// ingress): no keys are handed to them; any use is an error.
+#[derive(Debug, Default)]
+pub struct NoProvider;
+
+#[async_trait]
+impl PaymentProvider for NoProvider {
+    async fn pay_url(&self, _request: &PayRequest<'_>) -> anyhow::Result<String> {
+        anyhow::bail!("this function has no payment provider")
+    }
+
+    async fn verify(&self, _form_body: &str) -> Result<Notification, VerifyError> {
+        // A deployment mistake, not the notification's fault: retried, never refused.
+        Err(VerifyError::Unavailable(
+            "this function has no payment provider".into(),
+        ))
+    }
+
+    async fn merchant(&self) -> anyhow::Result<Merchant> {
+        anyhow::bail!("this function has no payment provider")
+    }
+
+    async fn query(&self, _out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
+        anyhow::bail!("this function has no payment provider")
+    }
+
+    async fn refund(
+        &self,
+        _request: &RefundRequest<'_>,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<RefundOutcome> {
+        anyhow::bail!("this function has no payment provider")
+    }
+}

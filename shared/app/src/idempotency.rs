@@ -1,0 +1,164 @@
+//! `Idempotency-Key` on creating POSTs (API.md conventions): a retry with the same key and
+//! body gets the first answer; the same key with another body gets 422. The key is claimed
+//! with a conditional write before the work runs, so two concurrent retries cannot both
+//! create something.
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::accounts::{retrying, written, Attempt};
+use super::repo::{self, Versioned};
+use super::{App, AppResult};
+use crate::store::{Expect, Item, Write};
+use market_core::error::{Code, Problem};
+use market_core::ids::AccountId;
+
+/// An answer worth replaying: the status and the JSON body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    fingerprint: String,
+    started_at: DateTime<Utc>,
+    answer: Option<Recorded>,
+}
+
+enum Claim {
+    Fresh(Versioned<Record>),
+    Replay(Recorded),
+}
+
+/// How long a claimed key whose request never finished blocks a retry.
+const CLAIM_LEASE_SECONDS: i64 = 60;
+/// How long answers are kept for replay.
+const KEEP_HOURS: i64 = 24;
+
+/// A fingerprint of the request a key was used for.
+pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update([0]);
+    hash.update(path.as_bytes());
+    hash.update([0]);
+    hash.update(body);
+    format!("{:x}", hash.finalize())
+}
+
+fn key_of(account: &AccountId, key: &str) -> (String, String) {
+    (format!("IDEM#{account}#{key}"), "I".into())
+}
+
+fn record_item(account: &AccountId, key: &str, record: &Record) -> Item {
+    let (pk, sk) = key_of(account, key);
+    let mut item = Item::new(
+        pk,
+        sk,
+        serde_json::to_string(record).expect("records serialise"),
+    );
+    item.ttl = Some((record.started_at + Duration::hours(KEEP_HOURS)).timestamp());
+    item
+}
+
+/// Runs `work` at most once per (account, key); replays its answer for retries.
+/// Refusals and failures release the key, so a corrected retry is evaluated afresh.
+pub async fn once<F, Fut>(
+    app: &App,
+    account: &AccountId,
+    key: Option<&str>,
+    fingerprint: String,
+    work: F,
+) -> AppResult<Recorded>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<Recorded>>,
+{
+    let Some(key) = key else { return work().await };
+    if key.is_empty() || key.len() > 255 {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "Idempotency-Key must be 1 to 255 characters",
+        )
+        .into());
+    }
+    // Claim the key, or find what it already answered.
+    let claim = retrying(|| async {
+        let now = app.now();
+        let old: Option<Versioned<Record>> = repo::load(&*app.store, key_of(account, key)).await?;
+        if let Some(old) = &old {
+            if old.value.fingerprint != fingerprint {
+                return Err(Attempt::Failed(
+                    Problem::new(
+                        Code::IdempotencyKeyReused,
+                        "this Idempotency-Key was used with another request",
+                    )
+                    .into(),
+                ));
+            }
+            if let Some(answer) = &old.value.answer {
+                return Ok(Claim::Replay(answer.clone()));
+            }
+            if old.value.started_at + Duration::seconds(CLAIM_LEASE_SECONDS) > now {
+                return Err(Attempt::Failed(
+                    Problem::new(
+                        Code::IdempotencyInProgress,
+                        "a request with this Idempotency-Key is still running; retry shortly",
+                    )
+                    .into(),
+                ));
+            }
+        }
+        let record = Record {
+            fingerprint: fingerprint.clone(),
+            started_at: now,
+            answer: None,
+        };
+        written(
+            app.transact(vec![repo::put(
+                record_item(account, key, &record),
+                old.as_ref(),
+            )])
+            .await,
+        )?;
+        Ok(Claim::Fresh(Versioned {
+            value: record,
+            version: old.map_or(1, |o| o.version + 1),
+        }))
+    })
+    .await?;
+    let claimed = match claim {
+        Claim::Replay(answer) => return Ok(answer),
+        Claim::Fresh(claimed) => claimed,
+    };
+
+    let (pk, sk) = key_of(account, key);
+    match work().await {
+        Ok(answer) => {
+            let record = Record {
+                answer: Some(answer.clone()),
+                ..claimed.value
+            };
+            app.transact(vec![Write::Put(
+                record_item(account, key, &record),
+                Expect::Version(claimed.version),
+            )])
+            .await?;
+            Ok(answer)
+        }
+        Err(e) => {
+            let release = Write::Delete {
+                pk,
+                sk,
+                expect: Expect::Version(claimed.version),
+            };
+            if let Err(release_error) = app.transact(vec![release]).await {
+                tracing::warn!(error = %release_error, "could not release an idempotency key");
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `market-app`: the use cases over ports. Read from the store, decide with the pure core
+//! (`market-core`), write on conditions. Each module is one area of the product; `repo` is
+//! the one place that knows the key layout. The ports (`store`, `ports::*`) are defined
+//! here and implemented in `market-adapters`; nothing here does I/O but through them.
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::ports::captcha::Captcha;
+use crate::ports::clock::{Clock, DevClock};
+use crate::ports::payment::PaymentProvider;
+use crate::ports::queue::Queue;
+use crate::store::{Store, StoreError, Write};
+use market_core::error::{Code, Problem};
+use market_core::policy::Policy;
+
+pub mod accounts;
+pub mod fees;
+mod holds;
+pub mod idempotency;
+pub mod lifecycle;
+pub mod listings;
+pub mod metrics;
+pub mod notifications;
+pub mod orders;
+pub mod paging;
+pub mod payments;
+pub mod ports;
+pub mod pushes;
+pub mod rate_limit;
+pub mod repo;
+pub mod store;
+pub mod sweep;
+pub mod views;
+
+/// Everything a use case needs: the ports and the policy. Built once per process.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub queue: Arc<dyn Queue>,
+    pub provider: Arc<dyn PaymentProvider>,
+    pub captcha: Arc<dyn Captcha>,
+    pub policy: Policy,
+    /// Set in the local runner only: the clock `POST /dev/clock/advance` moves.
+    pub dev_clock: Option<Arc<DevClock>>,
+}
+
+impl App {
+    /// The time every rule of this request is judged at (E1: the server's clock).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Writes through the store (all or nothing, conditions as given), filing every due
+    /// index entry no earlier than the bucket of the hour it is written in: an entry due in
+    /// an hour the sweep's cursor may have passed already is put where the sweep still
+    /// reads (its sort key keeps the real due time, so it is due at once). Every use case
+    /// writes through here.
+    pub async fn transact(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
+        let now = self.now();
+        for write in &mut writes {
+            if let Write::Put(item, _) = write {
+                repo::file_due_no_earlier_than(item, now);
+            }
+        }
+        self.store.transact(writes).await
+    }
+
+    /// A fresh ULID stamped with the marketplace clock.
+    pub fn ulid(&self) -> ulid::Ulid {
+        ulid::Ulid::from_datetime(self.now().into())
+    }
+}
+
+/// Why a use case did not succeed: a refusal (the caller's to fix) or a failure (ours).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Refused(#[from] Problem),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::BadCursor => Problem::new(
+                Code::InvalidRequest,
+                "the cursor is not one this list gave out",
+            )
+            .into(),
+            // A condition that fails where no retry was planned: someone else changed the
+            // item first. Contention, not a fault: the client may try again.
+            StoreError::Conflict { failed } => Problem::busy(format!(
+                "the item changed while we wrote it (at {failed:?}); try again"
+            ))
+            .into(),
+            StoreError::Busy(detail) => Problem::busy(detail).into(),
+            StoreError::Other(e) => AppError::Internal(e),
+        }
+    }
+}
+
+/// Result of a use case.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// How often a use case re-reads and tries again after losing a race on a condition.
+pub const MAX_ATTEMPTS: usize = 8;

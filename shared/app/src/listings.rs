@@ -1,0 +1,367 @@
+//! Fixed-price listings (L1–L8): publish, change, delist, read, browse.
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::accounts::{retrying, written, Attempt};
+use super::holds::check_free_for_trade;
+use super::paging;
+use super::repo::{self, create, domain_item, listing_item, load, put, Versioned};
+use super::views::{ListingView, PageView};
+use super::{App, AppResult};
+use crate::store::{Index, Query, SkRange, Write};
+use market_core::domain_name::DomainName;
+use market_core::error::{Code, Problem};
+use market_core::ids::{AccountId, ListingId};
+use market_core::listing::{
+    check_description, check_editable, check_ends_at, check_price, check_trader,
+};
+use market_core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold, TradeKind};
+use market_core::money::Money;
+
+/// A new listing, parsed.
+pub struct NewListing {
+    pub domain: DomainName,
+    pub price: Money,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub description: String,
+}
+
+/// Changes to a listing, parsed (absent fields stay).
+pub struct ListingChange {
+    pub price: Option<Money>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub description: Option<String>,
+}
+
+/// The fixed-price fee rate in force at `now` (L8, S5).
+pub async fn fee_rate(app: &App, now: DateTime<Utc>) -> AppResult<Decimal> {
+    super::fees::rate_at(app, FeeKind::FixedPrice, now).await
+}
+
+/// `POST /listings`: L1 (a price above 0), A1, L2 in order, then the listing and the domain's trade hold are
+/// written in one transaction (the domain holds at most one trade, L2.9).
+pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResult<ListingView> {
+    check_price(new.price)?;
+    check_description(&new.description)?;
+    retrying(|| async {
+        let now = app.now();
+        let ends_at = new
+            .ends_at
+            .unwrap_or(now + app.policy.default_listing_duration);
+        check_ends_at(ends_at, now)?;
+        let account: Option<Versioned<Account>> =
+            load(&*app.store, repo::account_key(seller)).await?;
+        check_trader(account.as_ref().map(|a| &a.value))?;
+        let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(&new.domain))
+            .await?
+            .ok_or_else(|| {
+                Problem::new(
+                    Code::NotOwner,
+                    format!("{} is not in your account", new.domain),
+                )
+            })?;
+        check_free_for_trade(
+            app,
+            &domain.value,
+            seller,
+            now,
+            app.policy.listing_expiry_margin,
+        )
+        .await?;
+
+        let listing = Listing {
+            id: ListingId::mint(app.ulid()),
+            domain: new.domain.clone(),
+            seller: seller.clone(),
+            price: new.price,
+            status: ListingStatus::Active,
+            end_reason: None,
+            buyable_at: now + app.policy.listing_cooldown, // L4
+            ends_at,
+            description: new.description.clone(),
+            created_at: now,
+            updated_at: now,
+            hold: None,
+            sold_to: None,
+            domain_expires_at: Some(domain.value.expires_at),
+        };
+        let mut held = domain.value.clone();
+        held.trade = Some(TradeHold {
+            kind: TradeKind::Listing,
+            id: listing.id.to_string(),
+            until: Some(ends_at),
+        });
+        written(
+            app.transact(vec![
+                create(listing_item(&listing)),
+                put(domain_item(&held), Some(&domain)),
+            ])
+            .await,
+        )?;
+        Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
+    })
+    .await
+}
+
+/// Reads a listing of `seller` for a change: others may see it but not change it (403).
+async fn load_own(
+    app: &App,
+    seller: &AccountId,
+    id: &ListingId,
+) -> Result<Versioned<Listing>, Attempt> {
+    let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
+        .await?
+        .ok_or_else(|| Problem::not_found("listing"))?;
+    if &listing.value.seller != seller {
+        return Err(Problem::new(Code::Forbidden, "only the seller can change a listing").into());
+    }
+    Ok(listing)
+}
+
+/// The domain's trade hold moved to the listing's new end time (or released), as a write.
+async fn domain_follow(
+    app: &App,
+    listing: &Listing,
+    hold_until: Option<DateTime<Utc>>,
+) -> Result<Option<Write>, Attempt> {
+    let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(&listing.domain)).await? else {
+        return Ok(None);
+    };
+    if domain
+        .value
+        .trade
+        .as_ref()
+        .is_none_or(|t| t.id != listing.id.as_str())
+    {
+        return Ok(None);
+    }
+    let mut changed = domain.value.clone();
+    changed.trade = hold_until.map(|until| TradeHold {
+        kind: TradeKind::Listing,
+        id: listing.id.to_string(),
+        until: Some(until),
+    });
+    Ok(Some(put(domain_item(&changed), Some(&domain))))
+}
+
+/// L7 (E1): the active listing holding `domain` keeps the domain's expiry; when the
+/// registrar moves it (a renewal, an operator's correction), the listing follows, as a
+/// write for the same transaction as the domain's. `None` when no active listing holds the
+/// domain or its copy is already right.
+pub(crate) async fn follow_domain_expiry(app: &App, domain: &Domain) -> AppResult<Option<Write>> {
+    let Some(id) = domain
+        .trade
+        .as_ref()
+        .filter(|t| t.kind == TradeKind::Listing)
+        .and_then(|t| ListingId::parse(&t.id).ok())
+    else {
+        return Ok(None);
+    };
+    let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(&id)).await? else {
+        return Ok(None);
+    };
+    if listing.value.status != ListingStatus::Active
+        || listing.value.domain_expires_at == Some(domain.expires_at)
+    {
+        return Ok(None);
+    }
+    let mut next = listing.value.clone();
+    next.domain_expires_at = Some(domain.expires_at);
+    Ok(Some(put(listing_item(&next), Some(&listing))))
+}
+
+/// `PATCH /listings/{id}`: L1 (a new price above 0), L5 (not while an order awaits
+/// payment), L4 (cools down again).
+pub async fn change(
+    app: &App,
+    seller: &AccountId,
+    id: &ListingId,
+    change: ListingChange,
+) -> AppResult<ListingView> {
+    if let Some(price) = change.price {
+        check_price(price)?;
+    }
+    if let Some(description) = &change.description {
+        check_description(description)?;
+    }
+    retrying(|| async {
+        let now = app.now();
+        let listing = load_own(app, seller, id).await?;
+        check_editable(&listing.value, now)?;
+        let mut next = listing.value.clone();
+        if let Some(price) = change.price {
+            next.price = price;
+        }
+        if let Some(ends_at) = change.ends_at {
+            check_ends_at(ends_at, now)?;
+            next.ends_at = ends_at;
+        }
+        if let Some(description) = &change.description {
+            next.description = description.clone();
+        }
+        next.buyable_at = now + app.policy.listing_cooldown;
+        next.updated_at = now;
+        let mut writes = vec![put(listing_item(&next), Some(&listing))];
+        if next.ends_at != listing.value.ends_at {
+            writes.extend(domain_follow(app, &next, Some(next.ends_at)).await?);
+        }
+        written(app.transact(writes).await)?;
+        Ok(ListingView::new(&next, fee_rate(app, now).await?, now))
+    })
+    .await
+}
+
+/// `DELETE /listings/{id}`: ends the listing (`delisted`) and frees the domain; L5.
+pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<ListingView> {
+    retrying(|| async {
+        let now = app.now();
+        let listing = load_own(app, seller, id).await?;
+        check_editable(&listing.value, now)?;
+        let mut ended = listing.value.clone();
+        ended.status = ListingStatus::Ended;
+        ended.end_reason = Some("delisted".into());
+        ended.updated_at = now;
+        let mut writes = vec![put(listing_item(&ended), Some(&listing))];
+        writes.extend(domain_follow(app, &ended, None).await?);
+        written(app.transact(writes).await)?;
+        Ok(ListingView::new(&ended, fee_rate(app, now).await?, now))
+    })
+    .await
+}
+
+/// `GET /listings/{id}`: public.
+pub async fn get(app: &App, id: &ListingId) -> AppResult<ListingView> {
+    let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
+        .await?
+        .ok_or_else(|| Problem::not_found("listing"))?;
+    let now = app.now();
+    Ok(ListingView::new(
+        &listing.value,
+        fee_rate(app, now).await?,
+        now,
+    ))
+}
+
+/// How browse orders its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    PriceAscending,
+    PriceDescending,
+    Newest,
+}
+
+/// `GET /listings` filters, parsed.
+pub struct Browse {
+    pub tld: Option<String>,
+    pub min_price: Option<Money>,
+    pub max_price: Option<Money>,
+    pub q: Option<String>,
+    pub sort: Sort,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+/// `GET /listings`: active listings through the market indexes (never a scan). Price
+/// bounds are a key range; `q`, the newest-with-TLD case and listings past their end time
+/// (E1: ended before the sweep gets to them) filter what the range reads, at a bounded cost
+/// (`paging::filtered`).
+pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView>> {
+    if let (Some(min), Some(max)) = (browse.min_price, browse.max_price) {
+        if min > max {
+            return Err(Problem::new(
+                Code::InvalidQuery,
+                format!("min_price {min} is above max_price {max}"),
+            )
+            .into());
+        }
+    }
+    let now = app.now();
+    let tld = browse
+        .tld
+        .as_deref()
+        .map(|t| t.trim_start_matches('.').to_ascii_lowercase());
+    let mut query = match (browse.sort, &tld) {
+        (Sort::Newest, _) => Query::index(Index::Gsi4, "MKTNEW"),
+        (_, Some(tld)) => Query::index(Index::Gsi3, format!("MKT#{tld}")),
+        (_, None) => Query::index(Index::Gsi2, "MKT"),
+    };
+    query.forward = browse.sort == Sort::PriceAscending;
+    let priced = browse.min_price.is_some() || browse.max_price.is_some();
+    if browse.sort != Sort::Newest && priced {
+        let lo = browse
+            .min_price
+            .map_or_else(|| "0".to_owned(), |m| m.sort_key());
+        // '~' sorts after the `#id` suffix of every key of the upper price.
+        let hi = browse
+            .max_price
+            .map_or_else(|| "9".repeat(14), |m| format!("{}#~", m.sort_key()));
+        query.range = SkRange::Between(lo, hi);
+    }
+    query.after = browse.cursor;
+    let needle = browse.q.as_deref().map(str::to_ascii_lowercase);
+    // Filters the key range does not do by itself.
+    let filtering = needle.is_some() || (browse.sort == Sort::Newest && (tld.is_some() || priced));
+    let rate = fee_rate(app, now).await?;
+    paging::filtered(app, query, browse.limit, filtering, |item| {
+        let listing: Versioned<Listing> = repo::decode(item)?;
+        let l = &listing.value;
+        let keep = l.status_at(now).0 == ListingStatus::Active
+            && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
+            && browse.min_price.is_none_or(|m| l.price >= m)
+            && browse.max_price.is_none_or(|m| l.price <= m)
+            && needle
+                .as_deref()
+                .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
+        Ok(keep.then(|| ListingView::new(l, rate, now)))
+    })
+    .await
+}
+
+/// `GET /me/listings`: the caller's listings, all statuses, newest first.
+pub async fn mine(
+    app: &App,
+    seller: &AccountId,
+    limit: usize,
+    cursor: Option<String>,
+) -> AppResult<PageView<ListingView>> {
+    let mut query = Query::index(Index::Gsi1, format!("SELLER#{seller}"));
+    query.forward = false;
+    query.limit = limit;
+    query.after = cursor;
+    let page = app.store.query(query).await?;
+    let now = app.now();
+    let rate = fee_rate(app, now).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|item| repo::decode::<Listing>(item).map(|l| ListingView::new(&l.value, rate, now)))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(PageView {
+        items,
+        next_cursor: page.next,
+    })
+}
+
+/// L3, L6 (the sweep's part): an active listing past its end time, with no order awaiting
+/// payment, ends and frees its domain. Returns whether it ended it.
+pub async fn end_if_due(app: &App, id: &ListingId) -> AppResult<bool> {
+    retrying(|| async {
+        let now = app.now();
+        let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(id)).await? else {
+            return Ok(false);
+        };
+        let l = &listing.value;
+        if l.status != ListingStatus::Active || l.ends_at > now || l.live_hold(now).is_some() {
+            return Ok(false);
+        }
+        let mut ended = l.clone();
+        ended.status = ListingStatus::Ended;
+        ended.end_reason = Some("ends_at_passed".into());
+        ended.updated_at = now;
+        let mut writes = vec![put(listing_item(&ended), Some(&listing))];
+        writes.extend(domain_follow(app, &ended, None).await?);
+        written(app.transact(writes).await)?;
+        Ok(true)
+    })
+    .await
+}

@@ -1,0 +1,598 @@
+//! Orders (O1–O9): a cart becomes payment groups; each group is one order that holds its
+//! listings for the payment window; payment, cancellation and expiry.
+use std::collections::{BTreeSet, HashMap};
+
+use super::accounts::{retrying, written, Attempt};
+use super::listings::fee_rate;
+use super::rate_limit::{self, Counted};
+use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
+use super::views::{OrderView, PageView, PaymentView};
+use super::{App, AppError, AppResult, MAX_ATTEMPTS};
+use crate::ports::queue::Topic;
+use crate::store::{Index, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
+use market_core::domain_name::DomainName;
+use market_core::error::{Code, DomainRefusal, Problem};
+use market_core::ids::{AccountId, ListingId, OrderId};
+use market_core::limits::check_cart_size;
+use market_core::listing::{check_orderable, check_trader};
+use market_core::model::{
+    Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
+    PaymentRef, PaymentStatus, Purchase, TradeKind,
+};
+use market_core::money::Money;
+use market_core::order::{check_payable, check_payment_method, group_cart, in_window};
+use market_core::policy::GroupLimits;
+
+/// The answer to `POST /orders`.
+#[derive(Debug, serde::Serialize)]
+pub struct Placed {
+    pub orders: Vec<OrderView>,
+    pub rejected: Vec<DomainRefusal>,
+}
+
+/// A listing that passed the checks, with what it was read at.
+#[derive(Clone)]
+struct Candidate {
+    listing: Versioned<Listing>,
+    domain: Domain,
+}
+
+/// `POST /orders`: O7 (rate limit, human check), A1, per-domain checks, O2 groups, and one
+/// conditional transaction per group that creates the order and holds every listing.
+pub async fn place(
+    app: &App,
+    buyer: &AccountId,
+    domains: &[String],
+    captcha_token: &str,
+) -> AppResult<Placed> {
+    check_cart_size(domains.len(), app.policy.max_cart)?;
+    rate_limit::count(app, buyer, Counted::OrderAttempt).await?;
+    if !app.captcha.verify(captcha_token).await {
+        return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
+    }
+    let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(buyer)).await?;
+    check_trader(account.as_ref().map(|a| &a.value))?;
+
+    let mut rejected = Vec::new();
+    let mut names: Vec<DomainName> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for raw in domains {
+        match DomainName::parse(raw) {
+            Ok(name) if seen.insert(name.clone()) => names.push(name),
+            Ok(_) => {}
+            Err(problem) => rejected.push(problem.for_domain(raw)),
+        }
+    }
+    let now = app.now();
+    let mut candidates = Vec::new();
+    for (name, outcome) in names.iter().zip(candidates_of(app, buyer, &names).await?) {
+        match outcome {
+            Ok(c) => candidates.push(c),
+            Err(problem) => rejected.push(problem.for_domain(name.ascii())),
+        }
+    }
+    let cart: Vec<(AccountId, Candidate)> = candidates
+        .into_iter()
+        .map(|c| (c.listing.value.seller.clone(), c))
+        .collect();
+    let mut orders = Vec::new();
+    for group in group_cart(&cart, GroupLimits::default()) {
+        let (order, refused) =
+            reserve(app, buyer, group.into_iter().map(|(_, c)| c).collect()).await?;
+        rejected.extend(refused);
+        if let Some(order) = order {
+            // Promptness only: the scheduled sweep and the payment path read the deadline too.
+            let deadline = order.pay_by - now;
+            if let Err(e) = app
+                .queue
+                .send(Topic::OrderDeadlines, order.id.to_string(), deadline)
+                .await
+            {
+                tracing::warn!(order = %order.id, error = %e, "could not queue the order deadline; the sweep will catch it");
+            }
+            orders.push(OrderView::new(&order, now));
+        }
+    }
+    if orders.is_empty() {
+        return Err(nothing_orderable(rejected).into());
+    }
+    Ok(Placed { orders, rejected })
+}
+
+/// The refusal when no domain of the cart can be ordered (API.md Orders).
+fn nothing_orderable(rejected: Vec<DomainRefusal>) -> Problem {
+    if let [only] = rejected.as_slice() {
+        let mut problem = Problem::new(only.code, only.detail.clone())
+            .with_errors(rejected.clone())
+            .with_status(409);
+        problem.buyable_at = only.buyable_at;
+        return problem;
+    }
+    Problem::new(
+        Code::NothingOrderable,
+        "no domain of the cart can be ordered",
+    )
+    .with_errors(rejected)
+}
+
+/// Finds the listings of these domains and checks each can be ordered by `buyer` now, with
+/// batched reads (BatchGetItem, 100 keys a call): domains first, then their listings.
+async fn candidates_of(
+    app: &App,
+    buyer: &AccountId,
+    names: &[DomainName],
+) -> AppResult<Vec<Result<Candidate, Problem>>> {
+    let domain_keys: Vec<(String, String)> = names.iter().map(repo::domain_key).collect();
+    let mut domains: HashMap<String, Versioned<Domain>> = HashMap::new();
+    for item in app.store.get_many(&domain_keys).await? {
+        domains.insert(item.pk.clone(), repo::decode(&item)?);
+    }
+    let listing_of = |d: &Versioned<Domain>| match &d.value.trade {
+        Some(t) if t.kind == TradeKind::Listing => ListingId::parse(&t.id).ok(),
+        _ => None,
+    };
+    let listing_keys: Vec<(String, String)> = domains
+        .values()
+        .filter_map(listing_of)
+        .map(|id| repo::listing_key(&id))
+        .collect();
+    let mut listings: HashMap<String, Versioned<Listing>> = HashMap::new();
+    for item in app.store.get_many(&listing_keys).await? {
+        listings.insert(item.pk.clone(), repo::decode(&item)?);
+    }
+    let now = app.now();
+    Ok(names
+        .iter()
+        .map(|name| {
+            let not_listed = || Problem::new(Code::NotFound, format!("{name} is not listed"));
+            let domain = domains
+                .get(&repo::domain_key(name).0)
+                .ok_or_else(not_listed)?;
+            let id = listing_of(domain).ok_or_else(not_listed)?;
+            let listing = listings
+                .get(&repo::listing_key(&id).0)
+                .ok_or_else(not_listed)?;
+            check_orderable(&listing.value, &domain.value, buyer, now)?;
+            Ok(Candidate {
+                listing: listing.clone(),
+                domain: domain.value.clone(),
+            })
+        })
+        .collect())
+}
+
+/// The largest group reserved in a single transaction together with its order.
+const ATOMIC_GROUP: usize = MAX_TRANSACTION_WRITES - 1;
+
+/// Reserves a payment group: holds on its listings, then its order. A group of up to
+/// [`ATOMIC_GROUP`] listings is one transaction with the order; a larger one (up to 500,
+/// O2) is held in transactions of 100 listings issued concurrently, and the order is
+/// written once the holds are in. Listings that lose a race are re-read and re-checked;
+/// the rest go on without them, so the answer is per domain and no listing is ever held
+/// twice. A crash between the holds and the order leaves holds that lapse at their deadline.
+async fn reserve(
+    app: &App,
+    buyer: &AccountId,
+    group: Vec<Candidate>,
+) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
+    let now = app.now();
+    let order_id = OrderId::mint(app.ulid());
+    let pay_by = now + app.policy.payment_window;
+    let rate = fee_rate(app, now).await?;
+    let atomic = group.len() <= ATOMIC_GROUP;
+    let mut pending = group;
+    let mut held: Vec<Candidate> = Vec::new();
+    let mut refused = Vec::new();
+    for _ in 0..MAX_ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let hold = OrderHold {
+            order_id: order_id.clone(),
+            buyer: buyer.clone(),
+            until: pay_by,
+        };
+        let chunk_size = if atomic {
+            ATOMIC_GROUP
+        } else {
+            MAX_TRANSACTION_WRITES
+        };
+        let chunks: Vec<Vec<Candidate>> = pending
+            .chunks(chunk_size)
+            .map(<[Candidate]>::to_vec)
+            .collect();
+        let attempts = chunks.iter().map(|chunk| {
+            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() + 1);
+            if atomic {
+                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by);
+                writes.push(create(order_item(&order)));
+            }
+            for c in chunk {
+                let mut claimed = c.listing.value.clone();
+                claimed.hold = Some(hold.clone());
+                writes.push(put(listing_item(&claimed), Some(&c.listing)));
+            }
+            app.transact(writes)
+        });
+        let results = futures::future::join_all(attempts).await;
+        let mut again = Vec::new();
+        let mut lost = Vec::new();
+        for (chunk, result) in chunks.into_iter().zip(results) {
+            match result {
+                Ok(()) => held.extend(chunk),
+                Err(StoreError::Conflict { failed }) => {
+                    // The cancellation reasons name the listings that changed: those are
+                    // re-read and re-checked; the rest go again as they are.
+                    let offset = usize::from(atomic);
+                    let named: BTreeSet<usize> = failed
+                        .iter()
+                        .filter(|&&i| i >= offset)
+                        .map(|i| i - offset)
+                        .collect();
+                    for (i, c) in chunk.into_iter().enumerate() {
+                        if named.is_empty() || named.contains(&i) {
+                            lost.push(c.domain.name.clone());
+                        } else {
+                            again.push(c);
+                        }
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if atomic && !held.is_empty() {
+            return Ok((
+                Some(new_order(&order_id, buyer, &held, rate, now, pay_by)),
+                refused,
+            ));
+        }
+        pending = again;
+        for (name, outcome) in lost.iter().zip(candidates_of(app, buyer, &lost).await?) {
+            match outcome {
+                Ok(c) => pending.push(c),
+                Err(problem) => refused.push(problem.for_domain(name.ascii())),
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "could not reserve the group after {MAX_ATTEMPTS} attempts"
+        )));
+    }
+    if held.is_empty() {
+        return Ok((None, refused));
+    }
+    let order = new_order(&order_id, buyer, &held, rate, now, pay_by);
+    app.transact(vec![create(order_item(&order))]).await?;
+    Ok((Some(order), refused))
+}
+
+/// An order over the held candidates, the fee rate frozen at order time (S5).
+fn new_order(
+    id: &OrderId,
+    buyer: &AccountId,
+    held: &[Candidate],
+    rate: rust_decimal::Decimal,
+    now: chrono::DateTime<chrono::Utc>,
+    pay_by: chrono::DateTime<chrono::Utc>,
+) -> Order {
+    let items: Vec<OrderItem> = held
+        .iter()
+        .map(|c| OrderItem {
+            domain: c.listing.value.domain.clone(),
+            listing_id: c.listing.value.id.clone(),
+            seller: c.listing.value.seller.clone(),
+            price: c.listing.value.price,
+            fee_rate: rate,
+            status: ItemStatus::Pending,
+            failure: None,
+            refund: None,
+        })
+        .collect();
+    Order {
+        id: id.clone(),
+        buyer: buyer.clone(),
+        total: Money::sum(items.iter().map(|i| i.price)),
+        items,
+        status: OrderStatus::AwaitingPayment,
+        pay_by,
+        created_at: now,
+        updated_at: now,
+        payment: None,
+        paid_at: None,
+        completed_at: None,
+        releasing: false,
+    }
+}
+
+/// Reads an order of `buyer`; anyone else's is not found.
+async fn load_own(app: &App, buyer: &AccountId, id: &OrderId) -> Result<Versioned<Order>, Attempt> {
+    let order: Versioned<Order> = load(&*app.store, repo::order_key(id))
+        .await?
+        .ok_or_else(|| Problem::not_found("order"))?;
+    if &order.value.buyer != buyer {
+        return Err(Problem::not_found("order").into());
+    }
+    Ok(order)
+}
+
+/// `GET /orders/{id}`: the buyer's order.
+pub async fn get(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
+    retrying(|| async {
+        Ok(OrderView::new(
+            &load_own(app, buyer, id).await?.value,
+            app.now(),
+        ))
+    })
+    .await
+}
+
+/// `GET /me/orders?status=unpaid|all`: unpaid = still inside the payment window (O4).
+pub async fn mine(
+    app: &App,
+    buyer: &AccountId,
+    unpaid_only: bool,
+    limit: usize,
+    cursor: Option<String>,
+) -> AppResult<PageView<OrderView>> {
+    let now = app.now();
+    let mut query = Query::index(Index::Gsi1, format!("BUYER#{buyer}"));
+    query.forward = false;
+    query.after = cursor;
+    let mut items = Vec::new();
+    let next_cursor = loop {
+        query.limit = limit - items.len();
+        let page = app.store.query(query.clone()).await?;
+        // Orders come newest first: past one placed before the window, none is unpaid.
+        let mut past_window = false;
+        for item in &page.items {
+            let order: Versioned<Order> = repo::decode(item)?;
+            past_window |= order.value.created_at + app.policy.payment_window <= now;
+            if !unpaid_only || in_window(&order.value, now) {
+                items.push(OrderView::new(&order.value, now));
+            }
+        }
+        match page.next {
+            _ if unpaid_only && past_window => break None,
+            Some(next) if items.len() < limit => query.after = Some(next),
+            next => break next,
+        }
+    };
+    Ok(PageView { items, next_cursor })
+}
+
+/// `POST /orders/{id}/pay`: O8 (Alipay only), O3/E1 (inside the window), O5 (a new attempt
+/// after a failed one). While an attempt is pending the same attempt is returned, so a
+/// double click never opens two payments.
+pub async fn pay(
+    app: &App,
+    buyer: &AccountId,
+    id: &OrderId,
+    method: &str,
+) -> AppResult<PaymentView> {
+    check_payment_method(method)?;
+    retrying(|| async {
+        let now = app.now();
+        let order = load_own(app, buyer, id).await?;
+        check_payable(&order.value, now)?;
+        let pending = order
+            .value
+            .payment
+            .as_ref()
+            .filter(|p| p.status == PaymentStatus::Pending);
+        let payment = match pending {
+            Some(current) => {
+                load::<Payment>(&*app.store, repo::payment_key(current.payment_id.as_str()))
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!("order {id} names a missing payment"))
+                    })?
+                    .value
+            }
+            None => {
+                let payment = super::payments::new_attempt(
+                    app,
+                    Purchase::Order(id.clone()),
+                    buyer,
+                    order.value.total,
+                    order.value.pay_by,
+                    now,
+                );
+                let mut next = order.value.clone();
+                next.status = OrderStatus::Processing;
+                next.payment = Some(PaymentRef {
+                    payment_id: payment.id.clone(),
+                    status: PaymentStatus::Pending,
+                });
+                next.updated_at = now;
+                written(
+                    app.transact(vec![
+                        create(payment_item(&payment)),
+                        put(order_item(&next), Some(&order)),
+                    ])
+                    .await,
+                )?;
+                payment
+            }
+        };
+        Ok(
+            super::payments::attempt_view(app, &payment, &format!("Domain order {id}"), now)
+                .await?,
+        )
+    })
+    .await
+}
+
+/// Writes that free the listings an order holds (only holds that are still this order's).
+pub(crate) async fn release_holds(app: &App, order: &Order) -> AppResult<Vec<Write>> {
+    let keys: Vec<(String, String)> = order
+        .items
+        .iter()
+        .map(|i| repo::listing_key(&i.listing_id))
+        .collect();
+    let mut writes = Vec::new();
+    for item in app.store.get_many(&keys).await? {
+        let listing: Versioned<Listing> = repo::decode(&item)?;
+        if listing
+            .value
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.order_id == order.id)
+        {
+            let mut freed = listing.value.clone();
+            freed.hold = None;
+            writes.push(put(listing_item(&freed), Some(&listing)));
+        }
+    }
+    Ok(writes)
+}
+
+/// Ends an unpaid order (cancel, O3 expiry) as read: the order's new state first, with the
+/// releases of its listings when they fit in the same transaction (up to 99: all or
+/// nothing, as before). A larger order is marked `releasing` and its listings are freed
+/// afterwards by [`release_rest`], in transactions of at most 100.
+async fn end_unpaid(
+    app: &App,
+    order: &Versioned<Order>,
+    mut ended: Order,
+) -> Result<Order, Attempt> {
+    let releases = release_holds(app, &order.value).await?;
+    let fits = releases.len() < MAX_TRANSACTION_WRITES;
+    ended.releasing = !fits;
+    let mut writes = vec![put(order_item(&ended), Some(order))];
+    if fits {
+        writes.extend(releases);
+    }
+    written(app.transact(writes).await)?;
+    Ok(ended)
+}
+
+/// Frees the listings an ended order still holds, in concurrent transactions of at most
+/// 100, then clears its `releasing` mark. Each release is conditional on the listing being
+/// as read: one that changed meanwhile is read again, and a hold that is no longer this
+/// order's is left alone. Runs again safely (the sweep calls it for a `releasing` order).
+pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
+    for _ in 0..MAX_ATTEMPTS {
+        let Some(order) = load::<Order>(&*app.store, repo::order_key(id)).await? else {
+            return Ok(());
+        };
+        if !order.value.releasing {
+            return Ok(());
+        }
+        let releases = release_holds(app, &order.value).await?;
+        let chunks: Vec<Vec<Write>> = releases
+            .chunks(MAX_TRANSACTION_WRITES)
+            .map(<[Write]>::to_vec)
+            .collect();
+        let results = futures::future::join_all(chunks.into_iter().map(|c| app.transact(c))).await;
+        let mut lost_race = false;
+        for result in results {
+            match result {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => lost_race = true,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if lost_race {
+            continue;
+        }
+        let mut released = order.value.clone();
+        released.releasing = false;
+        match app
+            .transact(vec![put(order_item(&released), Some(&order))])
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::busy(format!(
+        "the listings of order {id} kept changing while we freed them"
+    ))
+    .into())
+}
+
+/// Frees the rest of a large ended order's listings now; if that fails, the order stays
+/// `releasing` and the sweep finishes it (the holds lapse at the window's end anyway).
+async fn release_rest_or_leave(app: &App, order: &Order) {
+    if order.releasing {
+        if let Err(e) = release_rest(app, &order.id).await {
+            tracing::warn!(order = %order.id, error = %e, "could not free every listing of the ended order yet; the sweep will");
+        }
+    }
+}
+
+/// `POST /orders/{id}/cancel`: while unpaid; the listings are free at once. Money that
+/// still arrives for it is refunded (see `payments`).
+pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
+    let cancelled = retrying(|| async {
+        let now = app.now();
+        let order = load_own(app, buyer, id).await?;
+        if !in_window(&order.value, now) {
+            return Err(Problem::new(
+                Code::OrderNotCancellable,
+                "only an order awaiting payment can be cancelled",
+            )
+            .into());
+        }
+        let mut cancelled = order.value.clone();
+        cancelled.status = OrderStatus::Cancelled;
+        cancelled.updated_at = now;
+        end_unpaid(app, &order, cancelled).await
+    })
+    .await?;
+    release_rest_or_leave(app, &cancelled).await;
+    Ok(OrderView::new(&cancelled, app.now()))
+}
+
+/// O3: an unpaid order past its window becomes `expired` (or `failed` when its last payment
+/// attempt failed) and frees its listings. Returns whether this call changed it.
+pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
+    let ended = retrying(|| async {
+        let now = app.now();
+        let Some(order) = load::<Order>(&*app.store, repo::order_key(id)).await? else {
+            return Ok(None);
+        };
+        if !order.value.status.is_unpaid() || now < order.value.pay_by {
+            return Ok(None);
+        }
+        let mut ended = order.value.clone();
+        let attempt_failed = ended
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.status == PaymentStatus::Failed);
+        ended.status = if attempt_failed {
+            OrderStatus::Failed
+        } else {
+            OrderStatus::Expired
+        };
+        ended.updated_at = now;
+        Ok(Some(end_unpaid(app, &order, ended).await?))
+    })
+    .await?;
+    match ended {
+        Some(order) => {
+            release_rest_or_leave(app, &order).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// `POST /orders/{id}/refresh` (O6): while a payment's result is not back, asks the provider
+/// (`trade.query`) and applies its answer through the notification path. If the provider
+/// cannot be reached the order is shown as it stands (`processing`).
+pub async fn refresh(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
+    let order = get(app, buyer, id).await?;
+    let pending = order
+        .payment_id
+        .as_deref()
+        .filter(|_| order.status == OrderStatus::Processing);
+    if let Some(payment_id) = pending {
+        if let Err(e) = super::payments::query_and_apply(app, payment_id).await {
+            tracing::warn!(payment = payment_id, error = %e, "trade.query failed; showing the order as it is");
+        }
+    }
+    get(app, buyer, id).await
+}

@@ -1,0 +1,6 @@
+//! The ports the use cases are written against, other than storage (`crate::store`); their
+//! adapters live in `market-adapters`.
+pub mod captcha;
+pub mod clock;
+pub mod payment;
+pub mod queue;

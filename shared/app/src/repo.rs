@@ -1,0 +1,334 @@
+//! The key layout of the single table, and typed reads and writes of the entities.
+//!
+//! | entity    | pk                 | sk                        | indexes                                   |
+//! |-----------|--------------------|---------------------------|-------------------------------------------|
+//! | account   | `ACCOUNT#{id}`     | `A`                       |                                           |
+//! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name; gsi5 due at expiry while in a trade |
+//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT` / price#id, gsi3 `MKT#{tld}` / price#id, gsi4 `MKTNEW` / created#id, gsi5 due at its end |
+//! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}` / due#pk while it has a deadline |
+//! | push      | `PUSH#{id}`        | `P`                       | gsi1 `SENT#{seller}`, gsi2 `RECEIVED#{buyer}` / created#id; gsi5 due at its deadline while open |
+//! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
+//! | journal   | `JOURNAL#{id}`     | `J`                       | (the guard: written once)                 |
+//! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      |                                           |
+//! | refund    | `REFUND#{journal}` | `R`                       | gsi5 `DUE#{hour}` / next attempt while pending |
+//! | settlement| `SETTLE#{sale journal}` | `S`                  | gsi5 `DUE#{hour}` / due while unsettled   |
+//! | notification | `NOTIFY#{notify_id}`, `TRADE#{out_trade_no}#{paid|closed}` | `N` | (dedupe guards) |
+//! | fee period| `FEES#{kind}`      | `{created}#{ulid}`        |                                           |
+//! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
+//! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment) |
+//! | sweep failure | `SWEEPFAIL#{pk}#{sk}` | `F`                 | ttl (failures in a row of a due item)    |
+//! | audit     | `AUDIT#{day}#{shard}` | `{at}#{ulid}`          | ttl; shard = first byte of the body's SHA-256 mod 8 |
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{AppError, AppResult};
+use crate::store::{Expect, Index, Item, Store, Write};
+use market_core::domain_name::DomainName;
+use market_core::ids::{AccountId, ListingId, OrderId, PushId};
+use market_core::ledger::Journal;
+use market_core::model::{
+    Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment, PendingSettlement, Push,
+    PushStatus, Refund, RefundStatus,
+};
+
+/// An entity with the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+impl<T> Versioned<T> {
+    /// The condition for writing this entity back: unchanged since it was read.
+    pub fn expect(&self) -> Expect {
+        Expect::Version(self.version)
+    }
+}
+
+/// Times in keys: fixed width, so that string order is time order.
+pub fn time_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The due-index partition of a deadline (hourly buckets; the sweeper reads the buckets
+/// up to now, so its work follows what is due, not the table size).
+pub fn due_bucket(at: DateTime<Utc>) -> String {
+    format!("DUE#{}", at.format("%Y-%m-%dT%H"))
+}
+
+/// A per-minute counter of what `account` did (rate limits, O7).
+pub fn rate_key(what: &str, account: &AccountId, now: DateTime<Utc>) -> (String, String) {
+    (
+        format!("RATE#{what}#{account}#{}", now.format("%Y%m%d%H%M")),
+        "R".into(),
+    )
+}
+
+/// The failures in a row of one due item the sweep could not handle (its backoff).
+pub fn sweep_failure_key(pk: &str, sk: &str) -> (String, String) {
+    (format!("SWEEPFAIL#{pk}#{sk}"), "F".into())
+}
+
+/// Moves an item's due entry to the bucket of `now` when its own bucket is older (see
+/// `App::transact`); the sort key, and so the due time the sweep reads, stays.
+pub fn file_due_no_earlier_than(item: &mut Item, now: DateTime<Utc>) {
+    let current = due_bucket(now);
+    if let Some((bucket, _)) = item.indexes.get_mut(&Index::Gsi5) {
+        if *bucket < current {
+            *bucket = current;
+        }
+    }
+}
+
+pub fn account_key(id: &AccountId) -> (String, String) {
+    (format!("ACCOUNT#{id}"), "A".into())
+}
+pub fn domain_key(name: &DomainName) -> (String, String) {
+    (format!("DOMAIN#{name}"), "D".into())
+}
+pub fn listing_key(id: &ListingId) -> (String, String) {
+    (format!("LISTING#{id}"), "L".into())
+}
+pub fn order_key(id: &OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "O".into())
+}
+pub fn payment_key(out_trade_no: &str) -> (String, String) {
+    (format!("PAYMENT#{out_trade_no}"), "P".into())
+}
+pub fn ledger_partition(account_key: &str) -> String {
+    format!("LEDGER#{account_key}")
+}
+
+/// How many partitions a day's audit records are spread over.
+pub const AUDIT_SHARDS: u8 = 8;
+
+/// The key of the audit record of a refused notification. The day's records are spread over
+/// [`AUDIT_SHARDS`] partitions by the body's hash: the notify route is public, and a flood
+/// of forged notifications written to one `AUDIT#{day}` partition would hit DynamoDB's
+/// per-partition write limit (about 1,000 writes/s) and throttle the consumer that also
+/// applies genuine payments. Copies of one body land together, which is where an auditor
+/// looks for them.
+pub fn audit_key(at: DateTime<Utc>, body_sha256: &[u8; 32], id: ulid::Ulid) -> (String, String) {
+    let shard = body_sha256[0] % AUDIT_SHARDS;
+    (
+        format!("AUDIT#{}#{shard}", at.format("%Y-%m-%d")),
+        format!("{}#{id}", time_key(at)),
+    )
+}
+
+/// Every audit partition of the day of `at` (a reader queries each).
+pub fn audit_partitions(at: DateTime<Utc>) -> Vec<String> {
+    (0..AUDIT_SHARDS)
+        .map(|shard| format!("AUDIT#{}#{shard}", at.format("%Y-%m-%d")))
+        .collect()
+}
+
+fn body<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("entities serialise")
+}
+
+/// Reads and decodes one entity.
+pub async fn load<T: DeserializeOwned>(
+    store: &dyn Store,
+    key: (String, String),
+) -> AppResult<Option<Versioned<T>>> {
+    let Some(item) = store.get(&key.0, &key.1).await? else {
+        return Ok(None);
+    };
+    Ok(Some(decode(&item)?))
+}
+
+/// Decodes a stored item.
+pub fn decode<T: DeserializeOwned>(item: &Item) -> AppResult<Versioned<T>> {
+    let value = serde_json::from_str(&item.body).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("corrupt item {}/{}: {e}", item.pk, item.sk))
+    })?;
+    Ok(Versioned {
+        value,
+        version: item.version,
+    })
+}
+
+pub fn account_item(account: &Account) -> Item {
+    let (pk, sk) = account_key(&account.id);
+    Item::new(pk, sk, body(account))
+}
+
+pub fn domain_item(domain: &Domain) -> Item {
+    let (pk, sk) = domain_key(&domain.name);
+    let mut item = Item::new(pk.clone(), sk, body(domain)).indexed(
+        Index::Gsi1,
+        format!("OWNER#{}", domain.owner),
+        domain.name.ascii(),
+    );
+    // L7: while a domain is in a trade, its expiry is a deadline the sweep must see.
+    if domain.trade.is_some() {
+        let due = domain.expires_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+pub fn listing_item(listing: &Listing) -> Item {
+    let (pk, sk) = listing_key(&listing.id);
+    let created = format!("{}#{}", time_key(listing.created_at), listing.id);
+    let mut item = Item::new(pk, sk, body(listing)).indexed(
+        Index::Gsi1,
+        format!("SELLER#{}", listing.seller),
+        &created,
+    );
+    // Only active listings are in the market indexes (sparse): browse never reads sold ones.
+    // An active listing is due at its end time (L3, L6).
+    if listing.status == ListingStatus::Active {
+        let due = listing.ends_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{}", time_key(due), listing_key(&listing.id).0),
+        );
+        let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
+        item = item
+            .indexed(Index::Gsi2, "MKT", &by_price)
+            .indexed(
+                Index::Gsi3,
+                format!("MKT#{}", listing.domain.tld()),
+                by_price,
+            )
+            .indexed(Index::Gsi4, "MKTNEW", created);
+    }
+    item
+}
+
+pub fn order_item(order: &Order) -> Item {
+    let (pk, sk) = order_key(&order.id);
+    let created = format!("{}#{}", time_key(order.created_at), order.id);
+    let mut item = Item::new(pk.clone(), sk, body(order)).indexed(
+        Index::Gsi1,
+        format!("BUYER#{}", order.buyer),
+        created,
+    );
+    // An unpaid order is due at its deadline; a paid one with undelivered domains is due at
+    // once, so that the sweeper finishes a delivery a crash interrupted.
+    // An ended order that still holds listings is due at once, so that the sweep frees them.
+    let due = match order.status {
+        OrderStatus::AwaitingPayment | OrderStatus::Processing => Some(order.pay_by),
+        OrderStatus::Paid => Some(order.paid_at.unwrap_or(order.updated_at)),
+        _ if order.releasing => Some(order.updated_at),
+        _ => None,
+    };
+    if let Some(due) = due {
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+pub fn payment_item(payment: &Payment) -> Item {
+    let (pk, sk) = payment_key(payment.id.as_str());
+    Item::new(pk, sk, body(payment))
+}
+
+/// A journal as writes: its guard item (absent: a replay fails here) and one posting per
+/// account partition.
+pub fn journal_writes(journal: &Journal) -> Vec<Write> {
+    assert!(
+        journal.is_balanced(),
+        "journal {} does not balance",
+        journal.id
+    );
+    let mut writes = vec![Write::Put(
+        Item::new(format!("JOURNAL#{}", journal.id), "J", body(journal)),
+        Expect::Absent,
+    )];
+    for (n, entry) in journal.entries().iter().enumerate() {
+        let sk = format!("{}#{}#{n}", time_key(journal.at), journal.id);
+        writes.push(Write::Put(
+            Item::new(ledger_partition(&entry.posting.account), sk, body(entry)),
+            Expect::Absent,
+        ));
+    }
+    writes
+}
+
+/// A put of a new item (condition: absent).
+pub fn create(item: Item) -> Write {
+    Write::Put(item, Expect::Absent)
+}
+
+/// A put of an entity read earlier (condition: unchanged) or new (condition: absent).
+pub fn put<T>(item: Item, read: Option<&Versioned<T>>) -> Write {
+    Write::Put(item, read.map_or(Expect::Absent, Versioned::expect))
+}
+
+pub fn refund_key(journal_id: &str) -> (String, String) {
+    (format!("REFUND#{journal_id}"), "R".into())
+}
+
+pub fn refund_item(refund: &Refund) -> Item {
+    let (pk, sk) = refund_key(&refund.journal_id);
+    let mut item = Item::new(pk.clone(), sk, body(refund));
+    if refund.status == RefundStatus::Pending {
+        let due = refund.next_attempt_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+pub fn settlement_key(sale_journal_id: &str) -> (String, String) {
+    (format!("SETTLE#{sale_journal_id}"), "S".into())
+}
+
+pub fn settlement_item(settlement: &PendingSettlement) -> Item {
+    let (pk, sk) = settlement_key(&settlement.sale_journal_id);
+    let mut item = Item::new(pk.clone(), sk, body(settlement));
+    if !settlement.settled {
+        let due = settlement.due_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+pub fn journal_key(journal_id: &str) -> (String, String) {
+    (format!("JOURNAL#{journal_id}"), "J".into())
+}
+
+pub fn push_key(id: &PushId) -> (String, String) {
+    (format!("PUSH#{id}"), "P".into())
+}
+
+pub fn push_item(push: &Push) -> Item {
+    let (pk, sk) = push_key(&push.id);
+    let created = format!("{}#{}", time_key(push.created_at), push.id);
+    let mut item = Item::new(pk.clone(), sk, body(push))
+        .indexed(Index::Gsi1, format!("SENT#{}", push.seller), &created)
+        .indexed(Index::Gsi2, format!("RECEIVED#{}", push.buyer), created);
+    let due = match push.status {
+        PushStatus::Pending | PushStatus::Accepted => Some(push.expires_at),
+        PushStatus::AwaitingSellerConfirmation => push.confirm_by,
+        _ => None,
+    };
+    if let Some(due) = due {
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}

@@ -1,0 +1,317 @@
+//! The expiry sweep (E1): finds what is due through the due-time index (hourly buckets of
+//! gsi5) and moves each item on with the same conditional use cases the requests use, so
+//! two sweeps at once, or a sweep racing a payment, change nothing twice. Its work follows
+//! what is due, never the size of the table: no scans, only the buckets from its cursor up
+//! to now.
+//!
+//! Nothing wedges it: an item whose handling fails is logged with its key, counted, and
+//! moved to a later bucket with backoff ([`defer`]), so the others and the cursor go on.
+//! The cursor never passes a bucket that an index read may not show complete yet
+//! ([`INDEX_LAG`]), and the app files every new due entry no earlier than the bucket of
+//! the hour it is written in (`App::transact`), so nothing lands behind the cursor.
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::payments::{self, deliver};
+use super::repo::{self, due_bucket, time_key, Versioned};
+use super::{lifecycle, listings, orders, pushes, App, AppError, AppResult};
+use crate::store::{Expect, Index, Item, Query, SkRange, StoreError, Write};
+use market_core::domain_name::DomainName;
+use market_core::ids::{ListingId, OrderId, PushId};
+use market_core::model::{Order, OrderStatus, PaymentStatus};
+
+/// How far back a sweep looks when it has no cursor yet.
+pub const FIRST_LOOKBACK_HOURS: i64 = 72;
+
+/// How long after its time an index entry may still be on its way (index propagation, a
+/// request that read the clock before the sweep and wrote after it): the cursor stays on
+/// the bucket of `now - INDEX_LAG`, so such an entry is still read.
+pub const INDEX_LAG: Duration = Duration::minutes(5);
+
+/// The longest a failing item waits for its next try.
+pub const MAX_BACKOFF: Duration = Duration::hours(1);
+
+/// What one sweep did.
+#[derive(Debug, Default, Serialize)]
+pub struct SweepReport {
+    pub expired_orders: Vec<String>,
+    pub resumed_deliveries: Vec<String>,
+    /// Large ended orders whose remaining listings this sweep freed.
+    pub holds_released: Vec<String>,
+    pub refunds_confirmed: Vec<String>,
+    pub refunds_retrying: Vec<String>,
+    pub settled: Vec<String>,
+    pub pushes_expired: Vec<String>,
+    pub pushes_forced: Vec<String>,
+    pub listings_ended: Vec<String>,
+    pub domains_expired: Vec<String>,
+    /// Index entries read (the sweep's cost).
+    pub items_read: usize,
+    /// Due items handled without error (whether or not they had to change).
+    pub processed: usize,
+    /// Due items whose handling failed; each is retried later with backoff.
+    pub failed: usize,
+    pub failures: Vec<SweepFailure>,
+}
+
+/// One due item that could not be handled this time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepFailure {
+    /// The item's table key, `pk/sk`.
+    pub key: String,
+    pub error: String,
+    /// Failures of this item in a row, this one included.
+    pub attempts: u32,
+    /// When the sweep tries it again (absent when it could not be moved: then the next
+    /// sweep tries it at once).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// Handles one order whose deadline came (the delayed queue message, or the sweep).
+/// O6/E1: an unpaid order with a payment attempt whose result is not back is never expired
+/// blind: the provider is asked first (paid in time → applied; paid late → refunded; not
+/// paid → expired); with no answer the order stays as it is and the error goes up, so the
+/// sweep tries again later.
+pub async fn order_due(app: &App, id: &OrderId, report: &mut SweepReport) -> AppResult<()> {
+    let Some(order) = repo::load::<Order>(&*app.store, repo::order_key(id)).await? else {
+        return Ok(());
+    };
+    match order.value.status {
+        OrderStatus::AwaitingPayment | OrderStatus::Processing
+            if app.now() >= order.value.pay_by =>
+        {
+            ask_provider_first(app, &order.value).await?;
+            if orders::expire(app, id).await? {
+                report.expired_orders.push(id.to_string());
+            }
+        }
+        OrderStatus::Paid => {
+            deliver(app, id).await?;
+            report.resumed_deliveries.push(id.to_string());
+        }
+        _ if order.value.releasing => {
+            orders::release_rest(app, id).await?;
+            report.holds_released.push(id.to_string());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// O6 before O3: when the order's current payment attempt has no result yet, what the
+/// provider says of it is applied through the notification path.
+async fn ask_provider_first(app: &App, order: &Order) -> AppResult<()> {
+    let Some(attempt) = order
+        .payment
+        .as_ref()
+        .filter(|p| p.status == PaymentStatus::Pending)
+    else {
+        return Ok(());
+    };
+    payments::query_and_apply(app, attempt.payment_id.as_str()).await?;
+    Ok(())
+}
+
+/// Handles one due item by its kind.
+async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> {
+    let pk = item.pk.as_str();
+    if pk.starts_with("ORDER#") {
+        let order: Versioned<Order> = repo::decode(item)?;
+        order_due(app, &order.value.id, report).await?;
+    } else if let Some(journal_id) = pk.strip_prefix("REFUND#") {
+        if payments::send_refund(app, journal_id).await? {
+            report.refunds_confirmed.push(journal_id.to_owned());
+        } else {
+            report.refunds_retrying.push(journal_id.to_owned());
+        }
+    } else if let Some(id) = pk.strip_prefix("PUSH#") {
+        let id = PushId::parse(id)?;
+        match pushes::due(app, &id).await? {
+            Some("expired") => report.pushes_expired.push(id.to_string()),
+            Some(_) => report.pushes_forced.push(id.to_string()),
+            None => {}
+        }
+    } else if let Some(sale) = pk.strip_prefix("SETTLE#") {
+        if payments::settle(app, sale).await? {
+            report.settled.push(sale.to_owned());
+        }
+    } else if let Some(id) = pk.strip_prefix("LISTING#") {
+        let id = ListingId::parse(id)?;
+        if listings::end_if_due(app, &id).await? {
+            report.listings_ended.push(id.to_string());
+        }
+    } else if let Some(name) = pk.strip_prefix("DOMAIN#") {
+        let name = DomainName::parse(name)?;
+        let ended = lifecycle::expire_domain(app, &name).await?;
+        if ended.listing.is_some() || ended.push.is_some() {
+            report.domains_expired.push(name.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Where the next sweep starts: the oldest bucket that may still hold something due.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    from: DateTime<Utc>,
+}
+
+const CURSOR_KEY: (&str, &str) = ("SWEEP#cursor", "C");
+
+fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::hours(1)).unwrap_or(at)
+}
+
+/// The query of one bucket's entries due by `now`.
+fn due_query(hour: DateTime<Utc>, now: DateTime<Utc>) -> Query {
+    let mut query = Query::index(Index::Gsi5, due_bucket(hour));
+    query.range = SkRange::Between("0".into(), format!("{}~", time_key(now)));
+    query
+}
+
+/// The wait before the next try of an item that failed `attempts` times in a row:
+/// 1, 2, 4 … minutes, at most [`MAX_BACKOFF`].
+pub fn backoff(attempts: u32) -> Duration {
+    let minutes = 1i64 << attempts.saturating_sub(1).min(6);
+    Duration::minutes(minutes).min(MAX_BACKOFF)
+}
+
+/// The failures of one due item in a row, kept beside it for its backoff.
+#[derive(Debug, Serialize, Deserialize)]
+struct FailureRecord {
+    attempts: u32,
+    last_error: String,
+    retry_at: DateTime<Utc>,
+}
+
+/// An item whose handling failed: logged with its key; then moved in the due index to the
+/// bucket of its next try (the entity itself is not changed, only where the sweep finds
+/// it; the move is conditional on the item being as read, so it never undoes a change),
+/// and its failures counted. If even that fails, the item stays where it is and the next
+/// sweep tries it again.
+async fn defer(app: &App, item: &Item, error: &AppError) -> SweepFailure {
+    let now = app.now();
+    let key = format!("{}/{}", item.pk, item.sk);
+    let moved: AppResult<(u32, Option<DateTime<Utc>>)> = async {
+        let failure_key = repo::sweep_failure_key(&item.pk, &item.sk);
+        let previous: Option<Versioned<FailureRecord>> =
+            repo::load(&*app.store, failure_key.clone()).await?;
+        let attempts = previous.as_ref().map_or(0, |f| f.value.attempts) + 1;
+        let Some(current) = app.store.get(&item.pk, &item.sk).await? else {
+            return Ok((attempts, None));
+        };
+        if !current.indexes.contains_key(&Index::Gsi5) {
+            return Ok((attempts, None)); // no longer due
+        }
+        let retry_at = now + backoff(attempts);
+        let mut later = current.clone();
+        later.indexes.insert(
+            Index::Gsi5,
+            (
+                due_bucket(retry_at),
+                format!("{}#{}", time_key(retry_at), item.pk),
+            ),
+        );
+        let record = FailureRecord {
+            attempts,
+            last_error: error.to_string(),
+            retry_at,
+        };
+        let mut record_item = Item::new(
+            failure_key.0,
+            failure_key.1,
+            serde_json::to_string(&record).map_err(|e| AppError::Internal(e.into()))?,
+        );
+        record_item.ttl = Some((retry_at + Duration::days(7)).timestamp());
+        app.transact(vec![
+            Write::Put(later, Expect::Version(current.version)),
+            repo::put(record_item, previous.as_ref()),
+        ])
+        .await?;
+        Ok((attempts, Some(retry_at)))
+    }
+    .await;
+    let (attempts, retry_at) = match moved {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(key, error = %e, "could not move the failed item to a later try; the next sweep retries it");
+            (1, None)
+        }
+    };
+    tracing::error!(key, attempts, retry_at = ?retry_at, error = %error, "sweep item failed");
+    SweepFailure {
+        key,
+        error: error.to_string(),
+        attempts,
+        retry_at,
+    }
+}
+
+/// Runs the sweep at the app clock's now: every bucket from the cursor to now, each due
+/// item handled on its own (a failure is deferred, never stops the rest); then the cursor
+/// moves to the oldest bucket that still holds a due item (one that could not move on yet,
+/// e.g. a listing held by an order being paid), and never past `now - INDEX_LAG`.
+pub async fn sweep(app: &App) -> AppResult<SweepReport> {
+    let now = app.now();
+    let mut report = SweepReport::default();
+    let cursor: Option<Versioned<Cursor>> =
+        repo::load(&*app.store, (CURSOR_KEY.0.into(), CURSOR_KEY.1.into())).await?;
+    let start = cursor
+        .as_ref()
+        .map_or(now - Duration::hours(FIRST_LOOKBACK_HOURS), |c| {
+            c.value.from
+        })
+        .min(now);
+    let mut hour = hour_of(start);
+    let mut oldest_left: Option<DateTime<Utc>> = None;
+    while hour <= now {
+        let mut query = due_query(hour, now);
+        loop {
+            let page = app.store.query(query.clone()).await?;
+            report.items_read += page.items.len();
+            for item in &page.items {
+                match due(app, item, &mut report).await {
+                    Ok(()) => report.processed += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        report.failures.push(defer(app, item, &e).await);
+                    }
+                }
+            }
+            match page.next {
+                Some(next) if !page.items.is_empty() => query.after = Some(next),
+                _ => break,
+            }
+        }
+        if oldest_left.is_none() {
+            let mut check = due_query(hour, now);
+            check.limit = 1;
+            if !app.store.query(check).await?.items.is_empty() {
+                oldest_left = Some(hour);
+            }
+        }
+        hour += Duration::hours(1);
+    }
+    let settled_up_to = hour_of(now - INDEX_LAG);
+    let next = Cursor {
+        from: oldest_left.map_or(settled_up_to, |left| left.min(settled_up_to)),
+    };
+    let item = Item::new(
+        CURSOR_KEY.0,
+        CURSOR_KEY.1,
+        serde_json::to_string(&next).map_err(|e| super::AppError::Internal(e.into()))?,
+    );
+    // Another sweep may have moved the cursor meanwhile; either cursor is safe.
+    match app.transact(vec![repo::put(item, cursor.as_ref())]).await {
+        Ok(()) | Err(StoreError::Conflict { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if report.failed > 0 {
+        tracing::warn!(
+            processed = report.processed,
+            failed = report.failed,
+            "sweep finished with failures"
+        );
+    }
+    Ok(report)
+}

@@ -1,0 +1,171 @@
+//! What the API shows of each entity (API.md field names). Statuses are shown as of the
+//! request's time, so a deadline that passed shows even before the sweeper records it (E1).
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use market_core::model::{Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment};
+use market_core::money::Money;
+use market_core::order::status_at;
+
+/// A listing as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ListingView {
+    pub id: String,
+    pub domain: String,
+    pub domain_unicode: String,
+    pub seller: String,
+    pub price: Money,
+    pub fee_rate: Decimal,
+    pub status: ListingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    pub buyable_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ListingView {
+    /// The listing at `now`, with the fee rate a sale would pay now.
+    pub fn new(listing: &Listing, fee_rate: Decimal, now: DateTime<Utc>) -> ListingView {
+        let (status, end_reason) = listing.status_at(now);
+        ListingView {
+            id: listing.id.to_string(),
+            domain: listing.domain.to_string(),
+            domain_unicode: listing.domain.unicode(),
+            seller: listing.seller.to_string(),
+            price: listing.price,
+            fee_rate,
+            status,
+            end_reason,
+            buyable_at: listing.buyable_at,
+            ends_at: listing.ends_at,
+            description: listing.description.clone(),
+            created_at: listing.created_at,
+            updated_at: listing.updated_at,
+        }
+    }
+}
+
+/// One domain of an order.
+#[derive(Debug, Serialize)]
+pub struct OrderItemView {
+    pub domain: String,
+    pub domain_unicode: String,
+    pub listing_id: String,
+    pub seller: String,
+    pub price: Money,
+    pub status: ItemStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Money>,
+}
+
+/// An order as its buyer sees it.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    pub id: String,
+    pub buyer: String,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub items: Vec<OrderItemView>,
+    pub pay_by: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl OrderView {
+    /// The order at `now`.
+    pub fn new(order: &Order, now: DateTime<Utc>) -> OrderView {
+        OrderView {
+            id: order.id.to_string(),
+            buyer: order.buyer.to_string(),
+            status: status_at(order, now),
+            total: order.total,
+            items: order
+                .items
+                .iter()
+                .map(|i| OrderItemView {
+                    domain: i.domain.to_string(),
+                    domain_unicode: i.domain.unicode(),
+                    listing_id: i.listing_id.to_string(),
+                    seller: i.seller.to_string(),
+                    price: i.price,
+                    status: i.status,
+                    failure: i.failure.clone(),
+                    refund: i.refund,
+                })
+                .collect(),
+            pay_by: order.pay_by,
+            created_at: order.created_at,
+            payment_id: order.payment.as_ref().map(|p| p.payment_id.to_string()),
+            paid_at: order.paid_at,
+            completed_at: order.completed_at,
+        }
+    }
+}
+
+/// A payment attempt as `POST /orders/{id}/pay` answers it.
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    pub payment_id: String,
+    pub out_trade_no: String,
+    pub amount: Money,
+    pub pay_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl PaymentView {
+    /// The attempt with the provider's payment page.
+    pub fn new(payment: &Payment, pay_url: String) -> PaymentView {
+        PaymentView {
+            payment_id: payment.id.to_string(),
+            out_trade_no: payment.id.to_string(),
+            amount: payment.amount,
+            pay_url,
+            expires_at: payment.expires_at,
+        }
+    }
+}
+
+/// A domain as its owner sees it.
+#[derive(Debug, Serialize)]
+pub struct DomainView {
+    pub domain: String,
+    pub domain_unicode: String,
+    pub owner: String,
+    pub registered_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub transfer_lock_until: Option<DateTime<Utc>>,
+    pub in_trade: bool,
+}
+
+impl DomainView {
+    /// The domain at `now`.
+    pub fn new(domain: &Domain, now: DateTime<Utc>) -> DomainView {
+        DomainView {
+            domain: domain.name.to_string(),
+            domain_unicode: domain.name.unicode(),
+            owner: domain.owner.to_string(),
+            registered_at: domain.registered_at,
+            expires_at: domain.expires_at,
+            transfer_lock_until: domain.transfer_lock_until.filter(|t| *t > now),
+            in_trade: domain.active_trade(now).is_some(),
+        }
+    }
+}
+
+/// A page of a list (API.md conventions).
+#[derive(Debug, Serialize)]
+pub struct PageView<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,14 @@
+//! `market-core`: values that are valid by construction and the pure rules over them (no
+//! I/O, no clock reads; its only dependencies are chrono, rust_decimal, serde, serde_json,
+//! idna, ulid and thiserror — a test keeps it so). Rule ids from RULES.md are cited next to
+//! the code that enforces them.
+pub mod domain_name;
+pub mod error;
+pub mod ids;
+pub mod ledger;
+pub mod limits;
+pub mod listing;
+pub mod model;
+pub mod money;
+pub mod order;
+pub mod policy;

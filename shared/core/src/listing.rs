@@ -1,0 +1,522 @@
+//! Pure rules for publishing, changing and ordering fixed-price listings (A1, L2, L4, L5).
+use chrono::{DateTime, Duration, Utc};
+
+use super::error::{Code, Problem};
+use super::ids::AccountId;
+use super::model::{Account, Domain, Listing, ListingStatus};
+use super::money::Money;
+use super::policy::Policy;
+
+/// L2.2: TLDs that cannot trade within 7×24 h of registration: `.cn`, `.中国`, `.公司`, `.网络`.
+pub const CN_REGISTRATION_HOLD_TLDS: [&str; 4] = ["cn", "xn--fiqs8s", "xn--55qx5d", "xn--io0a7i"];
+
+/// L2.6: suffixes that are special products by name (`gov.cn`); the others (微站, 微海报,
+/// 诚信通) are flagged by the registrar as `special_product`.
+pub const SPECIAL_SUFFIXES: [&str; 1] = ["gov.cn"];
+
+/// A1: a seller or buyer must be real-name verified and have a bound Alipay account.
+pub fn check_trader(account: Option<&Account>) -> Result<&Account, Problem> {
+    let account = account.ok_or_else(|| {
+        Problem::new(
+            Code::NotVerified,
+            "the account is not known to the marketplace; complete real-name verification first",
+        )
+    })?;
+    if !account.real_name_verified {
+        return Err(Problem::new(
+            Code::NotVerified,
+            "complete real-name verification before trading (A1)",
+        ));
+    }
+    if account.payout_account.as_deref().is_none_or(str::is_empty) {
+        return Err(Problem::new(
+            Code::NoPayoutAccount,
+            "bind an Alipay account before trading (A1)",
+        ));
+    }
+    Ok(account)
+}
+
+/// A1 (P1, P7): the named buyer of a push must be able to trade too. The one refused is the
+/// seller publishing to them, so the refusal names the buyer.
+pub fn check_named_buyer(buyer: &Account) -> Result<(), Problem> {
+    check_trader(Some(buyer)).map(|_| ()).map_err(|refusal| {
+        let missing = match refusal.code {
+            Code::NoPayoutAccount => "has no bound Alipay account",
+            _ => "is not real-name verified",
+        };
+        Problem::new(
+            refusal.code,
+            format!(
+                "the buyer {} {missing}: a push can go only to an account that can trade (A1)",
+                buyer.id
+            ),
+        )
+    })
+}
+
+/// L1: a fixed price is more than zero: a listing at 0 could not be paid (a push, P1, may
+/// be free; it has no such check).
+pub fn check_price(price: Money) -> Result<(), Problem> {
+    if price == Money::ZERO {
+        return Err(Problem::new(
+            Code::InvalidAmount,
+            "a listing's price is more than 0 (L1)",
+        ));
+    }
+    Ok(())
+}
+
+/// L2.9, L5: a listing whose end time has passed still holds its domain while an order
+/// placed before the end awaits payment (the buyer reserved it in time). The domain's own
+/// hold lapsed with the end time, so [`check_tradeable`] cannot see this; `listing` is the
+/// one the domain's hold names.
+pub fn check_lapsed_listing_unheld(listing: &Listing, now: DateTime<Utc>) -> Result<(), Problem> {
+    match listing.live_hold(now) {
+        Some(hold) if listing.status == ListingStatus::Active => Err(Problem::new(
+            Code::AlreadyInTrade,
+            format!(
+                "{} is held by an order of its previous listing until {} (L5)",
+                listing.domain,
+                hold.until.to_rfc3339()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// L2 (and P2 with the push margin): whether `seller` may put `domain` into a trade at `now`.
+/// The checks run in RULES.md's order and the first failure is the answer.
+pub fn check_tradeable(
+    domain: &Domain,
+    seller: &AccountId,
+    now: DateTime<Utc>,
+    policy: &Policy,
+    expiry_margin: Duration,
+) -> Result<(), Problem> {
+    let name = domain.name.ascii();
+    // L2.1 (a deleted domain is no longer in anyone's account)
+    if &domain.owner != seller || domain.deleted {
+        return Err(Problem::new(
+            Code::NotOwner,
+            format!("{name} is not in your account"),
+        ));
+    }
+    // L2.2
+    let hold = if CN_REGISTRATION_HOLD_TLDS.contains(&domain.name.tld()) {
+        policy.registration_hold_cn
+    } else {
+        policy.registration_hold_other
+    };
+    if now < domain.registered_at + hold {
+        return Err(Problem::new(
+            Code::TooSoonAfterRegistration,
+            format!(
+                "{name} can trade from {}",
+                (domain.registered_at + hold).to_rfc3339()
+            ),
+        ));
+    }
+    // L2.4 before L2.3: an expired domain is not merely near expiry.
+    if domain.expires_at <= now {
+        return Err(Problem::new(
+            Code::DomainExpired,
+            format!("{name} has expired"),
+        ));
+    }
+    // L2.3
+    if domain.expires_at - now < expiry_margin {
+        return Err(Problem::new(
+            Code::NearExpiry,
+            format!(
+                "{name} expires in less than {} days; renew it first",
+                expiry_margin.num_days()
+            ),
+        ));
+    }
+    // L2.5
+    if domain.flags.transfer_prohibited {
+        return Err(Problem::new(
+            Code::TransferProhibited,
+            format!("{name} cannot change account"),
+        ));
+    }
+    // L2.6
+    if domain.flags.special_product || SPECIAL_SUFFIXES.iter().any(|s| domain.name.has_suffix(s)) {
+        return Err(Problem::new(
+            Code::SpecialDomain,
+            format!("{name} is a special product and cannot be traded"),
+        ));
+    }
+    // L2.7
+    if domain.flags.pending_operation {
+        return Err(Problem::new(
+            Code::PendingOperation,
+            format!("{name} has an ownership change or transfer in progress"),
+        ));
+    }
+    // L2.8 (a blacklisted domain is restricted too, L6)
+    if domain.flags.restricted || domain.flags.blacklisted {
+        return Err(Problem::new(
+            Code::Restricted,
+            format!("{name} is restricted"),
+        ));
+    }
+    // L2.9
+    if let Some(trade) = domain.active_trade(now) {
+        return Err(Problem::new(
+            Code::AlreadyInTrade,
+            format!("{name} is already in a trade ({})", trade.id),
+        ));
+    }
+    Ok(())
+}
+
+/// L3: the end time of a listing must lie in the future.
+pub fn check_ends_at(ends_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Problem> {
+    if ends_at <= now {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "ends_at must be in the future",
+        ));
+    }
+    Ok(())
+}
+
+/// L3: descriptions are short.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// L3: a description of at most [`MAX_DESCRIPTION_CHARS`] characters.
+pub fn check_description(description: &str) -> Result<(), Problem> {
+    super::limits::check_length("description", description, MAX_DESCRIPTION_CHARS)
+}
+
+/// L5: the seller may change, delist or delete a listing only while it is active and no
+/// order for it awaits payment.
+pub fn check_editable(listing: &Listing, now: DateTime<Utc>) -> Result<(), Problem> {
+    if listing.status_at(now).0 != ListingStatus::Active {
+        return Err(Problem::new(
+            Code::ListingNotActive,
+            "the listing is no longer active",
+        ));
+    }
+    if let Some(hold) = listing.live_hold(now) {
+        return Err(Problem::new(
+            Code::OrderPending,
+            format!(
+                "an order awaits payment until {} (L5)",
+                hold.until.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// O1, L4, L5: whether `buyer` may order `listing` of `domain` at `now`.
+pub fn check_orderable(
+    listing: &Listing,
+    domain: &Domain,
+    buyer: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<(), Problem> {
+    let sellable = listing.status_at(now).0 == ListingStatus::Active
+        && domain.owner == listing.seller
+        && !domain.deleted
+        && domain.expires_at > now
+        && domain
+            .active_trade(now)
+            .is_some_and(|t| t.id == listing.id.as_str());
+    if !sellable {
+        return Err(Problem::new(
+            Code::ListingNotActive,
+            format!("{} is not for sale", listing.domain),
+        ));
+    }
+    if &listing.seller == buyer {
+        return Err(Problem::new(
+            Code::SelfPurchase,
+            "you cannot buy your own listing (O1)",
+        ));
+    }
+    if now < listing.buyable_at {
+        return Err(Problem::new(
+            Code::CoolingDown,
+            format!(
+                "{} can be ordered from {} (L4)",
+                listing.domain,
+                listing.buyable_at.to_rfc3339()
+            ),
+        )
+        .with_buyable_at(listing.buyable_at));
+    }
+    if listing.live_hold(now).is_some() {
+        return Err(Problem::new(
+            Code::OrderPending,
+            format!("{} is held by an order awaiting payment", listing.domain),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain_name::DomainName;
+    use crate::model::{DomainFlags, TradeHold, TradeKind};
+
+    fn alice() -> AccountId {
+        AccountId::parse("alice").unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-22T07:00:00Z".parse().unwrap()
+    }
+
+    fn domain(name: &str, age: Duration, left: Duration) -> Domain {
+        Domain {
+            name: DomainName::parse(name).unwrap(),
+            owner: alice(),
+            registered_at: now() - age,
+            expires_at: now() + left,
+            flags: DomainFlags::default(),
+            trade: None,
+            transfer_lock_until: None,
+            deleted: false,
+        }
+    }
+
+    fn check(d: &Domain) -> Result<(), Code> {
+        let policy = Policy::default();
+        check_tradeable(d, &alice(), now(), &policy, policy.listing_expiry_margin)
+            .map_err(|p| p.code)
+    }
+
+    fn ok_domain(name: &str) -> Domain {
+        domain(name, Duration::days(365), Duration::days(365))
+    }
+
+    #[test]
+    fn l2_a_plain_domain_is_listable() {
+        assert_eq!(check(&ok_domain("example.com")), Ok(()));
+    }
+
+    #[test]
+    fn l2_1_not_owner() {
+        let mut d = ok_domain("example.com");
+        d.owner = AccountId::parse("bob").unwrap();
+        assert_eq!(check(&d), Err(Code::NotOwner));
+    }
+
+    #[test]
+    fn l2_2_cn_family_waits_7_days_others_24_hours() {
+        for name in ["a.cn", "例子.中国", "例子.公司", "例子.网络"] {
+            assert_eq!(
+                check(&domain(name, Duration::days(6), Duration::days(365))),
+                Err(Code::TooSoonAfterRegistration),
+                "{name}"
+            );
+            assert_eq!(
+                check(&domain(name, Duration::days(7), Duration::days(365))),
+                Ok(()),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            check(&domain("a.com", Duration::hours(23), Duration::days(365))),
+            Err(Code::TooSoonAfterRegistration)
+        );
+        assert_eq!(
+            check(&domain("a.com", Duration::hours(24), Duration::days(365))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn l2_3_and_l2_4_expiry() {
+        assert_eq!(
+            check(&domain(
+                "a.com",
+                Duration::days(365),
+                Duration::days(7) - Duration::seconds(1)
+            )),
+            Err(Code::NearExpiry)
+        );
+        assert_eq!(
+            check(&domain("a.com", Duration::days(365), Duration::days(7))),
+            Ok(())
+        );
+        assert_eq!(
+            check(&domain("a.com", Duration::days(365), Duration::zero())),
+            Err(Code::DomainExpired)
+        );
+    }
+
+    #[test]
+    fn p2_pushes_use_their_own_margin() {
+        let policy = Policy::default();
+        let d = domain("a.com", Duration::days(365), Duration::days(10));
+        assert!(
+            check_tradeable(&d, &alice(), now(), &policy, policy.listing_expiry_margin).is_ok()
+        );
+        let err =
+            check_tradeable(&d, &alice(), now(), &policy, policy.push_expiry_margin).unwrap_err();
+        assert_eq!(err.code, Code::NearExpiry);
+    }
+
+    #[test]
+    fn l2_5_to_l2_8_flags() {
+        type SetFlag = fn(&mut DomainFlags);
+        let cases: [(SetFlag, Code); 5] = [
+            (|f| f.transfer_prohibited = true, Code::TransferProhibited),
+            (|f| f.special_product = true, Code::SpecialDomain),
+            (|f| f.pending_operation = true, Code::PendingOperation),
+            (|f| f.restricted = true, Code::Restricted),
+            (|f| f.blacklisted = true, Code::Restricted),
+        ];
+        for (set, code) in cases {
+            let mut d = ok_domain("example.com");
+            set(&mut d.flags);
+            assert_eq!(check(&d), Err(code));
+        }
+        assert_eq!(check(&ok_domain("city.gov.cn")), Err(Code::SpecialDomain));
+    }
+
+    #[test]
+    fn l2_9_in_trade_until_the_hold_lapses() {
+        let mut d = ok_domain("example.com");
+        d.trade = Some(TradeHold {
+            kind: TradeKind::Listing,
+            id: "lst_x".into(),
+            until: Some(now() + Duration::minutes(1)),
+        });
+        assert_eq!(check(&d), Err(Code::AlreadyInTrade));
+        d.trade.as_mut().unwrap().until = Some(now());
+        assert_eq!(check(&d), Ok(()));
+    }
+
+    #[test]
+    fn l2_checks_run_in_rule_order() {
+        // Not the owner and expired and flagged: the first rule answers.
+        let mut d = domain("a.cn", Duration::days(1), Duration::zero());
+        d.flags.restricted = true;
+        d.owner = AccountId::parse("bob").unwrap();
+        assert_eq!(check(&d), Err(Code::NotOwner));
+        d.owner = alice();
+        assert_eq!(check(&d), Err(Code::TooSoonAfterRegistration));
+    }
+
+    fn listing(ends_in: Duration) -> Listing {
+        Listing {
+            id: crate::ids::ListingId::parse("lst_01jdxw0000000000000000000a").unwrap(),
+            domain: DomainName::parse("example.com").unwrap(),
+            seller: alice(),
+            price: Money::parse("10.00").unwrap(),
+            status: ListingStatus::Active,
+            end_reason: None,
+            buyable_at: now(),
+            ends_at: now() + ends_in,
+            description: String::new(),
+            created_at: now(),
+            updated_at: now(),
+            hold: None,
+            sold_to: None,
+            domain_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn l1_a_listing_price_is_more_than_zero() {
+        for zero in ["0", "0.00", "0.0"] {
+            let err = check_price(Money::parse(zero).unwrap()).unwrap_err();
+            assert_eq!(err.code, Code::InvalidAmount, "{zero}");
+        }
+        assert!(check_price(Money::parse("0.01").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn l2_9_l5_a_lapsed_listing_holds_its_domain_while_an_order_awaits_payment() {
+        let mut lapsed = listing(-Duration::minutes(1));
+        assert!(check_lapsed_listing_unheld(&lapsed, now()).is_ok());
+        lapsed.hold = Some(crate::model::OrderHold {
+            order_id: crate::ids::OrderId::parse("ord_01jdxw0000000000000000000a").unwrap(),
+            buyer: AccountId::parse("bob").unwrap(),
+            until: now() + Duration::minutes(2),
+        });
+        assert_eq!(
+            check_lapsed_listing_unheld(&lapsed, now())
+                .unwrap_err()
+                .code,
+            Code::AlreadyInTrade
+        );
+        // The order's window closes: the hold lapses by itself.
+        assert!(check_lapsed_listing_unheld(&lapsed, now() + Duration::minutes(2)).is_ok());
+        lapsed.status = ListingStatus::Ended;
+        assert!(check_lapsed_listing_unheld(&lapsed, now()).is_ok());
+    }
+
+    #[test]
+    fn e1_l7_a_listing_ends_at_its_domains_expiry_if_that_comes_first() {
+        let mut l = listing(Duration::days(30));
+        l.domain_expires_at = Some(now() + Duration::days(10));
+        assert_eq!(l.status_at(now()).0, ListingStatus::Active);
+        assert_eq!(
+            l.status_at(now() + Duration::days(10)),
+            (ListingStatus::Ended, Some("domain_expired".into()))
+        );
+        l.domain_expires_at = Some(now() + Duration::days(40));
+        assert_eq!(
+            l.status_at(now() + Duration::days(30)),
+            (ListingStatus::Ended, Some("ends_at_passed".into()))
+        );
+        l.domain_expires_at = None;
+        assert_eq!(
+            l.status_at(now() + Duration::days(30)).1.as_deref(),
+            Some("ends_at_passed")
+        );
+    }
+
+    #[test]
+    fn a1_a_push_buyer_is_refused_by_name() {
+        let mut bob = Account {
+            id: AccountId::parse("bob").unwrap(),
+            real_name_verified: false,
+            payout_account: Some("bob@example.com".into()),
+            email: None,
+            enterprise: false,
+        };
+        let err = check_named_buyer(&bob).unwrap_err();
+        assert_eq!(err.code, Code::NotVerified);
+        assert!(err.detail.contains("bob"), "{}", err.detail);
+        bob.real_name_verified = true;
+        bob.payout_account = Some(String::new());
+        assert_eq!(
+            check_named_buyer(&bob).unwrap_err().code,
+            Code::NoPayoutAccount
+        );
+        bob.payout_account = Some("bob@example.com".into());
+        assert!(check_named_buyer(&bob).is_ok());
+    }
+
+    #[test]
+    fn a1_traders_need_verification_and_alipay() {
+        let mut account = Account {
+            id: alice(),
+            real_name_verified: false,
+            payout_account: None,
+            email: None,
+            enterprise: false,
+        };
+        assert_eq!(check_trader(None).unwrap_err().code, Code::NotVerified);
+        assert_eq!(
+            check_trader(Some(&account)).unwrap_err().code,
+            Code::NotVerified
+        );
+        account.real_name_verified = true;
+        assert_eq!(
+            check_trader(Some(&account)).unwrap_err().code,
+            Code::NoPayoutAccount
+        );
+        account.payout_account = Some("alice@example.com".into());
+        assert!(check_trader(Some(&account)).is_ok());
+    }
+}
