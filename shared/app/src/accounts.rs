@@ -3,55 +3,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::repo::{self, account_item, domain_item, load, put, Versioned};
+use super::retry::{retrying, written};
 use super::views::{DomainView, PageView};
-use super::{App, AppError, AppResult, MAX_ATTEMPTS};
-use crate::store::{Index, Query, StoreError};
+use super::{App, AppError, AppResult};
+use crate::store::{Index, Query};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::AccountId;
 use market_core::ledger::{balances, Balances, Entry, LedgerAccount};
 use market_core::model::{Account, Domain, DomainFlags};
-
-/// Runs `attempt` again while it loses races on its write conditions.
-pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, Attempt>>,
-{
-    for _ in 0..MAX_ATTEMPTS {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(Attempt::LostRace) => continue,
-            Err(Attempt::Failed(e)) => return Err(e),
-        }
-    }
-    Err(Problem::busy(format!(
-        "others changed the same items {MAX_ATTEMPTS} times while we tried; try again"
-    ))
-    .into())
-}
-
-/// The outcome of one try of a read-decide-write.
-pub(crate) enum Attempt {
-    /// A condition failed: something changed since the read. Read again.
-    LostRace,
-    Failed(AppError),
-}
-
-impl<E: Into<AppError>> From<E> for Attempt {
-    fn from(e: E) -> Attempt {
-        Attempt::Failed(e.into())
-    }
-}
-
-/// Maps a transaction's outcome: a failed condition means "read again".
-pub(crate) fn written(result: Result<(), StoreError>) -> Result<(), Attempt> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(StoreError::Conflict { .. }) => Err(Attempt::LostRace),
-        Err(e) => Err(Attempt::Failed(e.into())),
-    }
-}
 
 /// `PUT /admin/accounts/{id}`: creates or replaces the account's marketplace profile.
 pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
@@ -127,7 +87,7 @@ pub async fn my_domains(
     limit: usize,
     cursor: Option<String>,
 ) -> AppResult<PageView<DomainView>> {
-    let mut query = Query::index(Index::Gsi1, format!("OWNER#{owner}"));
+    let mut query = Query::index(Index::Gsi1, repo::owner_partition(owner));
     query.limit = limit;
     query.after = cursor;
     let page = app.store.query(query).await?;

@@ -10,12 +10,11 @@ use market_core::error::{Code, Problem};
 use market_core::model::{fee_rate_at, FeeKind, FeePeriod};
 
 fn partition(kind: FeeKind) -> String {
-    format!(
-        "FEES#{}",
-        serde_json::to_value(kind)
+    super::repo::fees_partition(
+        &serde_json::to_value(kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+            .unwrap_or_default(),
     )
 }
 

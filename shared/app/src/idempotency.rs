@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::accounts::{retrying, written, Attempt};
 use super::repo::{self, Versioned};
+use super::retry::{retrying, written, Attempt};
 use super::{App, AppResult};
 use crate::store::{Expect, Item, Write};
 use market_core::error::{Code, Problem};
@@ -50,7 +50,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
 }
 
 fn key_of(account: &AccountId, key: &str) -> (String, String) {
-    (format!("IDEM#{account}#{key}"), "I".into())
+    repo::idempotency_key(account, key)
 }
 
 fn record_item(account: &AccountId, key: &str, record: &Record) -> Item {

@@ -29,6 +29,7 @@ pub mod ports;
 pub mod pushes;
 pub mod rate_limit;
 pub mod repo;
+pub mod retry;
 pub mod store;
 pub mod sweep;
 pub mod views;
@@ -104,5 +105,4 @@ impl From<StoreError> for AppError {
 /// Result of a use case.
 pub type AppResult<T> = Result<T, AppError>;
 
-/// How often a use case re-reads and tries again after losing a race on a condition.
-pub const MAX_ATTEMPTS: usize = 8;
+pub use retry::MAX_ATTEMPTS;

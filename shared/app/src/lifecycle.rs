@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::accounts::{retrying, written};
 use super::repo::{self, domain_item, listing_item, load, put, Versioned};
+use super::retry::{retrying, written};
 use super::{pushes, App, AppResult};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};

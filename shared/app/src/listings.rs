@@ -2,10 +2,10 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::accounts::{retrying, written, Attempt};
 use super::holds::check_free_for_trade;
 use super::paging;
 use super::repo::{self, create, domain_item, listing_item, load, put, Versioned};
+use super::retry::{retrying, written, Attempt};
 use super::views::{ListingView, PageView};
 use super::{App, AppResult};
 use crate::store::{Index, Query, SkRange, Write};
@@ -281,9 +281,9 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
         .as_deref()
         .map(|t| t.trim_start_matches('.').to_ascii_lowercase());
     let mut query = match (browse.sort, &tld) {
-        (Sort::Newest, _) => Query::index(Index::Gsi4, "MKTNEW"),
-        (_, Some(tld)) => Query::index(Index::Gsi3, format!("MKT#{tld}")),
-        (_, None) => Query::index(Index::Gsi2, "MKT"),
+        (Sort::Newest, _) => Query::index(Index::Gsi4, repo::MARKET_NEWEST),
+        (_, Some(tld)) => Query::index(Index::Gsi3, repo::market_tld_partition(tld)),
+        (_, None) => Query::index(Index::Gsi2, repo::MARKET_BY_PRICE),
     };
     query.forward = browse.sort == Sort::PriceAscending;
     let priced = browse.min_price.is_some() || browse.max_price.is_some();
@@ -324,7 +324,7 @@ pub async fn mine(
     limit: usize,
     cursor: Option<String>,
 ) -> AppResult<PageView<ListingView>> {
-    let mut query = Query::index(Index::Gsi1, format!("SELLER#{seller}"));
+    let mut query = Query::index(Index::Gsi1, repo::seller_partition(seller));
     query.forward = false;
     query.limit = limit;
     query.after = cursor;

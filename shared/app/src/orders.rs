@@ -2,10 +2,10 @@
 //! listings for the payment window; payment, cancellation and expiry.
 use std::collections::{BTreeSet, HashMap};
 
-use super::accounts::{retrying, written, Attempt};
 use super::listings::fee_rate;
 use super::rate_limit::{self, Counted};
 use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
+use super::retry::{retrying, written, Attempt};
 use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
 use crate::ports::queue::Topic;
@@ -336,7 +336,7 @@ pub async fn mine(
     cursor: Option<String>,
 ) -> AppResult<PageView<OrderView>> {
     let now = app.now();
-    let mut query = Query::index(Index::Gsi1, format!("BUYER#{buyer}"));
+    let mut query = Query::index(Index::Gsi1, repo::buyer_partition(buyer));
     query.forward = false;
     query.after = cursor;
     let mut items = Vec::new();

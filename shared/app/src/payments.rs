@@ -9,17 +9,18 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::accounts::{retrying, written};
 use super::notifications::audit;
 use super::repo::{
     self, create, domain_item, journal_writes, listing_item, load, order_item, payment_item, put,
     refund_item, settlement_item, Versioned,
 };
+use super::retry::{retrying, written};
 use super::{App, AppError, AppResult};
 use crate::ports::payment::{
     Merchant, Notification, RefundRequest, TradeQuery, TradeStatus, VerifyError,
 };
 use crate::store::{Item, Write};
+use market_core::delivery::{check_deliverable, Undeliverable};
 use market_core::ids::{AccountId, OrderId};
 use market_core::ledger::{self, Journal};
 use market_core::model::{
@@ -155,18 +156,10 @@ pub(crate) fn dedupe_records(n: &Notification, now: DateTime<Utc>) -> Vec<Write>
     let record =
         serde_json::json!({ "out_trade_no": n.out_trade_no, "status": n.raw_status, "at": now })
             .to_string();
-    vec![
-        create(Item::new(
-            format!("NOTIFY#{}", n.notify_id),
-            "N",
-            record.clone(),
-        )),
-        create(Item::new(
-            format!("TRADE#{}#{class}", n.out_trade_no),
-            "N",
-            record,
-        )),
-    ]
+    repo::notification_dedupe_keys(&n.notify_id, &n.out_trade_no, class)
+        .into_iter()
+        .map(|(pk, sk)| create(Item::new(pk, sk, record.clone())))
+        .collect()
 }
 
 /// `TRADE_CLOSED`: the attempt failed; the order waits for a new attempt (O5).
@@ -416,7 +409,8 @@ pub async fn settle(app: &App, sale_journal_id: &str) -> AppResult<bool> {
     .await
 }
 
-/// Why a paid domain cannot be delivered, if it cannot (O9).
+/// Why a paid domain cannot be delivered, if it cannot (O9): its listing must still be held
+/// for this order, and the domain pass `check_deliverable` under that listing.
 fn undeliverable(
     order: &Order,
     listing: Option<&Listing>,
@@ -424,7 +418,7 @@ fn undeliverable(
     seller: &AccountId,
     now: DateTime<Utc>,
 ) -> Option<&'static str> {
-    let (Some(listing), Some(domain)) = (listing, domain) else {
+    let Some(listing) = listing else {
         return Some("the listing or domain no longer exists");
     };
     if listing.status != ListingStatus::Active
@@ -432,25 +426,9 @@ fn undeliverable(
     {
         return Some("the listing is no longer held for this order");
     }
-    if &domain.owner != seller
-        || domain
-            .trade
-            .as_ref()
-            .is_none_or(|t| t.id != listing.id.as_str())
-    {
-        return Some("the domain left the seller's account or the trade");
-    }
-    if domain.deleted {
-        return Some("the domain was deleted");
-    }
-    if domain.expires_at <= now {
-        return Some("the domain expired");
-    }
-    let f = domain.flags;
-    if f.transfer_prohibited || f.restricted || f.blacklisted || f.pending_operation {
-        return Some("the domain can no longer change account");
-    }
-    None
+    check_deliverable(domain, seller, listing.id.as_str(), now)
+        .err()
+        .map(Undeliverable::reason)
 }
 
 /// How many domains one delivery transaction takes: each is at most 8 actions (listing,

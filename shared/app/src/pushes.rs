@@ -9,7 +9,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::accounts::{retrying, written, Attempt};
 use super::holds::check_free_for_trade;
 use super::payments::{
     attempt_view, dedupe_records, new_attempt, refund_for, send_refund_now, Applied,
@@ -18,10 +17,12 @@ use super::repo::{
     self, create, domain_item, journal_writes, load, payment_item, push_item, put, settlement_item,
     Versioned,
 };
+use super::retry::{retrying, written, Attempt};
 use super::views::{PageView, PaymentView};
 use super::{App, AppError, AppResult};
 use crate::ports::payment::Notification;
 use crate::store::{Index, Query, Write};
+use market_core::delivery::check_deliverable;
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, DomainRefusal, Problem};
 use market_core::ids::{AccountId, PushId};
@@ -298,9 +299,9 @@ pub async fn mine(
 ) -> AppResult<PageView<PushView>> {
     let now = app.now();
     let mut query = if received {
-        Query::index(Index::Gsi2, format!("RECEIVED#{caller}"))
+        Query::index(Index::Gsi2, repo::received_partition(caller))
     } else {
-        Query::index(Index::Gsi1, format!("SENT#{caller}"))
+        Query::index(Index::Gsi1, repo::sent_partition(caller))
     };
     query.forward = false;
     query.after = cursor;
@@ -399,30 +400,6 @@ async fn end_pending(
     .await
 }
 
-/// Why a held domain can no longer be delivered to the buyer (P4), if it cannot.
-fn undeliverable(push: &Push, domain: Option<&Domain>, now: DateTime<Utc>) -> Option<String> {
-    let Some(domain) = domain else {
-        return Some("deleted".into());
-    };
-    let f = domain.flags;
-    if domain.deleted {
-        Some("was deleted".into())
-    } else if domain.owner != push.seller
-        || domain
-            .trade
-            .as_ref()
-            .is_none_or(|t| t.id != push.id.as_str())
-    {
-        Some("left the seller's account or the push".into())
-    } else if domain.expires_at <= now {
-        Some("expired".into())
-    } else if f.transfer_prohibited || f.restricted || f.blacklisted || f.pending_operation {
-        Some("can no longer change account".into())
-    } else {
-        None
-    }
-}
-
 /// The held domains of a push, and the first reason one of them cannot be delivered.
 async fn held_domains(
     app: &App,
@@ -445,8 +422,14 @@ async fn held_domains(
             .remove(&repo::domain_key(name).0)
             .map(|i| repo::decode(&i))
             .transpose()?;
-        if let Some(reason) = undeliverable(push, domain.as_ref().map(|d| &d.value), now) {
-            why_not.get_or_insert(format!("{name} {reason}"));
+        let check = check_deliverable(
+            domain.as_ref().map(|d| &d.value),
+            &push.seller,
+            push.id.as_str(),
+            now,
+        );
+        if let Err(why) = check {
+            why_not.get_or_insert(format!("{name}: {}", why.reason()));
         }
         held.extend(domain);
     }

@@ -81,6 +81,90 @@ pub fn file_due_no_earlier_than(item: &mut Item, now: DateTime<Utc>) {
     }
 }
 
+/// The index partitions the lists read (each written by the item builders below).
+pub fn owner_partition(owner: &AccountId) -> String {
+    format!("OWNER#{owner}")
+}
+pub fn seller_partition(seller: &AccountId) -> String {
+    format!("SELLER#{seller}")
+}
+pub fn buyer_partition(buyer: &AccountId) -> String {
+    format!("BUYER#{buyer}")
+}
+pub fn sent_partition(seller: &AccountId) -> String {
+    format!("SENT#{seller}")
+}
+pub fn received_partition(buyer: &AccountId) -> String {
+    format!("RECEIVED#{buyer}")
+}
+/// The market by price (all TLDs: gsi2; one TLD: gsi3) and by age (gsi4).
+pub const MARKET_BY_PRICE: &str = "MKT";
+pub const MARKET_NEWEST: &str = "MKTNEW";
+pub fn market_tld_partition(tld: &str) -> String {
+    format!("MKT#{tld}")
+}
+
+/// The fee periods of a trade kind (S5).
+pub fn fees_partition(kind: &str) -> String {
+    format!("FEES#{kind}")
+}
+
+/// A remembered answer to an `Idempotency-Key`.
+pub fn idempotency_key(account: &AccountId, key: &str) -> (String, String) {
+    (format!("IDEM#{account}#{key}"), "I".into())
+}
+
+/// The dedupe records of a notification: by the provider's notification id, and by trade
+/// and outcome (`paid`, `closed`, `waiting`), so the same result applies once however it
+/// arrives (S1).
+pub fn notification_dedupe_keys(
+    notify_id: &str,
+    out_trade_no: &str,
+    outcome: &str,
+) -> [(String, String); 2] {
+    [
+        (format!("NOTIFY#{notify_id}"), "N".into()),
+        (format!("TRADE#{out_trade_no}#{outcome}"), "N".into()),
+    ]
+}
+
+/// Where the sweep's cursor is kept.
+pub fn sweep_cursor_key() -> (String, String) {
+    ("SWEEP#cursor".into(), "C".into())
+}
+
+/// What a due-index entry is, read back from its item's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    Order,
+    Refund(String),
+    Push(String),
+    Settlement(String),
+    Listing(String),
+    Domain(String),
+    Unknown,
+}
+
+/// The kind of due item `pk` is (the inverse of the keys above).
+pub fn due_kind(pk: &str) -> Due {
+    let after = |prefix: &str| pk.strip_prefix(prefix).map(str::to_owned);
+    if pk.starts_with("ORDER#") {
+        Due::Order
+    } else if let Some(id) = after("REFUND#") {
+        Due::Refund(id)
+    } else if let Some(id) = after("PUSH#") {
+        Due::Push(id)
+    } else if let Some(id) = after("SETTLE#") {
+        Due::Settlement(id)
+    } else if let Some(id) = after("LISTING#") {
+        Due::Listing(id)
+    } else if let Some(name) = after("DOMAIN#") {
+        Due::Domain(name)
+    } else {
+        Due::Unknown
+    }
+}
+
 pub fn account_key(id: &AccountId) -> (String, String) {
     (format!("ACCOUNT#{id}"), "A".into())
 }
@@ -159,7 +243,7 @@ pub fn domain_item(domain: &Domain) -> Item {
     let (pk, sk) = domain_key(&domain.name);
     let mut item = Item::new(pk.clone(), sk, body(domain)).indexed(
         Index::Gsi1,
-        format!("OWNER#{}", domain.owner),
+        owner_partition(&domain.owner),
         domain.name.ascii(),
     );
     // L7: while a domain is in a trade, its expiry is a deadline the sweep must see.
@@ -179,7 +263,7 @@ pub fn listing_item(listing: &Listing) -> Item {
     let created = format!("{}#{}", time_key(listing.created_at), listing.id);
     let mut item = Item::new(pk, sk, body(listing)).indexed(
         Index::Gsi1,
-        format!("SELLER#{}", listing.seller),
+        seller_partition(&listing.seller),
         &created,
     );
     // Only active listings are in the market indexes (sparse): browse never reads sold ones.
@@ -193,13 +277,13 @@ pub fn listing_item(listing: &Listing) -> Item {
         );
         let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
         item = item
-            .indexed(Index::Gsi2, "MKT", &by_price)
+            .indexed(Index::Gsi2, MARKET_BY_PRICE, &by_price)
             .indexed(
                 Index::Gsi3,
-                format!("MKT#{}", listing.domain.tld()),
+                market_tld_partition(listing.domain.tld()),
                 by_price,
             )
-            .indexed(Index::Gsi4, "MKTNEW", created);
+            .indexed(Index::Gsi4, MARKET_NEWEST, created);
     }
     item
 }
@@ -209,7 +293,7 @@ pub fn order_item(order: &Order) -> Item {
     let created = format!("{}#{}", time_key(order.created_at), order.id);
     let mut item = Item::new(pk.clone(), sk, body(order)).indexed(
         Index::Gsi1,
-        format!("BUYER#{}", order.buyer),
+        buyer_partition(&order.buyer),
         created,
     );
     // An unpaid order is due at its deadline; a paid one with undelivered domains is due at
@@ -316,8 +400,8 @@ pub fn push_item(push: &Push) -> Item {
     let (pk, sk) = push_key(&push.id);
     let created = format!("{}#{}", time_key(push.created_at), push.id);
     let mut item = Item::new(pk.clone(), sk, body(push))
-        .indexed(Index::Gsi1, format!("SENT#{}", push.seller), &created)
-        .indexed(Index::Gsi2, format!("RECEIVED#{}", push.buyer), created);
+        .indexed(Index::Gsi1, sent_partition(&push.seller), &created)
+        .indexed(Index::Gsi2, received_partition(&push.buyer), created);
     let due = match push.status {
         PushStatus::Pending | PushStatus::Accepted => Some(push.expires_at),
         PushStatus::AwaitingSellerConfirmation => push.confirm_by,

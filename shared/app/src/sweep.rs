@@ -114,37 +114,50 @@ async fn ask_provider_first(app: &App, order: &Order) -> AppResult<()> {
 
 /// Handles one due item by its kind.
 async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> {
-    let pk = item.pk.as_str();
-    if pk.starts_with("ORDER#") {
-        let order: Versioned<Order> = repo::decode(item)?;
-        order_due(app, &order.value.id, report).await?;
-    } else if let Some(journal_id) = pk.strip_prefix("REFUND#") {
-        if payments::send_refund(app, journal_id).await? {
-            report.refunds_confirmed.push(journal_id.to_owned());
-        } else {
-            report.refunds_retrying.push(journal_id.to_owned());
+    match repo::due_kind(&item.pk) {
+        repo::Due::Order => {
+            let order: Versioned<Order> = repo::decode(item)?;
+            order_due(app, &order.value.id, report).await?;
         }
-    } else if let Some(id) = pk.strip_prefix("PUSH#") {
-        let id = PushId::parse(id)?;
-        match pushes::due(app, &id).await? {
-            Some("expired") => report.pushes_expired.push(id.to_string()),
-            Some(_) => report.pushes_forced.push(id.to_string()),
-            None => {}
+        repo::Due::Refund(journal_id) => {
+            if payments::send_refund(app, &journal_id).await? {
+                report.refunds_confirmed.push(journal_id);
+            } else {
+                report.refunds_retrying.push(journal_id);
+            }
         }
-    } else if let Some(sale) = pk.strip_prefix("SETTLE#") {
-        if payments::settle(app, sale).await? {
-            report.settled.push(sale.to_owned());
+        repo::Due::Push(id) => {
+            let id = PushId::parse(&id)?;
+            match pushes::due(app, &id).await? {
+                Some("expired") => report.pushes_expired.push(id.to_string()),
+                Some(_) => report.pushes_forced.push(id.to_string()),
+                None => {}
+            }
         }
-    } else if let Some(id) = pk.strip_prefix("LISTING#") {
-        let id = ListingId::parse(id)?;
-        if listings::end_if_due(app, &id).await? {
-            report.listings_ended.push(id.to_string());
+        repo::Due::Settlement(sale) => {
+            if payments::settle(app, &sale).await? {
+                report.settled.push(sale);
+            }
         }
-    } else if let Some(name) = pk.strip_prefix("DOMAIN#") {
-        let name = DomainName::parse(name)?;
-        let ended = lifecycle::expire_domain(app, &name).await?;
-        if ended.listing.is_some() || ended.push.is_some() {
-            report.domains_expired.push(name.to_string());
+        repo::Due::Listing(id) => {
+            let id = ListingId::parse(&id)?;
+            if listings::end_if_due(app, &id).await? {
+                report.listings_ended.push(id.to_string());
+            }
+        }
+        repo::Due::Domain(name) => {
+            let name = DomainName::parse(&name)?;
+            let ended = lifecycle::expire_domain(app, &name).await?;
+            if ended.listing.is_some() || ended.push.is_some() {
+                report.domains_expired.push(name.to_string());
+            }
+        }
+        repo::Due::Unknown => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "a due entry of no known kind: {}/{}",
+                item.pk,
+                item.sk
+            )))
         }
     }
     Ok(())
@@ -155,8 +168,6 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
 struct Cursor {
     from: DateTime<Utc>,
 }
-
-const CURSOR_KEY: (&str, &str) = ("SWEEP#cursor", "C");
 
 fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::hours(1)).unwrap_or(at)
@@ -255,7 +266,7 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     let now = app.now();
     let mut report = SweepReport::default();
     let cursor: Option<Versioned<Cursor>> =
-        repo::load(&*app.store, (CURSOR_KEY.0.into(), CURSOR_KEY.1.into())).await?;
+        repo::load(&*app.store, repo::sweep_cursor_key()).await?;
     let start = cursor
         .as_ref()
         .map_or(now - Duration::hours(FIRST_LOOKBACK_HOURS), |c| {
@@ -296,9 +307,10 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     let next = Cursor {
         from: oldest_left.map_or(settled_up_to, |left| left.min(settled_up_to)),
     };
+    let (cursor_pk, cursor_sk) = repo::sweep_cursor_key();
     let item = Item::new(
-        CURSOR_KEY.0,
-        CURSOR_KEY.1,
+        cursor_pk,
+        cursor_sk,
         serde_json::to_string(&next).map_err(|e| super::AppError::Internal(e.into()))?,
     );
     // Another sweep may have moved the cursor meanwhile; either cursor is safe.

@@ -2,6 +2,7 @@
 //! I/O, no clock reads; its only dependencies are chrono, rust_decimal, serde, serde_json,
 //! idna, ulid and thiserror — a test keeps it so). Rule ids from RULES.md are cited next to
 //! the code that enforces them.
+pub mod delivery;
 pub mod domain_name;
 pub mod error;
 pub mod ids;
