@@ -13,3 +13,4 @@ pub mod model;
 pub mod money;
 pub mod order;
 pub mod policy;
+pub mod push;

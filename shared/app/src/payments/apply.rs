@@ -1,0 +1,165 @@
+//! A verified result applied once: dispatched to the order or the push it pays, as one
+//! conditional transaction with its dedupe records and ledger journal; a late or unwanted
+//! payment becomes a refund (E1, S1).
+
+use crate::notifications::audit;
+use crate::ports::payment::{Notification, TradeStatus};
+use crate::repo::{self, journal_writes, load, order_item, payment_item, put, Versioned};
+use crate::retry::{retrying, written};
+use crate::{App, AppError, AppResult};
+use market_core::ledger::{self};
+use market_core::model::{Order, OrderStatus, Payment, PaymentRef, PaymentStatus, Purchase};
+
+use super::*;
+
+/// Applies a notification whose signature holds (or a provider query's answer, O6).
+pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult<Applied> {
+    let Some(payment) = load::<Payment>(&*app.store, repo::payment_key(&n.out_trade_no)).await?
+    else {
+        let reason = format!("unknown out_trade_no {}", n.out_trade_no);
+        audit(app, raw, &reason).await?;
+        return Ok(Applied::Rejected(reason));
+    };
+    let us = app.provider.merchant().await?;
+    if let Some(reason) = mismatch(&us, n, &payment.value) {
+        audit(app, raw, &reason).await?;
+        return Ok(Applied::Rejected(reason));
+    }
+    match n.trade_status {
+        TradeStatus::Waiting => Ok(Applied::NoChange),
+        TradeStatus::Closed => attempt_failed(app, n).await,
+        TradeStatus::Paid => match &payment.value.purchase {
+            Purchase::Order(_) => paid_order(app, n).await,
+            Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
+        },
+    }
+}
+
+/// `TRADE_CLOSED`: the attempt failed; the order waits for a new attempt (O5).
+pub(super) async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
+    retrying(|| async {
+        let now = app.now();
+        let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
+        if payment.value.status != PaymentStatus::Pending {
+            return Ok(Applied::NoChange);
+        }
+        let mut failed = payment.value.clone();
+        failed.status = PaymentStatus::Failed;
+        let mut writes = vec![put(payment_item(&failed), Some(&payment))];
+        writes.extend(dedupe_records(n, now));
+        if let Purchase::Push(push_id) = &payment.value.purchase {
+            writes.extend(
+                crate::pushes::attempt_failed_writes(app, push_id, &payment.value, now).await?,
+            );
+        }
+        let order = match payment.value.order_id() {
+            Some(order_id) => load::<Order>(&*app.store, repo::order_key(order_id)).await?,
+            None => None,
+        };
+        if let Some(order) = order {
+            let current = order
+                .value
+                .payment
+                .as_ref()
+                .is_some_and(|p| p.payment_id == payment.value.id);
+            if current && order.value.status == OrderStatus::Processing {
+                let mut next = order.value.clone();
+                next.status = OrderStatus::AwaitingPayment;
+                if let Some(p) = next.payment.as_mut() {
+                    p.status = PaymentStatus::Failed;
+                }
+                next.updated_at = now;
+                writes.push(put(order_item(&next), Some(&order)));
+            }
+        }
+        written(app.transact(writes).await)?;
+        Ok(Applied::AttemptFailed)
+    })
+    .await
+}
+
+/// `TRADE_SUCCESS`/`TRADE_FINISHED` for an order. In time for an unpaid order → the order is paid and delivered;
+/// otherwise (late, cancelled, expired, already paid) → refunded (E1, S1). A repeat of an
+/// applied success only resumes delivery.
+pub(super) async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
+    let (outcome, order_id, refund) = retrying(|| async {
+        let now = app.now();
+        let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
+        match payment.value.status {
+            PaymentStatus::Succeeded => {
+                return Ok((Applied::NoChange, payment.value.order_id().cloned(), None))
+            }
+            PaymentStatus::Refunded => return Ok((Applied::NoChange, None, None)),
+            PaymentStatus::Pending | PaymentStatus::Failed => {}
+        }
+        let order_id = payment
+            .value
+            .order_id()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("not an order's payment")))?;
+        let order: Versioned<Order> = load(&*app.store, repo::order_key(order_id))
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment for a missing order")))?;
+        let paid_at = n.paid_at.unwrap_or(now).min(now);
+        let in_time = order.value.status.is_unpaid() && paid_at < order.value.pay_by;
+        let mut settled = payment.value.clone();
+        settled.trade_no = Some(n.trade_no.clone());
+        settled.settled_at = Some(now);
+        let received = ledger::payment_received(&payment.value, now);
+        let mut writes = dedupe_records(n, now);
+        writes.extend(journal_writes(&received));
+        if in_time {
+            settled.status = PaymentStatus::Succeeded;
+            let mut next = order.value.clone();
+            next.status = OrderStatus::Paid;
+            next.paid_at = Some(now);
+            next.updated_at = now;
+            next.payment = Some(PaymentRef {
+                payment_id: payment.value.id.clone(),
+                status: PaymentStatus::Succeeded,
+            });
+            writes.push(put(payment_item(&settled), Some(&payment)));
+            writes.push(put(order_item(&next), Some(&order)));
+            written(app.transact(writes).await)?;
+            Ok((Applied::Paid, Some(order.value.id.clone()), None))
+        } else {
+            settled.status = PaymentStatus::Refunded;
+            let journal = ledger::refund(&payment.value, "all", payment.value.amount, now);
+            let reason =
+                "payment arrived after the order's window or for an order no longer payable";
+            let (refund, refund_write) =
+                refund_for(&journal, &payment.value, reason, now, app.ulid());
+            writes.push(put(payment_item(&settled), Some(&payment)));
+            writes.extend(journal_writes(&journal));
+            writes.push(refund_write);
+            // The order's current attempt has its result now: nothing is pending (O6), so
+            // the order shows and sweeps as what it is, with no provider to ask.
+            let current = order.value.payment.as_ref();
+            if current.is_some_and(|p| {
+                p.payment_id == payment.value.id && p.status == PaymentStatus::Pending
+            }) {
+                let mut next = order.value.clone();
+                next.payment = Some(PaymentRef {
+                    payment_id: payment.value.id.clone(),
+                    status: PaymentStatus::Refunded,
+                });
+                next.updated_at = now;
+                writes.push(put(order_item(&next), Some(&order)));
+            }
+            written(app.transact(writes).await)?;
+            tracing::info!(payment = %payment.value.id, "late or unwanted payment refunded");
+            Ok((Applied::Refunded, None, Some(refund)))
+        }
+    })
+    .await?;
+    if let Some(refund) = refund {
+        send_refund_now(app, &refund.journal_id).await;
+    }
+    if let Some(order_id) = order_id {
+        deliver(app, &order_id).await?;
+    }
+    Ok(outcome)
+}
