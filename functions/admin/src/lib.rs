@@ -1,6 +1,6 @@
 //! `functions/admin`: the registrar's side (API.md "Operators"): accounts and domains that
 //! in production arrive from the registrar core. Every route needs the `admin` role.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
@@ -18,6 +18,7 @@ use market_core::model::{Account, DomainFlags, FeeKind};
 use market_web::auth::Admin;
 use market_web::json::Json;
 use market_web::problem::ApiError;
+use market_web::PathParam;
 use market_web::{router_from, AppState, RouteTable};
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
@@ -54,11 +55,11 @@ struct AccountBody {
 async fn put_account(
     State(app): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<AccountId>,
     Json(body): Json<AccountBody>,
 ) -> Result<Response, ApiError> {
     let account = Account {
-        id: AccountId::parse(&id)?,
+        id,
         real_name_verified: body.real_name_verified,
         payout_account: body.payout_account.filter(|p| !p.trim().is_empty()),
         email: body.email,
@@ -79,11 +80,11 @@ struct DomainBody {
 async fn put_domain(
     State(app): State<AppState>,
     _admin: Admin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<DomainName>,
     Json(body): Json<DomainBody>,
 ) -> Result<Response, ApiError> {
     let record = DomainRecord {
-        name: DomainName::parse(&name)?,
+        name,
         owner: AccountId::parse(&body.owner).map_err(|_| {
             Problem::new(
                 Code::InvalidRequest,
@@ -162,11 +163,10 @@ fn parse_event(body: EventBody) -> Result<DomainEvent, Problem> {
 async fn domain_event(
     State(app): State<AppState>,
     _admin: Admin,
-    Path(name): Path<String>,
+    PathParam(name): PathParam<DomainName>,
     Json(body): Json<EventBody>,
 ) -> Result<Response, ApiError> {
     let _reported_at = body.at;
-    let name = DomainName::parse(&name)?;
     let event = parse_event(body)?;
     let ended = lifecycle::apply_event(&app, &name, event).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(ended)).into_response())
@@ -193,11 +193,10 @@ fn reason(body: &TakedownBody) -> Result<&str, Problem> {
 async fn take_down_listing(
     State(app): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<ListingId>,
     Json(body): Json<TakedownBody>,
 ) -> Result<Response, ApiError> {
-    let listing =
-        lifecycle::take_down_listing(&app, &ListingId::parse(&id)?, reason(&body)?).await?;
+    let listing = lifecycle::take_down_listing(&app, &id, reason(&body)?).await?;
     let rate = market_app::listings::fee_rate(&app, app.now()).await?;
     Ok(axum::Json(market_app::views::ListingView::new(
         &listing,
@@ -211,10 +210,10 @@ async fn take_down_listing(
 async fn take_down_push(
     State(app): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
     Json(body): Json<TakedownBody>,
 ) -> Result<Response, ApiError> {
-    lifecycle::take_down_push(&app, &PushId::parse(&id)?, reason(&body)?).await?;
+    lifecycle::take_down_push(&app, &id, reason(&body)?).await?;
     Ok(axum::Json(serde_json::json!({ "id": id, "status": "taken_down" })).into_response())
 }
 
@@ -267,14 +266,14 @@ struct RefundBody {
 async fn refund_order_item(
     State(app): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<market_core::ids::OrderId>,
     Json(body): Json<RefundBody>,
 ) -> Result<Response, ApiError> {
     let reason = reason(&TakedownBody {
         reason: body.reason,
     })?
     .to_owned();
-    let order_id = market_core::ids::OrderId::parse(&id)?;
+    let order_id = id;
     let domain = DomainName::parse(&body.domain)?;
     let order = market_app::payments::refund_completed(&app, &order_id, &domain, &reason).await?;
     Ok(axum::Json(market_app::views::OrderView::new(&order, app.now())).into_response())

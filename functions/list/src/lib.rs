@@ -1,6 +1,6 @@
 //! `functions/list`: fixed-price listings (API.md "Listings"). The router runs under
 //! `lambda_http` in the cloud and inside the local runner.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
@@ -15,6 +15,7 @@ use market_core::ids::ListingId;
 use market_web::auth::Caller;
 use market_web::json::{amount, Json, Query};
 use market_web::problem::ApiError;
+use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
@@ -74,10 +75,9 @@ struct ChangeBody {
 async fn change(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<ListingId>,
     Json(body): Json<ChangeBody>,
 ) -> Result<Response, ApiError> {
-    let id = ListingId::parse(&id)?;
     let change = ListingChange {
         price: body.price.as_ref().map(amount).transpose()?,
         ends_at: body.ends_at,
@@ -89,14 +89,15 @@ async fn change(
 async fn delist(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<ListingId>,
 ) -> Result<Response, ApiError> {
-    let id = ListingId::parse(&id)?;
     Ok(axum::Json(listings::delist(&app, &caller.account, &id).await?).into_response())
 }
 
-async fn read(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = ListingId::parse(&id)?;
+async fn read(
+    State(app): State<AppState>,
+    PathParam(id): PathParam<ListingId>,
+) -> Result<Response, ApiError> {
     Ok(axum::Json(listings::get(&app, &id).await?).into_response())
 }
 

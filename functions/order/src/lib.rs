@@ -1,5 +1,5 @@
 //! `functions/order`: carts, orders, payment attempts and cancellation (API.md "Orders").
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,6 +11,7 @@ use market_core::ids::OrderId;
 use market_web::auth::Caller;
 use market_web::json::Query;
 use market_web::problem::ApiError;
+use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
@@ -59,9 +60,8 @@ async fn place(
 async fn read(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<OrderId>,
 ) -> Result<Response, ApiError> {
-    let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::get(&app, &caller.account, &id).await?).into_response())
 }
 
@@ -74,10 +74,9 @@ struct PayBody {
 async fn pay(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<OrderId>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
-    let id = OrderId::parse(&id)?;
     let body: PayBody = raw.json()?;
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
         orders::pay(&app, &caller.account, &id, &body.method)
@@ -88,18 +87,16 @@ async fn pay(
 async fn cancel(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<OrderId>,
 ) -> Result<Response, ApiError> {
-    let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::cancel(&app, &caller.account, &id).await?).into_response())
 }
 
 async fn refresh(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<OrderId>,
 ) -> Result<Response, ApiError> {
-    let id = OrderId::parse(&id)?;
     Ok(axum::Json(orders::refresh(&app, &caller.account, &id).await?).into_response())
 }
 

@@ -1,5 +1,5 @@
 //! `functions/push`: priced pushes (API.md "Pushes", P1–P10).
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use market_app::pushes::{self, NewPush};
-use market_core::error::Problem;
 use market_core::ids::{AccountId, PushId};
 use market_core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
 use market_core::model::PushStatus;
 use market_web::auth::Caller;
 use market_web::json::{amount, Query};
 use market_web::problem::ApiError;
+use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
@@ -75,16 +75,12 @@ async fn publish(
     .await
 }
 
-fn push_id(id: &str) -> Result<PushId, Problem> {
-    PushId::parse(id)
-}
-
 async fn read(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(pushes::get(&app, &caller.account, &push_id(&id)?).await?).into_response())
+    Ok(axum::Json(pushes::get(&app, &caller.account, &id).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -117,17 +113,17 @@ async fn mine(
 async fn withdraw(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(pushes::withdraw(&app, &caller.account, &push_id(&id)?).await?).into_response())
+    Ok(axum::Json(pushes::withdraw(&app, &caller.account, &id).await?).into_response())
 }
 
 async fn reject(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(pushes::reject(&app, &caller.account, &push_id(&id)?).await?).into_response())
+    Ok(axum::Json(pushes::reject(&app, &caller.account, &id).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -139,10 +135,9 @@ struct AcceptBody {
 async fn accept(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
-    let id = push_id(&id)?;
     let body: AcceptBody = raw.json()?;
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
         pushes::accept(&app, &caller.account, &id, &body.captcha_token)
@@ -159,10 +154,9 @@ struct PayBody {
 async fn pay(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
-    let id = push_id(&id)?;
     let body: PayBody = raw.json()?;
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
         pushes::pay(&app, &caller.account, &id, &body.method)
@@ -173,15 +167,15 @@ async fn pay(
 async fn confirm(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(pushes::confirm(&app, &caller.account, &push_id(&id)?).await?).into_response())
+    Ok(axum::Json(pushes::confirm(&app, &caller.account, &id).await?).into_response())
 }
 
 async fn force(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<PushId>,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(pushes::force(&app, &caller.account, &push_id(&id)?).await?).into_response())
+    Ok(axum::Json(pushes::force(&app, &caller.account, &id).await?).into_response())
 }

@@ -76,6 +76,14 @@ impl From<DomainName> for String {
     }
 }
 
+impl std::str::FromStr for DomainName {
+    type Err = Problem;
+
+    fn from_str(text: &str) -> Result<Self, Problem> {
+        DomainName::parse(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,14 @@ macro_rules! id_type {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = Problem;
+
+            fn from_str(text: &str) -> Result<Self, Problem> {
+                Self::parse(text)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -79,6 +87,14 @@ impl AccountId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::str::FromStr for AccountId {
+    type Err = Problem;
+
+    fn from_str(text: &str) -> Result<Self, Problem> {
+        AccountId::parse(text)
     }
 }
 

@@ -72,6 +72,35 @@ pub fn choice<'a>(
     }
 }
 
+/// A typed path parameter (`{id}`, `{domain}`): parsed into its type before the handler
+/// runs; one that is not of that type is answered as that type's problem (an id that is not
+/// one of ours is a 404 `NOT_FOUND`, a malformed domain a 400 `INVALID_DOMAIN`).
+pub struct PathParam<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for PathParam<T>
+where
+    S: Send + Sync,
+    T: std::str::FromStr<Err = market_core::error::Problem> + Send,
+{
+    type Rejection = problem::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| {
+                    market_core::error::Problem::new(
+                        market_core::error::Code::InvalidRequest,
+                        e.body_text(),
+                    )
+                })?;
+        Ok(PathParam(raw.parse()?))
+    }
+}
+
 /// A request kept whole: creating routes parse its JSON body and fingerprint it for the
 /// `Idempotency-Key`.
 pub struct Raw {
