@@ -26,6 +26,9 @@ use crate::pump::deliver_due;
 /// What the dev routes need besides the app.
 #[derive(Clone)]
 pub struct DevState {
+    /// The clock `POST /dev/clock/advance` moves (the app reads it through its clock port;
+    /// the production `App` has no such handle).
+    pub clock: Arc<DevClock>,
     pub sandbox: Arc<SandboxProvider>,
     pub queue: Arc<InProcessQueue>,
     /// Notifications travel through SQS: wait for the poller to apply them.
@@ -179,10 +182,7 @@ async fn advance(
     Json(body): Json<AdvanceBody>,
 ) -> Result<Response, ApiError> {
     let step = step_of(body.seconds)?;
-    let clock = app
-        .dev_clock
-        .as_ref()
-        .ok_or_else(|| Problem::new(Code::NotFound, "this clock cannot be moved"))?;
+    let clock = &dev.clock;
     let late = body.sweep == Some(false);
     // Held before the clock moves, so the pump cannot slip a deadline through in between.
     let was_held = dev.queue.is_paused(Topic::OrderDeadlines);

@@ -235,7 +235,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         provider,
         captcha: Arc::new(SandboxCaptcha),
         policy: settings.policy.clone(),
-        dev_clock: Some(clock),
     });
     if settings.seed_demo {
         seed::seed_if_empty(&app)
@@ -243,6 +242,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             .context("seeding the demo market")?;
     }
     let dev = settings.dev_routes.then(|| dev::DevState {
+        clock: clock.clone(),
         sandbox: sandbox.clone(),
         queue: queue.clone(),
         through_sqs: sqs.is_some(),

@@ -56,7 +56,6 @@ impl Scene {
             provider: sandbox.clone(),
             captcha: Arc::new(SandboxCaptcha),
             policy,
-            dev_clock: Some(clock.clone()),
         });
         Scene {
             app,

@@ -145,7 +145,6 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         provider: app.provider.clone(),
         captcha: app.captcha.clone(),
         policy: app.policy.clone(),
-        dev_clock: None,
     })
 }
 

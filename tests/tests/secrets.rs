@@ -144,7 +144,6 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         provider: Arc::new(alipay),
         captcha: scene.app.captcha.clone(),
         policy: scene.app.policy.clone(),
-        dev_clock: None,
     };
     let body = fixture("notify_trade_success.txt");
     let audited = || async {

@@ -80,7 +80,6 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
         provider,
         captcha,
         policy: policy_from_env()?,
-        dev_clock: None,
     }))
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::ports::captcha::Captcha;
-use crate::ports::clock::{Clock, DevClock};
+use crate::ports::clock::Clock;
 use crate::ports::payment::PaymentProvider;
 use crate::ports::queue::Queue;
 use crate::store::{Store, StoreError, Write};
@@ -42,8 +42,6 @@ pub struct App {
     pub provider: Arc<dyn PaymentProvider>,
     pub captcha: Arc<dyn Captcha>,
     pub policy: Policy,
-    /// Set in the local runner only: the clock `POST /dev/clock/advance` moves.
-    pub dev_clock: Option<Arc<DevClock>>,
 }
 
 impl App {
