@@ -5,7 +5,7 @@
 //! the same rules is in `api::sale` and `api::payments`.
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use rust_decimal::Decimal;
 
@@ -24,6 +24,16 @@ use crate::app_pushes::{
     accepted_push, alice_and_bob, domain, id, ledger_sum, payment, push_of, refund, register,
     sum_of, trade_success,
 };
+
+/// Asserts that `later` is `seconds` after `at`, give or take the real time a step takes
+/// (the dev clock runs on from its offset).
+fn about(at: DateTime<Utc>, later: DateTime<Utc>, seconds: i64) {
+    let gap = later - at;
+    assert!(
+        (gap - Duration::seconds(seconds)).abs() < Duration::seconds(2),
+        "{gap} is not {seconds}s"
+    );
+}
 
 /// Applies `body` `n` times at once; returns the outcomes.
 async fn concurrently(scene: &Scene, body: &str, n: usize) -> Vec<Applied> {
@@ -108,7 +118,6 @@ async fn s1_a_refund_the_provider_refuses_is_retried_by_the_sweep_with_backoff_u
     let (push_id, otn) = accepted_push(&scene, &["fine.com", "flagged.com"], "75.00", true).await;
     // P4: a domain the registry flags after acceptance fails the push at payment; the
     // provider is down for the first three refund attempts.
-    let now = scene.app.now();
     let restricted = DomainFlags {
         restricted: true,
         ..DomainFlags::default()
@@ -129,7 +138,7 @@ async fn s1_a_refund_the_provider_refuses_is_retried_by_the_sweep_with_backoff_u
         (pending.status, pending.attempts),
         (RefundStatus::Pending, 1)
     );
-    assert_eq!(pending.next_attempt_at, now + Duration::seconds(60));
+    about(pending.created_at, pending.next_attempt_at, 60);
     assert_eq!(payment(&scene, &otn).await.status, PaymentStatus::Refunded);
     // Recorded in the ledger once, whatever the provider says: escrow is already empty.
     assert_eq!(ledger_sum(&scene).await, Decimal::ZERO);
@@ -150,7 +159,9 @@ async fn s1_a_refund_the_provider_refuses_is_retried_by_the_sweep_with_backoff_u
     let journal = format!("refund:{otn}:all");
     for (attempts, wait) in [(2, 120), (3, 240)] {
         let due = refund(&scene, &otn).await.next_attempt_at;
-        scene.clock.advance(due - scene.app.now());
+        scene
+            .clock
+            .advance(due - scene.app.now() + Duration::seconds(1));
         let report = sweep::sweep(&scene.app).await.unwrap();
         assert_eq!(report.refunds_retrying, vec![journal.clone()], "{report:?}");
         let retrying = refund(&scene, &otn).await;
@@ -158,16 +169,15 @@ async fn s1_a_refund_the_provider_refuses_is_retried_by_the_sweep_with_backoff_u
             (retrying.status, retrying.attempts),
             (RefundStatus::Pending, attempts)
         );
-        assert_eq!(
-            retrying.next_attempt_at,
-            scene.app.now() + Duration::seconds(wait)
-        );
+        about(scene.app.now(), retrying.next_attempt_at, wait);
         assert!(scene.sandbox.refunds().is_empty());
     }
 
     // Attempt 4: confirmed, the whole payment refunded once.
     let due = refund(&scene, &otn).await.next_attempt_at;
-    scene.clock.advance(due - scene.app.now());
+    scene
+        .clock
+        .advance(due - scene.app.now() + Duration::seconds(1));
     let report = sweep::sweep(&scene.app).await.unwrap();
     assert_eq!(report.refunds_confirmed, vec![journal], "{report:?}");
     let confirmed = refund(&scene, &otn).await;
@@ -175,7 +185,9 @@ async fn s1_a_refund_the_provider_refuses_is_retried_by_the_sweep_with_backoff_u
         (confirmed.status, confirmed.attempts),
         (RefundStatus::Confirmed, 4)
     );
-    assert_eq!(confirmed.confirmed_at, Some(scene.app.now()));
+    assert!(confirmed
+        .confirmed_at
+        .is_some_and(|at| at >= due && at <= scene.app.now()));
     let refunds: Vec<_> = scene.sandbox.refunds().into_values().collect();
     assert_eq!(refunds, vec![(otn.clone(), confirmed.amount)]);
     assert_eq!(confirmed.amount.to_string(), "75.00");

@@ -179,7 +179,10 @@ fn dec(text: &str) -> Decimal {
 async fn p9_a_locked_push_goes_from_publication_to_a_settled_sale_with_the_ledger_balancing() {
     let scene = alice_and_bob().await;
     let (push_id, otn) = accepted_push(&scene, &["lock-a.com", "lock-b.com"], "300.00", true).await;
-    let before = domain(&scene, "lock-a.com").await;
+    let mut before = Vec::new();
+    for name in ["lock-a.com", "lock-b.com"] {
+        before.push(domain(&scene, name).await);
+    }
     // Paying again while the attempt is open answers the same attempt (no second payment).
     let again = pushes::pay(&scene.app, &id("bob"), &push_id, "alipay")
         .await
@@ -200,7 +203,7 @@ async fn p9_a_locked_push_goes_from_publication_to_a_settled_sale_with_the_ledge
         done.transfer_lock_until,
         Some(completed_at + Duration::days(60))
     );
-    for name in ["lock-a.com", "lock-b.com"] {
+    for (name, before) in ["lock-a.com", "lock-b.com"].into_iter().zip(before) {
         let moved = domain(&scene, name).await;
         assert_eq!(moved.owner, id("bob"), "{name}");
         assert_eq!(moved.trade, None, "{name}");
