@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use market_tests::{spawn_app, TestApp};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 /// `buyers` accounts order the same listing at once; returns the statuses and codes.
 pub async fn race_for_one_listing(app: Arc<TestApp>, buyers: usize) -> Vec<(u16, String)> {

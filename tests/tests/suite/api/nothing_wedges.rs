@@ -7,7 +7,7 @@ use std::sync::Arc;
 use market_tests::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 /// `per_seller` listings of each of `sellers`, orderable now; returns the domains.
 async fn listed_by(app: &TestApp, sellers: &[&str], per_seller: usize) -> Vec<String> {

@@ -73,9 +73,10 @@ async fn the_keys_are_read_from_the_secret_on_first_use_and_cached() {
 
     // As a Lambda builds it: only ALIPAY_SECRET_ARN, the SDK from the standard environment
     // (which `moto::endpoint` pointed at moto). Nothing is read yet.
-    std::env::set_var("ALIPAY_SECRET_ARN", &arn);
-    let config = AlipayConfig::from_env().unwrap().expect("configured");
-    std::env::remove_var("ALIPAY_SECRET_ARN");
+    let config = market_tests::env::with_var("ALIPAY_SECRET_ARN", &arn, AlipayConfig::from_env)
+        .await
+        .unwrap()
+        .expect("configured");
     assert!(matches!(config.keys, KeySource::Secret(_)));
     let alipay = AlipayProvider::new(config).unwrap();
 

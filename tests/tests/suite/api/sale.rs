@@ -5,7 +5,7 @@ use market_tests::TestApp;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 async fn ledger(app: &TestApp, who: &str) -> Value {
     let reply = app.get("/me/ledger", Some(who)).await;

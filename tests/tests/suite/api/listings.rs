@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use market_tests::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 async fn my_listings(app: &TestApp, who: &str) -> Vec<Value> {
     app.get("/me/listings", Some(who)).await.body["items"]

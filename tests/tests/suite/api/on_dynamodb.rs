@@ -4,12 +4,12 @@ use std::sync::Arc;
 use market_tests::client::spawn_app_on_dynamo;
 use rust_decimal::Decimal;
 
-use crate::helpers::*;
-use crate::nothing_wedges::{
+use crate::api::helpers::*;
+use crate::api::nothing_wedges::{
     a_contradictory_price_range_is_invalid_query,
     a_large_abandoned_cart_ends_and_the_sweeper_lives_on,
 };
-use crate::race::{assert_one_winner, race_for_one_listing};
+use crate::api::race::{assert_one_winner, race_for_one_listing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sale_end_to_end_on_dynamodb() {

@@ -8,7 +8,7 @@ use market_tests::{spawn_app, spawn_app_with, Reply, TestApp};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 /// alice pushes `domains` (created for her) to bob at `price`.
 async fn push(app: &TestApp, domains: &[&str], price: &str, lock: bool) -> Value {

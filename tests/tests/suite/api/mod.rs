@@ -1,5 +1,5 @@
-//! End-to-end tests over real HTTP against the marketplace started in-process, one test
-//! binary (zero2prod style). Rule ids from RULES.md name the tests.
+//! End-to-end tests over real HTTP against the marketplace started in-process (zero2prod
+//! style). Rule ids from RULES.md name the tests.
 mod helpers;
 mod idempotency;
 mod identity;

@@ -4,7 +4,7 @@ use market_tests::{spawn_app, TestApp};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 async fn ledger(app: &TestApp, who: &str) -> Value {
     app.get("/me/ledger", Some(who)).await.body

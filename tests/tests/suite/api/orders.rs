@@ -3,7 +3,7 @@ use infra::Settings;
 use market_tests::{spawn_app, spawn_app_with};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 #[tokio::test]
 async fn o1_a_seller_cannot_buy_their_own_listing() {

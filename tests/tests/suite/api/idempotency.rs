@@ -4,7 +4,7 @@ use std::sync::Arc;
 use market_tests::spawn_app;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 #[tokio::test]
 async fn a_retry_with_the_same_key_replays_the_first_answer() {

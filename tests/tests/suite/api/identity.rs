@@ -4,7 +4,7 @@ use market_tests::spawn_app;
 use market_web::auth::sign_token;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 #[tokio::test]
 async fn no_token_bad_signature_or_expired_token_is_401() {

@@ -7,7 +7,7 @@ use market_tests::{spawn_app, Reply, TestApp};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::api::helpers::*;
 
 const DAY: i64 = 24 * 3600;
 

@@ -1,0 +1,23 @@
+//! Every integration test of the marketplace in one test binary, a module per area, so that
+//! a change links one test executable instead of one per file. Rule ids from RULES.md name
+//! the tests.
+//!
+//! One process runs them all, in parallel: a test must not rely on being alone in it. The
+//! moto server (`market_tests::moto`) and the log capture (`market_tests::logs::capture_process`)
+//! are one per process; a test that reads logs picks its own lines by a request or message id,
+//! and a test that sets an environment variable the marketplace reads holds
+//! `market_tests::env` while it is set.
+mod alipay;
+mod api;
+mod app_payments;
+mod app_pushes;
+mod audit;
+mod batch;
+mod lambda_events;
+mod openapi;
+mod replay;
+mod secrets;
+mod sqs_consumer;
+mod store_contract;
+mod sweeper;
+mod template;
