@@ -64,10 +64,7 @@ impl AlipayConfig {
 
 /// Verifies an Alipay notification body with `key` and reads it: the one verification
 /// path, shared by the Alipay adapter and the sandbox.
-pub fn verify_notification(
-    key: &PublicKey,
-    form_body: &str,
-) -> Result<Notification, VerifyError> {
+pub fn verify_notification(key: &PublicKey, form_body: &str) -> Result<Notification, VerifyError> {
     let params: Vec<(String, String)> =
         serde_urlencoded::from_str(form_body).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     let field = |name: &str| {

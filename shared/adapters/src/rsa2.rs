@@ -155,7 +155,8 @@ fn is_spki(der: &[u8]) -> bool {
 
 /// Reads a public key: SPKI or PKCS#1 PEM, or bare base64 SPKI.
 pub fn parse_public_key(text: &str) -> anyhow::Result<PublicKey> {
-    let (label, der) = read_text(text).map_err(|e| anyhow::anyhow!("not an RSA public key: {e}"))?;
+    let (label, der) =
+        read_text(text).map_err(|e| anyhow::anyhow!("not an RSA public key: {e}"))?;
     let spki = match label.as_deref() {
         None | Some("PUBLIC KEY") => true,
         Some("RSA PUBLIC KEY") => false,
@@ -211,7 +212,10 @@ mod tests {
         let pkcs8_pem = to_pem(pkcs8.as_ref(), "PRIVATE KEY");
         let pkcs8_bare = STANDARD.encode(pkcs8.as_ref());
         let spki_pem = key.public_key_pem();
-        let spki_bare: String = spki_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let spki_bare: String = spki_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
         let pkcs1_public = key.0.public_key().as_ref().to_vec();
         let pkcs1_public_pem = to_pem(&pkcs1_public, "RSA PUBLIC KEY");
 
