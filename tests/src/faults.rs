@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use market_adapters::queue::{Queue, Topic};
 use market_app::store::{Item, Page, Query, Store, StoreError, Write};
@@ -15,7 +13,7 @@ use market_app::store::{Item, Page, Query, Store, StoreError, Write};
 /// (written, but the caller sees an error, as when a Lambda dies before acknowledging).
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
-    rng: Mutex<StdRng>,
+    rng: Mutex<fastrand::Rng>,
     before: f64,
     after: f64,
     enabled: AtomicBool,
@@ -30,7 +28,7 @@ impl FaultyStore {
     pub fn new(inner: Arc<dyn Store>, seed: u64, before: f64, after: f64) -> FaultyStore {
         FaultyStore {
             inner,
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             before,
             after,
             enabled: AtomicBool::new(false),
@@ -66,7 +64,7 @@ impl FaultyStore {
         if !self.enabled.load(Ordering::SeqCst) {
             return 1.0;
         }
-        self.rng.lock().expect("rng").gen::<f64>()
+        self.rng.lock().expect("rng").f64()
     }
 }
 

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rsa::RsaPublicKey;
 use serde_json::{json, Value};
 
 use super::alipay_keys::{AlipayKeys, KeySource, SecretKeys};
@@ -12,7 +11,7 @@ use super::payment::{
     beijing, beijing_time, read_notification, Merchant, Notification, PayRequest, PaymentProvider,
     RefundOutcome, RefundRequest, TradeQuery, TradeStatus, VerifyError,
 };
-use super::rsa2;
+use super::rsa2::{self, PublicKey};
 use market_core::money::Money;
 
 /// The Alipay adapter's settings.
@@ -65,10 +64,7 @@ impl AlipayConfig {
 
 /// Verifies an Alipay notification body with `key` and reads it: the one verification
 /// path, shared by the Alipay adapter and the sandbox.
-pub fn verify_notification(
-    key: &RsaPublicKey,
-    form_body: &str,
-) -> Result<Notification, VerifyError> {
+pub fn verify_notification(key: &PublicKey, form_body: &str) -> Result<Notification, VerifyError> {
     let params: Vec<(String, String)> =
         serde_urlencoded::from_str(form_body).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     let field = |name: &str| {

@@ -10,21 +10,20 @@
 //! next use tries again. The local runner passes the keys in `ALIPAY_*` variables instead.
 use std::sync::Arc;
 
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-use super::rsa2;
+use super::rsa2::{self, PrivateKey, PublicKey};
 
 /// How the marketplace is known to Alipay, with the keys of both sides.
 pub struct AlipayKeys {
     pub app_id: String,
     pub seller_id: String,
     /// Alipay's public key: notifications and responses are verified with it.
-    pub alipay_public_key: RsaPublicKey,
+    pub alipay_public_key: PublicKey,
     /// Our application's private key: requests are signed with it. Without it, the adapter
     /// verifies notifications but cannot call Alipay.
-    pub app_private_key: Option<RsaPrivateKey>,
+    pub app_private_key: Option<PrivateKey>,
 }
 
 /// Never prints a key (logs and panics included).

@@ -3,13 +3,12 @@
 //! its notifications through the same notify route.
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::alipay::verify_notification;
-use super::rsa2;
+use super::rsa2::{self, PrivateKey, PublicKey};
 use market_core::money::Money;
 
 pub use market_app::ports::payment::*;
@@ -63,20 +62,19 @@ pub fn read_notification(params: &[(String, String)]) -> Result<Notification, Ve
     })
 }
 
-/// One key pair per process: RSA key generation is too slow to repeat for every sandbox.
-fn sandbox_key() -> &'static RsaPrivateKey {
-    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")
-    })
+/// One key pair per process: every sandbox of a process (the local runner's, a test's
+/// scenes) signs with the same key, so any of them verifies another's notifications.
+fn sandbox_key() -> &'static PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| PrivateKey::generate().expect("RSA key generation"))
 }
 
 /// The local runner's provider: plays Alipay with its own RSA2 key pair. It remembers the
 /// trades it reported (for `query`) and the refunds it made; tests can make its next
 /// refunds fail to show they are retried.
 pub struct SandboxProvider {
-    key: RsaPrivateKey,
-    public: RsaPublicKey,
+    key: PrivateKey,
+    public: PublicKey,
     app_id: String,
     seller_id: String,
     base_url: String,
@@ -91,7 +89,7 @@ impl SandboxProvider {
     pub fn new(base_url: impl Into<String>) -> SandboxProvider {
         let key = sandbox_key().clone();
         SandboxProvider {
-            public: RsaPublicKey::from(&key),
+            public: key.public_key(),
             key,
             app_id: "2021000000000000".into(),
             seller_id: "2088000000000000".into(),
@@ -154,10 +152,7 @@ impl SandboxProvider {
 
     /// The sandbox's public key, PEM (what `ALIPAY_PUBLIC_KEY_PEM` would hold).
     pub fn public_key_pem(&self) -> String {
-        use rsa::pkcs8::EncodePublicKey;
-        self.public
-            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
-            .unwrap_or_default()
+        self.key.public_key_pem()
     }
 
     /// Makes the next `n` trade queries fail (the provider does not answer).

@@ -46,7 +46,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     hash.update(path.as_bytes());
     hash.update([0]);
     hash.update(body);
-    format!("{:x}", hash.finalize())
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn key_of(account: &AccountId, key: &str) -> (String, String) {

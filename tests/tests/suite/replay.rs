@@ -7,9 +7,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
 use market_adapters::store::embedded::EmbeddedStore;
@@ -33,7 +30,7 @@ fn notifications(
     scene: &Scene,
     paid: &[PaidOrder],
     total: usize,
-    rng: &mut StdRng,
+    rng: &mut fastrand::Rng,
 ) -> Vec<Message> {
     let now = scene.app.now();
     let mut messages = Vec::with_capacity(total);
@@ -41,13 +38,13 @@ fn notifications(
         let body = scene
             .sandbox
             .notification(&p.out_trade_no, "TRADE_SUCCESS", p.amount, now);
-        for _ in 0..rng.gen_range(1..=3) {
+        for _ in 0..rng.usize(1..=3) {
             messages.push(Message {
                 body: body.clone(),
                 genuine: true,
             });
         }
-        if rng.gen_bool(0.3) {
+        if rng.f64() < 0.3 {
             let finished =
                 scene
                     .sandbox
@@ -63,7 +60,7 @@ fn notifications(
     let genuine_count = messages.len();
     let mut kind = 0;
     while messages.len() < total && messages.len() - genuine_count < 300 {
-        let p = &paid[rng.gen_range(0..paid.len())];
+        let p = &paid[rng.usize(0..paid.len())];
         let genuine = scene
             .sandbox
             .notification(&p.out_trade_no, "TRADE_SUCCESS", p.amount, now);
@@ -107,7 +104,7 @@ fn notifications(
             genuine: false,
         });
     }
-    messages.shuffle(rng);
+    rng.shuffle(&mut messages);
     messages
 }
 
@@ -126,7 +123,7 @@ async fn replay(inner: Arc<dyn Store>, orders: usize, total: usize, seed: u64) {
     let sellers = 10.min(orders);
     let buyers = 50.min(orders);
     let paid = scene.paid_orders(orders, sellers, buyers).await;
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let queue: VecDeque<Message> = notifications(&scene, &paid, total, &mut rng).into();
     let bad = queue.iter().filter(|m| !m.genuine).count();
     assert_eq!(queue.len(), total);
