@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 
-use market_adapters::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::captcha::SandboxCaptcha;
+use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
 use market_adapters::queue::InProcessQueue;
 use market_adapters::store::dynamo::DynamoStore;

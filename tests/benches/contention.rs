@@ -153,7 +153,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        market_adapters::alipay::install_crypto_provider();
+        market_adapters::payment::alipay::install_crypto_provider();
         one_account_64_connections("default limit (30/min)", spawn_app().await).await;
         let mut settings = infra::Settings::for_tests();
         settings.policy.order_rate_per_minute = 100_000;

@@ -99,7 +99,7 @@ async fn dynamodb(n: usize) {
 }
 
 fn main() {
-    market_adapters::alipay::install_crypto_provider();
+    market_adapters::payment::alipay::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -108,7 +108,7 @@ async fn sweeper_vs_size() {
 }
 
 fn main() {
-    market_adapters::alipay::install_crypto_provider();
+    market_adapters::payment::alipay::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -55,7 +55,7 @@ pub async fn spawn_app_on_aws_apis() -> TestApp {
 
 /// Starts a marketplace with these settings.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    market_adapters::alipay::install_crypto_provider();
+    market_adapters::payment::alipay::install_crypto_provider();
     // It reads `ALIPAY_*` from the environment: not while another test has one set.
     let env = crate::env::reading().await;
     let running = start(settings).await.expect("the marketplace starts");

@@ -2,8 +2,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::alipay::{AlipayConfig, AlipayProvider};
 use crate::captcha::{Captcha, ClosedCaptcha, SandboxCaptcha};
+use crate::payment::alipay::{AlipayConfig, AlipayProvider};
 use crate::payment::{NoProvider, PaymentProvider, SandboxProvider};
 use crate::queue::{Queue, SqsQueue, Topic};
 use crate::store::dynamo::DynamoStore;

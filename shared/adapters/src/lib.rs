@@ -2,11 +2,8 @@
 //! store and DynamoDB, the in-process queue and SQS, Alipay (RSA2) and the sandbox provider,
 //! the captcha verifiers — and `config`, which wires them into an `App` from the
 //! environment. Adapters never import each other's internals but through the ports.
-pub mod alipay;
-pub mod alipay_keys;
 pub mod captcha;
 pub mod config;
 pub mod payment;
 pub mod queue;
-pub mod rsa2;
 pub mod store;

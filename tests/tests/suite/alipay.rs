@@ -9,12 +9,13 @@ use axum::{Form, Router};
 use chrono::Utc;
 use serde_json::json;
 
-use market_adapters::alipay::{verify_notification, AlipayConfig, AlipayProvider};
-use market_adapters::alipay_keys::{AlipayKeys, KeySource};
+use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
+use market_adapters::payment::keys::{AlipayKeys, KeySource};
+use market_adapters::payment::rsa2;
+use market_adapters::payment::wire::verify_notification;
 use market_adapters::payment::{
     PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, VerifyError,
 };
-use market_adapters::rsa2;
 use market_core::money::Money;
 
 fn fixture(name: &str) -> String {

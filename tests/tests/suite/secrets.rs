@@ -6,10 +6,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 
-use market_adapters::alipay::{AlipayConfig, AlipayProvider};
-use market_adapters::alipay_keys::{KeySource, SecretKeys};
+use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
+use market_adapters::payment::keys::{KeySource, SecretKeys};
+use market_adapters::payment::rsa2;
 use market_adapters::payment::{PayRequest, PaymentProvider};
-use market_adapters::rsa2;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::payments::{self, Applied};
 use market_app::repo;

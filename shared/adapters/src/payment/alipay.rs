@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::alipay_keys::{AlipayKeys, KeySource, SecretKeys};
-use super::payment::{
-    beijing, beijing_time, read_notification, Merchant, Notification, PayRequest, PaymentProvider,
-    RefundOutcome, RefundRequest, TradeQuery, TradeStatus, VerifyError,
+use super::keys::{AlipayKeys, KeySource, SecretKeys};
+use super::rsa2::{self};
+use super::wire::{beijing, beijing_time, raw_object, verify_notification};
+use market_app::ports::payment::{
+    Merchant, Notification, PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeQuery,
+    TradeStatus, VerifyError,
 };
-use super::rsa2::{self, PublicKey};
 use market_core::money::Money;
 
 /// The Alipay adapter's settings.
@@ -60,55 +61,6 @@ impl AlipayConfig {
             notify_url: var("ALIPAY_NOTIFY_URL"),
         }))
     }
-}
-
-/// Verifies an Alipay notification body with `key` and reads it: the one verification
-/// path, shared by the Alipay adapter and the sandbox.
-pub fn verify_notification(key: &PublicKey, form_body: &str) -> Result<Notification, VerifyError> {
-    let params: Vec<(String, String)> =
-        serde_urlencoded::from_str(form_body).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-    let field = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    match field("sign_type") {
-        Some("RSA2") | None => {}
-        Some(other) => {
-            return Err(VerifyError::Malformed(format!(
-                "sign_type {other} is not RSA2"
-            )))
-        }
-    }
-    let signature = field("sign").ok_or_else(|| VerifyError::Malformed("missing sign".into()))?;
-    if !rsa2::verify(key, &rsa2::notification_signing_string(&params), signature) {
-        return Err(VerifyError::BadSignature);
-    }
-    read_notification(&params)
-}
-
-/// The raw JSON text of `"<name>":{…}` inside a response, as Alipay signed it.
-fn raw_object<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let start = text.find(&format!("\"{name}\""))?;
-    let open = start + text[start..].find('{')?;
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, c) in text[open..].char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '{' if !in_string => depth += 1,
-            '}' if !in_string => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(&text[open..open + i + 1]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// reqwest's rustls takes the process's crypto provider: install the aws-lc one the AWS SDK

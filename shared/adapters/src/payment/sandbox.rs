@@ -2,65 +2,16 @@
 //! the local runner, which signs with a key pair of its own exactly as Alipay does and sends
 //! its notifications through the same notify route.
 use async_trait::async_trait;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::alipay::verify_notification;
 use super::rsa2::{self, PrivateKey, PublicKey};
+use super::wire::{beijing, verify_notification};
 use market_core::money::Money;
 
-pub use market_app::ports::payment::*;
-
-/// Beijing time (UTC+8, no daylight saving): Alipay's clock.
-fn beijing_zone() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
-
-/// A time as Alipay writes it: `yyyy-MM-dd HH:mm:ss`, Beijing time.
-pub fn beijing(at: DateTime<Utc>) -> String {
-    at.with_timezone(&beijing_zone())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
-
-/// Reads an Alipay time.
-pub fn beijing_time(text: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
-    beijing_zone()
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, VerifyError> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .ok_or_else(|| VerifyError::Malformed(format!("missing {name}")))
-}
-
-/// Reads the fields of a notification whose signature has been checked.
-pub fn read_notification(params: &[(String, String)]) -> Result<Notification, VerifyError> {
-    let raw_status = field(params, "trade_status")?.to_owned();
-    let trade_status = TradeStatus::parse(&raw_status)
-        .ok_or_else(|| VerifyError::Malformed(format!("unknown trade_status {raw_status}")))?;
-    let total_amount = Money::parse(field(params, "total_amount")?)
-        .map_err(|_| VerifyError::Malformed("total_amount is not an amount".into()))?;
-    Ok(Notification {
-        notify_id: field(params, "notify_id")?.to_owned(),
-        out_trade_no: field(params, "out_trade_no")?.to_owned(),
-        trade_no: field(params, "trade_no")?.to_owned(),
-        trade_status,
-        raw_status,
-        total_amount,
-        app_id: field(params, "app_id")?.to_owned(),
-        seller_id: field(params, "seller_id").unwrap_or_default().to_owned(),
-        paid_at: field(params, "gmt_payment").ok().and_then(beijing_time),
-    })
-}
+use market_app::ports::payment::*;
 
 /// One key pair per process: every sandbox of a process (the local runner's, a test's
 /// scenes) signs with the same key, so any of them verifies another's notifications.
@@ -247,47 +198,5 @@ mod tests {
             sandbox.verify(&forged).await.unwrap_err(),
             VerifyError::BadSignature
         );
-    }
-
-    #[test]
-    fn beijing_times_round_trip() {
-        let t: DateTime<Utc> = "2026-11-22T07:00:09Z".parse().unwrap();
-        assert_eq!(beijing(t), "2026-11-22 15:00:09");
-        assert_eq!(beijing_time("2026-11-22 15:00:09"), Some(t));
-    }
-}
-
-/// For functions that never touch payments (listings, operators, accounts, the notify
-/// ingress): no keys are handed to them; any use is an error.
-#[derive(Debug, Default)]
-pub struct NoProvider;
-
-#[async_trait]
-impl PaymentProvider for NoProvider {
-    async fn pay_url(&self, _request: &PayRequest<'_>) -> anyhow::Result<String> {
-        anyhow::bail!("this function has no payment provider")
-    }
-
-    async fn verify(&self, _form_body: &str) -> Result<Notification, VerifyError> {
-        // A deployment mistake, not the notification's fault: retried, never refused.
-        Err(VerifyError::Unavailable(
-            "this function has no payment provider".into(),
-        ))
-    }
-
-    async fn merchant(&self) -> anyhow::Result<Merchant> {
-        anyhow::bail!("this function has no payment provider")
-    }
-
-    async fn query(&self, _out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
-        anyhow::bail!("this function has no payment provider")
-    }
-
-    async fn refund(
-        &self,
-        _request: &RefundRequest<'_>,
-        _now: DateTime<Utc>,
-    ) -> anyhow::Result<RefundOutcome> {
-        anyhow::bail!("this function has no payment provider")
     }
 }
