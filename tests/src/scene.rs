@@ -130,9 +130,14 @@ impl Scene {
                 .expect("order");
             let order = &placed.orders[0];
             let order_id = market_core::ids::OrderId::parse(&order.id).expect("id");
-            let payment = orders::pay(&self.app, &id(buyer), &order_id, "alipay")
-                .await
-                .expect("pay");
+            let payment = orders::pay(
+                &self.app,
+                &id(buyer),
+                &order_id,
+                market_core::order::PaymentMethod::Alipay,
+            )
+            .await
+            .expect("pay");
             paid.push(PaidOrder {
                 order_id: order.id.clone(),
                 out_trade_no: payment.out_trade_no,

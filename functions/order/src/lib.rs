@@ -78,8 +78,10 @@ async fn pay(
     raw: Raw,
 ) -> Result<Response, ApiError> {
     let body: PayBody = raw.json()?;
+    // O8 before anything is claimed or written.
+    let method: market_core::order::PaymentMethod = body.method.parse()?;
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
-        orders::pay(&app, &caller.account, &id, &body.method)
+        orders::pay(&app, &caller.account, &id, method)
     })
     .await
 }

@@ -20,7 +20,7 @@ use market_core::model::{
     PaymentRef, PaymentStatus, Purchase, TradeKind,
 };
 use market_core::money::Money;
-use market_core::order::{check_payable, check_payment_method, group_cart, in_window};
+use market_core::order::{check_payable, group_cart, in_window, PaymentMethod};
 use market_core::policy::GroupLimits;
 
 /// The answer to `POST /orders`.
@@ -368,9 +368,10 @@ pub async fn pay(
     app: &App,
     buyer: &AccountId,
     id: &OrderId,
-    method: &str,
+    method: PaymentMethod,
 ) -> AppResult<PaymentView> {
-    check_payment_method(method)?;
+    // O8: parsed by the caller; Alipay is the only way to pay.
+    let PaymentMethod::Alipay = method;
     retrying(|| async {
         let now = app.now();
         let order = load_own(app, buyer, id).await?;

@@ -48,8 +48,23 @@ pub fn group_cart<T: Clone>(
     groups
 }
 
+/// O8: the ways a domain trade can be paid: Alipay only (balance, fund balance, debit
+/// quick-pay). Parsing is the rule: credit instruments and anything unknown are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Alipay,
+}
+
+impl std::str::FromStr for PaymentMethod {
+    type Err = Problem;
+
+    fn from_str(method: &str) -> Result<Self, Problem> {
+        check_payment_method(method).map(|()| PaymentMethod::Alipay)
+    }
+}
+
 /// O8: only Alipay pays for domain trades; credit instruments are refused.
-pub fn check_payment_method(method: &str) -> Result<(), Problem> {
+fn check_payment_method(method: &str) -> Result<(), Problem> {
     match method {
         "alipay" => Ok(()),
         "credit_card" | "card" | "credit" | "huabei" | "paypal" | "bank_transfer" => Err(Problem::new(
@@ -226,10 +241,10 @@ mod tests {
 
     #[test]
     fn o8_only_alipay_pays() {
-        assert!(check_payment_method("alipay").is_ok());
+        assert_eq!("alipay".parse::<PaymentMethod>(), Ok(PaymentMethod::Alipay));
         for bad in ["credit_card", "huabei", "bitcoin"] {
             assert_eq!(
-                check_payment_method(bad).unwrap_err().code,
+                bad.parse::<PaymentMethod>().unwrap_err().code,
                 Code::PaymentMethodNotAllowed
             );
         }

@@ -184,9 +184,14 @@ async fn p9_a_locked_push_goes_from_publication_to_a_settled_sale_with_the_ledge
         before.push(domain(&scene, name).await);
     }
     // Paying again while the attempt is open answers the same attempt (no second payment).
-    let again = pushes::pay(&scene.app, &id("bob"), &push_id, "alipay")
-        .await
-        .unwrap();
+    let again = pushes::pay(
+        &scene.app,
+        &id("bob"),
+        &push_id,
+        market_core::order::PaymentMethod::Alipay,
+    )
+    .await
+    .unwrap();
     assert_eq!(again.out_trade_no, otn);
 
     let applied = payments::apply(&scene.app, &trade_success(&scene, &otn, "300.00"))

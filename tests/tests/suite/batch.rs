@@ -236,9 +236,14 @@ async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
         .await
         .unwrap();
     let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
-    let payment = orders::pay(&scene.app, &buyer, &order_id, "alipay")
-        .await
-        .unwrap();
+    let payment = orders::pay(
+        &scene.app,
+        &buyer,
+        &order_id,
+        market_core::order::PaymentMethod::Alipay,
+    )
+    .await
+    .unwrap();
     // The registrar moves one domain away before the money lands.
     let lost = market_core::domain_name::DomainName::parse(&cart[57]).unwrap();
     let mut domain: market_core::model::Domain =

@@ -14,7 +14,7 @@ use market_core::ids::{AccountId, PushId};
 use market_core::ledger;
 use market_core::listing::check_trader;
 use market_core::model::{Account, Payment, PaymentRef, PaymentStatus, Purchase, Push, PushStatus};
-use market_core::order::check_payment_method;
+use market_core::order::PaymentMethod;
 
 use super::*;
 
@@ -106,9 +106,10 @@ pub async fn pay(
     app: &App,
     caller: &AccountId,
     id: &PushId,
-    method: &str,
+    method: PaymentMethod,
 ) -> AppResult<PaymentView> {
-    check_payment_method(method)?;
+    // O8: parsed by the caller; Alipay is the only way to pay.
+    let PaymentMethod::Alipay = method;
     retrying(|| async {
         let now = app.now();
         let push = load_visible(app, caller, id).await?;
