@@ -1,6 +1,7 @@
 //! The local runner: every function's routes in one HTTP server, the embedded store (or
 //! DynamoDB's API), the in-process queue and timers, the sandbox payment provider and the
 //! dev routes. `cargo run` at the repo root starts it; the tests start it in-process.
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,7 +44,8 @@ pub enum StoreChoice {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: SocketAddr,
-    pub jwt_secret: String,
+    /// `MARKET_JWT_SECRET` (HS256): never printed, not even by `Debug`.
+    pub jwt_secret: SecretString,
     pub store: StoreChoice,
     /// `MARKET_QUEUE=sqs`: SQS at `AWS_ENDPOINT_URL` (queues created if missing), polled
     /// by the runner; otherwise the in-process queue.
@@ -97,7 +99,9 @@ impl Settings {
             addr: addr
                 .parse()
                 .with_context(|| format!("MARKET_ADDR={addr} is not host:port"))?,
-            jwt_secret: var("MARKET_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            jwt_secret: var("MARKET_JWT_SECRET")
+                .unwrap_or_else(|| DEV_JWT_SECRET.into())
+                .into(),
             store,
             sqs,
             dev_routes: var("MARKET_DEV_ROUTES").is_none_or(|v| v != "0"),
@@ -111,7 +115,7 @@ impl Settings {
     pub fn for_tests() -> Settings {
         Settings {
             addr: "127.0.0.1:0".parse().expect("valid"),
-            jwt_secret: "test-secret".into(),
+            jwt_secret: "test-secret".to_owned().into(),
             store: StoreChoice::Memory,
             sqs: false,
             dev_routes: true,
@@ -250,7 +254,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let router = routes(dev)
         .with_state(app.clone())
         .layer(axum::middleware::from_fn(market_web::trace::request_span))
-        .layer(auth::layer(AuthMode::hs256(&settings.jwt_secret)));
+        .layer(auth::layer(AuthMode::hs256(
+            settings.jwt_secret.expose_secret(),
+        )));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "the server stopped");

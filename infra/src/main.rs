@@ -1,5 +1,6 @@
 //! `cargo run`: the whole marketplace on one port, with demo data and a token to try it.
 use chrono::{Duration, Utc};
+use secrecy::ExposeSecret;
 use tracing_subscriber::EnvFilter;
 
 use infra::{start, Settings, StoreChoice};
@@ -15,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let running = start(settings).await?;
     let base = running.base_url();
-    let secret = &running.settings.jwt_secret;
+    let secret = running.settings.jwt_secret.expose_secret();
     let exp = (Utc::now() + Duration::days(30)).timestamp();
     let store = match &running.settings.store {
         StoreChoice::Embedded(path) => format!("embedded ({})", path.display()),

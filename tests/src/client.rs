@@ -1,5 +1,6 @@
 //! `spawn_app()` and a small client that speaks the HTTP contract.
 use chrono::{Duration, Utc};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use infra::{start, Running, Settings, StoreChoice};
@@ -74,7 +75,7 @@ impl TestApp {
     /// A valid token for `account`.
     pub fn token(&self, account: &str) -> String {
         sign_token(
-            &self.running.settings.jwt_secret,
+            self.running.settings.jwt_secret.expose_secret(),
             account,
             &[],
             (Utc::now() + Duration::hours(1)).timestamp(),
@@ -84,7 +85,7 @@ impl TestApp {
     /// A valid operator token.
     pub fn admin_token(&self) -> String {
         sign_token(
-            &self.running.settings.jwt_secret,
+            self.running.settings.jwt_secret.expose_secret(),
             "ops",
             &["admin"],
             (Utc::now() + Duration::hours(1)).timestamp(),

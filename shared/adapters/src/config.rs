@@ -34,44 +34,103 @@ pub fn policy_from_env() -> anyhow::Result<Policy> {
     Ok(policy)
 }
 
-/// The app as a Lambda function runs it: DynamoDB table `TABLE_NAME`, SQS queues
-/// `PAYMENTS_QUEUE_URL` and `DEADLINES_QUEUE_URL`, the system clock.
-///
-/// Payments go through Alipay when `ALIPAY_SECRET_ARN` (or the local runner's `ALIPAY_*`)
-/// is set (see `AlipayConfig::from_env`; the secret is read on first use), the
-/// sandbox only when `MARKET_PAYMENT_PROVIDER=sandbox` says so, and nowhere otherwise (the
-/// functions that never pay get no keys). The captcha fails closed unless
-/// `MARKET_CAPTCHA=sandbox`: the slider service's verifier is not built yet.
-pub async fn cloud() -> anyhow::Result<Arc<App>> {
-    let store = LazyDynamo {
-        table: required("TABLE_NAME")?,
-        cell: OnceCell::new(),
-    };
-    let mut urls = HashMap::new();
-    for (topic, var) in [
-        (Topic::PaymentNotifications, "PAYMENTS_QUEUE_URL"),
-        (Topic::OrderDeadlines, "DEADLINES_QUEUE_URL"),
-    ] {
-        if let Ok(url) = std::env::var(var) {
-            urls.insert(topic, url);
+/// Which human check a deployment runs (O7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptchaMode {
+    /// Every token fails: the cloud's default until the slider service's verifier is built.
+    Closed,
+    /// `pass` passes (test stacks, by name only).
+    Sandbox,
+}
+
+/// Which payment provider a function gets.
+pub enum ProviderChoice {
+    /// Alipay, with these settings (functions that take or return money).
+    Alipay(AlipayConfig),
+    /// The sandbox, paying at this public URL (test stacks, by name only).
+    Sandbox { public_url: String },
+    /// None: the function never pays (list, admin, account, …).
+    None,
+}
+
+/// A Lambda function's settings, read from the environment once, at start, and typed:
+/// nothing else reads the environment afterwards. Secrets are not here: the Alipay keys
+/// are read from Secrets Manager on first use (`payment::keys`).
+pub struct CloudSettings {
+    /// `TABLE_NAME`.
+    pub table: String,
+    /// `PAYMENTS_QUEUE_URL`, `DEADLINES_QUEUE_URL` (a function gets the ones it sends to).
+    pub queue_urls: HashMap<Topic, String>,
+    /// `MARKET_CAPTCHA=sandbox`, else closed.
+    pub captcha: CaptchaMode,
+    /// `ALIPAY_SECRET_ARN` (or the local runner's `ALIPAY_*`), else
+    /// `MARKET_PAYMENT_PROVIDER=sandbox` (+ `MARKET_PUBLIC_URL`), else none.
+    pub provider: ProviderChoice,
+    /// The policy with `MARKET_TRANSFER_FEES` (P8).
+    pub policy: Policy,
+}
+
+impl CloudSettings {
+    /// Reads and checks every setting; a missing or malformed one fails the start.
+    pub fn from_env() -> anyhow::Result<CloudSettings> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut queue_urls = HashMap::new();
+        for (topic, name) in [
+            (Topic::PaymentNotifications, "PAYMENTS_QUEUE_URL"),
+            (Topic::OrderDeadlines, "DEADLINES_QUEUE_URL"),
+        ] {
+            if let Some(url) = var(name) {
+                queue_urls.insert(topic, url);
+            }
         }
+        // Fail closed: the sandbox verifier only when a deployment asks for it by name.
+        let captcha = match var("MARKET_CAPTCHA").as_deref() {
+            Some("sandbox") => CaptchaMode::Sandbox,
+            _ => CaptchaMode::Closed,
+        };
+        let provider = match AlipayConfig::from_env()? {
+            Some(config) => ProviderChoice::Alipay(config),
+            None if var("MARKET_PAYMENT_PROVIDER").as_deref() == Some("sandbox") => {
+                ProviderChoice::Sandbox {
+                    public_url: var("MARKET_PUBLIC_URL").unwrap_or_default(),
+                }
+            }
+            None => ProviderChoice::None,
+        };
+        Ok(CloudSettings {
+            table: required("TABLE_NAME")?,
+            queue_urls,
+            captcha,
+            provider,
+            policy: policy_from_env()?,
+        })
     }
-    let queue = LazySqs {
-        urls,
+}
+
+/// The app as a Lambda function runs it: its settings from the environment (see
+/// [`CloudSettings`]), DynamoDB and SQS clients built on first use, the system clock.
+pub async fn cloud() -> anyhow::Result<Arc<App>> {
+    cloud_with(CloudSettings::from_env()?)
+}
+
+/// The app over these settings. Makes no network call: clients are built on first use.
+pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
+    let store = LazyDynamo {
+        table: settings.table,
         cell: OnceCell::new(),
     };
-    // Fail closed: the sandbox verifier only when a deployment asks for it by name.
-    let captcha: Arc<dyn Captcha> = match std::env::var("MARKET_CAPTCHA").as_deref() {
-        Ok("sandbox") => Arc::new(SandboxCaptcha),
-        _ => Arc::new(ClosedCaptcha),
+    let queue = LazySqs {
+        urls: settings.queue_urls,
+        cell: OnceCell::new(),
     };
-    // Only functions that take or return money are given Alipay's settings.
-    let provider: Arc<dyn PaymentProvider> = match AlipayConfig::from_env()? {
-        Some(config) => Arc::new(AlipayProvider::new(config)?),
-        None if std::env::var("MARKET_PAYMENT_PROVIDER").as_deref() == Ok("sandbox") => Arc::new(
-            SandboxProvider::new(std::env::var("MARKET_PUBLIC_URL").unwrap_or_default()),
-        ),
-        None => Arc::new(NoProvider),
+    let captcha: Arc<dyn Captcha> = match settings.captcha {
+        CaptchaMode::Sandbox => Arc::new(SandboxCaptcha),
+        CaptchaMode::Closed => Arc::new(ClosedCaptcha),
+    };
+    let provider: Arc<dyn PaymentProvider> = match settings.provider {
+        ProviderChoice::Alipay(config) => Arc::new(AlipayProvider::new(config)?),
+        ProviderChoice::Sandbox { public_url } => Arc::new(SandboxProvider::new(public_url)),
+        ProviderChoice::None => Arc::new(NoProvider),
     };
     Ok(Arc::new(App {
         store: Arc::new(store),
@@ -79,7 +138,7 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
         queue: Arc::new(queue),
         provider,
         captcha,
-        policy: policy_from_env()?,
+        policy: settings.policy,
     }))
 }
 

@@ -17,7 +17,7 @@ async fn no_token_bad_signature_or_expired_token_is_401() {
         (Utc::now() + Duration::hours(1)).timestamp(),
     );
     let expired = sign_token(
-        &app.running.settings.jwt_secret,
+        secrecy::ExposeSecret::expose_secret(&app.running.settings.jwt_secret),
         "alice",
         &[],
         (Utc::now() - Duration::minutes(5)).timestamp(),
