@@ -7,9 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::repo::{self, load};
 use super::{App, AppResult};
-use market_core::ids::{AccountId, ListingId};
+use market_core::ids::AccountId;
 use market_core::listing::{check_lapsed_listing_unheld, check_tradeable};
-use market_core::model::{Domain, Listing, TradeKind};
+use market_core::model::{Domain, Listing};
 
 /// L2 (P2 with the push margin), L5: whether `seller` may put `domain` into a new trade at
 /// `now`. The rules run in RULES.md's order; the lapsed listing's hold is read last, only
@@ -30,17 +30,10 @@ pub(crate) async fn check_free_for_trade(
 
 /// The listing the domain's trade hold names, if a listing's it is.
 async fn last_listing(app: &App, domain: &Domain) -> AppResult<Option<Listing>> {
-    let Some(trade) = domain
-        .trade
-        .as_ref()
-        .filter(|t| t.kind == TradeKind::Listing)
-    else {
+    let Some(id) = domain.trade.as_ref().and_then(|t| t.listing()) else {
         return Ok(None);
     };
-    let Ok(id) = ListingId::parse(&trade.id) else {
-        return Ok(None);
-    };
-    Ok(load::<Listing>(&*app.store, repo::listing_key(&id))
+    Ok(load::<Listing>(&*app.store, repo::listing_key(id))
         .await?
         .map(|l| l.value))
 }

@@ -128,18 +128,20 @@ async fn update_and_end(
         let mut writes = Vec::new();
         let mut ended = Ended::default();
         match domain.value.trade.clone() {
-            Some(trade) if ends && trade.kind == TradeKind::Listing => {
+            Some(trade) if ends && trade.kind() == TradeKind::Listing => {
                 next.trade = None;
-                if let Ok(id) = ListingId::parse(&trade.id) {
+                if let Some(id) = trade.listing() {
                     if let Some(listing) =
-                        load::<Listing>(&*app.store, repo::listing_key(&id)).await?
+                        load::<Listing>(&*app.store, repo::listing_key(id)).await?
                     {
                         writes.extend(end_listing_writes(&listing, reason, now));
                         ended.listing = Some(id.to_string());
                     }
                 }
             }
-            Some(trade) if ends && trade.kind == TradeKind::Push => ended.push = Some(trade.id),
+            Some(trade) if ends && trade.kind() == TradeKind::Push => {
+                ended.push = Some(trade.id().to_owned())
+            }
             _ => {}
         }
         if !ends && next.expires_at != domain.value.expires_at {
@@ -182,7 +184,7 @@ pub async fn take_down_listing(app: &App, id: &ListingId, reason: &str) -> AppRe
                 .value
                 .trade
                 .as_ref()
-                .is_some_and(|t| t.id == id.as_str())
+                .is_some_and(|t| t.id() == id.as_str())
             {
                 let mut freed = domain.value.clone();
                 freed.trade = None;

@@ -15,7 +15,7 @@ use market_core::ids::{AccountId, ListingId};
 use market_core::listing::{
     check_description, check_editable, check_ends_at, check_price, check_trader,
 };
-use market_core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold, TradeKind};
+use market_core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold, TradeRef};
 use market_core::money::Money;
 
 /// A new listing, parsed.
@@ -87,8 +87,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
         };
         let mut held = domain.value.clone();
         held.trade = Some(TradeHold {
-            kind: TradeKind::Listing,
-            id: listing.id.to_string(),
+            trade: TradeRef::Listing(listing.id.clone()),
             until: Some(ends_at),
         });
         written(
@@ -131,14 +130,13 @@ async fn domain_follow(
         .value
         .trade
         .as_ref()
-        .is_none_or(|t| t.id != listing.id.as_str())
+        .is_none_or(|t| t.listing() != Some(&listing.id))
     {
         return Ok(None);
     }
     let mut changed = domain.value.clone();
     changed.trade = hold_until.map(|until| TradeHold {
-        kind: TradeKind::Listing,
-        id: listing.id.to_string(),
+        trade: TradeRef::Listing(listing.id.clone()),
         until: Some(until),
     });
     Ok(Some(put(domain_item(&changed), Some(&domain))))
@@ -149,12 +147,7 @@ async fn domain_follow(
 /// write for the same transaction as the domain's. `None` when no active listing holds the
 /// domain or its copy is already right.
 pub(crate) async fn follow_domain_expiry(app: &App, domain: &Domain) -> AppResult<Option<Write>> {
-    let Some(id) = domain
-        .trade
-        .as_ref()
-        .filter(|t| t.kind == TradeKind::Listing)
-        .and_then(|t| ListingId::parse(&t.id).ok())
-    else {
+    let Some(id) = domain.trade.as_ref().and_then(|t| t.listing().cloned()) else {
         return Ok(None);
     };
     let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(&id)).await? else {

@@ -12,12 +12,12 @@ use crate::ports::queue::Topic;
 use crate::store::{Index, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, DomainRefusal, Problem};
-use market_core::ids::{AccountId, ListingId, OrderId};
+use market_core::ids::{AccountId, OrderId};
 use market_core::limits::check_cart_size;
 use market_core::listing::{check_orderable, check_trader};
 use market_core::model::{
     Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
-    PaymentRef, PaymentStatus, Purchase, TradeKind,
+    PaymentRef, PaymentStatus, Purchase,
 };
 use market_core::money::Money;
 use market_core::order::{check_payable, group_cart, in_window, PaymentMethod};
@@ -128,7 +128,7 @@ async fn candidates_of(
         domains.insert(item.pk.clone(), repo::decode(&item)?);
     }
     let listing_of = |d: &Versioned<Domain>| match &d.value.trade {
-        Some(t) if t.kind == TradeKind::Listing => ListingId::parse(&t.id).ok(),
+        Some(t) => t.listing().cloned(),
         _ => None,
     };
     let listing_keys: Vec<(String, String)> = domains

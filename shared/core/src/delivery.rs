@@ -48,7 +48,7 @@ pub fn check_deliverable(
     if domain.deleted {
         return Err(Undeliverable::Deleted);
     }
-    let held_by_trade = domain.trade.as_ref().is_some_and(|t| t.id == trade_id);
+    let held_by_trade = domain.trade.as_ref().is_some_and(|t| t.id() == trade_id);
     if &domain.owner != seller || !held_by_trade {
         return Err(Undeliverable::LeftTrade);
     }
@@ -66,8 +66,17 @@ pub fn check_deliverable(
 mod tests {
     use super::*;
     use crate::domain_name::DomainName;
-    use crate::model::{DomainFlags, TradeHold, TradeKind};
+    use crate::ids::PushId;
+    use crate::model::{DomainFlags, TradeHold, TradeRef};
     use chrono::Duration;
+
+    fn push_1() -> PushId {
+        PushId::mint(ulid::Ulid::nil())
+    }
+
+    fn push_1_id() -> String {
+        push_1().to_string()
+    }
 
     fn held(now: DateTime<Utc>) -> Domain {
         Domain {
@@ -77,8 +86,7 @@ mod tests {
             expires_at: now + Duration::days(365),
             flags: DomainFlags::default(),
             trade: Some(TradeHold {
-                kind: TradeKind::Push,
-                id: "push_1".into(),
+                trade: TradeRef::Push(push_1()),
                 until: None,
             }),
             transfer_lock_until: None,
@@ -91,7 +99,7 @@ mod tests {
         let now = Utc::now();
         let alice = AccountId::parse("alice").unwrap();
         assert_eq!(
-            check_deliverable(Some(&held(now)), &alice, "push_1", now),
+            check_deliverable(Some(&held(now)), &alice, &push_1_id(), now),
             Ok(())
         );
     }
@@ -100,9 +108,10 @@ mod tests {
     fn o9_p4_each_reason_a_domain_cannot_be_delivered() {
         let now = Utc::now();
         let alice = AccountId::parse("alice").unwrap();
-        let check = |d: &Domain| check_deliverable(Some(d), &alice, "push_1", now);
+        let id = push_1_id();
+        let check = |d: &Domain| check_deliverable(Some(d), &alice, &id, now);
         assert_eq!(
-            check_deliverable(None, &alice, "push_1", now),
+            check_deliverable(None, &alice, &id, now),
             Err(Undeliverable::Gone)
         );
         let mut d = held(now);

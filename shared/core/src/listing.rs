@@ -166,7 +166,7 @@ pub fn check_tradeable(
     if let Some(trade) = domain.active_trade(now) {
         return Err(Problem::new(
             Code::AlreadyInTrade,
-            format!("{name} is already in a trade ({})", trade.id),
+            format!("{name} is already in a trade ({})", trade.id()),
         ));
     }
     Ok(())
@@ -225,7 +225,7 @@ pub fn check_orderable(
         && domain.expires_at > now
         && domain
             .active_trade(now)
-            .is_some_and(|t| t.id == listing.id.as_str());
+            .is_some_and(|t| t.listing() == Some(&listing.id));
     if !sellable {
         return Err(Problem::new(
             Code::ListingNotActive,
@@ -262,7 +262,7 @@ pub fn check_orderable(
 mod tests {
     use super::*;
     use crate::domain_name::DomainName;
-    use crate::model::{DomainFlags, TradeHold, TradeKind};
+    use crate::model::{DomainFlags, TradeHold, TradeRef};
 
     fn alice() -> AccountId {
         AccountId::parse("alice").unwrap()
@@ -385,8 +385,7 @@ mod tests {
     fn l2_9_in_trade_until_the_hold_lapses() {
         let mut d = ok_domain("example.com");
         d.trade = Some(TradeHold {
-            kind: TradeKind::Listing,
-            id: "lst_x".into(),
+            trade: TradeRef::Listing(crate::ids::ListingId::parse("lst_x").unwrap()),
             until: Some(now() + Duration::minutes(1)),
         });
         assert_eq!(check(&d), Err(Code::AlreadyInTrade));

@@ -39,13 +39,59 @@ pub enum TradeKind {
     Push,
 }
 
+/// The trade a domain is held by, with its typed id (stored as `{"kind", "id"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum TradeRef {
+    Listing(ListingId),
+    Push(PushId),
+}
+
+impl TradeRef {
+    /// Listing or push.
+    pub fn kind(&self) -> TradeKind {
+        match self {
+            TradeRef::Listing(_) => TradeKind::Listing,
+            TradeRef::Push(_) => TradeKind::Push,
+        }
+    }
+
+    /// The trade's id as text.
+    pub fn id(&self) -> &str {
+        match self {
+            TradeRef::Listing(id) => id.as_str(),
+            TradeRef::Push(id) => id.as_str(),
+        }
+    }
+}
+
 /// The trade holding a domain. A domain belongs to at most one trade; the hold lapses by
 /// itself at `until` (a listing's end time), so a late sweep never keeps a domain stuck.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeHold {
-    pub kind: TradeKind,
-    pub id: String,
+    #[serde(flatten)]
+    pub trade: TradeRef,
     pub until: Option<DateTime<Utc>>,
+}
+
+impl TradeHold {
+    /// Listing or push.
+    pub fn kind(&self) -> TradeKind {
+        self.trade.kind()
+    }
+
+    /// The trade's id as text.
+    pub fn id(&self) -> &str {
+        self.trade.id()
+    }
+
+    /// The listing holding the domain, if a listing does.
+    pub fn listing(&self) -> Option<&ListingId> {
+        match &self.trade {
+            TradeRef::Listing(id) => Some(id),
+            TradeRef::Push(_) => None,
+        }
+    }
 }
 
 /// A domain managed by the registrar (A2).

@@ -101,7 +101,7 @@ pub(crate) async fn accepted_push(
             .trade
             .expect("held from publication");
         assert_eq!(
-            (hold.kind, hold.id.as_str()),
+            (hold.kind(), hold.id()),
             (TradeKind::Push, published.id.as_str())
         );
     }

@@ -86,7 +86,12 @@ async fn a_cart_with_unlisted_and_cooling_down_domains_orders_the_rest() {
                 .unwrap()
                 .unwrap()
                 .value;
-        market_core::ids::ListingId::parse(&domain.trade.unwrap().id).unwrap()
+        domain
+            .trade
+            .unwrap()
+            .listing()
+            .cloned()
+            .expect("a listing holds it")
     };
     let change = market_app::listings::ListingChange {
         price: None,
@@ -203,7 +208,12 @@ async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
             .unwrap()
             .unwrap()
             .value;
-        let lid = market_core::ids::ListingId::parse(&d.trade.unwrap().id).unwrap();
+        let lid = d
+            .trade
+            .unwrap()
+            .listing()
+            .cloned()
+            .expect("a listing holds it");
         let listing: Listing = repo::load(&*app.store, repo::listing_key(&lid))
             .await
             .unwrap()
@@ -335,7 +345,12 @@ async fn still_held(scene: &Scene, domains: &[String]) -> usize {
             .unwrap()
             .unwrap()
             .value;
-        let listing_id = market_core::ids::ListingId::parse(&d.trade.expect("listed").id).unwrap();
+        let listing_id = d
+            .trade
+            .expect("listed")
+            .listing()
+            .cloned()
+            .expect("a listing holds it");
         let listing: Listing = repo::load(&*scene.app.store, repo::listing_key(&listing_id))
             .await
             .unwrap()

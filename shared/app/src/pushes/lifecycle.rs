@@ -14,7 +14,7 @@ use market_core::ids::{AccountId, PushId};
 use market_core::ledger;
 use market_core::listing::{check_named_buyer, check_trader};
 use market_core::model::{
-    Account, Domain, FeeKind, Payment, PaymentStatus, Push, PushStatus, TradeHold, TradeKind,
+    Account, Domain, FeeKind, Payment, PaymentStatus, Push, PushStatus, TradeHold, TradeRef,
 };
 use market_core::money::Money;
 
@@ -126,8 +126,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
         for domain in &domains {
             let mut held = domain.value.clone();
             held.trade = Some(TradeHold {
-                kind: TradeKind::Push,
-                id: push.id.to_string(),
+                trade: TradeRef::Push(push.id.clone()),
                 until: Some(push.expires_at),
             });
             writes.push(put(domain_item(&held), Some(domain)));
@@ -165,7 +164,7 @@ pub(super) async fn release_domains(app: &App, push: &Push) -> AppResult<Vec<Wri
             .value
             .trade
             .as_ref()
-            .is_some_and(|t| t.id == push.id.as_str())
+            .is_some_and(|t| t.id() == push.id.as_str())
         {
             let mut freed = domain.value.clone();
             freed.trade = None;
