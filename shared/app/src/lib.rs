@@ -15,6 +15,7 @@ use market_core::error::{Code, Problem};
 use market_core::policy::Policy;
 
 pub mod accounts;
+pub mod attempts;
 pub mod fees;
 mod holds;
 pub mod idempotency;
@@ -28,6 +29,7 @@ pub mod payments;
 pub mod ports;
 pub mod pushes;
 pub mod rate_limit;
+pub mod refunds;
 pub mod repo;
 pub mod retry;
 pub mod store;

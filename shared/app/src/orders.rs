@@ -391,7 +391,7 @@ pub async fn pay(
                     .value
             }
             None => {
-                let payment = super::payments::new_attempt(
+                let payment = super::attempts::new_attempt(
                     app,
                     Purchase::Order(id.clone()),
                     buyer,
@@ -417,7 +417,7 @@ pub async fn pay(
             }
         };
         Ok(
-            super::payments::attempt_view(app, &payment, &format!("Domain order {id}"), now)
+            super::attempts::attempt_view(app, &payment, &format!("Domain order {id}"), now)
                 .await?,
         )
     })

@@ -18,7 +18,7 @@ use super::{lifecycle, listings, orders, pushes, App, AppError, AppResult};
 use crate::store::{Expect, Index, Item, Query, SkRange, StoreError, Write};
 use market_core::domain_name::DomainName;
 use market_core::ids::{ListingId, OrderId, PushId};
-use market_core::model::{Order, OrderStatus, PaymentStatus};
+use market_core::model::{Order, OrderStatus, PaymentRef, PaymentStatus, Push, PushStatus};
 
 /// How far back a sweep looks when it has no cursor yet.
 pub const FIRST_LOOKBACK_HOURS: i64 = 72;
@@ -80,7 +80,7 @@ pub async fn order_due(app: &App, id: &OrderId, report: &mut SweepReport) -> App
         OrderStatus::AwaitingPayment | OrderStatus::Processing
             if app.now() >= order.value.pay_by =>
         {
-            ask_provider_first(app, &order.value).await?;
+            ask_provider_first(app, order.value.payment.as_ref()).await?;
             if orders::expire(app, id).await? {
                 report.expired_orders.push(id.to_string());
             }
@@ -98,18 +98,30 @@ pub async fn order_due(app: &App, id: &OrderId, report: &mut SweepReport) -> App
     Ok(())
 }
 
-/// O6 before O3: when the order's current payment attempt has no result yet, what the
-/// provider says of it is applied through the notification path.
-async fn ask_provider_first(app: &App, order: &Order) -> AppResult<()> {
-    let Some(attempt) = order
-        .payment
-        .as_ref()
-        .filter(|p| p.status == PaymentStatus::Pending)
-    else {
+/// O6 before O3/P5: when a trade's current payment attempt has no result yet, what the
+/// provider says of it is applied through the notification path before the trade may
+/// expire. No answer is an error: the item is deferred and asked about again later.
+async fn ask_provider_first(app: &App, attempt: Option<&PaymentRef>) -> AppResult<()> {
+    let Some(attempt) = attempt.filter(|p| p.status == PaymentStatus::Pending) else {
         return Ok(());
     };
     payments::query_and_apply(app, attempt.payment_id.as_str()).await?;
     Ok(())
+}
+
+/// A push whose deadline came: an open one past its validity is asked about first (O6),
+/// then expired or forced by `pushes::due` (P5, P9).
+async fn push_due(app: &App, id: &PushId) -> AppResult<Option<&'static str>> {
+    if let Some(push) = repo::load::<Push>(&*app.store, repo::push_key(id)).await? {
+        let open = matches!(
+            push.value.status,
+            PushStatus::Pending | PushStatus::Accepted
+        );
+        if open && app.now() >= push.value.expires_at {
+            ask_provider_first(app, push.value.payment.as_ref()).await?;
+        }
+    }
+    pushes::due(app, id).await
 }
 
 /// Handles one due item by its kind.
@@ -128,7 +140,7 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
         }
         repo::Due::Push(id) => {
             let id = PushId::parse(&id)?;
-            match pushes::due(app, &id).await? {
+            match push_due(app, &id).await? {
                 Some("expired") => report.pushes_expired.push(id.to_string()),
                 Some(_) => report.pushes_forced.push(id.to_string()),
                 None => {}

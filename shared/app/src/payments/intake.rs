@@ -1,12 +1,10 @@
 //! Notifications in: verified (or audited as refused), checked against our identity and the
 //! payment they name, deduplicated by the provider's ids; and `trade.query` answers (O6),
 //! which take the same path.
-use chrono::{DateTime, Utc};
 
 use crate::notifications::audit;
-use crate::ports::payment::{Merchant, Notification, TradeQuery, TradeStatus, VerifyError};
-use crate::repo::{self, create, load};
-use crate::store::{Item, Write};
+use crate::ports::payment::{Merchant, Notification, TradeQuery, VerifyError};
+use crate::repo::{self, load};
 use crate::{App, AppError, AppResult};
 use market_core::model::Payment;
 
@@ -44,24 +42,6 @@ pub async fn apply(app: &App, body: &str) -> AppResult<Applied> {
             Ok(Applied::Rejected(e.to_string()))
         }
     }
-}
-
-/// The dedupe records written with the state change a notification causes: by the
-/// provider's `notify_id`, and by (`out_trade_no`, outcome), so that a redelivery, or a
-/// `TRADE_FINISHED` after a `TRADE_SUCCESS`, finds its change already made.
-pub(crate) fn dedupe_records(n: &Notification, now: DateTime<Utc>) -> Vec<Write> {
-    let class = match n.trade_status {
-        TradeStatus::Paid => "paid",
-        TradeStatus::Closed => "closed",
-        TradeStatus::Waiting => "waiting",
-    };
-    let record =
-        serde_json::json!({ "out_trade_no": n.out_trade_no, "status": n.raw_status, "at": now })
-            .to_string();
-    repo::notification_dedupe_keys(&n.notify_id, &n.out_trade_no, class)
-        .into_iter()
-        .map(|(pk, sk)| create(Item::new(pk, sk, record.clone())))
-        .collect()
 }
 
 /// O6: asks the provider about a payment attempt (`trade.query`) and applies its answer. An

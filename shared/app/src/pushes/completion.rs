@@ -2,7 +2,7 @@
 //! 60-day lock, the seller's confirmation or the buyer's force.
 use chrono::{DateTime, Utc};
 
-use crate::payments::{refund_for, send_refund_now};
+use crate::refunds::{refund_for, send_refund_now};
 use crate::repo::{
     self, create, domain_item, journal_writes, load, push_item, put, settlement_item, Versioned,
 };

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::holds::check_free_for_trade;
-use crate::payments::{refund_for, send_refund_now};
+use crate::refunds::{refund_for, send_refund_now};
 use crate::repo::{self, create, domain_item, journal_writes, load, push_item, put, Versioned};
 use crate::retry::{retrying, written, Attempt};
 use crate::store::Write;
@@ -14,7 +14,7 @@ use market_core::ids::{AccountId, PushId};
 use market_core::ledger;
 use market_core::listing::{check_named_buyer, check_trader};
 use market_core::model::{
-    Account, Domain, FeeKind, Payment, PaymentStatus, Push, PushStatus, TradeHold, TradeRef,
+    Account, Domain, FeeKind, Payment, Push, PushStatus, TradeHold, TradeRef,
 };
 use market_core::money::Money;
 
@@ -232,16 +232,8 @@ pub async fn due(app: &App, id: &PushId) -> AppResult<Option<&'static str>> {
     };
     match push.value.status {
         PushStatus::Pending | PushStatus::Accepted if now >= push.value.expires_at => {
-            // O6/E1: a payment whose result is not back is asked about before the push
-            // expires (no answer: the error goes up and the sweep tries again later).
-            if let Some(attempt) = push
-                .value
-                .payment
-                .as_ref()
-                .filter(|p| p.status == PaymentStatus::Pending)
-            {
-                crate::payments::query_and_apply(app, attempt.payment_id.as_str()).await?;
-            }
+            // O6/E1: the sweep has asked the provider about a payment whose result was not
+            // back before calling this (`sweep::push_due`).
             let done = retrying(|| async {
                 let now = app.now();
                 let Some(push) = load::<Push>(&*app.store, repo::push_key(id)).await? else {

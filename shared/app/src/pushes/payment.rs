@@ -2,8 +2,9 @@
 //! arriving (P4: all or nothing).
 use chrono::{DateTime, Utc};
 
-use crate::payments::{dedupe_records, new_attempt, refund_for, send_refund_now, Applied};
+use crate::attempts::{dedupe_records, new_attempt, Applied};
 use crate::ports::payment::Notification;
+use crate::refunds::{refund_for, send_refund_now};
 use crate::repo::{self, create, journal_writes, load, payment_item, push_item, put, Versioned};
 use crate::retry::{retrying, written};
 use crate::store::Write;

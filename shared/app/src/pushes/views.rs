@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::payments::attempt_view;
+use crate::attempts::attempt_view;
 use crate::repo::{self, Versioned};
 use crate::retry::retrying;
 use crate::store::{Index, Query};
