@@ -30,6 +30,7 @@ pub mod pushes;
 pub mod rate_limit;
 pub mod repo;
 pub mod retry;
+pub mod schema;
 pub mod store;
 pub mod sweep;
 pub mod views;

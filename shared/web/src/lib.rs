@@ -3,6 +3,7 @@
 //! entry points that wire a function to the adapters.
 pub mod auth;
 pub mod json;
+pub mod openapi;
 pub mod problem;
 pub mod sqs;
 pub mod trace;
@@ -48,10 +49,14 @@ pub fn page_cursor(cursor: Option<String>) -> Option<String> {
 }
 
 /// The query of a list route that takes nothing but paging.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// Items per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page; absent or empty for the first.
     pub cursor: Option<String>,
 }
 
