@@ -52,7 +52,7 @@ async fn domains(
     let page = accounts::my_domains(
         &app,
         &caller.account,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;
@@ -81,7 +81,7 @@ async fn ledger(
     let page = accounts::my_ledger(
         &app,
         &caller.account,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;

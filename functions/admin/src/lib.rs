@@ -14,6 +14,7 @@ use market_app::{fees, AppError};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId, PushId};
+use market_core::limits::{check_length, MAX_EMAIL_CHARS};
 use market_core::model::{Account, DomainFlags, FeeKind};
 use market_web::auth::Admin;
 use market_web::json::Json;
@@ -74,14 +75,13 @@ struct AccountBody {
     put,
     path = "/admin/accounts/{account_id}",
     tag = "operators",
-    params(("account_id" = String, Path, description = "The account's id")),
+    params(("account_id" = String, Path, description = "The account's id", pattern = "^[A-Za-z0-9._@-]{1,64}$")),
     request_body = AccountBody,
     responses(
         (status = 200, description = "The account", body = market_app::schema::AccountSchema),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "NOT_FOUND (not an account id)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
 )]
@@ -91,6 +91,9 @@ async fn put_account(
     PathParam(id): PathParam<AccountId>,
     Json(body): Json<AccountBody>,
 ) -> Result<Response, ApiError> {
+    if let Some(email) = &body.email {
+        check_length("email", email, MAX_EMAIL_CHARS)?;
+    }
     let account = Account {
         id,
         real_name_verified: body.real_name_verified,
@@ -106,6 +109,7 @@ async fn put_account(
 #[schema(as = PutDomain)]
 struct DomainBody {
     /// The owner's account id.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     owner: String,
     registered_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -200,6 +204,7 @@ struct EventBody {
     kind: String,
     at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     owner: Option<String>,
 }
 

@@ -122,7 +122,8 @@ struct ChangeBody {
         (status = 200, description = "The listing as changed", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "NOT_FOUND (also another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "LISTING_NOT_ACTIVE, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -151,7 +152,8 @@ async fn change(
     responses(
         (status = 200, description = "The listing, ended", body = market_app::views::ListingView),
         (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "NOT_FOUND (also another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "LISTING_NOT_ACTIVE, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -256,7 +258,7 @@ async fn browse(
         max_price: money(p.max_price)?,
         q: p.q.filter(|q| !q.is_empty()),
         sort,
-        limit: page_limit(p.limit),
+        limit: page_limit(p.limit)?,
         cursor: page_cursor(p.cursor),
     };
     Ok(axum::Json(listings::browse(&app, browse).await?).into_response())
@@ -284,7 +286,7 @@ async fn mine(
     let page = listings::mine(
         &app,
         &caller.account,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;

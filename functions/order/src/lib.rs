@@ -236,7 +236,7 @@ async fn mine(
         &app,
         &caller.account,
         unpaid_only,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;

@@ -47,7 +47,7 @@ struct NotifyForm {
     out_trade_no: String,
     #[schema(min_length = 1)]
     sign: String,
-    #[schema(pattern = "^RSA2$")]
+    /// `RSA2`; checked by the consumer, not at the door.
     sign_type: Option<String>,
 }
 

@@ -51,6 +51,7 @@ struct PublishBody {
     #[schema(min_items = 1, example = json!(["example.com"]))]
     domains: Vec<String>,
     /// The named buyer's account id.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     buyer: String,
     /// May be 0 (P1).
     #[schema(value_type = market_app::schema::MoneySchema)]
@@ -176,7 +177,7 @@ async fn mine(
         &caller.account,
         received,
         p.status,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;

@@ -38,9 +38,17 @@ pub async fn run_http_lambda(router: axum::Router<AppState>) -> Result<(), lambd
     lambda_http::run(lambda_router(router, app)).await
 }
 
-/// `limit` of a list: default 50, at most 200 (API.md conventions).
-pub fn page_limit(limit: Option<usize>) -> usize {
-    limit.unwrap_or(50).clamp(1, 200)
+/// `limit` of a list: default 50, from 1 to 200 (API.md conventions); another is 400
+/// `INVALID_REQUEST`, as the OpenAPI document says.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, market_core::error::Problem> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(n) => Err(market_core::error::Problem::new(
+            market_core::error::Code::InvalidRequest,
+            format!("limit is from 1 to 200, not {n}"),
+        )),
+    }
 }
 
 /// A list's `cursor`: an empty one means the first page.
