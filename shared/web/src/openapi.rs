@@ -3,6 +3,7 @@
 //! put together in `infra::openapi` from every function's `Api`.
 use std::borrow::Cow;
 
+use market_core::error::Code;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
@@ -22,14 +23,115 @@ pub struct ProblemSchema {
     /// The HTTP status, repeated.
     pub status: u16,
     pub detail: String,
-    /// The stable code (API.md "Errors"), upper snake case.
-    #[schema(example = "NOT_FOUND", pattern = "^[A-Z][A-Z_]*$")]
+    #[schema(schema_with = code_schema)]
     pub code: String,
     /// For `COOLING_DOWN`: when the listing opens (L4).
     pub buyable_at: Option<chrono::DateTime<chrono::Utc>>,
     /// For batch refusals: every refused domain and why.
     #[schema(value_type = Option<Vec<market_app::schema::DomainRefusalSchema>>)]
     pub errors: Option<Vec<()>>,
+}
+
+/// Every code of the contract, in `market_core::error::Code`'s order.
+pub const CODES: &[Code] = {
+    use Code::*;
+    &[
+        InvalidRequest,
+        InvalidAmount,
+        InvalidDomain,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        IdempotencyKeyReused,
+        IdempotencyInProgress,
+        InvalidQuery,
+        Busy,
+        PayloadTooLarge,
+        NotVerified,
+        NoPayoutAccount,
+        NotOwner,
+        TooSoonAfterRegistration,
+        NearExpiry,
+        DomainExpired,
+        TransferProhibited,
+        SpecialDomain,
+        PendingOperation,
+        Restricted,
+        AlreadyInTrade,
+        ListingNotActive,
+        CoolingDown,
+        OrderPending,
+        SelfPurchase,
+        EmptyOrder,
+        BatchTooLarge,
+        NothingOrderable,
+        CaptchaFailed,
+        RateLimited,
+        PaymentWindowClosed,
+        PaymentMethodNotAllowed,
+        OrderNotPayable,
+        OrderNotCancellable,
+        PushRefused,
+        PushNotPending,
+        NotRefundable,
+    ]
+};
+
+/// Where [`CODES`] is kept whole: a code added to `Code` does not compile here until it is
+/// named below; name it in `CODES` too (the test counts them).
+#[allow(dead_code)]
+fn listed(code: Code) {
+    use Code::*;
+    match code {
+        InvalidRequest
+        | InvalidAmount
+        | InvalidDomain
+        | Unauthenticated
+        | Forbidden
+        | NotFound
+        | IdempotencyKeyReused
+        | IdempotencyInProgress
+        | InvalidQuery
+        | Busy
+        | PayloadTooLarge
+        | NotVerified
+        | NoPayoutAccount
+        | NotOwner
+        | TooSoonAfterRegistration
+        | NearExpiry
+        | DomainExpired
+        | TransferProhibited
+        | SpecialDomain
+        | PendingOperation
+        | Restricted
+        | AlreadyInTrade
+        | ListingNotActive
+        | CoolingDown
+        | OrderPending
+        | SelfPurchase
+        | EmptyOrder
+        | BatchTooLarge
+        | NothingOrderable
+        | CaptchaFailed
+        | RateLimited
+        | PaymentWindowClosed
+        | PaymentMethodNotAllowed
+        | OrderNotPayable
+        | OrderNotCancellable
+        | PushRefused
+        | PushNotPending
+        | NotRefundable => {}
+    }
+}
+
+fn code_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "The stable code (API.md \"Errors\"); each route's responses say which it answers.",
+        ))
+        .enum_values(Some(CODES.iter().map(|c| c.as_str())))
+        .into()
 }
 
 fn problem_content() -> utoipa::openapi::Content {
@@ -119,6 +221,21 @@ impl utoipa::ToSchema for ListingPriceSchema {
 #[allow(dead_code)]
 pub struct IdempotencyKey {
     /// Any string of the client's choosing, unique per intended operation.
-    #[param(rename = "Idempotency-Key")]
+    #[param(rename = "Idempotency-Key", value_type = String, required = false)]
     pub idempotency_key: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for code in CODES {
+            assert!(seen.insert(code.as_str()), "{code:?} twice");
+        }
+        // As many as `listed` names.
+        assert_eq!(seen.len(), 38);
+    }
 }
