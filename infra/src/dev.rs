@@ -18,6 +18,7 @@ use market_app::{notifications, sweep, AppError};
 use market_core::error::{Code, Problem};
 use market_core::model::Payment;
 use market_web::json::Json;
+use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
 use market_web::{router_from, AppState, RouteTable};
 
@@ -49,22 +50,71 @@ pub fn routes() -> RouteTable {
     ]
 }
 
+/// The dev routes' OpenAPI paths (tag `local runner`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(complete_payment, clock, advance, run_sweep))]
+pub struct Api;
+
 /// The dev routes' router.
 pub fn router(dev: DevState) -> Router<AppState> {
     router_from(routes()).layer(Extension(dev))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CompletePayment)]
 struct CompleteBody {
+    #[schema(value_type = TradeStatusWord)]
     trade_status: String,
     /// `false`: the provider records the result but its notification is lost (to show that
     /// `POST /orders/{id}/refresh` finds it, O6).
     notify: Option<bool>,
 }
 
+/// The sandbox provider's trade statuses.
+#[derive(utoipa::ToSchema)]
+#[schema(as = TradeStatus)]
+#[allow(dead_code, clippy::enum_variant_names)]
+enum TradeStatusWord {
+    #[schema(rename = "TRADE_SUCCESS")]
+    TradeSuccess,
+    #[schema(rename = "TRADE_FINISHED")]
+    TradeFinished,
+    #[schema(rename = "TRADE_CLOSED")]
+    TradeClosed,
+    #[schema(rename = "WAIT_BUYER_PAY")]
+    WaitBuyerPay,
+}
+
+/// What the sandbox sent, and the payment's status after it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Completed {
+    out_trade_no: String,
+    #[schema(value_type = TradeStatusWord)]
+    sent: String,
+    #[schema(value_type = Option<market_app::schema::PaymentStatusSchema>, required = true)]
+    payment_status: Option<String>,
+}
+
+/// Make the sandbox provider notify a result (local runner)
+///
 /// Makes the sandbox send a signed notification through the notify path (queue included),
 /// then delivers the queue at once so the answer reflects the applied result.
+#[utoipa::path(
+    post,
+    path = "/dev/payments/{out_trade_no}/complete",
+    tag = "local runner",
+    security(()),
+    params(("out_trade_no" = String, Path, description = "The payment attempt's `out_trade_no`")),
+    request_body = CompleteBody,
+    responses(
+        (status = 200, description = "Sent", body = Completed),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn complete_payment(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,
@@ -136,17 +186,45 @@ async fn wait_until_applied(
     Ok(())
 }
 
+/// The server's now.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Now {
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+/// The server clock (local runner)
+#[utoipa::path(
+    get,
+    path = "/dev/clock",
+    tag = "local runner",
+    security(()),
+    responses((status = 200, description = "The server clock", body = Now))
+)]
 async fn clock(State(app): State<AppState>) -> Response {
     axum::Json(json!({ "now": app.now() })).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdvanceClock)]
 struct AdvanceBody {
+    #[schema(minimum = 0, maximum = 316224000)]
     seconds: i64,
     /// `false`: only the clock moves; nothing that became due runs until a later advance
     /// with a sweep, or `POST /dev/sweep` (a late sweeper, E1). Absent: `true`.
+    #[schema(default = true)]
     sweep: Option<bool>,
+}
+
+/// The clock after a move, and what the sweep changed.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Advanced {
+    now: chrono::DateTime<chrono::Utc>,
+    /// What the sweep changed; null with `sweep` false.
+    #[schema(required = true)]
+    sweep: Option<market_app::sweep::SweepReport>,
 }
 
 /// The longest single move of the clock: ten years, as long as a registration may run, so
@@ -171,11 +249,31 @@ fn step_of(seconds: i64) -> Result<Duration, Problem> {
     Ok(Duration::seconds(seconds))
 }
 
-/// Moves the clock forward, then runs what became due: delayed messages and the sweep.
-/// With `sweep: false` the sweeper is late instead (E1): its deadline messages are held
-/// back and no sweep runs, so every request meets the new time before any sweep has; they
-/// run at the next advance with a sweep or `POST /dev/sweep`. A move that is refused
-/// changes nothing.
+/// Move the clock forward and run what is due (local runner)
+///
+/// Moves the server clock forward for every rule, deadline and sweep, then runs what became
+/// due (delayed messages and the sweep). With `sweep` false only the clock moves and the
+/// sweeper is late (E1) until a later advance with a sweep or `POST /dev/sweep`. A move
+/// back, one over ten years, or one that would take the clock past 9999-12-31T23:59:59Z is
+/// refused with 400 INVALID_REQUEST and changes nothing.
+//
+// Moves the clock forward, then runs what became due: delayed messages and the sweep.
+// With `sweep: false` the sweeper is late instead (E1): its deadline messages are held
+// back and no sweep runs, so every request meets the new time before any sweep has; they
+// run at the next advance with a sweep or `POST /dev/sweep`. A move that is refused
+// changes nothing.
+#[utoipa::path(
+    post,
+    path = "/dev/clock/advance",
+    tag = "local runner",
+    security(()),
+    request_body = AdvanceBody,
+    responses(
+        (status = 200, description = "Moved", body = Advanced),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn advance(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,
@@ -212,7 +310,20 @@ async fn advance(
     Ok(axum::Json(json!({ "now": now, "sweep": report })).into_response())
 }
 
-/// Runs the sweep now; a sweeper held by `sweep: false` is late no more.
+/// Run the expiry sweep now (local runner)
+///
+/// Runs the sweep at the server clock's now; a sweeper held late by `POST /dev/clock/advance`
+/// with `sweep` false runs again from here on.
+#[utoipa::path(
+    post,
+    path = "/dev/sweep",
+    tag = "local runner",
+    security(()),
+    responses(
+        (status = 200, description = "What the sweep changed", body = market_app::sweep::SweepReport),
+        (status = 503, response = Busy),
+    )
+)]
 async fn run_sweep(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,

@@ -22,6 +22,7 @@ use market_core::policy::Policy;
 use market_web::auth::{self, AuthMode};
 
 pub mod dev;
+pub mod openapi;
 pub mod pump;
 pub mod seed;
 

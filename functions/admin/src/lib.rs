@@ -14,9 +14,11 @@ use market_app::{fees, AppError};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId, PushId};
+use market_core::limits::{check_length, MAX_EMAIL_CHARS};
 use market_core::model::{Account, DomainFlags, FeeKind};
 use market_web::auth::Admin;
 use market_web::json::Json;
+use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{router_from, AppState, RouteTable};
@@ -38,26 +40,60 @@ pub fn routes() -> RouteTable {
     ]
 }
 
+/// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    put_account,
+    put_domain,
+    domain_event,
+    take_down_listing,
+    take_down_push,
+    put_fees,
+    refund_order_item
+))]
+pub struct Api;
+
 /// The router of this function.
 pub fn router() -> Router<AppState> {
     router_from(routes())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutAccount)]
 struct AccountBody {
     real_name_verified: bool,
+    /// The bound Alipay account (an email or a 2088… id); blank is none.
     payout_account: Option<String>,
+    #[schema(max_length = 254)]
     email: Option<String>,
     enterprise: Option<bool>,
 }
 
+/// Create or replace an account (A1)
+#[utoipa::path(
+    put,
+    path = "/admin/accounts/{account_id}",
+    tag = "operators",
+    params(("account_id" = String, Path, description = "The account's id", pattern = "^[A-Za-z0-9._@-]{1,64}$")),
+    request_body = AccountBody,
+    responses(
+        (status = 200, description = "The account", body = market_app::schema::AccountSchema),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn put_account(
     State(app): State<AppState>,
     _admin: Admin,
     PathParam(id): PathParam<AccountId>,
     Json(body): Json<AccountBody>,
 ) -> Result<Response, ApiError> {
+    if let Some(email) = &body.email {
+        check_length("email", email, MAX_EMAIL_CHARS)?;
+    }
     let account = Account {
         id,
         real_name_verified: body.real_name_verified,
@@ -68,15 +104,35 @@ async fn put_account(
     Ok(axum::Json(accounts::upsert_account(&app, account).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutDomain)]
 struct DomainBody {
+    /// The owner's account id.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     owner: String,
     registered_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    /// Registry state flags (A2, L2).
+    #[schema(value_type = Option<Object>)]
     flags: Option<DomainFlags>,
 }
 
+/// Create or update a domain (A2)
+#[utoipa::path(
+    put,
+    path = "/admin/domains/{domain}",
+    tag = "operators",
+    params(("domain" = String, Path, description = "The domain (ASCII or Unicode)")),
+    request_body = DomainBody,
+    responses(
+        (status = 200, description = "The domain", body = market_app::views::DomainView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn put_domain(
     State(app): State<AppState>,
     _admin: Admin,
@@ -99,16 +155,35 @@ async fn put_domain(
     Ok(axum::Json(market_app::views::DomainView::new(&domain, app.now())).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PutFees)]
 struct FeesBody {
+    #[schema(value_type = market_app::schema::FeeKindSchema)]
     kind: FeeKind,
+    /// A decimal string between 0 and 1 (`"0.05"`); `"0"` waives the fee.
+    #[schema(example = "0.05")]
     rate: String,
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
 }
 
+/// Set a fee period (S5)
+///
 /// S5: a fee period (a waiver is a rate of "0" for a stated period).
+#[utoipa::path(
+    put,
+    path = "/admin/fees",
+    tag = "operators",
+    request_body = FeesBody,
+    responses(
+        (status = 200, description = "The period", body = market_app::schema::FeePeriodSchema),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn put_fees(
     State(app): State<AppState>,
     _admin: Admin,
@@ -119,14 +194,33 @@ async fn put_fees(
     Ok(axum::Json(period).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DomainEvent)]
 struct EventBody {
+    /// `renewed` needs `expires_at`, `owner_changed` needs `owner`.
     #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
     kind: String,
     at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     owner: Option<String>,
+}
+
+/// The registrar core's event types.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum EventType {
+    Renewed,
+    Deleted,
+    TransferOutStarted,
+    OwnerChanged,
+    AuthCodeIssued,
+    Blacklisted,
+    Restricted,
+    TransferProhibited,
 }
 
 /// Parses an event of the registrar core (API.md Operators).
@@ -159,7 +253,24 @@ fn parse_event(body: EventBody) -> Result<DomainEvent, Problem> {
     })
 }
 
+/// A registry lifecycle event (L6, L7, P10)
+///
 /// L6, L7, P10: a lifecycle event from the registrar core; 202 with what it ended.
+#[utoipa::path(
+    post,
+    path = "/admin/domains/{domain}/events",
+    tag = "operators",
+    params(("domain" = String, Path, description = "The domain (ASCII or Unicode)")),
+    request_body = EventBody,
+    responses(
+        (status = 202, description = "What the event ended", body = market_app::lifecycle::Ended),
+        (status = 400, description = "INVALID_REQUEST, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn domain_event(
     State(app): State<AppState>,
     _admin: Admin,
@@ -172,10 +283,22 @@ async fn domain_event(
     Ok((StatusCode::ACCEPTED, axum::Json(ended)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Takedown)]
 struct TakedownBody {
+    /// Shown to the seller; not blank.
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
+}
+
+/// A push as its takedown answers it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TakenDown {
+    id: String,
+    #[schema(pattern = "^taken_down$")]
+    status: String,
 }
 
 fn reason(body: &TakedownBody) -> Result<&str, Problem> {
@@ -189,7 +312,25 @@ fn reason(body: &TakedownBody) -> Result<&str, Problem> {
     Ok(reason)
 }
 
+/// Take a listing down (M3)
+///
 /// M3: an operator takes a listing down; the reason is shown to the seller.
+#[utoipa::path(
+    post,
+    path = "/admin/listings/{id}/takedown",
+    tag = "operators",
+    params(("id" = String, Path, description = "The listing's id")),
+    request_body = TakedownBody,
+    responses(
+        (status = 200, description = "The listing, taken down", body = market_app::views::ListingView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "LISTING_NOT_ACTIVE", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn take_down_listing(
     State(app): State<AppState>,
     _admin: Admin,
@@ -206,7 +347,25 @@ async fn take_down_listing(
     .into_response())
 }
 
+/// Take a push down (P10)
+///
 /// P10: an operator takes a push down; money already paid is refunded.
+#[utoipa::path(
+    post,
+    path = "/admin/pushes/{id}/takedown",
+    tag = "operators",
+    params(("id" = String, Path, description = "The push's id")),
+    request_body = TakedownBody,
+    responses(
+        (status = 200, description = "The push, taken down", body = TakenDown),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn take_down_push(
     State(app): State<AppState>,
     _admin: Admin,
@@ -255,14 +414,36 @@ pub async fn handle_registry_event(
     serde_json::to_value(ended).map_err(|e| AppError::Internal(e.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RefundItem)]
 struct RefundBody {
+    /// The completed domain of the order to refund.
     domain: String,
+    /// The ruling; not blank.
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
+/// Refund a completed domain of an order by an operator's ruling; the seller bears it (S4)
+///
 /// S4: an operator refunds a completed domain (arbitration); the seller bears it.
+#[utoipa::path(
+    post,
+    path = "/admin/orders/{id}/refund",
+    tag = "operators",
+    params(("id" = String, Path, description = "The order's id")),
+    request_body = RefundBody,
+    responses(
+        (status = 200, description = "The order, with the item's refund", body = market_app::views::OrderView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "NOT_REFUNDABLE", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn refund_order_item(
     State(app): State<AppState>,
     _admin: Admin,

@@ -14,6 +14,7 @@ use market_core::domain_name::DomainName;
 use market_core::ids::ListingId;
 use market_web::auth::Caller;
 use market_web::json::{amount, Json, Query};
+use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
@@ -30,20 +31,54 @@ pub fn routes() -> RouteTable {
     ]
 }
 
+/// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(browse, publish, read, change, delist, mine),
+    components(schemas(BrowseSort))
+)]
+pub struct Api;
+
 /// The router of this function.
 pub fn router() -> Router<AppState> {
     router_from(routes())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PublishListing)]
 struct PublishBody {
+    /// The domain (ASCII or Unicode), one of the caller's.
+    #[schema(example = "example.com")]
     domain: String,
+    #[schema(value_type = market_web::openapi::ListingPriceSchema)]
     price: Value,
+    /// When the listing ends; default and longest: as the policy allows (L4).
     ends_at: Option<DateTime<Utc>>,
+    #[schema(max_length = 500)]
     description: Option<String>,
 }
 
+/// Publish a fixed-price listing (L1-L4)
+///
+/// The seller must be real-name verified with an Alipay account bound (A1) and the domain
+/// tradeable (L2). Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "publish_listing",
+    path = "/listings",
+    tag = "listings",
+    params(IdempotencyKey),
+    request_body = PublishBody,
+    responses(
+        (status = 201, description = "Published", body = market_app::views::ListingView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ALREADY_IN_TRADE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn publish(
     State(app): State<AppState>,
     caller: Caller,
@@ -64,14 +99,35 @@ async fn publish(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ChangeListing)]
 struct ChangeBody {
+    #[schema(value_type = Option<market_web::openapi::ListingPriceSchema>)]
     price: Option<Value>,
     ends_at: Option<DateTime<Utc>>,
+    #[schema(max_length = 500)]
     description: Option<String>,
 }
 
+/// Change a listing (L4, L5)
+#[utoipa::path(
+    patch,
+    operation_id = "change_listing",
+    path = "/listings/{id}",
+    tag = "listings",
+    params(("id" = String, Path, description = "The listing's id")),
+    request_body = ChangeBody,
+    responses(
+        (status = 200, description = "The listing as changed", body = market_app::views::ListingView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "LISTING_NOT_ACTIVE, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn change(
     State(app): State<AppState>,
     caller: Caller,
@@ -86,6 +142,22 @@ async fn change(
     Ok(axum::Json(listings::change(&app, &caller.account, &id, change).await?).into_response())
 }
 
+/// Delist (L5)
+#[utoipa::path(
+    delete,
+    operation_id = "delist",
+    path = "/listings/{id}",
+    tag = "listings",
+    params(("id" = String, Path, description = "The listing's id")),
+    responses(
+        (status = 200, description = "The listing, ended", body = market_app::views::ListingView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "LISTING_NOT_ACTIVE, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn delist(
     State(app): State<AppState>,
     caller: Caller,
@@ -94,6 +166,20 @@ async fn delist(
     Ok(axum::Json(listings::delist(&app, &caller.account, &id).await?).into_response())
 }
 
+/// A listing
+#[utoipa::path(
+    get,
+    operation_id = "read_listing",
+    path = "/listings/{id}",
+    tag = "listings",
+    security(()),
+    params(("id" = String, Path, description = "The listing's id")),
+    responses(
+        (status = 200, description = "The listing", body = market_app::views::ListingView),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn read(
     State(app): State<AppState>,
     PathParam(id): PathParam<ListingId>,
@@ -101,18 +187,57 @@ async fn read(
     Ok(axum::Json(listings::get(&app, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct BrowseParams {
+    /// Only domains under this TLD (`com`).
     tld: Option<String>,
+    #[param(value_type = Option<market_app::schema::MoneySchema>)]
     min_price: Option<String>,
+    #[param(value_type = Option<market_app::schema::MoneySchema>)]
     max_price: Option<String>,
+    /// Words the domain contains.
     q: Option<String>,
+    #[param(value_type = Option<BrowseSort>)]
     sort: Option<String>,
+    /// Items per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page; absent or empty for the first.
     cursor: Option<String>,
 }
 
+/// The order of a browse.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+enum BrowseSort {
+    #[schema(rename = "price")]
+    Price,
+    #[schema(rename = "-price")]
+    PriceDescending,
+    #[schema(rename = "newest")]
+    Newest,
+}
+
+/// Browse active listings
+///
+/// Reads at most two fixed-size index pages per request: a filter that matches little
+/// answers a short (even empty) page with a next_cursor to read on. min_price above
+/// max_price is 400 INVALID_QUERY.
+#[utoipa::path(
+    get,
+    operation_id = "browse_listings",
+    path = "/listings",
+    tag = "listings",
+    security(()),
+    params(BrowseParams),
+    responses(
+        (status = 200, description = "A page of active listings", body = market_app::views::PageView<market_app::views::ListingView>),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_QUERY", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn browse(
     State(app): State<AppState>,
     Query(p): Query<BrowseParams>,
@@ -133,12 +258,26 @@ async fn browse(
         max_price: money(p.max_price)?,
         q: p.q.filter(|q| !q.is_empty()),
         sort,
-        limit: page_limit(p.limit),
+        limit: page_limit(p.limit)?,
         cursor: page_cursor(p.cursor),
     };
     Ok(axum::Json(listings::browse(&app, browse).await?).into_response())
 }
 
+/// The caller's listings
+#[utoipa::path(
+    get,
+    operation_id = "my_listings",
+    path = "/me/listings",
+    tag = "listings",
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of the caller's listings, newest first", body = market_app::views::PageView<market_app::views::ListingView>),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn mine(
     State(app): State<AppState>,
     caller: Caller,
@@ -147,7 +286,7 @@ async fn mine(
     let page = listings::mine(
         &app,
         &caller.account,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;

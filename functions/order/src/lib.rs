@@ -10,6 +10,7 @@ use market_app::orders;
 use market_core::ids::OrderId;
 use market_web::auth::Caller;
 use market_web::json::Query;
+use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
@@ -26,18 +27,49 @@ pub fn routes() -> RouteTable {
     ]
 }
 
+/// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(place, read, pay, cancel, refresh, mine))]
+pub struct Api;
+
 /// The router of this function.
 pub fn router() -> Router<AppState> {
     router_from(routes())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PlaceOrder)]
 struct PlaceBody {
+    /// The cart: domains (ASCII or Unicode) with an active listing; at most the policy's
+    /// cart size (2,000 by default; more is 400 BATCH_TOO_LARGE).
+    #[schema(min_items = 1, max_items = 2000, example = json!(["example.com"]))]
     domains: Vec<String>,
+    /// The human check's token (the local runner's sandbox accepts `pass`).
     captcha_token: String,
 }
 
+/// Order a cart (O1-O7)
+///
+/// Orders every orderable domain of the cart, one order per seller group (O2); the
+/// others come back in `rejected` with their code. Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "place_order",
+    path = "/orders",
+    tag = "orders",
+    params(IdempotencyKey),
+    request_body = PlaceBody,
+    responses(
+        (status = 201, description = "Placed: the orders and the refused domains", body = market_app::orders::Placed),
+        (status = 400, description = "INVALID_REQUEST, EMPTY_ORDER, BATCH_TOO_LARGE, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "NOTHING_ORDERABLE (with `errors`), IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
+        (status = 503, response = Busy),
+    )
+)]
 async fn place(
     State(app): State<AppState>,
     caller: Caller,
@@ -57,6 +89,20 @@ async fn place(
     .await
 }
 
+/// An order (buyer only)
+#[utoipa::path(
+    get,
+    operation_id = "read_order",
+    path = "/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order", body = market_app::views::OrderView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (also another buyer's order)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn read(
     State(app): State<AppState>,
     caller: Caller,
@@ -65,12 +111,35 @@ async fn read(
     Ok(axum::Json(orders::get(&app, &caller.account, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PayOrder)]
 struct PayBody {
+    /// `alipay`; any other method is 400 PAYMENT_METHOD_NOT_ALLOWED (O8).
+    #[schema(example = "alipay")]
     method: String,
 }
 
+/// Start a payment attempt (O5, O8)
+///
+/// Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "pay_order",
+    path = "/orders/{id}/pay",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id"), IdempotencyKey),
+    request_body = PayBody,
+    responses(
+        (status = 200, description = "The attempt and the provider's payment page", body = market_app::views::PaymentView),
+        (status = 400, description = "INVALID_REQUEST, PAYMENT_METHOD_NOT_ALLOWED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ORDER_NOT_PAYABLE, PAYMENT_WINDOW_CLOSED, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn pay(
     State(app): State<AppState>,
     caller: Caller,
@@ -86,6 +155,21 @@ async fn pay(
     .await
 }
 
+/// Cancel an unpaid order
+#[utoipa::path(
+    post,
+    operation_id = "cancel_order",
+    path = "/orders/{id}/cancel",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order, cancelled", body = market_app::views::OrderView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ORDER_NOT_CANCELLABLE", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn cancel(
     State(app): State<AppState>,
     caller: Caller,
@@ -94,6 +178,20 @@ async fn cancel(
     Ok(axum::Json(orders::cancel(&app, &caller.account, &id).await?).into_response())
 }
 
+/// Ask the provider for the payment's result (O6)
+#[utoipa::path(
+    post,
+    operation_id = "refresh_order",
+    path = "/orders/{id}/refresh",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order as the provider's answer leaves it", body = market_app::views::OrderView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn refresh(
     State(app): State<AppState>,
     caller: Caller,
@@ -102,14 +200,34 @@ async fn refresh(
     Ok(axum::Json(orders::refresh(&app, &caller.account, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct MineParams {
+    /// `all` (default) or `unpaid`.
+    #[param(pattern = "^(all|unpaid)$")]
     status: Option<String>,
+    /// Items per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page; absent or empty for the first.
     cursor: Option<String>,
 }
 
+/// The caller's orders
+#[utoipa::path(
+    get,
+    operation_id = "my_orders",
+    path = "/me/orders",
+    tag = "orders",
+    params(MineParams),
+    responses(
+        (status = 200, description = "A page of the caller's orders, newest first", body = market_app::views::PageView<market_app::views::OrderView>),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn mine(
     State(app): State<AppState>,
     caller: Caller,
@@ -120,7 +238,7 @@ async fn mine(
         &app,
         &caller.account,
         unpaid_only,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;

@@ -18,6 +18,7 @@ use market_app::notifications::{self, MAX_BODY_BYTES};
 use market_app::payments::{self, Applied};
 use market_app::{App, AppError};
 use market_core::error::{Code, Problem};
+use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
 use market_web::{router_from, AppState, RouteTable};
 
@@ -26,14 +27,54 @@ pub fn routes() -> RouteTable {
     vec![("POST", "/payments/alipay/notify", post(notify))]
 }
 
+/// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(notify))]
+pub struct Api;
+
 /// The router of this function.
 pub fn router() -> Router<AppState> {
     router_from(routes())
 }
 
-/// Queues the notification exactly as received; `success` tells the provider to stop
-/// resending, so it is said only once the body is queued. The body is read up to one byte
-/// past the limit, never further: an oversized one is refused without buffering it all.
+/// An Alipay asynchronous notification as the door checks it; every other field is kept
+/// as received for the consumer.
+#[derive(utoipa::ToSchema)]
+#[schema(as = AlipayNotification)]
+#[allow(dead_code)]
+struct NotifyForm {
+    #[schema(min_length = 1)]
+    out_trade_no: String,
+    #[schema(min_length = 1)]
+    sign: String,
+    /// `RSA2`; checked by the consumer, not at the door.
+    sign_type: Option<String>,
+}
+
+/// Alipay asynchronous notification (queued, then applied exactly once)
+///
+/// Public (no token: the provider cannot hold one). Junk is refused at the door and never
+/// queued: a body over 16 KB (16384 bytes) is 413 `PAYLOAD_TOO_LARGE`; a body that is not a
+/// form with a non-empty `sign` and `out_trade_no` is 400 `INVALID_REQUEST`. Anything else
+/// is queued as received and answered `success`; its signature, `app_id`, `seller_id` and
+/// amount are checked by the consumer, which audits what it refuses (and raises the
+/// `RejectedNotifications` alarm).
+// Queues the notification exactly as received; `success` tells the provider to stop
+// resending, so it is said only once the body is queued. The body is read up to one byte
+// past the limit, never further: an oversized one is refused without buffering it all.
+#[utoipa::path(
+    post,
+    path = "/payments/alipay/notify",
+    tag = "payments",
+    security(()),
+    request_body(content = NotifyForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Queued", body = String, content_type = "text/plain", example = "success"),
+        (status = 400, description = "Not a payment notification (`INVALID_REQUEST`); nothing queued", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "Over 16 KB (`PAYLOAD_TOO_LARGE`); nothing queued", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn notify(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES + 1)
         .await

@@ -13,6 +13,7 @@ use market_core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
 use market_core::model::PushStatus;
 use market_web::auth::Caller;
 use market_web::json::{amount, Query};
+use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
@@ -32,22 +33,60 @@ pub fn routes() -> RouteTable {
     ]
 }
 
+/// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(publish, read, mine, withdraw, reject, accept, pay, confirm, force))]
+pub struct Api;
+
 /// The router of this function.
 pub fn router() -> Router<AppState> {
     router_from(routes())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PublishPush)]
 struct PublishBody {
+    /// The domains (ASCII or Unicode), all the caller's.
+    #[schema(min_items = 1, example = json!(["example.com"]))]
     domains: Vec<String>,
+    /// The named buyer's account id.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     buyer: String,
+    /// May be 0 (P1).
+    #[schema(value_type = market_app::schema::MoneySchema)]
     price: Value,
+    /// Lock the domains for 60 days after the change of registrant (P9).
     lock_60d: bool,
+    #[schema(max_length = 254)]
     buyer_email: Option<String>,
+    #[schema(max_length = 500)]
     message: Option<String>,
 }
 
+/// Push domains to a named buyer (P1-P3)
+///
+/// Both the seller and the named buyer must be real-name verified with an Alipay account
+/// bound (A1); otherwise 422 NOT_VERIFIED or NO_PAYOUT_ACCOUNT, naming the buyer when it is
+/// theirs, and nothing is written. Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "publish_push",
+    path = "/pushes",
+    tag = "pushes",
+    params(IdempotencyKey),
+    request_body = PublishBody,
+    responses(
+        (status = 201, description = "Published", body = market_app::pushes::PushView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN, BATCH_TOO_LARGE", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (the buyer)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ALREADY_IN_TRADE, SELF_PURCHASE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, PUSH_REFUSED, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
+        (status = 503, response = Busy),
+    )
+)]
 async fn publish(
     State(app): State<AppState>,
     caller: Caller,
@@ -75,6 +114,20 @@ async fn publish(
     .await
 }
 
+/// A push (seller or named buyer)
+#[utoipa::path(
+    get,
+    operation_id = "read_push",
+    path = "/pushes/{id}",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id")),
+    responses(
+        (status = 200, description = "The push", body = market_app::pushes::PushView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (also a push of others)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn read(
     State(app): State<AppState>,
     caller: Caller,
@@ -83,15 +136,36 @@ async fn read(
     Ok(axum::Json(pushes::get(&app, &caller.account, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct MineParams {
+    /// `sent` (default) or `received`.
+    #[param(pattern = "^(sent|received)$")]
     role: Option<String>,
+    #[param(value_type = Option<market_app::schema::PushStatusSchema>)]
     status: Option<PushStatus>,
+    /// Items per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page; absent or empty for the first.
     cursor: Option<String>,
 }
 
+/// The caller's pushes
+#[utoipa::path(
+    get,
+    operation_id = "my_pushes",
+    path = "/me/pushes",
+    tag = "pushes",
+    params(MineParams),
+    responses(
+        (status = 200, description = "A page of the caller's pushes, newest first", body = market_app::views::PageView<market_app::pushes::PushView>),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn mine(
     State(app): State<AppState>,
     caller: Caller,
@@ -103,13 +177,29 @@ async fn mine(
         &caller.account,
         received,
         p.status,
-        page_limit(p.limit),
+        page_limit(p.limit)?,
         page_cursor(p.cursor),
     )
     .await?;
     Ok(axum::Json(page).into_response())
 }
 
+/// Withdraw a pending push (P6)
+#[utoipa::path(
+    post,
+    operation_id = "withdraw_push",
+    path = "/pushes/{id}/withdraw",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id")),
+    responses(
+        (status = 200, description = "The push, withdrawn", body = market_app::pushes::PushView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn withdraw(
     State(app): State<AppState>,
     caller: Caller,
@@ -118,6 +208,22 @@ async fn withdraw(
     Ok(axum::Json(pushes::withdraw(&app, &caller.account, &id).await?).into_response())
 }
 
+/// Reject a pending push (P7)
+#[utoipa::path(
+    post,
+    operation_id = "reject_push",
+    path = "/pushes/{id}/reject",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id")),
+    responses(
+        (status = 200, description = "The push, rejected", body = market_app::pushes::PushView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn reject(
     State(app): State<AppState>,
     caller: Caller,
@@ -126,12 +232,36 @@ async fn reject(
     Ok(axum::Json(pushes::reject(&app, &caller.account, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AcceptPush)]
 struct AcceptBody {
+    /// The human check's token (the local runner's sandbox accepts `pass`).
     captcha_token: String,
 }
 
+/// Accept a push (P7); opens its payment
+///
+/// The buyer must be real-name verified with an Alipay account bound (A1); otherwise 422
+/// NOT_VERIFIED or NO_PAYOUT_ACCOUNT and nothing changes. Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "accept_push",
+    path = "/pushes/{id}/accept",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id"), IdempotencyKey),
+    request_body = AcceptBody,
+    responses(
+        (status = 200, description = "The push, accepted", body = market_app::pushes::PushView),
+        (status = 400, description = "INVALID_REQUEST, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PUSH_NOT_PENDING, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn accept(
     State(app): State<AppState>,
     caller: Caller,
@@ -145,12 +275,36 @@ async fn accept(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PayPush)]
 struct PayBody {
+    /// `alipay`; any other method is 400 PAYMENT_METHOD_NOT_ALLOWED (O8).
+    #[schema(example = "alipay")]
     method: String,
 }
 
+/// Start a payment attempt for an accepted push
+///
+/// Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "pay_push",
+    path = "/pushes/{id}/pay",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id"), IdempotencyKey),
+    request_body = PayBody,
+    responses(
+        (status = 200, description = "The attempt and the provider's payment page", body = market_app::views::PaymentView),
+        (status = 400, description = "INVALID_REQUEST, PAYMENT_METHOD_NOT_ALLOWED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ORDER_NOT_PAYABLE, PUSH_NOT_PENDING, PAYMENT_WINDOW_CLOSED, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn pay(
     State(app): State<AppState>,
     caller: Caller,
@@ -166,6 +320,22 @@ async fn pay(
     .await
 }
 
+/// Confirm the change of registrant (P9)
+#[utoipa::path(
+    post,
+    operation_id = "confirm_push",
+    path = "/pushes/{id}/confirm",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id")),
+    responses(
+        (status = 200, description = "The push, completed", body = market_app::pushes::PushView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn confirm(
     State(app): State<AppState>,
     caller: Caller,
@@ -174,6 +344,22 @@ async fn confirm(
     Ok(axum::Json(pushes::confirm(&app, &caller.account, &id).await?).into_response())
 }
 
+/// Force the change of registrant (P9)
+#[utoipa::path(
+    post,
+    operation_id = "force_push",
+    path = "/pushes/{id}/force",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id")),
+    responses(
+        (status = 200, description = "The push, completed", body = market_app::pushes::PushView),
+        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
 async fn force(
     State(app): State<AppState>,
     caller: Caller,

@@ -108,10 +108,17 @@ pub async fn my_domains(
 
 /// `GET /me/ledger`: a page of the caller's entries as seller and as buyer, oldest first,
 /// and the seller balances.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Ledger)]
 pub struct LedgerView {
+    /// Ledger entries (API.md "Domains and money of the caller").
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Entry>,
+    /// The cursor of the next page; null on the last.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
+    /// The seller balances.
+    #[schema(value_type = Object)]
     pub balances: Balances,
 }
 

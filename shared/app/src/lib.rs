@@ -32,6 +32,7 @@ pub mod rate_limit;
 pub mod refunds;
 pub mod repo;
 pub mod retry;
+pub mod schema;
 pub mod store;
 pub mod sweep;
 pub mod views;

@@ -61,7 +61,7 @@ impl DomainEvent {
 }
 
 /// What an event or takedown ended.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Ended {
     pub listing: Option<String>,
     pub push: Option<String>,

@@ -24,9 +24,12 @@ use market_core::order::{check_payable, group_cart, in_window, PaymentMethod};
 use market_core::policy::GroupLimits;
 
 /// The answer to `POST /orders`.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Placed {
+    /// One order per seller group (O2).
     pub orders: Vec<OrderView>,
+    /// The domains that could not be ordered, each with its code.
+    #[schema(value_type = Vec<crate::schema::DomainRefusalSchema>)]
     pub rejected: Vec<DomainRefusal>,
 }
 

@@ -32,7 +32,7 @@ pub const INDEX_LAG: Duration = Duration::minutes(5);
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
 
 /// What one sweep did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct SweepReport {
     pub expired_orders: Vec<String>,
     pub resumed_deliveries: Vec<String>,
@@ -55,7 +55,7 @@ pub struct SweepReport {
 }
 
 /// One due item that could not be handled this time.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SweepFailure {
     /// The item's table key, `pk/sk`.
     pub key: String,

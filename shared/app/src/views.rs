@@ -9,15 +9,22 @@ use market_core::money::Money;
 use market_core::order::status_at;
 
 /// A listing as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Listing)]
 pub struct ListingView {
     pub id: String,
     pub domain: String,
     pub domain_unicode: String,
     pub seller: String,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub price: Money,
+    /// The fee rate a sale would pay now, a decimal string (`"0.05"`).
+    #[schema(value_type = String, pattern = r"^[0-9]+(\.[0-9]+)?$", example = "0.05")]
     pub fee_rate: Decimal,
+    #[schema(value_type = crate::schema::ListingStatusSchema)]
     pub status: ListingStatus,
+    /// Why it ended, e.g. `delisted`, `ends_at_passed`, `domain_expired` (shown as soon as
+    /// the time passes, before any sweep, E1), or a registry event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
     pub buyable_at: DateTime<Utc>,
@@ -50,26 +57,33 @@ impl ListingView {
 }
 
 /// One domain of an order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = OrderItem)]
 pub struct OrderItemView {
     pub domain: String,
     pub domain_unicode: String,
     pub listing_id: String,
     pub seller: String,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub price: Money,
+    #[schema(value_type = crate::schema::ItemStatusSchema)]
     pub status: ItemStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schema::MoneySchema>)]
     pub refund: Option<Money>,
 }
 
 /// An order as its buyer sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Order)]
 pub struct OrderView {
     pub id: String,
     pub buyer: String,
+    #[schema(value_type = crate::schema::OrderStatusSchema)]
     pub status: OrderStatus,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub total: Money,
     pub items: Vec<OrderItemView>,
     pub pay_by: DateTime<Utc>,
@@ -114,10 +128,12 @@ impl OrderView {
 }
 
 /// A payment attempt as `POST /orders/{id}/pay` answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Payment)]
 pub struct PaymentView {
     pub payment_id: String,
     pub out_trade_no: String,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub amount: Money,
     pub pay_url: String,
     pub expires_at: DateTime<Utc>,
@@ -137,7 +153,8 @@ impl PaymentView {
 }
 
 /// A domain as its owner sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Domain)]
 pub struct DomainView {
     pub domain: String,
     pub domain_unicode: String,
@@ -164,8 +181,10 @@ impl DomainView {
 }
 
 /// A page of a list (API.md conventions).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageView<T> {
     pub items: Vec<T>,
+    /// The cursor of the next page; null on the last.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }

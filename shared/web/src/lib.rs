@@ -3,6 +3,7 @@
 //! entry points that wire a function to the adapters.
 pub mod auth;
 pub mod json;
+pub mod openapi;
 pub mod problem;
 pub mod sqs;
 pub mod trace;
@@ -37,9 +38,17 @@ pub async fn run_http_lambda(router: axum::Router<AppState>) -> Result<(), lambd
     lambda_http::run(lambda_router(router, app)).await
 }
 
-/// `limit` of a list: default 50, at most 200 (API.md conventions).
-pub fn page_limit(limit: Option<usize>) -> usize {
-    limit.unwrap_or(50).clamp(1, 200)
+/// `limit` of a list: default 50, from 1 to 200 (API.md conventions); another is 400
+/// `INVALID_REQUEST`, as the OpenAPI document says.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, market_core::error::Problem> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(n) => Err(market_core::error::Problem::new(
+            market_core::error::Code::InvalidRequest,
+            format!("limit is from 1 to 200, not {n}"),
+        )),
+    }
 }
 
 /// A list's `cursor`: an empty one means the first page.
@@ -48,10 +57,14 @@ pub fn page_cursor(cursor: Option<String>) -> Option<String> {
 }
 
 /// The query of a list route that takes nothing but paging.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// Items per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page; absent or empty for the first.
     pub cursor: Option<String>,
 }
 

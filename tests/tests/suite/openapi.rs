@@ -1,5 +1,5 @@
-//! `openapi.yaml` describes exactly the routes the server serves: every function's routes
-//! and the local runner's own.
+//! `openapi.yaml` is generated from the code (`infra::openapi`) and describes exactly the
+//! routes the server serves: every function's routes and the local runner's own.
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -59,4 +59,26 @@ fn the_openapi_document_lists_every_served_route_and_no_other() {
     }
     served.insert(("GET".into(), "/health".into()));
     assert_eq!(documented(), served);
+}
+
+/// The committed `openapi.yaml` is the document the code generates
+/// (`cargo run -p infra --bin openapi > openapi.yaml` after a change to a route, a DTO or a
+/// view).
+#[test]
+fn the_committed_openapi_document_is_the_generated_one() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let committed = std::fs::read_to_string(root.join("openapi.yaml")).expect("openapi.yaml");
+    let generated = infra::openapi::yaml();
+    if committed != generated {
+        let first = committed
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(committed.lines().count().min(generated.lines().count()));
+        panic!(
+            "openapi.yaml is not what the code generates (first difference at line {}): run \
+             `cargo run -p infra --bin openapi > openapi.yaml`",
+            first + 1
+        );
+    }
 }

@@ -16,25 +16,32 @@ use market_core::money::Money;
 use super::*;
 
 /// A push as its seller and buyer see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Push)]
 pub struct PushView {
     pub id: String,
     pub seller: String,
     pub buyer: String,
     pub domains: Vec<String>,
     pub domains_unicode: Vec<String>,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub price: Money,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub transfer_fee: Money,
+    #[schema(value_type = crate::schema::MoneySchema)]
     pub amount_due: Money,
     pub lock_60d: bool,
+    #[schema(value_type = crate::schema::PushStatusSchema)]
     pub status: PushStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 254)]
     pub buyer_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500)]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<DateTime<Utc>>,
