@@ -209,8 +209,9 @@ async fn clock(State(app): State<AppState>) -> Response {
 #[serde(deny_unknown_fields)]
 #[schema(as = AdvanceClock)]
 struct AdvanceBody {
-    #[schema(minimum = 0, maximum = 316224000)]
-    seconds: i64,
+    /// Whole seconds (`780417.0` is the same whole number as `780417`, as JSON Schema says).
+    #[schema(value_type = i64, minimum = 0, maximum = 316224000)]
+    seconds: serde_json::Number,
     /// `false`: only the clock moves; nothing that became due runs until a later advance
     /// with a sweep, or `POST /dev/sweep` (a late sweeper, E1). Absent: `true`.
     #[schema(default = true)]
@@ -233,7 +234,19 @@ struct Advanced {
 const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 24 * 3600;
 
 /// A requested move as a duration: forward, and no more than [`MAX_ADVANCE_SECONDS`].
-fn step_of(seconds: i64) -> Result<Duration, Problem> {
+fn step_of(seconds: &serde_json::Number) -> Result<Duration, Problem> {
+    let whole = seconds.as_i64().or_else(|| {
+        seconds
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+            .map(|f| f as i64)
+    });
+    let Some(seconds) = whole else {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            format!("seconds is a whole number, not {seconds}"),
+        ));
+    };
     if seconds < 0 {
         return Err(Problem::new(
             Code::InvalidRequest,
@@ -279,7 +292,7 @@ async fn advance(
     Extension(dev): Extension<DevState>,
     Json(body): Json<AdvanceBody>,
 ) -> Result<Response, ApiError> {
-    let step = step_of(body.seconds)?;
+    let step = step_of(&body.seconds)?;
     let clock = &dev.clock;
     let late = body.sweep == Some(false);
     // Held before the clock moves, so the pump cannot slip a deadline through in between.

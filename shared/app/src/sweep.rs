@@ -28,6 +28,12 @@ pub const FIRST_LOOKBACK_HOURS: i64 = 72;
 /// the bucket of `now - INDEX_LAG`, so such an entry is still read.
 pub const INDEX_LAG: Duration = Duration::minutes(5);
 
+/// The most hourly buckets one sweep reads (62 days: a 60-day lock and the 7-day windows
+/// fit in one). After a long outage, or a dev clock moved by years, each sweep catches up
+/// this far and the next one goes on from there: one sweep's cost stays bounded, and the
+/// rules do not wait for it (E1: every use case reads the deadline itself).
+pub const MAX_BUCKETS_PER_SWEEP: i64 = 24 * 62;
+
 /// The longest a failing item waits for its next try.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
 
@@ -47,6 +53,8 @@ pub struct SweepReport {
     pub domains_expired: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
+    /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now: the next sweep goes on.
+    pub behind: bool,
     /// Due items handled without error (whether or not they had to change).
     pub processed: usize,
     /// Due items whose handling failed; each is retried later with backoff.
@@ -286,8 +294,9 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
         })
         .min(now);
     let mut hour = hour_of(start);
+    let last = now.min(hour + Duration::hours(MAX_BUCKETS_PER_SWEEP - 1));
     let mut oldest_left: Option<DateTime<Utc>> = None;
-    while hour <= now {
+    while hour <= last {
         let mut query = due_query(hour, now);
         loop {
             let page = app.store.query(query.clone()).await?;
@@ -315,7 +324,9 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
         }
         hour += Duration::hours(1);
     }
-    let settled_up_to = hour_of(now - INDEX_LAG);
+    // `hour` is now the first bucket not read: short of now when the walk was capped.
+    let settled_up_to = hour_of(now - INDEX_LAG).min(hour);
+    report.behind = hour <= now;
     let next = Cursor {
         from: oldest_left.map_or(settled_up_to, |left| left.min(settled_up_to)),
     };

@@ -341,3 +341,31 @@ async fn l7_a_domain_said_to_have_expired_hours_ago_is_still_swept() {
     let mine = app.get("/me/listings", Some("alice")).await;
     assert_eq!(mine.body["items"][0]["status"], "ended", "{mine:?}");
 }
+
+#[tokio::test]
+async fn a_sweep_after_a_long_gap_reads_a_bounded_walk_and_the_next_ones_catch_up() {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(1, 1).await;
+    sweep::sweep(&scene.app).await.unwrap(); // the cursor is at now
+    let placed = orders_for(&scene, &listed).await;
+    // Two hundred days pass without a sweep (an outage, or a dev clock moved far).
+    scene.clock.advance(Duration::days(200));
+    let first = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!(
+        first.expired_orders, placed,
+        "what was due first is handled first"
+    );
+    assert!(
+        first.behind,
+        "one sweep walks at most {} hours",
+        sweep::MAX_BUCKETS_PER_SWEEP
+    );
+    let mut sweeps = 1;
+    while sweep::sweep(&scene.app).await.unwrap().behind {
+        sweeps += 1;
+        assert!(sweeps < 10, "the sweeps catch up");
+    }
+    // 200 days are 4,800 hourly buckets: four walks of at most 1,488.
+    assert_eq!(sweeps, 3);
+}

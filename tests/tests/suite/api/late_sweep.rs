@@ -516,3 +516,22 @@ async fn e1_p9_a_sellers_confirmation_after_seven_days_is_a_forced_change_with_t
     let sweep = app.advance(0).await;
     assert_eq!(sweep.body["sweep"]["pushes_forced"], json!([]), "{sweep:?}");
 }
+
+#[tokio::test]
+async fn the_dev_clock_takes_whole_seconds_written_either_way() {
+    let app = spawn_app().await;
+    let before = app.now().await;
+    let moved = app
+        .post(
+            "/dev/clock/advance",
+            None,
+            json!({ "seconds": 60.0, "sweep": false }),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{moved:?}");
+    assert!(app.now().await - before >= chrono::Duration::seconds(60));
+    let half = app
+        .post("/dev/clock/advance", None, json!({ "seconds": 60.5 }))
+        .await;
+    assert_problem(&half, 400, "INVALID_REQUEST");
+}
