@@ -101,7 +101,9 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         match who {
             Some("admin") => request = request.bearer_auth(self.admin_token()),
             Some(account) => request = request.bearer_auth(self.token(account)),
@@ -128,6 +130,7 @@ impl TestApp {
             .map(str::to_owned);
         let text = response.text().await.expect("a body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        crate::contract::check(method.as_str(), path, status, &content_type, &body);
         Reply {
             status,
             body,

@@ -2,6 +2,7 @@
 //! would, start a local AWS endpoint (moto) for the adapter tests, and capture the JSON
 //! log lines a Lambda would write.
 pub mod client;
+pub mod contract;
 pub mod env;
 pub mod faults;
 pub mod logs;

@@ -82,3 +82,41 @@ fn the_committed_openapi_document_is_the_generated_one() {
         );
     }
 }
+
+/// The contract check every API test's answers go through (`market_tests::contract`) really
+/// refuses a body that does not match, and a status the route does not document.
+#[test]
+#[should_panic(expected = "does not match its schema")]
+fn an_answer_that_breaks_its_schema_fails_the_test_that_got_it() {
+    market_tests::contract::check(
+        "GET",
+        "/listings/lst_01",
+        200,
+        "application/json",
+        &serde_json::json!({ "id": 5 }),
+    );
+}
+
+#[test]
+#[should_panic(expected = "does not document")]
+fn an_undocumented_status_fails_the_test_that_got_it() {
+    market_tests::contract::check(
+        "GET",
+        "/listings/lst_01",
+        418,
+        "application/json",
+        &serde_json::json!({}),
+    );
+}
+
+#[test]
+fn a_problem_answer_matches_the_problem_schema() {
+    market_tests::contract::check(
+        "GET",
+        "/listings/lst_01",
+        404,
+        "application/problem+json",
+        &serde_json::json!({ "type": "about:blank", "title": "Not found", "status": 404,
+            "detail": "no such listing", "code": "NOT_FOUND" }),
+    );
+}
