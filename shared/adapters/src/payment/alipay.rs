@@ -17,7 +17,7 @@ use market_core::money::Money;
 
 /// The Alipay adapter's settings.
 pub struct AlipayConfig {
-    /// The identity and keys (from Secrets Manager in the cloud, see `alipay_keys`).
+    /// The identity and keys (from Secrets Manager in the cloud, see `payment::keys`).
     pub keys: KeySource,
     /// `https://openapi.alipay.com/gateway.do` in production.
     pub gateway: String,
