@@ -58,7 +58,11 @@ impl utoipa::Modify for BearerJwt {
     security(("bearer" = [])),
     paths(health),
     components(
-        responses(market_web::openapi::Busy, market_web::openapi::RateLimited),
+        responses(
+            market_web::openapi::Busy,
+            market_web::openapi::RateLimited,
+            market_web::openapi::Unauthenticated
+        ),
         schemas(
             market_web::openapi::ProblemSchema,
             market_app::schema::DomainRefusalSchema,

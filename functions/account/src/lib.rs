@@ -8,7 +8,7 @@ use axum::Router;
 use market_app::accounts;
 use market_web::auth::Caller;
 use market_web::json::Query;
-use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
+use market_web::openapi::{Busy, ProblemSchema as ProblemDoc, Unauthenticated};
 use market_web::problem::ApiError;
 use market_web::{page_cursor, page_limit, router_from, AppState, Paging, RouteTable};
 
@@ -40,7 +40,7 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 200, description = "A page of the caller's domains", body = market_app::views::PageView<market_app::views::DomainView>),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 503, response = Busy),
     )
 )]
@@ -69,7 +69,7 @@ async fn domains(
     responses(
         (status = 200, description = "A page of entries and the balances", body = market_app::accounts::LedgerView),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 503, response = Busy),
     )
 )]

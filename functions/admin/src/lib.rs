@@ -18,7 +18,7 @@ use market_core::limits::{check_length, MAX_EMAIL_CHARS};
 use market_core::model::{Account, DomainFlags, FeeKind};
 use market_web::auth::Admin;
 use market_web::json::Json;
-use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
+use market_web::openapi::{Busy, ProblemSchema as ProblemDoc, Unauthenticated};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{router_from, AppState, RouteTable};
@@ -80,7 +80,7 @@ struct AccountBody {
     responses(
         (status = 200, description = "The account", body = market_app::schema::AccountSchema),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -128,7 +128,7 @@ struct DomainBody {
     responses(
         (status = 200, description = "The domain", body = market_app::views::DomainView),
         (status = 400, description = "INVALID_REQUEST, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -179,7 +179,7 @@ struct FeesBody {
     responses(
         (status = 200, description = "The period", body = market_app::schema::FeePeriodSchema),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -265,7 +265,7 @@ fn parse_event(body: EventBody) -> Result<DomainEvent, Problem> {
     responses(
         (status = 202, description = "What the event ended", body = market_app::lifecycle::Ended),
         (status = 400, description = "INVALID_REQUEST, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -324,7 +324,7 @@ fn reason(body: &TakedownBody) -> Result<&str, Problem> {
     responses(
         (status = 200, description = "The listing, taken down", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "LISTING_NOT_ACTIVE", body = ProblemDoc, content_type = "application/problem+json"),
@@ -359,7 +359,7 @@ async fn take_down_listing(
     responses(
         (status = 200, description = "The push, taken down", body = TakenDown),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -437,7 +437,7 @@ struct RefundBody {
     responses(
         (status = 200, description = "The order, with the item's refund", body = market_app::views::OrderView),
         (status = 400, description = "INVALID_REQUEST, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "NOT_REFUNDABLE", body = ProblemDoc, content_type = "application/problem+json"),

@@ -14,7 +14,7 @@ use market_core::domain_name::DomainName;
 use market_core::ids::ListingId;
 use market_web::auth::Caller;
 use market_web::json::{amount, Json, Query};
-use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc};
+use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, Unauthenticated};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
@@ -73,7 +73,7 @@ struct PublishBody {
     responses(
         (status = 201, description = "Published", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 409, description = "ALREADY_IN_TRADE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -121,7 +121,7 @@ struct ChangeBody {
     responses(
         (status = 200, description = "The listing as changed", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "LISTING_NOT_ACTIVE, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -151,7 +151,7 @@ async fn change(
     params(("id" = String, Path, description = "The listing's id")),
     responses(
         (status = 200, description = "The listing, ended", body = market_app::views::ListingView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "LISTING_NOT_ACTIVE, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -274,7 +274,7 @@ async fn browse(
     responses(
         (status = 200, description = "A page of the caller's listings, newest first", body = market_app::views::PageView<market_app::views::ListingView>),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 503, response = Busy),
     )
 )]

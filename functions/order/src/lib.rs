@@ -10,7 +10,9 @@ use market_app::orders;
 use market_core::ids::OrderId;
 use market_web::auth::Caller;
 use market_web::json::Query;
-use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited};
+use market_web::openapi::{
+    Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited, Unauthenticated,
+};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
@@ -63,7 +65,7 @@ struct PlaceBody {
     responses(
         (status = 201, description = "Placed: the orders and the refused domains", body = market_app::orders::Placed),
         (status = 400, description = "INVALID_REQUEST, EMPTY_ORDER, BATCH_TOO_LARGE, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 409, description = "NOTHING_ORDERABLE (with `errors`), IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, response = RateLimited),
@@ -98,7 +100,7 @@ async fn place(
     params(("id" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order", body = market_app::views::OrderView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND (also another buyer's order)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -133,7 +135,7 @@ struct PayBody {
     responses(
         (status = 200, description = "The attempt and the provider's payment page", body = market_app::views::PaymentView),
         (status = 400, description = "INVALID_REQUEST, PAYMENT_METHOD_NOT_ALLOWED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ORDER_NOT_PAYABLE, PAYMENT_WINDOW_CLOSED, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
@@ -164,7 +166,7 @@ async fn pay(
     params(("id" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order, cancelled", body = market_app::views::OrderView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ORDER_NOT_CANCELLABLE", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -187,7 +189,7 @@ async fn cancel(
     params(("id" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order as the provider's answer leaves it", body = market_app::views::OrderView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -224,7 +226,7 @@ struct MineParams {
     responses(
         (status = 200, description = "A page of the caller's orders, newest first", body = market_app::views::PageView<market_app::views::OrderView>),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 503, response = Busy),
     )
 )]

@@ -13,7 +13,9 @@ use market_core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
 use market_core::model::PushStatus;
 use market_web::auth::Caller;
 use market_web::json::{amount, Query};
-use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited};
+use market_web::openapi::{
+    Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited, Unauthenticated,
+};
 use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Raw, RouteTable};
@@ -79,7 +81,7 @@ struct PublishBody {
     responses(
         (status = 201, description = "Published", body = market_app::pushes::PushView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN, BATCH_TOO_LARGE", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND (the buyer)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ALREADY_IN_TRADE, SELF_PURCHASE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, PUSH_REFUSED, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
@@ -123,7 +125,7 @@ async fn publish(
     params(("id" = String, Path, description = "The push's id")),
     responses(
         (status = 200, description = "The push", body = market_app::pushes::PushView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND (also a push of others)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -162,7 +164,7 @@ struct MineParams {
     responses(
         (status = 200, description = "A page of the caller's pushes, newest first", body = market_app::views::PageView<market_app::pushes::PushView>),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 503, response = Busy),
     )
 )]
@@ -193,7 +195,7 @@ async fn mine(
     params(("id" = String, Path, description = "The push's id")),
     responses(
         (status = 200, description = "The push, withdrawn", body = market_app::pushes::PushView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -217,7 +219,7 @@ async fn withdraw(
     params(("id" = String, Path, description = "The push's id")),
     responses(
         (status = 200, description = "The push, rejected", body = market_app::pushes::PushView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -254,7 +256,7 @@ struct AcceptBody {
     responses(
         (status = 200, description = "The push, accepted", body = market_app::pushes::PushView),
         (status = 400, description = "INVALID_REQUEST, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
@@ -297,7 +299,7 @@ struct PayBody {
     responses(
         (status = 200, description = "The attempt and the provider's payment page", body = market_app::views::PaymentView),
         (status = 400, description = "INVALID_REQUEST, PAYMENT_METHOD_NOT_ALLOWED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ORDER_NOT_PAYABLE, PUSH_NOT_PENDING, PAYMENT_WINDOW_CLOSED, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
@@ -329,7 +331,7 @@ async fn pay(
     params(("id" = String, Path, description = "The push's id")),
     responses(
         (status = 200, description = "The push, completed", body = market_app::pushes::PushView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -353,7 +355,7 @@ async fn confirm(
     params(("id" = String, Path, description = "The push's id")),
     responses(
         (status = 200, description = "The push, completed", body = market_app::pushes::PushView),
-        (status = 401, description = "UNAUTHENTICATED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (not this push's party for this step)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),

@@ -171,6 +171,23 @@ impl<'r> utoipa::ToResponse<'r> for Busy {
     }
 }
 
+/// 401 `UNAUTHENTICATED`: no token, a bad signature or an expired token (every route but
+/// the public ones).
+pub struct Unauthenticated;
+
+impl<'r> utoipa::ToResponse<'r> for Unauthenticated {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "Unauthenticated",
+            ResponseBuilder::new()
+                .description("UNAUTHENTICATED: no token, a bad signature or an expired token.")
+                .content(PROBLEM_JSON, problem_content())
+                .build()
+                .into(),
+        )
+    }
+}
+
 /// 429 `RATE_LIMITED`.
 pub struct RateLimited;
 
