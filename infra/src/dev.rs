@@ -10,6 +10,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use market_adapters::payment::sandbox::{FailMode, Operation};
 use market_adapters::payment::{SandboxProvider, TradeStatus};
 use market_adapters::queue::{InProcessQueue, Topic};
 use market_app::ports::clock::DevClock;
@@ -47,12 +48,13 @@ pub fn routes() -> RouteTable {
         ("GET", "/dev/clock", get(clock)),
         ("POST", "/dev/clock/advance", post(advance)),
         ("POST", "/dev/sweep", post(run_sweep)),
+        ("POST", "/dev/provider/fail-next", post(fail_next)),
     ]
 }
 
 /// The dev routes' OpenAPI paths (tag `local runner`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(complete_payment, clock, advance, run_sweep))]
+#[openapi(paths(complete_payment, clock, advance, run_sweep, fail_next))]
 pub struct Api;
 
 /// The dev routes' router.
@@ -343,4 +345,70 @@ async fn run_sweep(
 ) -> Result<Response, ApiError> {
     dev.queue.resume(Topic::OrderDeadlines);
     Ok(axum::Json(sweep::sweep(&app).await?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = FailNext)]
+struct FailNextBody {
+    #[schema(value_type = FailOperation)]
+    operation: Operation,
+    /// How many of the next calls of that kind fail (0 clears).
+    #[schema(minimum = 0, maximum = 1000)]
+    count: u32,
+    #[schema(value_type = FailModeWord)]
+    mode: FailMode,
+}
+
+/// The sandbox calls that can be made to fail.
+#[derive(utoipa::ToSchema)]
+#[schema(as = FailOperation, rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FailOperation {
+    Refund,
+    Transfer,
+    Query,
+}
+
+/// `error`: the provider answers with a failure and does nothing (a transfer is refused
+/// for good; a refund or a lookup is tried again). `timeout`: the call happens at the
+/// provider but its answer is lost (the caller must look it up).
+#[derive(utoipa::ToSchema)]
+#[schema(as = FailMode, rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FailModeWord {
+    Error,
+    Timeout,
+}
+
+/// Make the sandbox provider's next calls fail (local runner)
+///
+/// The next `count` calls of `operation` (refunds, payout transfers, or lookups of trades
+/// and transfers) fail as `mode` says, to show the retry and lookup paths (S1, S6).
+#[utoipa::path(
+    post,
+    path = "/dev/provider/fail-next",
+    tag = "local runner",
+    security(()),
+    request_body = FailNextBody,
+    responses(
+        (status = 200, description = "Planned", body = FailNextBody),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+async fn fail_next(
+    Extension(dev): Extension<DevState>,
+    Json(body): Json<FailNextBody>,
+) -> Result<Response, ApiError> {
+    if body.count > 1000 {
+        return Err(Problem::new(Code::InvalidRequest, "count is at most 1000").into());
+    }
+    dev.sandbox.fail_next(body.operation, body.count, body.mode);
+    tracing::info!(operation = ?body.operation, count = body.count, mode = ?body.mode, "sandbox calls set to fail");
+    Ok(axum::Json(json!({
+        "operation": body.operation,
+        "count": body.count,
+        "mode": body.mode,
+    }))
+    .into_response())
 }

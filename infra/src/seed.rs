@@ -38,6 +38,7 @@ pub async fn seed_if_empty(app: &App) -> anyhow::Result<bool> {
             Account {
                 id: id(account),
                 real_name_verified: verified,
+                real_name: None,
                 payout_account: payout.map(str::to_owned),
                 email: Some(format!("{account}@example.com")),
                 enterprise: false,

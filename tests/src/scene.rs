@@ -70,6 +70,7 @@ impl Scene {
             let account = Account {
                 id: id(who),
                 real_name_verified: true,
+                real_name: None,
                 payout_account: Some(format!("{who}@example.com")),
                 email: None,
                 enterprise: false,

@@ -63,6 +63,9 @@ pub fn router() -> Router<AppState> {
 #[schema(as = PutAccount)]
 struct AccountBody {
     real_name_verified: bool,
+    /// The verified real name; a payout names it to the provider (S6). Blank is none.
+    #[schema(max_length = 100)]
+    real_name: Option<String>,
     /// The bound Alipay account (an email or a 2088… id); blank is none.
     payout_account: Option<String>,
     #[schema(max_length = 254)]
@@ -94,9 +97,13 @@ async fn put_account(
     if let Some(email) = &body.email {
         check_length("email", email, MAX_EMAIL_CHARS)?;
     }
+    if let Some(name) = &body.real_name {
+        check_length("real_name", name, 100)?;
+    }
     let account = Account {
         id,
         real_name_verified: body.real_name_verified,
+        real_name: body.real_name.filter(|n| !n.trim().is_empty()),
         payout_account: body.payout_account.filter(|p| !p.trim().is_empty()),
         email: body.email,
         enterprise: body.enterprise.unwrap_or(false),

@@ -117,30 +117,12 @@ pub struct LedgerView {
     /// The cursor of the next page; null on the last.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
-    /// The seller balances.
+    /// The seller balances: `available`, `frozen`, `paying_out` (S4, S6).
     #[schema(value_type = Object)]
     pub balances: Balances,
 }
 
-/// Every entry of one ledger account, oldest first.
-pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let mut after = None;
-    loop {
-        let mut query = Query::table(repo::ledger_partition(&account.key()));
-        query.limit = 500;
-        query.after = after;
-        let page = app.store.query(query).await?;
-        for item in &page.items {
-            entries.push(repo::decode::<Entry>(item)?.value);
-        }
-        match page.next {
-            Some(next) if !page.items.is_empty() => after = Some(next),
-            _ => break,
-        }
-    }
-    Ok(entries)
-}
+pub use crate::balances::entries_of;
 
 /// Where a ledger page stopped in each of the caller's ledger accounts: the store cursor
 /// after the last entry shown, or `done` once an account has nothing more.
@@ -151,12 +133,14 @@ struct LedgerCursor {
     done: Vec<bool>,
 }
 
-/// The ledger accounts a caller sees: proceeds available, proceeds frozen, and escrow.
-fn ledger_accounts(account: &AccountId) -> [LedgerAccount; 3] {
+/// The ledger accounts a caller sees: proceeds available, proceeds frozen, escrow, and
+/// payouts on their way (S6).
+fn ledger_accounts(account: &AccountId) -> [LedgerAccount; 4] {
     [
         LedgerAccount::Seller(account.clone()),
         LedgerAccount::SellerFrozen(account.clone()),
         LedgerAccount::Escrow(account.clone()),
+        LedgerAccount::PayoutPending(account.clone()),
     ]
 }
 
@@ -235,6 +219,7 @@ pub async fn my_ledger(
     // The balances are the seller partitions' sums (not bounded by the page: see README).
     let mut postings = entries_of(app, &accounts[0]).await?;
     postings.extend(entries_of(app, &accounts[1]).await?);
+    postings.extend(entries_of(app, &accounts[3]).await?);
     let balances = balances(postings.iter().map(|e| &e.posting));
     Ok(LedgerView {
         items,

@@ -16,6 +16,7 @@ use market_core::policy::Policy;
 
 pub mod accounts;
 pub mod attempts;
+pub mod balances;
 pub mod fees;
 mod holds;
 pub mod idempotency;
@@ -26,6 +27,7 @@ pub mod notifications;
 pub mod orders;
 pub mod paging;
 pub mod payments;
+pub mod payouts;
 pub mod ports;
 pub mod pushes;
 pub mod rate_limit;

@@ -12,6 +12,8 @@
 //! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      |                                           |
 //! | refund    | `REFUND#{journal}` | `R`                       | gsi5 `DUE#{hour}` / next attempt while pending |
 //! | settlement| `SETTLE#{sale journal}` | `S`                  | gsi5 `DUE#{hour}` / due while unsettled   |
+//! | balance   | `BALANCE#{seller}` | `B`                       | (available, written with every posting to it) |
+//! | payout    | `PAYOUT#{id}`      | `P`                       | gsi1 `PAYOUTS#{seller}` / created#id; gsi5 next try while pending |
 //! | notification | `NOTIFY#{notify_id}`, `TRADE#{out_trade_no}#{paid|closed}` | `N` | (dedupe guards) |
 //! | fee period| `FEES#{kind}`      | `{created}#{ulid}`        |                                           |
 //! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
@@ -31,6 +33,7 @@ use market_core::model::{
     Account, Domain, Listing, ListingStatus, Order, OrderStatus, Payment, PendingSettlement, Push,
     PushStatus, Refund, RefundStatus,
 };
+use market_core::payout::{Payout, PayoutStatus};
 
 /// An entity with the version it was read at.
 #[derive(Debug, Clone)]
@@ -142,6 +145,7 @@ pub enum Due {
     Settlement(String),
     Listing(String),
     Domain(String),
+    Payout(String),
     Unknown,
 }
 
@@ -160,6 +164,8 @@ pub fn due_kind(pk: &str) -> Due {
         Due::Listing(id)
     } else if let Some(name) = after("DOMAIN#") {
         Due::Domain(name)
+    } else if let Some(id) = after("PAYOUT#") {
+        Due::Payout(id)
     } else {
         Due::Unknown
     }
@@ -182,6 +188,36 @@ pub fn payment_key(out_trade_no: &str) -> (String, String) {
 }
 pub fn ledger_partition(account_key: &str) -> String {
     format!("LEDGER#{account_key}")
+}
+/// A seller's available balance (S4, S6).
+pub fn balance_key(seller: &AccountId) -> (String, String) {
+    (format!("BALANCE#{seller}"), "B".into())
+}
+pub fn payout_key(id: &market_core::ids::PayoutId) -> (String, String) {
+    (format!("PAYOUT#{id}"), "P".into())
+}
+pub fn payouts_partition(seller: &AccountId) -> String {
+    format!("PAYOUTS#{seller}")
+}
+
+/// A payout: listed under its seller; due at its next try while pending (S6).
+pub fn payout_item(payout: &Payout) -> Item {
+    let (pk, sk) = payout_key(&payout.id);
+    let created = format!("{}#{}", time_key(payout.created_at), payout.id);
+    let mut item = Item::new(pk.clone(), sk, body(payout)).indexed(
+        Index::Gsi1,
+        payouts_partition(&payout.seller),
+        created,
+    );
+    if payout.status == PayoutStatus::Pending {
+        let due = payout.next_attempt_at;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
 }
 
 /// How many partitions a day's audit records are spread over.

@@ -150,6 +150,8 @@ pub struct AccountSchema {
     pub id: String,
     pub real_name_verified: bool,
     #[schema(required = true)]
+    pub real_name: Option<String>,
+    #[schema(required = true)]
     pub payout_account: Option<String>,
     #[schema(required = true)]
     pub email: Option<String>,

@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use super::payments::{self, deliver};
 use super::repo::{self, due_bucket, time_key, Versioned};
-use super::{lifecycle, listings, orders, pushes, App, AppError, AppResult};
+use super::{lifecycle, listings, orders, payouts, pushes, App, AppError, AppResult};
 use crate::store::{Expect, Index, Item, Query, SkRange, StoreError, Write};
 use market_core::domain_name::DomainName;
-use market_core::ids::{ListingId, OrderId, PushId};
+use market_core::ids::{ListingId, OrderId, PayoutId, PushId};
 use market_core::model::{Order, OrderStatus, PaymentRef, PaymentStatus, Push, PushStatus};
+use market_core::payout::PayoutStatus;
 
 /// How far back a sweep looks when it has no cursor yet.
 pub const FIRST_LOOKBACK_HOURS: i64 = 72;
@@ -51,6 +52,10 @@ pub struct SweepReport {
     pub pushes_forced: Vec<String>,
     pub listings_ended: Vec<String>,
     pub domains_expired: Vec<String>,
+    /// Payouts that reached their end (paid or failed, S6).
+    pub payouts_ended: Vec<String>,
+    /// Payouts still waiting for a definite answer from the provider.
+    pub payouts_waiting: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
     /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now: the next sweep goes on.
@@ -170,6 +175,15 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
             let ended = lifecycle::expire_domain(app, &name).await?;
             if ended.listing.is_some() || ended.push.is_some() {
                 report.domains_expired.push(name.to_string());
+            }
+        }
+        repo::Due::Payout(id) => {
+            let id = PayoutId::parse(&id)?;
+            let sent = payouts::send(app, &id).await?;
+            if sent.ended {
+                report.payouts_ended.push(id.to_string());
+            } else if sent.payout.status == PayoutStatus::Pending {
+                report.payouts_waiting.push(id.to_string());
             }
         }
         repo::Due::Unknown => {

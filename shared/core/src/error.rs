@@ -55,6 +55,8 @@ pub enum Code {
     PushRefused,
     PushNotPending,
     NotRefundable,
+    // Payouts (S6)
+    InsufficientFunds,
 }
 
 impl Code {
@@ -77,7 +79,7 @@ impl Code {
             RateLimited => 429,
             Busy => 503,
             PayloadTooLarge => 413,
-            NotRefundable => 409,
+            NotRefundable | InsufficientFunds => 409,
             NotVerified
             | NoPayoutAccount
             | NotOwner
@@ -152,6 +154,7 @@ impl Code {
             PushRefused => "Push refused",
             PushNotPending => "Push no longer pending",
             NotRefundable => "Nothing to refund",
+            InsufficientFunds => "Not enough available money",
         }
     }
 }

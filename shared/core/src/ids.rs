@@ -60,6 +60,9 @@ id_type!(
 id_type!(
     /// A payment attempt; its `out_trade_no` is what the provider knows it by.
     PaymentId, "pay");
+id_type!(
+    /// A seller's payout (S6); its `out_biz_no` at the provider, so a retry never pays twice.
+    PayoutId, "po");
 
 /// An account of the registrar (the JWT `sub`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

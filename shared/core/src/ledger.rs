@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AccountId, OrderId, PaymentId, PushId};
+use super::ids::{AccountId, OrderId, PaymentId, PayoutId, PushId};
 use super::model::{Order, OrderItem, Payment, Push};
 use super::money::Money;
+use super::payout::Payout;
 
 /// A ledger account. Users see their `Escrow` and `Seller` accounts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,6 +24,8 @@ pub enum LedgerAccount {
     Fees,
     /// Registry transfer fees collected for the registry (P8).
     Registry,
+    /// A seller's payouts on their way to the bound account (S6).
+    PayoutPending(AccountId),
 }
 
 impl LedgerAccount {
@@ -35,6 +38,7 @@ impl LedgerAccount {
             LedgerAccount::SellerFrozen(id) => format!("seller_frozen:{id}"),
             LedgerAccount::Fees => "fees".into(),
             LedgerAccount::Registry => "registry".into(),
+            LedgerAccount::PayoutPending(id) => format!("payout_pending:{id}"),
         }
     }
 }
@@ -51,6 +55,10 @@ pub enum EntryKind {
     Settlement,
     TransferFee,
     Clawback,
+    /// S6: money paid out to the seller's bound account (or on its way there).
+    Payout,
+    /// S6: a payout that failed, its amount back in available.
+    PayoutReturned,
 }
 
 /// One side of a journal.
@@ -75,6 +83,11 @@ pub struct Journal {
     pub push_id: Option<PushId>,
     pub payment_id: Option<PaymentId>,
     pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_id: Option<PayoutId>,
+    /// Why the money moved, where a person needs to know (a failed payout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub postings: Vec<Posting>,
 }
 
@@ -91,6 +104,10 @@ pub struct Entry {
     pub payment_id: Option<PaymentId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_id: Option<PayoutId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(flatten)]
     pub posting: Posting,
 }
@@ -107,6 +124,8 @@ impl Journal {
                 push_id: self.push_id.clone(),
                 payment_id: self.payment_id.clone(),
                 domain: self.domain.clone(),
+                payout_id: self.payout_id.clone(),
+                reason: self.reason.clone(),
                 posting: posting.clone(),
             })
             .collect()
@@ -141,6 +160,8 @@ pub fn payment_received(payment: &Payment, at: DateTime<Utc>) -> Journal {
         push_id: payment.push_id().cloned(),
         payment_id: Some(payment.id.clone()),
         domain: None,
+        payout_id: None,
+        reason: None,
         postings: vec![
             posting(LedgerAccount::Provider, EntryKind::Payment, -amount),
             posting(
@@ -175,6 +196,8 @@ pub fn sale(
         push_id: None,
         payment_id: order.payment.as_ref().map(|p| p.payment_id.clone()),
         domain: Some(item.domain.to_string()),
+        payout_id: None,
+        reason: None,
         postings: vec![
             posting(
                 LedgerAccount::Escrow(order.buyer.clone()),
@@ -226,6 +249,8 @@ pub fn push_sale(push: &Push, at: DateTime<Utc>, settles_at: DateTime<Utc>) -> J
         push_id: Some(push.id.clone()),
         payment_id: push.payment.as_ref().map(|p| p.payment_id.clone()),
         domain: None,
+        payout_id: None,
+        reason: None,
         postings,
     }
 }
@@ -250,6 +275,8 @@ pub fn settlement(sale: &Journal, seller: &AccountId, at: DateTime<Utc>) -> Jour
         push_id: sale.push_id.clone(),
         payment_id: sale.payment_id.clone(),
         domain: sale.domain.clone(),
+        payout_id: None,
+        reason: None,
         postings: vec![
             posting(
                 LedgerAccount::SellerFrozen(seller.clone()),
@@ -305,6 +332,8 @@ pub fn clawback(
         push_id: sale.push_id.clone(),
         payment_id: sale.payment_id.clone(),
         domain: sale.domain.clone(),
+        payout_id: None,
+        reason: None,
         postings,
     }
 }
@@ -320,6 +349,8 @@ pub fn refund(payment: &Payment, scope: &str, amount: Money, at: DateTime<Utc>) 
         push_id: payment.push_id().cloned(),
         payment_id: Some(payment.id.clone()),
         domain: (scope != "all").then(|| scope.to_owned()),
+        payout_id: None,
+        reason: None,
         postings: vec![
             posting(
                 LedgerAccount::Escrow(payment.buyer.clone()),
@@ -331,14 +362,103 @@ pub fn refund(payment: &Payment, scope: &str, amount: Money, at: DateTime<Utc>) 
     }
 }
 
-/// S4: a seller's balances.
+/// S6: a payout leaves `available` when it is requested and waits in the seller's
+/// in-flight account until the provider confirms the transfer.
+pub fn payout_requested(payout: &Payout) -> Journal {
+    payout_journal(
+        format!("payout:{}", payout.id),
+        payout,
+        payout.created_at,
+        None,
+        [
+            posting(
+                LedgerAccount::Seller(payout.seller.clone()),
+                EntryKind::Payout,
+                -payout.amount.amount(),
+            ),
+            posting(
+                LedgerAccount::PayoutPending(payout.seller.clone()),
+                EntryKind::Payout,
+                payout.amount.amount(),
+            ),
+        ],
+    )
+}
+
+/// S6: the provider paid the payout to the bound account: the money leaves the platform.
+pub fn payout_paid(payout: &Payout, at: DateTime<Utc>) -> Journal {
+    payout_journal(
+        format!("payout_paid:{}", payout.id),
+        payout,
+        at,
+        None,
+        [
+            posting(
+                LedgerAccount::PayoutPending(payout.seller.clone()),
+                EntryKind::Payout,
+                -payout.amount.amount(),
+            ),
+            posting(
+                LedgerAccount::Provider,
+                EntryKind::Payout,
+                payout.amount.amount(),
+            ),
+        ],
+    )
+}
+
+/// S6: a payout refused or given up: the amount goes back to `available`, with the reason.
+pub fn payout_returned(payout: &Payout, reason: &str, at: DateTime<Utc>) -> Journal {
+    payout_journal(
+        format!("payout_returned:{}", payout.id),
+        payout,
+        at,
+        Some(reason.to_owned()),
+        [
+            posting(
+                LedgerAccount::PayoutPending(payout.seller.clone()),
+                EntryKind::PayoutReturned,
+                -payout.amount.amount(),
+            ),
+            posting(
+                LedgerAccount::Seller(payout.seller.clone()),
+                EntryKind::PayoutReturned,
+                payout.amount.amount(),
+            ),
+        ],
+    )
+}
+
+fn payout_journal(
+    id: String,
+    payout: &Payout,
+    at: DateTime<Utc>,
+    reason: Option<String>,
+    postings: [Posting; 2],
+) -> Journal {
+    Journal {
+        id,
+        at,
+        order_id: None,
+        push_id: None,
+        payment_id: None,
+        domain: None,
+        payout_id: Some(payout.id.clone()),
+        reason,
+        postings: postings.into(),
+    }
+}
+
+/// S4, S6: a seller's balances: `available` (settled, withdrawable), `frozen` (before the
+/// settlement period ends) and `paying_out` (payouts not confirmed yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Balances {
     pub available: Decimal,
     pub frozen: Decimal,
+    pub paying_out: Decimal,
 }
 
-/// S4: available is what settled into the seller account, frozen what waits in the frozen one.
+/// S4, S6: each balance is the sum of its account's postings.
 pub fn balances<'a>(postings: impl IntoIterator<Item = &'a Posting>) -> Balances {
     let mut b = Balances::default();
     for p in postings {
@@ -346,10 +466,13 @@ pub fn balances<'a>(postings: impl IntoIterator<Item = &'a Posting>) -> Balances
             b.frozen += p.amount;
         } else if p.account.starts_with("seller:") {
             b.available += p.amount;
+        } else if p.account.starts_with("payout_pending:") {
+            b.paying_out += p.amount;
         }
     }
     b.available.rescale(2);
     b.frozen.rescale(2);
+    b.paying_out.rescale(2);
     b
 }
 

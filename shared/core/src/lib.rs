@@ -12,5 +12,6 @@ pub mod listing;
 pub mod model;
 pub mod money;
 pub mod order;
+pub mod payout;
 pub mod policy;
 pub mod push;

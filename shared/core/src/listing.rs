@@ -479,6 +479,7 @@ mod tests {
         let mut bob = Account {
             id: AccountId::parse("bob").unwrap(),
             real_name_verified: false,
+            real_name: None,
             payout_account: Some("bob@example.com".into()),
             email: None,
             enterprise: false,
@@ -501,6 +502,7 @@ mod tests {
         let mut account = Account {
             id: alice(),
             real_name_verified: false,
+            real_name: None,
             payout_account: None,
             email: None,
             enterprise: false,

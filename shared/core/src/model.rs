@@ -13,6 +13,10 @@ use super::money::Money;
 pub struct Account {
     pub id: AccountId,
     pub real_name_verified: bool,
+    /// The verified real name: a payout names it, so the provider refuses a payee whose
+    /// real name differs (S6).
+    #[serde(default)]
+    pub real_name: Option<String>,
     /// The bound Alipay account (an email or a 2088… id).
     pub payout_account: Option<String>,
     pub email: Option<String>,

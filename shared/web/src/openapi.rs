@@ -74,6 +74,7 @@ pub const CODES: &[Code] = {
         PushRefused,
         PushNotPending,
         NotRefundable,
+        InsufficientFunds,
     ]
 };
 
@@ -120,7 +121,8 @@ fn listed(code: Code) {
         | OrderNotCancellable
         | PushRefused
         | PushNotPending
-        | NotRefundable => {}
+        | NotRefundable
+        | InsufficientFunds => {}
     }
 }
 

@@ -1,5 +1,9 @@
 //! The Alipay adapter of the payment port: page-pay URLs, RSA2 notification verification,
-//! `alipay.trade.query` (O6) and `alipay.trade.refund` (S1) through Alipay's gateway.
+//! `alipay.trade.query` (O6), `alipay.trade.refund` (S1), and seller payouts (S6) with
+//! `alipay.fund.trans.uni.transfer` and `alipay.fund.trans.common.query`, through
+//! Alipay's gateway. Every request is signed RSA2 with the app key and every answer's
+//! signature verified; every call has a 10-second timeout, and a call that gets no
+//! definite answer is an error (its outcome unknown), never a failure.
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,7 +15,7 @@ use super::rsa2::{self};
 use super::wire::{beijing, beijing_time, raw_object, verify_notification};
 use market_app::ports::payment::{
     Merchant, Notification, PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeQuery,
-    TradeStatus, VerifyError,
+    TradeStatus, TransferRequest, TransferState, VerifyError,
 };
 use market_core::money::Money;
 
@@ -232,11 +236,125 @@ impl PaymentProvider for AlipayProvider {
             _ => anyhow::bail!("alipay.trade.refund failed: {answer}"),
         }
     }
+
+    async fn transfer(
+        &self,
+        request: &TransferRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState> {
+        let mut payee = json!({
+            "identity": request.payee_account,
+            "identity_type": market_core::payout::identity_type(request.payee_account),
+        });
+        if let Some(name) = request.payee_name {
+            // Alipay checks the name against the payee's verified name and refuses a mismatch.
+            payee["name"] = json!(name);
+        }
+        let biz = json!({
+            // Alipay pays one out_biz_no at most once: a retry cannot pay twice.
+            "out_biz_no": request.payout_id,
+            "trans_amount": request.amount.to_string(),
+            "product_code": TRANSFER_PRODUCT,
+            "biz_scene": TRANSFER_SCENE,
+            "order_title": request.title,
+            "payee_info": payee,
+        });
+        let answer = self
+            .call("alipay.fund.trans.uni.transfer", biz, now)
+            .await?;
+        if answer["code"] == "10000" {
+            return Ok(transfer_state(&answer));
+        }
+        match transfer_refusal(&answer) {
+            Some(reason) => Ok(TransferState::Failed { reason }),
+            None => anyhow::bail!("alipay.fund.trans.uni.transfer: no definite answer: {answer}"),
+        }
+    }
+
+    async fn transfer_status(
+        &self,
+        payout_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState> {
+        let biz = json!({
+            "out_biz_no": payout_id,
+            "product_code": TRANSFER_PRODUCT,
+            "biz_scene": TRANSFER_SCENE,
+        });
+        let answer = self
+            .call("alipay.fund.trans.common.query", biz, now)
+            .await?;
+        match answer["code"].as_str() {
+            Some("10000") => Ok(transfer_state(&answer)),
+            _ if answer["sub_code"] == "ORDER_NOT_EXIST" => Ok(TransferState::NotFound),
+            _ => anyhow::bail!("alipay.fund.trans.common.query failed: {answer}"),
+        }
+    }
+}
+
+/// S6: payouts are Alipay's "transfer to an Alipay account without a password" scene.
+const TRANSFER_PRODUCT: &str = "TRANS_ACCOUNT_NO_PWD";
+const TRANSFER_SCENE: &str = "DIRECT_TRANSFER";
+
+/// Reads the status word of a transfer (uni.transfer's and common.query's `status`).
+fn transfer_state(answer: &Value) -> TransferState {
+    let text = |name: &str| answer[name].as_str().unwrap_or_default().to_owned();
+    match answer["status"].as_str() {
+        Some("SUCCESS") => TransferState::Paid {
+            provider_ref: text("order_id"),
+        },
+        Some("FAIL") | Some("REFUND") | Some("CLOSED") => TransferState::Failed {
+            reason: [text("error_code"), text("fail_reason")]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(": "),
+        },
+        _ => TransferState::Processing,
+    }
+}
+
+/// Alipay's business failures of a transfer that are final (nothing was paid). Anything
+/// else that is not a success (`20000` system busy, `SYSTEM_ERROR`, our own configuration
+/// errors) leaves the outcome unknown.
+fn transfer_refusal(answer: &Value) -> Option<String> {
+    let sub_code = answer["sub_code"].as_str().unwrap_or_default();
+    let unknown = sub_code.is_empty() || sub_code.contains("SYSTEM_ERROR");
+    (answer["code"] == "40004" && !unknown).then(|| {
+        format!(
+            "{sub_code}: {}",
+            answer["sub_msg"].as_str().unwrap_or_default()
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s6_transfer_answers_are_read_as_paid_failed_or_unknown() {
+        let paid = json!({"code":"10000","status":"SUCCESS","order_id":"2026x"});
+        assert_eq!(
+            transfer_state(&paid),
+            TransferState::Paid {
+                provider_ref: "2026x".into()
+            }
+        );
+        assert_eq!(
+            transfer_state(&json!({"code":"10000","status":"DEALING"})),
+            TransferState::Processing
+        );
+        let refused =
+            json!({"code":"40004","sub_code":"PAYEE_NOT_EXIST","sub_msg":"no such payee"});
+        assert_eq!(
+            transfer_refusal(&refused).as_deref(),
+            Some("PAYEE_NOT_EXIST: no such payee")
+        );
+        let busy = json!({"code":"40004","sub_code":"SYSTEM_ERROR","sub_msg":"busy"});
+        assert_eq!(transfer_refusal(&busy), None);
+        assert_eq!(transfer_refusal(&json!({"code":"20000"})), None);
+    }
 
     #[test]
     fn raw_objects_are_cut_exactly_as_sent() {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use market_app::ports::payment::{
     Merchant, Notification, PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeQuery,
-    VerifyError,
+    TransferRequest, TransferState, VerifyError,
 };
 
 /// For functions that never touch payments (listings, operators, accounts, the notify
@@ -39,6 +39,22 @@ impl PaymentProvider for NoProvider {
         _request: &RefundRequest<'_>,
         _now: DateTime<Utc>,
     ) -> anyhow::Result<RefundOutcome> {
+        anyhow::bail!("this function has no payment provider")
+    }
+
+    async fn transfer(
+        &self,
+        _request: &TransferRequest<'_>,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState> {
+        anyhow::bail!("this function has no payment provider")
+    }
+
+    async fn transfer_status(
+        &self,
+        _payout_id: &str,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState> {
         anyhow::bail!("this function has no payment provider")
     }
 }

@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::rsa2::{self, PrivateKey, PublicKey};
@@ -20,9 +19,39 @@ fn sandbox_key() -> &'static PrivateKey {
     KEY.get_or_init(|| PrivateKey::generate().expect("RSA key generation"))
 }
 
+/// The calls the sandbox can be made to fail (`POST /dev/provider/fail-next`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Refund,
+    Transfer,
+    Query,
+}
+
+/// How a failed call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailMode {
+    /// The provider answers with a failure and does nothing: a refund or a query is not
+    /// done (the caller tries again); a transfer is refused for good (nothing paid).
+    Error,
+    /// The call does happen at the provider, but its answer never reaches the caller.
+    Timeout,
+}
+
+/// A transfer the sandbox made: payout id → what was paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxTransfer {
+    pub amount: Money,
+    pub payee_account: String,
+    pub payee_name: Option<String>,
+    pub provider_ref: String,
+}
+
 /// The local runner's provider: plays Alipay with its own RSA2 key pair. It remembers the
-/// trades it reported (for `query`) and the refunds it made; tests can make its next
-/// refunds fail to show they are retried.
+/// trades it reported (for `query`), the refunds and the transfers it made; tests (and
+/// `POST /dev/provider/fail-next`) can make its next calls fail or time out, to show the
+/// retries and lookups.
 pub struct SandboxProvider {
     key: PrivateKey,
     public: PublicKey,
@@ -31,8 +60,8 @@ pub struct SandboxProvider {
     base_url: String,
     trades: Mutex<HashMap<String, TradeQuery>>,
     refunds: Mutex<HashMap<String, (String, Money)>>,
-    failing_refunds: AtomicU32,
-    failing_queries: AtomicU32,
+    transfers: Mutex<HashMap<String, SandboxTransfer>>,
+    failing: Mutex<HashMap<Operation, (u32, FailMode)>>,
 }
 
 impl SandboxProvider {
@@ -47,8 +76,8 @@ impl SandboxProvider {
             base_url: base_url.into(),
             trades: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
-            failing_refunds: AtomicU32::new(0),
-            failing_queries: AtomicU32::new(0),
+            transfers: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -106,19 +135,43 @@ impl SandboxProvider {
         self.key.public_key_pem()
     }
 
-    /// Makes the next `n` trade queries fail (the provider does not answer).
+    /// Makes the next `count` calls of `operation` fail as `mode` says (0 clears).
+    pub fn fail_next(&self, operation: Operation, count: u32, mode: FailMode) {
+        self.failing
+            .lock()
+            .expect("sandbox lock")
+            .insert(operation, (count, mode));
+    }
+
+    /// Makes the next `n` lookups (trades and transfers) fail (the provider does not answer).
     pub fn fail_next_queries(&self, n: u32) {
-        self.failing_queries.store(n, Ordering::SeqCst);
+        self.fail_next(Operation::Query, n, FailMode::Error);
     }
 
     /// Makes the next `n` refunds fail (the provider is down).
     pub fn fail_next_refunds(&self, n: u32) {
-        self.failing_refunds.store(n, Ordering::SeqCst);
+        self.fail_next(Operation::Refund, n, FailMode::Error);
+    }
+
+    /// Takes one planned failure of `operation`, if any is left.
+    fn failure(&self, operation: Operation) -> Option<FailMode> {
+        let mut failing = self.failing.lock().expect("sandbox lock");
+        let (left, mode) = failing.get_mut(&operation)?;
+        if *left == 0 {
+            return None;
+        }
+        *left -= 1;
+        Some(*mode)
     }
 
     /// The refunds made so far: refund id → (out_trade_no, amount).
     pub fn refunds(&self) -> HashMap<String, (String, Money)> {
         self.refunds.lock().expect("sandbox lock").clone()
+    }
+
+    /// The transfers made so far: payout id → what was paid.
+    pub fn transfers(&self) -> HashMap<String, SandboxTransfer> {
+        self.transfers.lock().expect("sandbox lock").clone()
     }
 }
 
@@ -143,9 +196,7 @@ impl PaymentProvider for SandboxProvider {
     }
 
     async fn query(&self, out_trade_no: &str, _now: DateTime<Utc>) -> anyhow::Result<TradeQuery> {
-        let failing = self.failing_queries.load(Ordering::SeqCst);
-        if failing > 0 {
-            self.failing_queries.store(failing - 1, Ordering::SeqCst);
+        if self.failure(Operation::Query).is_some() {
             anyhow::bail!("sandbox: the provider did not answer");
         }
         Ok(self
@@ -162,9 +213,8 @@ impl PaymentProvider for SandboxProvider {
         request: &RefundRequest<'_>,
         _now: DateTime<Utc>,
     ) -> anyhow::Result<RefundOutcome> {
-        let failing = self.failing_refunds.load(Ordering::SeqCst);
-        if failing > 0 {
-            self.failing_refunds.store(failing - 1, Ordering::SeqCst);
+        let failure = self.failure(Operation::Refund);
+        if failure == Some(FailMode::Error) {
             anyhow::bail!("sandbox: the provider is unavailable");
         }
         // Idempotent per refund id, as Alipay's out_request_no.
@@ -173,7 +223,60 @@ impl PaymentProvider for SandboxProvider {
             .expect("sandbox lock")
             .entry(request.refund_id.to_owned())
             .or_insert_with(|| (request.out_trade_no.to_owned(), request.amount));
+        if failure == Some(FailMode::Timeout) {
+            anyhow::bail!("sandbox: the refund was made but its answer timed out");
+        }
         Ok(RefundOutcome::Confirmed)
+    }
+
+    async fn transfer(
+        &self,
+        request: &TransferRequest<'_>,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState> {
+        let failure = self.failure(Operation::Transfer);
+        if failure == Some(FailMode::Error) {
+            return Ok(TransferState::Failed {
+                reason: "PAYEE_NOT_EXIST: the sandbox refused this transfer (fail-next)".into(),
+            });
+        }
+        // Idempotent per payout id, as Alipay's out_biz_no: a retry is answered, not paid.
+        let paid = self
+            .transfers
+            .lock()
+            .expect("sandbox lock")
+            .entry(request.payout_id.to_owned())
+            .or_insert_with(|| SandboxTransfer {
+                amount: request.amount,
+                payee_account: request.payee_account.to_owned(),
+                payee_name: request.payee_name.map(str::to_owned),
+                provider_ref: format!("2026{}", request.payout_id.trim_start_matches("po_")),
+            })
+            .clone();
+        if failure == Some(FailMode::Timeout) {
+            anyhow::bail!("sandbox: the transfer was made but its answer timed out");
+        }
+        Ok(TransferState::Paid {
+            provider_ref: paid.provider_ref,
+        })
+    }
+
+    async fn transfer_status(
+        &self,
+        payout_id: &str,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState> {
+        if self.failure(Operation::Query).is_some() {
+            anyhow::bail!("sandbox: the provider did not answer");
+        }
+        Ok(
+            match self.transfers.lock().expect("sandbox lock").get(payout_id) {
+                Some(paid) => TransferState::Paid {
+                    provider_ref: paid.provider_ref.clone(),
+                },
+                None => TransferState::NotFound,
+            },
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! An operator's refund of a completed domain, clawed back from the seller (S4, M3).
 
 use crate::refunds::{refund_for, send_refund_now};
-use crate::repo::{self, journal_writes, load, order_item, put, settlement_item, Versioned};
+use crate::repo::{self, load, order_item, put, settlement_item, Versioned};
 use crate::retry::{retrying, written};
 use crate::{App, AppError, AppResult};
 use market_core::ids::OrderId;
@@ -83,7 +83,7 @@ pub async fn refund_completed(
             cancelled.cancelled = true;
             writes.push(put(settlement_item(&cancelled), Some(&pending)));
         }
-        writes.extend(journal_writes(&journal));
+        writes.extend(crate::balances::posted(app, &journal).await?);
         writes.push(refund_write);
         written(app.transact(writes).await)?;
         Ok((next, record))

@@ -1,7 +1,7 @@
 //! Settlement (S4): a sale's proceeds move from frozen to available once the settlement
 //! period has passed.
 
-use crate::repo::{self, journal_writes, load, put, settlement_item, Versioned};
+use crate::repo::{self, load, put, settlement_item, Versioned};
 use crate::retry::{retrying, written};
 use crate::{App, AppError, AppResult};
 use market_core::ledger::{self, Journal};
@@ -30,11 +30,8 @@ pub async fn settle(app: &App, sale_journal_id: &str) -> AppResult<bool> {
         let mut done = pending.value.clone();
         done.settled = true;
         let mut writes = vec![put(settlement_item(&done), Some(&pending))];
-        writes.extend(journal_writes(&ledger::settlement(
-            &sale.value,
-            &pending.value.seller,
-            now,
-        )));
+        let settled = ledger::settlement(&sale.value, &pending.value.seller, now);
+        writes.extend(crate::balances::posted(app, &settled).await?);
         written(app.transact(writes).await)?;
         Ok(true)
     })

@@ -100,6 +100,34 @@ pub enum RefundOutcome {
     Confirmed,
 }
 
+/// A transfer to a seller's bound account (S6): `alipay.fund.trans.uni.transfer`.
+#[derive(Debug, Clone)]
+pub struct TransferRequest<'a> {
+    /// Our payout id (`out_biz_no`): the provider pays one id at most once.
+    pub payout_id: &'a str,
+    pub amount: Money,
+    /// The bound account (`2088…` user id, or a logon id such as an email).
+    pub payee_account: &'a str,
+    /// The verified real name: the provider refuses a payee whose name differs.
+    pub payee_name: Option<&'a str>,
+    pub title: &'a str,
+}
+
+/// What the provider says of a transfer, when it says something definite. Anything it did
+/// not answer (a timeout, a 5xx, "system busy") is an `Err` of the call: unknown, to be
+/// looked up with [`PaymentProvider::transfer_status`], never taken for a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferState {
+    /// Paid to the payee; the provider's id of the transfer.
+    Paid { provider_ref: String },
+    /// Refused or failed for good (`PAYEE_NOT_EXIST`, a name mismatch …): nothing was paid.
+    Failed { reason: String },
+    /// Accepted and still being processed: ask again later.
+    Processing,
+    /// The provider has no transfer with this id (only a lookup says so).
+    NotFound,
+}
+
 /// The payment provider port.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
@@ -118,4 +146,16 @@ pub trait PaymentProvider: Send + Sync {
         request: &RefundRequest<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<RefundOutcome>;
+    /// Pays a seller (`alipay.fund.trans.uni.transfer`). An error means the outcome is unknown.
+    async fn transfer(
+        &self,
+        request: &TransferRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState>;
+    /// Looks a transfer up by our payout id (`alipay.fund.trans.common.query`).
+    async fn transfer_status(
+        &self,
+        payout_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<TransferState>;
 }

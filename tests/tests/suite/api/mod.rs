@@ -9,6 +9,7 @@ mod nothing_wedges;
 mod on_dynamodb;
 mod orders;
 mod payments;
+mod payouts;
 mod pushes;
 mod race;
 mod sale;

@@ -9,6 +9,10 @@ use crate::api::nothing_wedges::{
     a_contradictory_price_range_is_invalid_query,
     a_large_abandoned_cart_ends_and_the_sweeper_lives_on,
 };
+use crate::api::payouts::{
+    s6_a_seller_pays_out_sixty_percent_then_the_rest,
+    s6_concurrent_payouts_of_the_whole_balance_cannot_overdraw,
+};
 use crate::api::race::{assert_one_winner, race_for_one_listing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -173,4 +177,18 @@ async fn a_large_abandoned_cart_never_wedges_the_sweeper_on_dynamodb() {
 async fn min_price_above_max_price_is_invalid_query_on_dynamodb() {
     let app = spawn_app_on_dynamo().await;
     a_contradictory_price_range_is_invalid_query(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s6_a_seller_pays_out_sixty_percent_then_the_rest_on_dynamodb() {
+    s6_a_seller_pays_out_sixty_percent_then_the_rest(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s6_concurrent_payouts_cannot_overdraw_on_dynamodb() {
+    s6_concurrent_payouts_of_the_whole_balance_cannot_overdraw(
+        Arc::new(spawn_app_on_dynamo().await),
+        8,
+    )
+    .await;
 }

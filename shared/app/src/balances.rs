@@ -1,0 +1,123 @@
+//! S4, S6: a seller's available balance as one item beside the ledger.
+//!
+//! The ledger's postings are the record; the balance item is what a payout is conditioned
+//! on. Every transaction that posts to a seller's available account (settlement, clawback,
+//! payout, a payout's return) also writes this item, on the condition that it is as read,
+//! so two payouts racing for the same money cannot both take it: one of them reads the
+//! balance again and is refused. Its value always equals the sum of the account's postings
+//! (tests check it); a seller without the item yet (before the first such posting) starts
+//! from that sum.
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::repo::{self, journal_writes, load, put, Versioned};
+use crate::store::{Item, Query, Write};
+use crate::{App, AppResult};
+use market_core::ids::AccountId;
+use market_core::ledger::{Entry, Journal, LedgerAccount};
+
+/// What is stored under [`repo::balance_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AvailableBalance {
+    seller: AccountId,
+    available: Decimal,
+}
+
+/// A seller's available balance as read, ready to be written back changed.
+pub(crate) struct Available {
+    seller: AccountId,
+    pub amount: Decimal,
+    read: Option<Versioned<AvailableBalance>>,
+}
+
+impl Available {
+    /// Reads the balance (or, before its first write, sums the account's postings).
+    pub async fn read(app: &App, seller: &AccountId) -> AppResult<Available> {
+        let read: Option<Versioned<AvailableBalance>> =
+            load(&*app.store, repo::balance_key(seller)).await?;
+        let amount = match &read {
+            Some(balance) => balance.value.available,
+            None => sum_of(app, &LedgerAccount::Seller(seller.clone())).await?,
+        };
+        Ok(Available {
+            seller: seller.clone(),
+            amount,
+            read,
+        })
+    }
+
+    /// The write that moves the balance by `delta`, on the condition that it is as read.
+    pub fn moved_by(&self, delta: Decimal) -> Write {
+        let (pk, sk) = repo::balance_key(&self.seller);
+        let mut available = self.amount + delta;
+        available.rescale(2);
+        let value = AvailableBalance {
+            seller: self.seller.clone(),
+            available,
+        };
+        let body = serde_json::to_string(&value).expect("a balance serialises");
+        put(Item::new(pk, sk, body), self.read.as_ref())
+    }
+}
+
+/// Every entry of one ledger account, oldest first.
+pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut after = None;
+    loop {
+        let mut query = Query::table(repo::ledger_partition(&account.key()));
+        query.limit = 500;
+        query.after = after;
+        let page = app.store.query(query).await?;
+        for item in &page.items {
+            entries.push(repo::decode::<Entry>(item)?.value);
+        }
+        match page.next {
+            Some(next) if !page.items.is_empty() => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(entries)
+}
+
+/// The sum of one ledger account's postings.
+pub async fn sum_of(app: &App, account: &LedgerAccount) -> AppResult<Decimal> {
+    let mut sum: Decimal = entries_of(app, account)
+        .await?
+        .iter()
+        .map(|e| e.posting.amount)
+        .sum();
+    sum.rescale(2);
+    Ok(sum)
+}
+
+/// The stored available balance of a seller (`None` before its first write); for the
+/// tests that check it against the postings.
+pub async fn stored_available(app: &App, seller: &AccountId) -> AppResult<Option<Decimal>> {
+    Ok(
+        load::<AvailableBalance>(&*app.store, repo::balance_key(seller))
+            .await?
+            .map(|b| b.value.available),
+    )
+}
+
+/// A journal's writes, with the balance move of every seller whose available account it
+/// posts to: the one way a journal that touches `available` is written.
+pub(crate) async fn posted(app: &App, journal: &Journal) -> AppResult<Vec<Write>> {
+    let mut deltas: Vec<(AccountId, Decimal)> = Vec::new();
+    for posting in &journal.postings {
+        let Some(seller) = posting.account.strip_prefix("seller:") else {
+            continue;
+        };
+        let seller = AccountId::parse(seller)?;
+        match deltas.iter_mut().find(|(s, _)| *s == seller) {
+            Some((_, delta)) => *delta += posting.amount,
+            None => deltas.push((seller, posting.amount)),
+        }
+    }
+    let mut writes = journal_writes(journal);
+    for (seller, delta) in deltas {
+        writes.push(Available::read(app, &seller).await?.moved_by(delta));
+    }
+    Ok(writes)
+}
