@@ -61,6 +61,26 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let env = crate::env::reading().await;
     let running = start(settings).await.expect("the marketplace starts");
     drop(env);
+    test_app(running)
+}
+
+/// Starts a marketplace that reads these environment variables at start (as the local
+/// runner does, e.g. `ALIPAY_GATEWAY`); they are set only while it starts.
+pub async fn spawn_app_with_env(settings: Settings, vars: &[(&str, String)]) -> TestApp {
+    market_adapters::payment::alipay::install_crypto_provider();
+    let held = crate::env::writing().await;
+    for (name, value) in vars {
+        std::env::set_var(name, value);
+    }
+    let running = start(settings).await;
+    for (name, _) in vars {
+        std::env::remove_var(name);
+    }
+    drop(held);
+    test_app(running.expect("the marketplace starts"))
+}
+
+fn test_app(running: infra::Running) -> TestApp {
     TestApp {
         base: running.base_url(),
         http: reqwest::Client::builder()

@@ -3,7 +3,7 @@
 //! chooses the payment provider): a test that sets such a variable holds the environment
 //! with `with_var` meanwhile, and `spawn_app` waits for it, so no other test's marketplace
 //! starts with it set.
-use tokio::sync::{RwLock, RwLockReadGuard};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 static ENV: RwLock<()> = RwLock::const_new(());
 
@@ -25,4 +25,10 @@ pub async fn with_var<T>(name: &str, value: &str, f: impl FnOnce() -> T) -> T {
 /// Held while a marketplace reads its settings from the environment.
 pub(crate) async fn reading() -> RwLockReadGuard<'static, ()> {
     ENV.read().await
+}
+
+/// Held while a marketplace starts with variables of its own set (no other one starts
+/// meanwhile, and no other test sets any).
+pub(crate) async fn writing() -> RwLockWriteGuard<'static, ()> {
+    ENV.write().await
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod contract;
 pub mod env;
 pub mod faults;
+pub mod gateway;
 pub mod logs;
 pub mod moto;
 pub mod scene;

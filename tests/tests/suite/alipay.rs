@@ -159,6 +159,7 @@ async fn adapter_trusting(alipay_public: &str) -> (AlipayProvider, Arc<Mutex<See
         })),
         gateway: format!("http://{addr}/gateway.do"),
         notify_url: Some("https://market.example/payments/alipay/notify".into()),
+        timeout: std::time::Duration::from_secs(10),
     };
     (AlipayProvider::new(config).unwrap(), seen)
 }

@@ -26,7 +26,13 @@ pub struct AlipayConfig {
     /// `https://openapi.alipay.com/gateway.do` in production.
     pub gateway: String,
     pub notify_url: Option<String>,
+    /// How long one gateway call may take before its outcome counts as unknown: 10 s,
+    /// or less with `ALIPAY_TIMEOUT_MS` (never more: a Lambda must not hang on Alipay).
+    pub timeout: std::time::Duration,
 }
+
+/// The longest a gateway call may take.
+pub const MAX_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AlipayConfig {
     /// From the environment; `None` when no Alipay identity is configured at all.
@@ -36,7 +42,7 @@ impl AlipayConfig {
     /// - otherwise `ALIPAY_APP_ID`, `ALIPAY_SELLER_ID`, `ALIPAY_PUBLIC_KEY_PEM` and optionally
     ///   `ALIPAY_APP_PRIVATE_KEY_PEM` (the local runner);
     ///
-    /// and optionally `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`.
+    /// and optionally `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`, `ALIPAY_TIMEOUT_MS`.
     pub fn from_env() -> anyhow::Result<Option<AlipayConfig>> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let keys = if let Some(secret) = var("ALIPAY_SECRET_ARN") {
@@ -63,6 +69,13 @@ impl AlipayConfig {
             gateway: var("ALIPAY_GATEWAY")
                 .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
             notify_url: var("ALIPAY_NOTIFY_URL"),
+            timeout: match var("ALIPAY_TIMEOUT_MS") {
+                None => MAX_CALL_TIMEOUT,
+                Some(ms) => std::time::Duration::from_millis(ms.parse().map_err(|_| {
+                    anyhow::anyhow!("ALIPAY_TIMEOUT_MS must be a whole number of milliseconds")
+                })?)
+                .min(MAX_CALL_TIMEOUT),
+            },
         }))
     }
 }
@@ -84,7 +97,7 @@ impl AlipayProvider {
     pub fn new(config: AlipayConfig) -> anyhow::Result<AlipayProvider> {
         install_crypto_provider();
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
+            .timeout(config.timeout.min(MAX_CALL_TIMEOUT))
             .build()?;
         Ok(AlipayProvider { config, http })
     }

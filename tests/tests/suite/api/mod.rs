@@ -6,6 +6,7 @@ mod identity;
 mod late_sweep;
 mod listings;
 mod nothing_wedges;
+mod on_alipay_gateway;
 mod on_dynamodb;
 mod orders;
 mod payments;

@@ -1,0 +1,224 @@
+//! The whole payment path once against a stand-in of Alipay's gateway
+//! (`market_tests::gateway`), configured exactly as API.md says (`ALIPAY_GATEWAY` and the
+//! keys): the buyer opens the signed page-pay URL, pays, the signed notification arrives
+//! (or is lost and found by a refresh, O6), late money is refunded (E1), proceeds settle
+//! (S4) and are paid out (S6) through transfers whose answers are lost, slow or busy, and
+//! looked up before anything is decided. The stand-in refuses any request whose signature
+//! does not verify and signs its answers.
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use market_core::ids::AccountId;
+use market_core::ledger::LedgerAccount;
+use market_tests::client::spawn_app_with_env;
+use market_tests::gateway::{Fault, Gateway};
+use market_tests::TestApp;
+
+use crate::api::helpers::*;
+
+const TRANSFER: &str = "alipay.fund.trans.uni.transfer";
+
+/// The marketplace on the stand-in; gateway calls time out after 1 s (API.md allows ≤ 10 s).
+async fn app_on(gateway: &Gateway) -> TestApp {
+    let mut vars = gateway.env();
+    vars.push(("ALIPAY_TIMEOUT_MS", "1000".into()));
+    spawn_app_with_env(infra::Settings::for_tests(), &vars).await
+}
+
+/// Orders `domain` as bob and opens its payment page: returns (order id, out_trade_no).
+async fn ordered_and_opened(app: &TestApp, gateway: &Gateway, domain: &str) -> (String, String) {
+    orderable_listing(app, domain, "100.00").await;
+    let placed = app.order("bob", &[domain]).await;
+    assert_eq!(placed.status, 201, "{placed:?}");
+    let id = placed.body["orders"][0]["id"].as_str().unwrap().to_owned();
+    let pay = app
+        .post(
+            &format!("/orders/{id}/pay"),
+            Some("bob"),
+            json!({ "method": "alipay" }),
+        )
+        .await;
+    assert_eq!(pay.status, 200, "{pay:?}");
+    let url = pay.body["pay_url"].as_str().unwrap();
+    assert!(url.starts_with(&gateway.url()), "{url}");
+    let page = reqwest::get(url).await.unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "the stand-in verified the page-pay signature"
+    );
+    (id, pay.body["out_trade_no"].as_str().unwrap().to_owned())
+}
+
+async fn order_status(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/orders/{id}"), Some("bob")).await.body["status"].clone()
+}
+
+async fn available(app: &TestApp) -> Value {
+    app.get("/me/ledger?limit=200", Some("alice")).await.body["balances"]["available"].clone()
+}
+
+/// A payout of `amount` whose first answer is lost (`fault`), then found by the sweep's
+/// lookup: paid once.
+async fn payout_through(app: &TestApp, gateway: &Gateway, amount: &str, fault: Fault) {
+    let before = gateway.transfers().len();
+    gateway.fail_next(TRANSFER, fault);
+    let requested = app
+        .post("/me/payouts", Some("alice"), json!({ "amount": amount }))
+        .await;
+    assert_eq!(requested.status, 202, "{requested:?}");
+    assert_eq!(
+        requested.body["status"], "pending",
+        "{fault:?}: the answer was lost"
+    );
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    app.advance(120).await;
+    let done = app.get(&format!("/me/payouts/{id}"), Some("alice")).await;
+    assert_eq!(done.body["status"], "succeeded", "{fault:?}: {done:?}");
+    let transfers = gateway.transfers();
+    assert_eq!(transfers.len(), before + 1, "{fault:?}: paid exactly once");
+    assert_eq!(transfers[&id].amount, amount);
+    assert_eq!(transfers[&id].identity, "alice@example.com");
+    assert_eq!(transfers[&id].name.as_deref(), Some("Alice Li"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_s6_the_whole_payment_path_runs_against_a_stand_in_of_alipays_gateway() {
+    let gateway = Gateway::start().await;
+    let app = app_on(&gateway).await;
+    gateway.add_payee("alice@example.com", "Alice Li");
+    let alice = app
+        .put(
+            "/admin/accounts/alice",
+            Some("admin"),
+            json!({ "real_name_verified": true, "real_name": "Alice Li", "payout_account": "alice@example.com" }),
+        )
+        .await;
+    assert_eq!(alice.status, 200, "{alice:?}");
+    app.trader("bob").await;
+
+    // A sale whose signed notification arrives.
+    let (first, otn) = ordered_and_opened(&app, &gateway, "gw-one.com").await;
+    let notification = gateway.buyer_pays(&otn, "ALIPAYACCOUNT", Utc::now());
+    assert_eq!(app.notify_raw(notification.into_bytes()).await.status, 200);
+    app.advance(1).await;
+    assert_eq!(order_status(&app, &first).await, "completed");
+
+    // A sale whose notification is lost: the buyer's refresh asks the gateway (O6).
+    let (second, otn) = ordered_and_opened(&app, &gateway, "gw-two.com").await;
+    let _lost = gateway.buyer_pays(&otn, "ALIPAYACCOUNT", Utc::now());
+    let refreshed = app
+        .post(&format!("/orders/{second}/refresh"), Some("bob"), json!({}))
+        .await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    assert_eq!(order_status(&app, &second).await, "completed");
+
+    // Money after the window: refunded through alipay.trade.refund, once (E1).
+    let (late, otn) = ordered_and_opened(&app, &gateway, "gw-late.com").await;
+    app.advance(601).await;
+    let notification = gateway.buyer_pays(&otn, "ALIPAYACCOUNT", Utc::now());
+    app.notify_raw(notification.clone().into_bytes()).await;
+    app.notify_raw(notification.into_bytes()).await;
+    app.advance(1).await;
+    assert_eq!(order_status(&app, &late).await, "expired");
+    let refunds: Vec<(String, String)> = gateway.refunds().into_values().collect();
+    assert_eq!(refunds, vec![(otn.clone(), "100.00".to_owned())]);
+
+    // S4 then S6: 198.00 settles; paid out through a lost, a slow and a busy answer.
+    app.advance(7 * 24 * 3600 + 60).await;
+    assert_eq!(available(&app).await, "198.00");
+    payout_through(&app, &gateway, "50.00", Fault::DoneThen502).await;
+    payout_through(
+        &app,
+        &gateway,
+        "40.00",
+        Fault::DoneButSlow(std::time::Duration::from_secs(3)),
+    )
+    .await;
+    payout_through(&app, &gateway, "30.00", Fault::Busy).await;
+    assert_eq!(available(&app).await, "78.00");
+
+    // A payee whose real name does not match is refused: the money comes back, with why.
+    let renamed = app
+        .put(
+            "/admin/accounts/alice",
+            Some("admin"),
+            json!({ "real_name_verified": true, "real_name": "Alice Wrong", "payout_account": "alice@example.com" }),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    let refused = app.post("/me/payouts", Some("alice"), json!({})).await;
+    assert_eq!(refused.body["status"], "failed", "{refused:?}");
+    assert!(refused.body["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("PAYEE_USER_INFO_ERROR"));
+    assert_eq!(available(&app).await, "78.00");
+
+    assert_eq!(
+        gateway.bad_signatures(),
+        0,
+        "every request was signed with the app key"
+    );
+    let methods = gateway.methods();
+    for method in [
+        "page.open",
+        "alipay.trade.query",
+        "alipay.trade.refund",
+        TRANSFER,
+        "alipay.fund.trans.common.query",
+    ] {
+        assert!(
+            methods.iter().any(|m| m == method),
+            "{method} never called: {methods:?}"
+        );
+    }
+    let mut accounts = sale_accounts("alice", "bob");
+    accounts.push(LedgerAccount::PayoutPending(
+        AccountId::parse("alice").unwrap(),
+    ));
+    assert_eq!(ledger_sum(&app, &accounts).await, Decimal::ZERO);
+}
+
+#[tokio::test]
+async fn o6_requests_signed_with_the_wrong_key_are_refused_by_the_gateway_and_change_nothing() {
+    let gateway = Gateway::start().await;
+    let mut vars = gateway.env();
+    // Signed with a key Alipay does not know: the stand-in refuses every call.
+    vars.retain(|(name, _)| *name != "ALIPAY_APP_PRIVATE_KEY_PEM");
+    vars.push((
+        "ALIPAY_APP_PRIVATE_KEY_PEM",
+        market_tests::gateway::fixture("alipay_private.pem"),
+    ));
+    let app = spawn_app_with_env(infra::Settings::for_tests(), &vars).await;
+    alice_and_bob(&app).await;
+    orderable_listing(&app, "gw-bad.com", "100.00").await;
+    let placed = app.order("bob", &["gw-bad.com"]).await;
+    let order = placed.body["orders"][0]["id"].as_str().unwrap().to_owned();
+    let pay = app
+        .post(
+            &format!("/orders/{order}/pay"),
+            Some("bob"),
+            json!({ "method": "alipay" }),
+        )
+        .await;
+    assert_eq!(pay.status, 200, "{pay:?}");
+    let url = pay.body["pay_url"].as_str().unwrap();
+    assert_eq!(
+        reqwest::get(url).await.unwrap().status(),
+        400,
+        "the cashier refuses it"
+    );
+    let refreshed = app
+        .post(&format!("/orders/{order}/refresh"), Some("bob"), json!({}))
+        .await;
+    assert!(
+        refreshed.status < 500 || refreshed.status == 503,
+        "{refreshed:?}"
+    );
+    assert_eq!(order_status(&app, &order).await, "processing");
+    assert!(gateway.bad_signatures() >= 2);
+    let otn = pay.body["out_trade_no"].as_str().unwrap();
+    assert!(gateway.trade(otn).is_none());
+}
