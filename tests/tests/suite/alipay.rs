@@ -14,7 +14,8 @@ use market_adapters::payment::keys::{AlipayKeys, KeySource};
 use market_adapters::payment::rsa2;
 use market_adapters::payment::wire::verify_notification;
 use market_adapters::payment::{
-    PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, VerifyError,
+    PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeStatus, TransferRequest,
+    VerifyError,
 };
 use market_core::money::Money;
 
@@ -160,6 +161,7 @@ async fn adapter_trusting(alipay_public: &str) -> (AlipayProvider, Arc<Mutex<See
         gateway: format!("http://{addr}/gateway.do"),
         notify_url: Some("https://market.example/payments/alipay/notify".into()),
         timeout: std::time::Duration::from_secs(10),
+        payout_keys: None,
     };
     (AlipayProvider::new(config).unwrap(), seen)
 }
@@ -221,6 +223,28 @@ async fn page_pay_urls_carry_the_remaining_window_and_a_valid_signature() {
         &rsa2::request_signing_string(&params),
         &get("sign")
     ));
+}
+
+#[tokio::test]
+async fn s6_a_function_without_the_payout_keys_cannot_pay_anyone_out() {
+    let (alipay, seen) = adapter_on_fake_gateway().await;
+    let request = TransferRequest {
+        payout_id: "po_1",
+        amount: Money::parse("10.00").unwrap(),
+        payee_account: "alice@example.com",
+        payee_name: None,
+        title: "proceeds",
+    };
+    let refused = alipay.transfer(&request, Utc::now()).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("no payout permission"),
+        "{refused}"
+    );
+    assert!(alipay.transfer_status("po_1", Utc::now()).await.is_err());
+    assert!(
+        seen.lock().unwrap().methods.is_empty(),
+        "nothing reached Alipay"
+    );
 }
 
 #[tokio::test]

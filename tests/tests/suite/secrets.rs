@@ -136,6 +136,7 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         gateway: "http://127.0.0.1:9/gateway.do".into(),
         notify_url: None,
         timeout: std::time::Duration::from_secs(10),
+        payout_keys: None,
     })
     .unwrap();
     let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));

@@ -274,6 +274,9 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
 /// The functions that take or return money, which alone may read the Alipay secret.
 const MONEY_FUNCTIONS: [&str; 4] = ["order", "push", "pay-callback", "expire-sweeper"];
 
+/// The functions that pay sellers out (S6), which alone may read the payout keys.
+const PAYOUT_FUNCTIONS: [&str; 2] = ["account", "expire-sweeper"];
+
 #[test]
 fn the_alipay_keys_stay_in_secrets_manager_and_only_money_functions_may_read_them() {
     let t = template();
@@ -286,17 +289,27 @@ fn the_alipay_keys_stay_in_secrets_manager_and_only_money_functions_may_read_the
         !text.contains("ALIPAY_APP_PRIVATE_KEY_PEM") && !text.contains("ALIPAY_PUBLIC_KEY_PEM"),
         "keys are never environment variables in the cloud"
     );
-    assert!(t["Parameters"]["AlipaySecretArn"]["AllowedPattern"]
-        .as_str()
-        .unwrap()
-        .contains(":secretsmanager:"));
+    for parameter in ["AlipaySecretArn", "AlipayPayoutSecretArn"] {
+        assert!(t["Parameters"][parameter]["AllowedPattern"]
+            .as_str()
+            .unwrap()
+            .contains(":secretsmanager:"));
+    }
     let secret = serde_json::json!({ "Ref": "AlipaySecretArn" });
+    let payout_secret = serde_json::json!({ "Fn::If": ["HasPayoutSecret", { "Ref": "AlipayPayoutSecretArn" }, { "Ref": "AlipaySecretArn" }] });
     for (name, f) in &functions(&t) {
-        let needs = MONEY_FUNCTIONS.contains(&name.as_str());
+        let takes_money = MONEY_FUNCTIONS.contains(&name.as_str());
+        let pays_out = PAYOUT_FUNCTIONS.contains(&name.as_str());
+        let variables = &f["Properties"]["Environment"]["Variables"];
         assert_eq!(
-            f["Properties"]["Environment"]["Variables"]["ALIPAY_SECRET_ARN"] == secret,
-            needs,
+            variables["ALIPAY_SECRET_ARN"] == secret,
+            takes_money,
             "{name}: ALIPAY_SECRET_ARN"
+        );
+        assert_eq!(
+            variables["ALIPAY_PAYOUT_SECRET_ARN"] == payout_secret,
+            pays_out,
+            "{name}: ALIPAY_PAYOUT_SECRET_ARN (S6: only the functions that pay sellers)"
         );
         let statements: Vec<&Value> = f["Properties"]["Policies"]
             .as_array()
@@ -308,24 +321,31 @@ fn the_alipay_keys_stay_in_secrets_manager_and_only_money_functions_may_read_the
             .iter()
             .filter(|s| s.to_string().contains("secretsmanager:"))
             .collect();
-        if needs {
-            assert_eq!(reads_secrets.len(), 1, "{name}");
-            let statement = reads_secrets[0];
-            assert_eq!(statement["Effect"], "Allow");
-            assert_eq!(
-                statement["Action"],
-                serde_json::json!(["secretsmanager:GetSecretValue"]),
-                "{name}: read only"
-            );
-            assert_eq!(
-                statement["Resource"], secret,
-                "{name}: that one secret only"
-            );
-        } else {
-            assert!(
+        let readable = match (takes_money, pays_out) {
+            (true, true) => Some(serde_json::json!([secret, payout_secret])),
+            (true, false) => Some(secret.clone()),
+            (false, true) => Some(payout_secret.clone()),
+            (false, false) => None,
+        };
+        match readable {
+            Some(resource) => {
+                assert_eq!(reads_secrets.len(), 1, "{name}");
+                let statement = reads_secrets[0];
+                assert_eq!(statement["Effect"], "Allow");
+                assert_eq!(
+                    statement["Action"],
+                    serde_json::json!(["secretsmanager:GetSecretValue"]),
+                    "{name}: read only"
+                );
+                assert_eq!(
+                    statement["Resource"], resource,
+                    "{name}: those secrets only"
+                );
+            }
+            None => assert!(
                 reads_secrets.is_empty(),
-                "{name} never reads the Alipay secret"
-            );
+                "{name} never reads the Alipay secrets"
+            ),
         }
     }
 }

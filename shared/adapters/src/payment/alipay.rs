@@ -23,6 +23,9 @@ use market_core::money::Money;
 pub struct AlipayConfig {
     /// The identity and keys (from Secrets Manager in the cloud, see `payment::keys`).
     pub keys: KeySource,
+    /// The keys payouts are signed with (S6): only the functions that pay sellers have
+    /// them (`ALIPAY_PAYOUT_SECRET_ARN`); without them a transfer is refused here.
+    pub payout_keys: Option<KeySource>,
     /// `https://openapi.alipay.com/gateway.do` in production.
     pub gateway: String,
     pub notify_url: Option<String>,
@@ -43,10 +46,23 @@ impl AlipayConfig {
     ///   `ALIPAY_APP_PRIVATE_KEY_PEM` (the local runner);
     ///
     /// and optionally `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`, `ALIPAY_TIMEOUT_MS`.
+    ///
+    /// Payouts (S6) are signed with `ALIPAY_PAYOUT_SECRET_ARN`'s keys in the cloud (a
+    /// function without it cannot pay anyone out), and with the local runner's keys locally.
     pub fn from_env() -> anyhow::Result<Option<AlipayConfig>> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let keys = if let Some(secret) = var("ALIPAY_SECRET_ARN") {
-            KeySource::Secret(SecretKeys::new(secret))
+        let payout_secret = var("ALIPAY_PAYOUT_SECRET_ARN");
+        let (keys, payout_keys) = if let Some(secret) = var("ALIPAY_SECRET_ARN") {
+            (
+                KeySource::Secret(SecretKeys::new(secret)),
+                payout_secret.map(|s| KeySource::Secret(SecretKeys::new(s))),
+            )
+        } else if let Some(payout) = payout_secret {
+            // A function that only pays out (the account function).
+            (
+                KeySource::Secret(SecretKeys::new(payout.clone())),
+                Some(KeySource::Secret(SecretKeys::new(payout))),
+            )
         } else {
             let (Some(app_id), Some(seller_id), Some(public)) = (
                 var("ALIPAY_APP_ID"),
@@ -55,17 +71,19 @@ impl AlipayConfig {
             ) else {
                 return Ok(None);
             };
-            KeySource::Ready(Arc::new(AlipayKeys {
+            let keys = Arc::new(AlipayKeys {
                 app_id,
                 seller_id,
                 alipay_public_key: rsa2::parse_public_key(&public)?,
                 app_private_key: var("ALIPAY_APP_PRIVATE_KEY_PEM")
                     .map(|k| rsa2::parse_private_key(&k))
                     .transpose()?,
-            }))
+            });
+            (KeySource::Ready(keys.clone()), Some(KeySource::Ready(keys)))
         };
         Ok(Some(AlipayConfig {
             keys,
+            payout_keys,
             gateway: var("ALIPAY_GATEWAY")
                 .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
             notify_url: var("ALIPAY_NOTIFY_URL"),
@@ -105,12 +123,13 @@ impl AlipayProvider {
     /// The signed common parameters of a call (`biz_content` as JSON).
     async fn signed_params(
         &self,
+        source: &KeySource,
         method: &str,
         biz: &Value,
         now: DateTime<Utc>,
         extra: &[(&str, &str)],
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let keys = self.config.keys.keys().await?;
+        let keys = source.keys().await?;
         let key = keys.app_private_key.as_ref().ok_or_else(|| {
             anyhow::anyhow!("no app private key (app_private_key in the Alipay secret, or ALIPAY_APP_PRIVATE_KEY_PEM): cannot call Alipay")
         })?;
@@ -133,9 +152,34 @@ impl AlipayProvider {
         Ok(params)
     }
 
-    /// Calls the gateway and returns the verified `<method>_response` object.
+    /// Calls the gateway with the trade keys and returns the verified answer.
     async fn call(&self, method: &str, biz: Value, now: DateTime<Utc>) -> anyhow::Result<Value> {
-        let params = self.signed_params(method, &biz, now, &[]).await?;
+        self.call_with(&self.config.keys, method, biz, now).await
+    }
+
+    /// Calls the gateway with the payout keys (S6); refused where there are none.
+    async fn payout_call(
+        &self,
+        method: &str,
+        biz: Value,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Value> {
+        let source = self.config.payout_keys.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("this function has no payout permission (ALIPAY_PAYOUT_SECRET_ARN)")
+        })?;
+        self.call_with(source, method, biz, now).await
+    }
+
+    /// Calls the gateway signed with `source`'s keys and returns the verified
+    /// `<method>_response` object.
+    async fn call_with(
+        &self,
+        source: &KeySource,
+        method: &str,
+        biz: Value,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Value> {
+        let params = self.signed_params(source, method, &biz, now, &[]).await?;
         let text = self
             .http
             .post(&self.config.gateway)
@@ -152,7 +196,7 @@ impl AlipayProvider {
         let signature = whole["sign"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("Alipay's answer is not signed"))?;
-        let keys = self.config.keys.keys().await?;
+        let keys = source.keys().await?;
         if !rsa2::verify(&keys.alipay_public_key, raw, signature) {
             anyhow::bail!("Alipay's answer to {method} does not verify");
         }
@@ -180,7 +224,13 @@ impl PaymentProvider for AlipayProvider {
             vec![("notify_url", notify.as_str())]
         };
         let params = self
-            .signed_params("alipay.trade.page.pay", &biz, request.now, &extra)
+            .signed_params(
+                &self.config.keys,
+                "alipay.trade.page.pay",
+                &biz,
+                request.now,
+                &extra,
+            )
             .await?;
         Ok(format!(
             "{}?{}",
@@ -273,7 +323,7 @@ impl PaymentProvider for AlipayProvider {
             "payee_info": payee,
         });
         let answer = self
-            .call("alipay.fund.trans.uni.transfer", biz, now)
+            .payout_call("alipay.fund.trans.uni.transfer", biz, now)
             .await?;
         if answer["code"] == "10000" {
             return Ok(transfer_state(&answer));
@@ -295,7 +345,7 @@ impl PaymentProvider for AlipayProvider {
             "biz_scene": TRANSFER_SCENE,
         });
         let answer = self
-            .call("alipay.fund.trans.common.query", biz, now)
+            .payout_call("alipay.fund.trans.common.query", biz, now)
             .await?;
         match answer["code"].as_str() {
             Some("10000") => Ok(transfer_state(&answer)),

@@ -86,7 +86,10 @@ pub async fn a_large_abandoned_cart_ends_and_the_sweeper_lives_on(app: &TestApp)
     assert_eq!(before["frozen"], "11.88", "{before}");
     app.advance(7 * 24 * 3600 + 60).await;
     let after = app.get("/me/ledger", Some(seller)).await.body["balances"].clone();
-    assert_eq!(after, json!({ "available": "11.88", "frozen": "0.00" }));
+    assert_eq!(
+        after,
+        json!({ "available": "11.88", "frozen": "0.00", "paying_out": "0.00" })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

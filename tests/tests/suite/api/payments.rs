@@ -223,7 +223,7 @@ async fn s4_proceeds_settle_once_after_the_settlement_period() {
     app.provider_says(&otn, "TRADE_SUCCESS").await;
     assert_eq!(
         ledger(&app, "alice").await["balances"],
-        json!({ "available": "0.00", "frozen": "198.00" })
+        json!({ "available": "0.00", "frozen": "198.00", "paying_out": "0.00" })
     );
     app.advance(6 * 24 * 3600).await;
     assert_eq!(ledger(&app, "alice").await["balances"]["frozen"], "198.00");
@@ -232,7 +232,7 @@ async fn s4_proceeds_settle_once_after_the_settlement_period() {
     let settled = ledger(&app, "alice").await;
     assert_eq!(
         settled["balances"],
-        json!({ "available": "198.00", "frozen": "0.00" })
+        json!({ "available": "198.00", "frozen": "0.00", "paying_out": "0.00" })
     );
     let again = app.post("/dev/sweep", None, json!({})).await;
     assert!(again.body["settled"].as_array().unwrap().is_empty());
@@ -254,7 +254,7 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
     app.provider_says(&frozen_otn, "TRADE_SUCCESS").await;
     assert_eq!(
         ledger(&app, "alice").await["balances"],
-        json!({ "available": "99.00", "frozen": "49.50" })
+        json!({ "available": "99.00", "frozen": "49.50", "paying_out": "0.00" })
     );
     let fees_before = ledger_sum(&app, &[market_core::ledger::LedgerAccount::Fees]).await;
 
@@ -278,7 +278,7 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
     // recovered by the authorised deduction), 49.50 frozen clawed back; the fees stay.
     assert_eq!(
         ledger(&app, "alice").await["balances"],
-        json!({ "available": "-1.50", "frozen": "0.00" })
+        json!({ "available": "-1.50", "frozen": "0.00", "paying_out": "0.00" })
     );
     assert_eq!(
         ledger_sum(&app, &[market_core::ledger::LedgerAccount::Fees]).await,
@@ -305,7 +305,7 @@ async fn s4_a_refund_after_settlement_is_clawed_back_from_the_seller_never_from_
     app.advance(8 * 24 * 3600).await;
     assert_eq!(
         ledger(&app, "alice").await["balances"],
-        json!({ "available": "-1.50", "frozen": "0.00" })
+        json!({ "available": "-1.50", "frozen": "0.00", "paying_out": "0.00" })
     );
     assert_eq!(
         ledger_sum(&app, &sale_accounts("alice", "bob")).await,
