@@ -46,7 +46,7 @@ pub enum CaptchaMode {
 /// Which payment provider a function gets.
 pub enum ProviderChoice {
     /// Alipay, with these settings (functions that take or return money).
-    Alipay(AlipayConfig),
+    Alipay(Box<AlipayConfig>),
     /// The sandbox, paying at this public URL (test stacks, by name only).
     Sandbox { public_url: String },
     /// None: the function never pays (list, admin, account, …).
@@ -89,7 +89,7 @@ impl CloudSettings {
             _ => CaptchaMode::Closed,
         };
         let provider = match AlipayConfig::from_env()? {
-            Some(config) => ProviderChoice::Alipay(config),
+            Some(config) => ProviderChoice::Alipay(Box::new(config)),
             None if var("MARKET_PAYMENT_PROVIDER").as_deref() == Some("sandbox") => {
                 ProviderChoice::Sandbox {
                     public_url: var("MARKET_PUBLIC_URL").unwrap_or_default(),
@@ -128,7 +128,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         CaptchaMode::Closed => Arc::new(ClosedCaptcha),
     };
     let provider: Arc<dyn PaymentProvider> = match settings.provider {
-        ProviderChoice::Alipay(config) => Arc::new(AlipayProvider::new(config)?),
+        ProviderChoice::Alipay(config) => Arc::new(AlipayProvider::new(*config)?),
         ProviderChoice::Sandbox { public_url } => Arc::new(SandboxProvider::new(public_url)),
         ProviderChoice::None => Arc::new(NoProvider),
     };
