@@ -35,6 +35,12 @@ pub const INDEX_LAG: Duration = Duration::minutes(5);
 /// rules do not wait for it (E1: every use case reads the deadline itself).
 pub const MAX_BUCKETS_PER_SWEEP: i64 = 24 * 62;
 
+/// How long one sweep goes on starting due items. Items that call the provider (a payout's
+/// transfer, a trade's lookup) may each take up to its 10-second timeout when it is down:
+/// past this budget the sweep stops, keeps its cursor on the bucket it was in, and the next
+/// sweep (a minute later) goes on from there, so it never outlives its Lambda (60 s).
+pub const SWEEP_BUDGET: Duration = Duration::seconds(40);
+
 /// The longest a failing item waits for its next try.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
 
@@ -58,8 +64,11 @@ pub struct SweepReport {
     pub payouts_waiting: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
-    /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now: the next sweep goes on.
+    /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now, or out of time: the next
+    /// sweep goes on.
     pub behind: bool,
+    /// The sweep ran out of its [`SWEEP_BUDGET`] before every due item was started.
+    pub out_of_time: bool,
     /// Due items handled without error (whether or not they had to change).
     pub processed: usize,
     /// Due items whose handling failed; each is retried later with backoff.
@@ -310,12 +319,18 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     let mut hour = hour_of(start);
     let last = now.min(hour + Duration::hours(MAX_BUCKETS_PER_SWEEP - 1));
     let mut oldest_left: Option<DateTime<Utc>> = None;
-    while hour <= last {
+    'walk: while hour <= last {
         let mut query = due_query(hour, now);
         loop {
             let page = app.store.query(query.clone()).await?;
             report.items_read += page.items.len();
             for item in &page.items {
+                if app.now() - now > SWEEP_BUDGET {
+                    // Out of time: this bucket still holds due items; the next sweep starts here.
+                    oldest_left = Some(oldest_left.map_or(hour, |left| left.min(hour)));
+                    report.out_of_time = true;
+                    break 'walk;
+                }
                 match due(app, item, &mut report).await {
                     Ok(()) => report.processed += 1,
                     Err(e) => {
@@ -338,9 +353,10 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
         }
         hour += Duration::hours(1);
     }
-    // `hour` is now the first bucket not read: short of now when the walk was capped.
+    // `hour` is now the first bucket not read (or the one the budget stopped in): short of
+    // now when the walk was capped.
     let settled_up_to = hour_of(now - INDEX_LAG).min(hour);
-    report.behind = hour <= now;
+    report.behind = hour <= now || report.out_of_time;
     let next = Cursor {
         from: oldest_left.map_or(settled_up_to, |left| left.min(settled_up_to)),
     };

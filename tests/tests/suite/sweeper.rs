@@ -369,3 +369,91 @@ async fn a_sweep_after_a_long_gap_reads_a_bounded_walk_and_the_next_ones_catch_u
     // 200 days are 4,800 hourly buckets: four walks of at most 1,488.
     assert_eq!(sweeps, 3);
 }
+
+/// A store whose every transaction, while it is slow, takes `step` of the scene's clock (as
+/// a provider that times out would): how a sweep's time budget is shown without waiting.
+struct SlowStore {
+    inner: Arc<dyn market_app::store::Store>,
+    clock: std::sync::OnceLock<Arc<market_app::ports::clock::DevClock>>,
+    step: Duration,
+    slow: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl market_app::store::Store for SlowStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, market_app::store::StoreError> {
+        self.inner.get(pk, sk).await
+    }
+    async fn get_many(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Item>, market_app::store::StoreError> {
+        self.inner.get_many(keys).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), market_app::store::StoreError> {
+        if self.slow.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Some(clock) = self.clock.get() {
+                clock.advance(self.step);
+            }
+        }
+        self.inner.transact(writes).await
+    }
+    async fn query(
+        &self,
+        query: market_app::store::Query,
+    ) -> Result<market_app::store::Page, market_app::store::StoreError> {
+        self.inner.query(query).await
+    }
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, market_app::store::StoreError> {
+        self.inner.increment(pk, sk, ceiling, ttl).await
+    }
+    fn cursor_after(
+        &self,
+        query: &market_app::store::Query,
+        item: &Item,
+    ) -> Result<String, market_app::store::StoreError> {
+        self.inner.cursor_after(query, item)
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on_where_it_stopped() {
+    let slow = Arc::new(SlowStore {
+        inner: Arc::new(EmbeddedStore::in_memory().unwrap()),
+        clock: std::sync::OnceLock::new(),
+        step: Duration::seconds(10),
+        slow: std::sync::atomic::AtomicBool::new(false),
+    });
+    let scene = Scene::over(slow.clone());
+    let _ = slow.clock.set(scene.clock.clone());
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(8, 2).await;
+    sweep::sweep(&scene.app).await.unwrap();
+    let mut placed = orders_for(&scene, &listed).await;
+    scene.clock.advance(Duration::minutes(11));
+    // From here every write takes 10 s: a sweep has time for a few items only.
+    slow.slow.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = sweep::sweep(&scene.app).await.unwrap();
+    assert!(first.out_of_time && first.behind, "{first:?}");
+    assert!(
+        !first.expired_orders.is_empty() && first.expired_orders.len() < placed.len(),
+        "{first:?}"
+    );
+    let mut expired = first.expired_orders.clone();
+    for _ in 0..10 {
+        let next = sweep::sweep(&scene.app).await.unwrap();
+        expired.extend(next.expired_orders);
+        if !next.out_of_time {
+            break;
+        }
+    }
+    expired.sort();
+    placed.sort();
+    assert_eq!(expired, placed, "every order expired, each once");
+}
