@@ -38,7 +38,8 @@ pub async fn seed_if_empty(app: &App) -> anyhow::Result<bool> {
             Account {
                 id: id(account),
                 real_name_verified: verified,
-                real_name: None,
+                // Demo real names, so a payout names its payee as in production (S6).
+                real_name: verified.then(|| format!("{account} (demo)")),
                 payout_account: payout.map(str::to_owned),
                 email: Some(format!("{account}@example.com")),
                 enterprise: false,
