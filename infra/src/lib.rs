@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 
-use market_adapters::captcha::SandboxCaptcha;
+use market_adapters::config::CaptchaMode;
 use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
 use market_adapters::queue::InProcessQueue;
@@ -54,6 +54,10 @@ pub struct Settings {
     pub dev_routes: bool,
     pub seed_demo: bool,
     pub policy: Policy,
+    /// `MARKET_CAPTCHA`: `sandbox` (default: `pass` passes), `closed`, or `siteverify`
+    /// with `CAPTCHA_SECRET`, `CAPTCHA_VERIFY_URL` and `CAPTCHA_HOSTNAMES` (a fake service,
+    /// or a real one with its test keys) — O7.
+    pub captcha: CaptchaMode,
     /// How often the sweeper runs on its own (real time).
     pub sweep_every: std::time::Duration,
 }
@@ -79,12 +83,7 @@ impl Settings {
             Some("sqs") => true,
             Some(other) => anyhow::bail!("MARKET_QUEUE is inprocess or sqs, not {other}"),
         };
-        match var("MARKET_CAPTCHA").as_deref() {
-            None | Some("sandbox") => {}
-            Some(other) => anyhow::bail!(
-                "MARKET_CAPTCHA={other}: the local runner has the sandbox verifier only"
-            ),
-        }
+        let captcha = CaptchaMode::from_lookup(&var, "sandbox")?;
         let mut policy = market_adapters::config::policy_from_env()?;
         if let Some(rate) = var("MARKET_ORDER_RATE") {
             policy.order_rate_per_minute = rate
@@ -108,6 +107,7 @@ impl Settings {
             dev_routes: var("MARKET_DEV_ROUTES").is_none_or(|v| v != "0"),
             seed_demo: var("MARKET_SEED").is_none_or(|v| v != "0"),
             policy,
+            captcha,
             sweep_every: std::time::Duration::from_secs(60),
         })
     }
@@ -122,6 +122,7 @@ impl Settings {
             dev_routes: true,
             seed_demo: false,
             policy: Policy::default(),
+            captcha: CaptchaMode::Sandbox,
             sweep_every: std::time::Duration::from_secs(3600),
         }
     }
@@ -233,12 +234,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         Some(sqs) => Arc::new(sqs.adapter()),
         None => queue.clone(),
     };
+    let captcha = settings
+        .captcha
+        .clone()
+        .verifier(store.clone(), clock.clone())?;
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
         queue: app_queue,
         provider,
-        captcha: Arc::new(SandboxCaptcha),
+        captcha,
         policy: settings.policy.clone(),
     });
     if settings.seed_demo {
@@ -258,8 +263,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .layer(auth::layer(AuthMode::hs256(
             settings.jwt_secret.expose_secret(),
         )));
+    // The socket peer is the client's address the human check passes on (O7).
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "the server stopped");
         }
     });

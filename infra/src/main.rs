@@ -4,6 +4,7 @@ use secrecy::ExposeSecret;
 use tracing_subscriber::EnvFilter;
 
 use infra::{start, Settings, StoreChoice};
+use market_adapters::config::CaptchaMode;
 use market_web::auth::sign_token;
 
 #[tokio::main]
@@ -23,7 +24,13 @@ async fn main() -> anyhow::Result<()> {
         StoreChoice::Memory => "embedded, in memory".into(),
         StoreChoice::Dynamo { table } => format!("DynamoDB table {table}"),
     };
+    let captcha = match &running.settings.captcha {
+        CaptchaMode::Sandbox => "sandbox: the token `pass` passes".to_owned(),
+        CaptchaMode::Closed => "closed: every token fails".to_owned(),
+        CaptchaMode::Siteverify(config) => format!("siteverify at {}", config.verify_url),
+    };
     println!("\nDomain marketplace listening on {base}  (store: {store})");
+    println!("Human check (O7, MARKET_CAPTCHA): {captcha}");
     println!("JWT secret (HS256, MARKET_JWT_SECRET): {secret}");
     println!("Demo tokens, valid 30 days:");
     for (who, roles) in [

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use chrono::Duration;
 use market_adapters::store::embedded::EmbeddedStore;
+use market_app::ports::captcha::HumanCheck;
 use market_app::repo::{due_bucket, time_key};
 use market_app::store::{Expect, Index, Item, Store, Write};
 use market_app::{orders, sweep};
@@ -40,7 +41,7 @@ async fn reserve_500(label: &str, store: Arc<dyn Store>) {
         &scene.app,
         &AccountId::parse("buyer").unwrap(),
         &cart,
-        "pass",
+        &HumanCheck::new("pass"),
     )
     .await
     .unwrap();
@@ -87,7 +88,7 @@ async fn sweeper_vs_size() {
             &scene.app,
             &AccountId::parse("buyer").unwrap(),
             std::slice::from_ref(domain),
-            "pass",
+            &HumanCheck::new("pass"),
         )
         .await
         .unwrap();

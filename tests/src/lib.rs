@@ -1,6 +1,6 @@
 //! Test support: start the marketplace in-process (`spawn_app`), talk to it as a client
-//! would, start a local AWS endpoint (moto) for the adapter tests, and capture the JSON
-//! log lines a Lambda would write.
+//! would, start a local AWS endpoint (moto) and a fake captcha service (`siteverify`) for
+//! the adapter tests, and capture the JSON log lines a Lambda would write.
 pub mod client;
 pub mod contract;
 pub mod env;
@@ -9,5 +9,6 @@ pub mod gateway;
 pub mod logs;
 pub mod moto;
 pub mod scene;
+pub mod siteverify;
 
 pub use client::{spawn_app, spawn_app_on_dynamo, spawn_app_with, Reply, TestApp};

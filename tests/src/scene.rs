@@ -10,6 +10,7 @@ use market_adapters::queue::InProcessQueue;
 use market_app::accounts::{self, DomainRecord};
 use market_app::listings::{self, NewListing};
 use market_app::orders;
+use market_app::ports::captcha::HumanCheck;
 use market_app::ports::clock::DevClock;
 use market_app::store::Store;
 use market_app::App;
@@ -126,7 +127,7 @@ impl Scene {
         let mut paid = Vec::with_capacity(n);
         for (i, (domain, seller)) in listed.into_iter().enumerate() {
             let buyer = &buyer_ids[i % buyers];
-            let placed = orders::place(&self.app, &id(buyer), &[domain], "pass")
+            let placed = orders::place(&self.app, &id(buyer), &[domain], &HumanCheck::new("pass"))
                 .await
                 .expect("order");
             let order = &placed.orders[0];

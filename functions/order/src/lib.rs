@@ -7,8 +7,10 @@ use axum::Router;
 use serde::Deserialize;
 
 use market_app::orders;
+use market_app::ports::captcha::HumanCheck;
 use market_core::ids::OrderId;
 use market_web::auth::Caller;
+use market_web::client_ip::ClientIp;
 use market_web::json::Query;
 use market_web::openapi::{
     Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited, Unauthenticated,
@@ -47,7 +49,8 @@ struct PlaceBody {
     /// cart size (2,000 by default; more is 400 BATCH_TOO_LARGE).
     #[schema(min_items = 1, max_items = 2000, example = json!(["example.com"]))]
     domains: Vec<String>,
-    /// The human check's token (the local runner's sandbox accepts `pass`).
+    /// The human check's token (O7): the captcha widget's answer, rendered with the action
+    /// `order`; it serves one request. The local runner's sandbox accepts `pass`.
     captcha_token: String,
 }
 
@@ -75,18 +78,16 @@ struct PlaceBody {
 async fn place(
     State(app): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     raw: Raw,
 ) -> Result<Response, ApiError> {
     let parsed: PlaceBody = raw.json()?;
     // Before the Idempotency-Key is claimed: a cart over the cap writes nothing.
     market_core::limits::check_cart_size(parsed.domains.len(), app.policy.max_cart)?;
+    // O7: the token with where the request came from, for the captcha service.
+    let human = HumanCheck::new(parsed.captcha_token).from_ip(ip);
     market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
-        orders::place(
-            &app,
-            &caller.account,
-            &parsed.domains,
-            &parsed.captcha_token,
-        )
+        orders::place(&app, &caller.account, &parsed.domains, &human)
     })
     .await
 }

@@ -7,11 +7,13 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
 
+use market_app::ports::captcha::HumanCheck;
 use market_app::pushes::{self, NewPush};
 use market_core::ids::{AccountId, PushId};
 use market_core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
 use market_core::model::PushStatus;
 use market_web::auth::Caller;
+use market_web::client_ip::ClientIp;
 use market_web::json::{amount, Query};
 use market_web::openapi::{
     Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited, Unauthenticated,
@@ -238,7 +240,8 @@ async fn reject(
 #[serde(deny_unknown_fields)]
 #[schema(as = AcceptPush)]
 struct AcceptBody {
-    /// The human check's token (the local runner's sandbox accepts `pass`).
+    /// The human check's token (O7): the captcha widget's answer, rendered with the action
+    /// `push_accept`; it serves one request. The local runner's sandbox accepts `pass`.
     captcha_token: String,
 }
 
@@ -268,11 +271,14 @@ async fn accept(
     State(app): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<PushId>,
+    ClientIp(ip): ClientIp,
     raw: Raw,
 ) -> Result<Response, ApiError> {
     let body: AcceptBody = raw.json()?;
+    // O7: the token with where the request came from, for the captcha service.
+    let human = HumanCheck::new(body.captcha_token).from_ip(ip);
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
-        pushes::accept(&app, &caller.account, &id, &body.captcha_token)
+        pushes::accept(&app, &caller.account, &id, &human)
     })
     .await
 }

@@ -2,13 +2,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::captcha::{Captcha, ClosedCaptcha, SandboxCaptcha};
+use crate::captcha::{Captcha, ClosedCaptcha, SandboxCaptcha, SiteverifyCaptcha, SiteverifyConfig};
 use crate::payment::alipay::{AlipayConfig, AlipayProvider};
 use crate::payment::{NoProvider, PaymentProvider, SandboxProvider};
 use crate::queue::{Queue, SqsQueue, Topic};
 use crate::store::dynamo::DynamoStore;
 use async_trait::async_trait;
-use market_app::ports::clock::SystemClock;
+use market_app::ports::clock::{Clock, SystemClock};
 use market_app::store::{Item, Page, Query, Store, StoreError, Write};
 use market_app::App;
 use market_core::policy::Policy;
@@ -34,13 +34,56 @@ pub fn policy_from_env() -> anyhow::Result<Policy> {
     Ok(policy)
 }
 
-/// Which human check a deployment runs (O7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The mode of a Lambda function given no `MARKET_CAPTCHA` (O7: fail closed).
+pub const CLOUD_CAPTCHA_UNSET: &str = "closed";
+
+/// Which human check a deployment runs (O7): `MARKET_CAPTCHA`.
+#[derive(Debug, Clone)]
 pub enum CaptchaMode {
-    /// Every token fails: the cloud's default until the slider service's verifier is built.
-    Closed,
-    /// `pass` passes (test stacks, by name only).
+    /// `siteverify` (the cloud's: the template's default): the token is verified with the
+    /// captcha service (Cloudflare Turnstile, hCaptcha or reCAPTCHA), once.
+    Siteverify(SiteverifyConfig),
+    /// `sandbox`: `pass` passes (the local runner's default; test stacks, by name only).
     Sandbox,
+    /// `closed`: every token fails (a stack that must take no trades; a function given no
+    /// mode).
+    Closed,
+}
+
+impl CaptchaMode {
+    /// Reads `MARKET_CAPTCHA` (and the siteverify settings) through `var`; unset, the mode is
+    /// `default`. An unknown mode, or siteverify without its settings, fails the start.
+    pub fn from_lookup(
+        var: &dyn Fn(&str) -> Option<String>,
+        default: &str,
+    ) -> anyhow::Result<CaptchaMode> {
+        let mode = var("MARKET_CAPTCHA")
+            .map(|m| m.trim().to_owned())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| default.to_owned());
+        Ok(match mode.as_str() {
+            "siteverify" => CaptchaMode::Siteverify(SiteverifyConfig::from_lookup(var)?),
+            "sandbox" => CaptchaMode::Sandbox,
+            "closed" => CaptchaMode::Closed,
+            other => anyhow::bail!("MARKET_CAPTCHA is siteverify, sandbox or closed, not {other}"),
+        })
+    }
+
+    /// The verifier of this mode; siteverify claims tokens in `store` at `clock`'s time.
+    /// Makes no network call.
+    pub fn verifier(
+        self,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Arc<dyn Captcha>> {
+        Ok(match self {
+            CaptchaMode::Siteverify(config) => {
+                Arc::new(SiteverifyCaptcha::new(config, store, clock)?)
+            }
+            CaptchaMode::Sandbox => Arc::new(SandboxCaptcha),
+            CaptchaMode::Closed => Arc::new(ClosedCaptcha),
+        })
+    }
 }
 
 /// Which payment provider a function gets.
@@ -55,13 +98,15 @@ pub enum ProviderChoice {
 
 /// A Lambda function's settings, read from the environment once, at start, and typed:
 /// nothing else reads the environment afterwards. Secrets are not here: the Alipay keys
-/// are read from Secrets Manager on first use (`payment::keys`).
+/// and the captcha service's secret key are read from Secrets Manager on first use
+/// (`payment::keys`, `captcha::secret`); only their ARNs are settings.
 pub struct CloudSettings {
     /// `TABLE_NAME`.
     pub table: String,
     /// `PAYMENTS_QUEUE_URL`, `DEADLINES_QUEUE_URL` (a function gets the ones it sends to).
     pub queue_urls: HashMap<Topic, String>,
-    /// `MARKET_CAPTCHA=sandbox`, else closed.
+    /// `MARKET_CAPTCHA`: `siteverify` (with `CAPTCHA_*`), `sandbox`, or `closed` (also
+    /// when unset).
     pub captcha: CaptchaMode,
     /// `ALIPAY_SECRET_ARN` (or the local runner's `ALIPAY_*`), else
     /// `MARKET_PAYMENT_PROVIDER=sandbox` (+ `MARKET_PUBLIC_URL`), else none.
@@ -83,11 +128,10 @@ impl CloudSettings {
                 queue_urls.insert(topic, url);
             }
         }
-        // Fail closed: the sandbox verifier only when a deployment asks for it by name.
-        let captcha = match var("MARKET_CAPTCHA").as_deref() {
-            Some("sandbox") => CaptchaMode::Sandbox,
-            _ => CaptchaMode::Closed,
-        };
+        // The template gives `siteverify` (its default) to the functions that check captchas
+        // (order, push). A function given no mode checks none, and would refuse every token:
+        // closed, so that list or admin never need the captcha settings to start.
+        let captcha = CaptchaMode::from_lookup(&var, CLOUD_CAPTCHA_UNSET)?;
         let provider = match AlipayConfig::from_env()? {
             Some(config) => ProviderChoice::Alipay(Box::new(config)),
             None if var("MARKET_PAYMENT_PROVIDER").as_deref() == Some("sandbox") => {
@@ -115,26 +159,24 @@ pub async fn cloud() -> anyhow::Result<Arc<App>> {
 
 /// The app over these settings. Makes no network call: clients are built on first use.
 pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
-    let store = LazyDynamo {
+    let store: Arc<dyn Store> = Arc::new(LazyDynamo {
         table: settings.table,
         cell: OnceCell::new(),
-    };
+    });
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let queue = LazySqs {
         urls: settings.queue_urls,
         cell: OnceCell::new(),
     };
-    let captcha: Arc<dyn Captcha> = match settings.captcha {
-        CaptchaMode::Sandbox => Arc::new(SandboxCaptcha),
-        CaptchaMode::Closed => Arc::new(ClosedCaptcha),
-    };
+    let captcha = settings.captcha.verifier(store.clone(), clock.clone())?;
     let provider: Arc<dyn PaymentProvider> = match settings.provider {
         ProviderChoice::Alipay(config) => Arc::new(AlipayProvider::new(*config)?),
         ProviderChoice::Sandbox { public_url } => Arc::new(SandboxProvider::new(public_url)),
         ProviderChoice::None => Arc::new(NoProvider),
     };
     Ok(Arc::new(App {
-        store: Arc::new(store),
-        clock: Arc::new(SystemClock),
+        store,
+        clock,
         queue: Arc::new(queue),
         provider,
         captcha,
@@ -225,5 +267,144 @@ impl Queue for LazySqs {
             })
             .await;
         queue.send(topic, body, delay).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::captcha::secret::SecretSetting;
+    use crate::captcha::settings::TURNSTILE_VERIFY_URL;
+
+    fn mode(vars: &[(&str, &str)], default: &str) -> anyhow::Result<CaptchaMode> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        CaptchaMode::from_lookup(&|name| vars.get(name).cloned(), default)
+    }
+
+    #[test]
+    fn o7_the_mode_is_one_of_three_and_an_unknown_one_fails_the_start() {
+        assert!(matches!(
+            mode(&[("MARKET_CAPTCHA", "sandbox")], "siteverify"),
+            Ok(CaptchaMode::Sandbox)
+        ));
+        assert!(matches!(
+            mode(&[("MARKET_CAPTCHA", "closed")], "siteverify"),
+            Ok(CaptchaMode::Closed)
+        ));
+        assert!(matches!(mode(&[], "sandbox"), Ok(CaptchaMode::Sandbox)));
+        for unknown in ["open", "Sandbox", "turnstile", "pass"] {
+            let err = mode(&[("MARKET_CAPTCHA", unknown)], "siteverify").unwrap_err();
+            assert!(
+                err.to_string().contains("MARKET_CAPTCHA"),
+                "{unknown}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn o7_a_function_given_no_mode_fails_closed() {
+        assert!(matches!(
+            mode(&[], CLOUD_CAPTCHA_UNSET),
+            Ok(CaptchaMode::Closed)
+        ));
+    }
+
+    #[test]
+    fn o7_siteverify_reads_its_settings() {
+        let CaptchaMode::Siteverify(config) = mode(
+            &[
+                ("MARKET_CAPTCHA", "siteverify"),
+                ("CAPTCHA_HOSTNAMES", " Market.example , www.market.example,"),
+                (
+                    "CAPTCHA_SECRET_ARN",
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:captcha",
+                ),
+            ],
+            CLOUD_CAPTCHA_UNSET,
+        )
+        .unwrap() else {
+            panic!("siteverify by name");
+        };
+        assert_eq!(config.verify_url, TURNSTILE_VERIFY_URL);
+        assert_eq!(config.hostnames, ["market.example", "www.market.example"]);
+        assert!(matches!(config.secret, SecretSetting::Arn(a) if a.ends_with(":secret:captcha")));
+    }
+
+    #[test]
+    fn o7_siteverify_without_hostnames_fails_the_start() {
+        for hostnames in [None, Some(""), Some(" , ")] {
+            let mut vars = vec![
+                ("MARKET_CAPTCHA", "siteverify"),
+                ("CAPTCHA_SECRET", "s3cr3t"),
+            ];
+            if let Some(h) = hostnames {
+                vars.push(("CAPTCHA_HOSTNAMES", h));
+            }
+            let err = mode(&vars, "sandbox").unwrap_err().to_string();
+            assert!(err.contains("CAPTCHA_HOSTNAMES"), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+        }
+    }
+
+    #[test]
+    fn o7_siteverify_needs_exactly_one_secret_and_a_safe_url() {
+        let base = [
+            ("MARKET_CAPTCHA", "siteverify"),
+            ("CAPTCHA_HOSTNAMES", "market.example"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            mode(&vars, "sandbox")
+        };
+        assert!(with(&[])
+            .unwrap_err()
+            .to_string()
+            .contains("CAPTCHA_SECRET_ARN"));
+        assert!(with(&[("CAPTCHA_SECRET", "a"), ("CAPTCHA_SECRET_ARN", "arn:x")]).is_err());
+        let secret = ("CAPTCHA_SECRET", "a");
+        for bad in [
+            "http://challenges.example/siteverify",
+            "not a url",
+            "ftp://127.0.0.1/",
+        ] {
+            let err = with(&[secret, ("CAPTCHA_VERIFY_URL", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("CAPTCHA_VERIFY_URL"),
+                "{bad}: {err}"
+            );
+        }
+        for good in [
+            "https://api.hcaptcha.com/siteverify",
+            "http://127.0.0.1:4567/siteverify",
+            "http://[::1]:4567/siteverify",
+            "http://localhost:4567/siteverify",
+        ] {
+            let Ok(CaptchaMode::Siteverify(config)) = with(&[secret, ("CAPTCHA_VERIFY_URL", good)])
+            else {
+                panic!("{good} is accepted");
+            };
+            assert_eq!(config.verify_url, good);
+        }
+    }
+
+    #[test]
+    fn o7_the_settings_never_print_the_secret() {
+        let printed = format!(
+            "{:?}",
+            mode(
+                &[
+                    ("MARKET_CAPTCHA", "siteverify"),
+                    ("CAPTCHA_HOSTNAMES", "market.example"),
+                    ("CAPTCHA_SECRET", "0x4AAA-very-secret"),
+                ],
+                "sandbox"
+            )
+            .unwrap()
+        );
+        assert!(!printed.contains("very-secret"), "{printed}");
     }
 }

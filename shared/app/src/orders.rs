@@ -8,6 +8,7 @@ use super::repo::{self, create, listing_item, load, order_item, payment_item, pu
 use super::retry::{retrying, written, Attempt};
 use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
+use crate::ports::captcha::{CaptchaAction, HumanCheck};
 use crate::ports::queue::Topic;
 use crate::store::{Index, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
 use market_core::domain_name::DomainName;
@@ -46,11 +47,11 @@ pub async fn place(
     app: &App,
     buyer: &AccountId,
     domains: &[String],
-    captcha_token: &str,
+    human: &HumanCheck,
 ) -> AppResult<Placed> {
     check_cart_size(domains.len(), app.policy.max_cart)?;
     rate_limit::count(app, buyer, Counted::OrderAttempt).await?;
-    if !app.captcha.verify(captcha_token).await {
+    if !app.captcha.verify(CaptchaAction::Order, human).await {
         return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
     }
     let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(buyer)).await?;

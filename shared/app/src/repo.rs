@@ -20,6 +20,7 @@
 //! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment) |
 //! | sweep failure | `SWEEPFAIL#{pk}#{sk}` | `F`                 | ttl (failures in a row of a due item)    |
 //! | audit     | `AUDIT#{day}#{shard}` | `{at}#{ulid}`          | ttl; shard = first byte of the body's SHA-256 mod 8 |
+//! | captcha claim | `CAPTCHA#{token sha256}` | `C`            | ttl; written once: a token serves one request (O7) |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -129,6 +130,13 @@ pub fn notification_dedupe_keys(
         (format!("NOTIFY#{notify_id}"), "N".into()),
         (format!("TRADE#{out_trade_no}#{outcome}"), "N".into()),
     ]
+}
+
+/// The claim of a captcha token (O7), by the hex SHA-256 of the token (never the token
+/// itself): written once, on the condition that it is absent, before the token is verified,
+/// so one token never serves two requests.
+pub fn captcha_claim_key(token_sha256_hex: &str) -> (String, String) {
+    (format!("CAPTCHA#{token_sha256_hex}"), "C".into())
 }
 
 /// Where the sweep's cursor is kept.

@@ -2,6 +2,7 @@
 //! problem+json, a span per request), the one SQS partial-batch helper, and the Lambda
 //! entry points that wire a function to the adapters.
 pub mod auth;
+pub mod client_ip;
 pub mod json;
 pub mod openapi;
 pub mod problem;

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::accounts::{self, entries_of, DomainRecord};
 use market_app::payments::{self, Applied};
+use market_app::ports::captcha::HumanCheck;
 use market_app::pushes::{self, NewPush, PushView};
 use market_app::repo;
 use market_app::sweep;
@@ -105,7 +106,7 @@ pub(crate) async fn accepted_push(
             (TradeKind::Push, published.id.as_str())
         );
     }
-    let accepted = pushes::accept(&scene.app, &id("bob"), &push_id, "pass")
+    let accepted = pushes::accept(&scene.app, &id("bob"), &push_id, &HumanCheck::new("pass"))
         .await
         .unwrap();
     assert_eq!(accepted.status, PushStatus::Accepted);

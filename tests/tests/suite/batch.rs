@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::orders::{self, Placed};
+use market_app::ports::captcha::HumanCheck;
 use market_app::repo;
 use market_core::ids::{AccountId, OrderId};
 use market_core::model::{Listing, Order};
@@ -38,7 +39,7 @@ async fn o2_120_domains_from_3_sellers_form_one_group() {
     let scene = scene().await;
     let listed = scene.listed(120, 3).await;
     let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
-    let placed = orders::place(&scene.app, &id("buyer"), &cart, "pass")
+    let placed = orders::place(&scene.app, &id("buyer"), &cart, &HumanCheck::new("pass"))
         .await
         .unwrap();
     assert!(placed.rejected.is_empty());
@@ -52,7 +53,7 @@ async fn o2_501_domains_split_into_several_orders_within_all_limits() {
     let scene = scene().await;
     let listed = scene.listed(501, 11).await;
     let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
-    let placed = orders::place(&scene.app, &id("buyer"), &cart, "pass")
+    let placed = orders::place(&scene.app, &id("buyer"), &cart, &HumanCheck::new("pass"))
         .await
         .unwrap();
     assert!(placed.rejected.is_empty(), "{:?}", placed.rejected);
@@ -102,7 +103,7 @@ async fn a_cart_with_unlisted_and_cooling_down_domains_orders_the_rest() {
         .await
         .unwrap();
     cart.push("nobody-listed-this.com".into());
-    let placed = orders::place(&scene.app, &id("buyer"), &cart, "pass")
+    let placed = orders::place(&scene.app, &id("buyer"), &cart, &HumanCheck::new("pass"))
         .await
         .unwrap();
     let mut refused: Vec<(String, String)> = placed
@@ -133,7 +134,9 @@ async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
     let app = scene.app.clone();
     let big = {
         let (app, cart) = (app.clone(), cart.clone());
-        tokio::spawn(async move { orders::place(&app, &id("big"), &cart, "pass").await })
+        tokio::spawn(async move {
+            orders::place(&app, &id("big"), &cart, &HumanCheck::new("pass")).await
+        })
     };
     // Each racer wants 10 domains spread over the cart.
     let small: Vec<_> = racers
@@ -148,7 +151,7 @@ async fn a_500_domain_group_races_20_buyers_and_no_listing_is_held_twice() {
             tokio::spawn(async move {
                 (
                     wants.clone(),
-                    orders::place(&app, &id(&racer), &wants, "pass").await,
+                    orders::place(&app, &id(&racer), &wants, &HumanCheck::new("pass")).await,
                 )
             })
         })
@@ -242,7 +245,7 @@ async fn o9_a_paid_batch_delivers_each_domain_or_refunds_it_alone() {
     let listed = scene.listed(120, 3).await;
     let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
     let buyer = id("buyer");
-    let placed = orders::place(&scene.app, &buyer, &cart, "pass")
+    let placed = orders::place(&scene.app, &buyer, &cart, &HumanCheck::new("pass"))
         .await
         .unwrap();
     let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
@@ -374,7 +377,7 @@ async fn order_of(scene: &Scene, id: &str) -> Order {
 
 /// One order over the whole cart, asserting it took every domain.
 async fn one_order(scene: &Scene, cart: &[String]) -> String {
-    let placed = orders::place(&scene.app, &id("buyer"), cart, "pass")
+    let placed = orders::place(&scene.app, &id("buyer"), cart, &HumanCheck::new("pass"))
         .await
         .unwrap();
     assert!(placed.rejected.is_empty(), "{:?}", placed.rejected);

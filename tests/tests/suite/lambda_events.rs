@@ -13,6 +13,7 @@ use lambda_http::RequestExt;
 use market_adapters::queue::Topic;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::orders;
+use market_app::ports::captcha::HumanCheck;
 use market_core::ids::AccountId;
 use market_tests::faults::{FaultyStore, RecordingQueue};
 use market_tests::scene::Scene;
@@ -433,7 +434,7 @@ async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
         &scene.app,
         &buyer,
         std::slice::from_ref(&listed[0].0),
-        "pass",
+        &HumanCheck::new("pass"),
     )
     .await
     .unwrap()
@@ -444,7 +445,7 @@ async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
         &scene.app,
         &buyer,
         std::slice::from_ref(&listed[1].0),
-        "pass",
+        &HumanCheck::new("pass"),
     )
     .await
     .unwrap()
@@ -529,7 +530,7 @@ async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_nev
         &scene.app,
         &market_core::ids::AccountId::parse("buyer").unwrap(),
         &["d0.com".to_owned()],
-        "pass",
+        &HumanCheck::new("pass"),
     )
     .await
     .unwrap();

@@ -13,6 +13,7 @@ mod app_payments;
 mod app_pushes;
 mod audit;
 mod batch;
+mod captcha;
 mod lambda_events;
 mod openapi;
 mod replay;

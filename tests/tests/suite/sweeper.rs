@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Timelike};
 use market_adapters::store::embedded::EmbeddedStore;
+use market_app::ports::captcha::HumanCheck;
 use market_app::store::{Expect, Index, Item, Write};
 use market_app::{orders, repo, sweep};
 use market_core::ids::{AccountId, OrderId};
@@ -23,7 +24,7 @@ async fn two_sweeps_at_once_change_each_due_item_once() {
             &scene.app,
             &AccountId::parse("buyer").unwrap(),
             std::slice::from_ref(domain),
-            "pass",
+            &HumanCheck::new("pass"),
         )
         .await
         .unwrap();
@@ -168,7 +169,7 @@ async fn the_sweep_reads_what_is_due_not_what_waits() {
             &scene.app,
             &AccountId::parse("buyer").unwrap(),
             std::slice::from_ref(domain),
-            "pass",
+            &HumanCheck::new("pass"),
         )
         .await
         .unwrap();
@@ -190,7 +191,7 @@ async fn orders_for(scene: &Scene, domains: &[(String, String)]) -> Vec<String> 
             &scene.app,
             &AccountId::parse("buyer").unwrap(),
             std::slice::from_ref(domain),
-            "pass",
+            &HumanCheck::new("pass"),
         )
         .await
         .unwrap();

@@ -271,6 +271,20 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
     }
 }
 
+/// Every statement of a function's policies, those under a condition (`Fn::If`) included.
+fn statements(function: &Value) -> Vec<&Value> {
+    function["Properties"]["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| match p["Fn::If"].as_array() {
+            Some(branches) => branches[1..].iter().collect(),
+            None => vec![p],
+        })
+        .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
+        .collect()
+}
+
 /// The functions that take or return money, which alone may read the Alipay secret.
 const MONEY_FUNCTIONS: [&str; 4] = ["order", "push", "pay-callback", "expire-sweeper"];
 
@@ -311,15 +325,13 @@ fn the_alipay_keys_stay_in_secrets_manager_and_only_money_functions_may_read_the
             pays_out,
             "{name}: ALIPAY_PAYOUT_SECRET_ARN (S6: only the functions that pay sellers)"
         );
-        let statements: Vec<&Value> = f["Properties"]["Policies"]
-            .as_array()
+        // The statements that read an Alipay secret (the captcha's has a test of its own).
+        let reads_secrets: Vec<&Value> = statements(f)
             .into_iter()
-            .flatten()
-            .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
-            .collect();
-        let reads_secrets: Vec<&&Value> = statements
-            .iter()
-            .filter(|s| s.to_string().contains("secretsmanager:"))
+            .filter(|s| {
+                s.to_string().contains("secretsmanager:")
+                    && s["Resource"].to_string().contains("\"AlipaySecretArn\"")
+            })
             .collect();
         let readable = match (takes_money, pays_out) {
             (true, true) => Some(serde_json::json!([secret, payout_secret])),
@@ -348,6 +360,95 @@ fn the_alipay_keys_stay_in_secrets_manager_and_only_money_functions_may_read_the
             ),
         }
     }
+}
+
+/// The functions that check captchas (O7: orders, push acceptances).
+const CAPTCHA_FUNCTIONS: [&str; 2] = ["order", "push"];
+
+#[test]
+fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_read_its_secret() {
+    let t = template();
+    let p = &t["Parameters"];
+    assert_eq!(p["CaptchaMode"]["Default"], "siteverify");
+    assert_eq!(
+        p["CaptchaMode"]["AllowedValues"],
+        serde_json::json!(["siteverify", "sandbox", "closed"])
+    );
+    assert!(p["CaptchaSecretArn"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .contains(":secretsmanager:"));
+    assert_eq!(
+        p["CaptchaVerifyUrl"]["Default"],
+        market_adapters::captcha::settings::TURNSTILE_VERIFY_URL
+    );
+    assert!(p["CaptchaHostnames"].is_object());
+    // A siteverify stack cannot be deployed without its secret and hostnames.
+    let rule = t["Rules"]["SiteverifyNeedsItsSettings"].to_string();
+    assert!(
+        rule.contains("CaptchaSecretArn") && rule.contains("CaptchaHostnames"),
+        "{rule}"
+    );
+    let reference = |name: &str| serde_json::json!({ "Ref": name });
+    let secret = reference("CaptchaSecretArn");
+    for (name, f) in &functions(&t) {
+        let checks = CAPTCHA_FUNCTIONS.contains(&name.as_str());
+        let vars = &f["Properties"]["Environment"]["Variables"];
+        for (var, parameter) in [
+            ("MARKET_CAPTCHA", "CaptchaMode"),
+            ("CAPTCHA_SECRET_ARN", "CaptchaSecretArn"),
+            ("CAPTCHA_HOSTNAMES", "CaptchaHostnames"),
+            ("CAPTCHA_VERIFY_URL", "CaptchaVerifyUrl"),
+        ] {
+            assert_eq!(vars[var] == reference(parameter), checks, "{name}: {var}");
+        }
+        assert!(
+            vars.get("CAPTCHA_SECRET").is_none(),
+            "{name}: never the key itself"
+        );
+        let conditional: Vec<&Value> = f["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("Fn::If").is_some())
+            .collect();
+        let reads: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| s["Resource"] == secret)
+            .collect();
+        if checks {
+            assert_eq!(reads.len(), 1, "{name}");
+            assert_eq!(reads[0]["Effect"], "Allow");
+            assert_eq!(
+                reads[0]["Action"],
+                serde_json::json!(["secretsmanager:GetSecretValue"]),
+                "{name}: read only"
+            );
+            // Granted only when a secret is given (sandbox and closed stacks have none).
+            assert_eq!(conditional.len(), 1, "{name}");
+            assert_eq!(conditional[0]["Fn::If"][0], "HasCaptchaSecret");
+            assert_eq!(conditional[0]["Fn::If"][2], reference("AWS::NoValue"));
+        } else {
+            assert!(reads.is_empty(), "{name} never reads the captcha secret");
+        }
+        // Every secret a function may read is the captcha's or an Alipay one (checked in
+        // their own test).
+        for s in statements(f) {
+            if s.to_string().contains("secretsmanager:") {
+                let resource = s["Resource"].to_string();
+                assert!(
+                    s["Resource"] == secret
+                        || resource.contains("\"AlipaySecretArn\"")
+                        || resource.contains("\"AlipayPayoutSecretArn\""),
+                    "{name}: {s}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        t["Conditions"]["HasCaptchaSecret"],
+        serde_json::json!({ "Fn::Not": [{ "Fn::Equals": [secret, ""] }] })
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::attempts::{dedupe_records, new_attempt, Applied};
+use crate::ports::captcha::{CaptchaAction, HumanCheck};
 use crate::ports::payment::Notification;
 use crate::refunds::{refund_for, send_refund_now};
 use crate::repo::{self, create, journal_writes, load, payment_item, push_item, put, Versioned};
@@ -39,10 +40,10 @@ pub async fn accept(
     app: &App,
     caller: &AccountId,
     id: &PushId,
-    captcha_token: &str,
+    human: &HumanCheck,
 ) -> AppResult<PushView> {
-    if !app.captcha.verify(captcha_token).await {
-        return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass").into());
+    if !app.captcha.verify(CaptchaAction::PushAccept, human).await {
+        return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
     }
     retrying(|| async {
         let now = app.now();
