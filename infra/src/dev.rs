@@ -69,8 +69,13 @@ struct CompleteBody {
     #[schema(value_type = TradeStatusWord)]
     trade_status: String,
     /// `false`: the provider records the result but its notification is lost (to show that
-    /// `POST /orders/{id}/refresh` finds it, O6).
+    /// `POST /orders/{id}/refresh` and `POST /pushes/{id}/refresh` find it, O6).
     notify: Option<bool>,
+    /// How the buyer funded it, as Alipay's `fund_bill_list` (a JSON array in a string,
+    /// possibly HTML-escaped), e.g. `[{"amount":"10.00","fundChannel":"PCREDIT"}]`: a
+    /// credit channel makes the payment refunded in full (O8).
+    #[schema(example = r#"[{"amount":"10.00","fundChannel":"ALIPAYACCOUNT"}]"#)]
+    fund_bill_list: Option<String>,
 }
 
 /// The sandbox provider's trade statuses.
@@ -133,11 +138,12 @@ async fn complete_payment(
     let payment: Versioned<Payment> = repo::load(&*app.store, repo::payment_key(&out_trade_no))
         .await?
         .ok_or_else(|| Problem::not_found("payment"))?;
-    let notification = dev.sandbox.notification(
+    let notification = dev.sandbox.notification_funded(
         &out_trade_no,
         &body.trade_status,
         payment.value.amount,
         app.now(),
+        body.fund_bill_list.as_deref(),
     );
     if body.notify != Some(false) {
         let notify_id = serde_urlencoded::from_str::<Vec<(String, String)>>(&notification)

@@ -95,6 +95,11 @@ impl Settings {
                 .parse()
                 .context("MARKET_PUSH_RATE must be a whole number")?;
         }
+        if let Some(rate) = var("MARKET_REFRESH_RATE") {
+            policy.refresh_rate_per_minute = rate
+                .parse()
+                .context("MARKET_REFRESH_RATE must be a whole number")?;
+        }
         Ok(Settings {
             addr: addr
                 .parse()

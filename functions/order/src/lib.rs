@@ -182,6 +182,8 @@ async fn cancel(
 }
 
 /// Ask the provider for the payment's result (O6)
+///
+/// Rate limited per account with pushes' refreshes: each call may reach the provider.
 #[utoipa::path(
     post,
     operation_id = "refresh_order",
@@ -192,6 +194,7 @@ async fn cancel(
         (status = 200, description = "The order as the provider's answer leaves it", body = market_app::views::OrderView),
         (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
         (status = 503, response = Busy),
     )
 )]

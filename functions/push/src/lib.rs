@@ -34,12 +34,15 @@ pub fn routes() -> RouteTable {
         ("POST", "/pushes/{id}/pay", post(pay)),
         ("POST", "/pushes/{id}/confirm", post(confirm)),
         ("POST", "/pushes/{id}/force", post(force)),
+        ("POST", "/pushes/{id}/refresh", post(refresh)),
     ]
 }
 
 /// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(publish, read, mine, withdraw, reject, accept, pay, confirm, force))]
+#[openapi(paths(
+    publish, read, mine, withdraw, reject, accept, pay, confirm, force, refresh
+))]
 pub struct Api;
 
 /// The router of this function.
@@ -374,4 +377,33 @@ async fn force(
     PathParam(id): PathParam<PushId>,
 ) -> Result<Response, ApiError> {
     Ok(axum::Json(pushes::force(&app, &caller.account, &id).await?).into_response())
+}
+
+/// Ask the provider for the push's payment result (O6)
+///
+/// The buyer only. While the push's payment attempt has no result yet, asks the provider
+/// and applies its answer exactly as its notification would be applied (a payment funded
+/// by credit is refunded, O8). Rate limited per account with orders' refreshes.
+#[utoipa::path(
+    post,
+    operation_id = "refresh_push",
+    path = "/pushes/{id}/refresh",
+    tag = "pushes",
+    params(("id" = String, Path, description = "The push's id")),
+    responses(
+        (status = 200, description = "The push as the provider's answer leaves it", body = market_app::pushes::PushView),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (the seller)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (also a push of others)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
+        (status = 503, response = Busy),
+    )
+)]
+async fn refresh(
+    State(app): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<PushId>,
+) -> Result<Response, ApiError> {
+    let push = market_app::payments::refresh_push(&app, &caller.account, &id).await?;
+    Ok(axum::Json(push).into_response())
 }

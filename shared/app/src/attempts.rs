@@ -60,7 +60,8 @@ pub(crate) async fn attempt_view(
 pub enum Applied {
     /// The order was paid (or its delivery resumed) and delivered.
     Paid,
-    /// The money could not buy anything (late, cancelled, already paid): refunded.
+    /// The money could not buy anything (late, cancelled, already paid, or paid by credit,
+    /// O8): refunded.
     Refunded,
     /// The attempt failed; the buyer may pay again inside the window (O5).
     AttemptFailed,

@@ -408,6 +408,7 @@ pub async fn pay(
                 next.payment = Some(PaymentRef {
                     payment_id: payment.id.clone(),
                     status: PaymentStatus::Pending,
+                    failure: None,
                 });
                 next.updated_at = now;
                 written(
@@ -587,9 +588,11 @@ pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
 
 /// `POST /orders/{id}/refresh` (O6): while a payment's result is not back, asks the provider
 /// (`trade.query`) and applies its answer through the notification path. If the provider
-/// cannot be reached the order is shown as it stands (`processing`).
+/// cannot be reached the order is shown as it stands (`processing`). Rate limited per
+/// account (`Counted::Refresh`): each call may reach the provider.
 pub async fn refresh(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
     let order = get(app, buyer, id).await?;
+    rate_limit::count(app, buyer, Counted::Refresh).await?;
     let pending = order
         .payment_id
         .as_deref()

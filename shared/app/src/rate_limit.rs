@@ -1,5 +1,6 @@
-//! O7: order attempts per account per minute, and push publications per seller per minute
-//! (a publish-and-withdraw loop cannot flood a buyer's inbox). Each counter lives in the
+//! O7: order attempts per account per minute, push publications per seller per minute
+//! (a publish-and-withdraw loop cannot flood a buyer's inbox), and refreshes per account
+//! per minute (O6: each asks the payment provider). Each counter lives in the
 //! store, so a limit holds across every Lambda instance, and is one atomic increment, so
 //! a burst from one account is counted exactly and never turns into lost races.
 use chrono::{Duration, Timelike};
@@ -16,6 +17,8 @@ pub enum Counted {
     OrderAttempt,
     /// `POST /pushes`.
     PushPublication,
+    /// `POST /orders/{id}/refresh` and `POST /pushes/{id}/refresh` (O6), one budget.
+    Refresh,
 }
 
 impl Counted {
@@ -23,6 +26,15 @@ impl Counted {
         match self {
             Counted::OrderAttempt => "order",
             Counted::PushPublication => "push",
+            Counted::Refresh => "refresh",
+        }
+    }
+
+    /// The rule the limit serves, named in the refusal.
+    fn rule(self) -> &'static str {
+        match self {
+            Counted::OrderAttempt | Counted::PushPublication => "O7",
+            Counted::Refresh => "O6",
         }
     }
 
@@ -30,6 +42,7 @@ impl Counted {
         match self {
             Counted::OrderAttempt => app.policy.order_rate_per_minute,
             Counted::PushPublication => app.policy.push_rate_per_minute,
+            Counted::Refresh => app.policy.refresh_rate_per_minute,
         }
     }
 }
@@ -50,8 +63,9 @@ pub async fn count(app: &App, account: &AccountId, what: Counted) -> AppResult<(
         None => Err(Problem::new(
             Code::RateLimited,
             format!(
-                "at most {limit} {} attempts a minute; try again in a minute (O7)",
-                what.name()
+                "at most {limit} {} attempts a minute; try again in a minute ({})",
+                what.name(),
+                what.rule()
             ),
         )
         .with_retry_after(60 - now.second())

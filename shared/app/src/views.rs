@@ -90,6 +90,11 @@ pub struct OrderView {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
+    /// Why the current payment attempt failed, when the buyer should know: e.g. it was
+    /// paid through a credit instrument and refunded in full (O8); pay again while the
+    /// window is open (O5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_failure_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +126,7 @@ impl OrderView {
             pay_by: order.pay_by,
             created_at: order.created_at,
             payment_id: order.payment.as_ref().map(|p| p.payment_id.to_string()),
+            payment_failure_reason: order.payment.as_ref().and_then(|p| p.failure.clone()),
             paid_at: order.paid_at,
             completed_at: order.completed_at,
         }

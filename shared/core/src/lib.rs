@@ -5,6 +5,7 @@
 pub mod delivery;
 pub mod domain_name;
 pub mod error;
+pub mod funding;
 pub mod ids;
 pub mod ledger;
 pub mod limits;

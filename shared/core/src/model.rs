@@ -239,11 +239,14 @@ pub struct OrderItem {
     pub refund: Option<Money>,
 }
 
-/// The current payment attempt of an order.
+/// The current payment attempt of an order or a push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRef {
     pub payment_id: PaymentId,
     pub status: PaymentStatus,
+    /// Why the attempt failed, when the buyer should know (O8: paid by credit, refunded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 /// One payment group of a cart (O2), paid in one payment.

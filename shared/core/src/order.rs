@@ -222,6 +222,7 @@ mod tests {
         paying.payment = Some(crate::model::PaymentRef {
             payment_id: crate::ids::PaymentId::mint(ulid::Ulid::nil()),
             status: crate::model::PaymentStatus::Pending,
+            failure: None,
         });
         assert_eq!(status_at(&paying, pay_by), OrderStatus::Processing);
         assert!(in_window(&paying, pay_by - chrono::Duration::seconds(1)));

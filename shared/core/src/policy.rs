@@ -43,6 +43,9 @@ pub struct Policy {
     /// Push publications per seller per minute (a publish-and-withdraw loop cannot flood a
     /// buyer's inbox).
     pub push_rate_per_minute: u32,
+    /// O6: refreshes (each asks the payment provider) per account per minute, orders' and
+    /// pushes' together.
+    pub refresh_rate_per_minute: u32,
 }
 
 impl Default for Policy {
@@ -65,6 +68,7 @@ impl Default for Policy {
             max_cart: 2_000,
             order_rate_per_minute: 30,
             push_rate_per_minute: 30,
+            refresh_rate_per_minute: 20,
         }
     }
 }

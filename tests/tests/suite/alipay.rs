@@ -123,12 +123,18 @@ async fn fake_gateway(
     }
     let method = get("method");
     seen.methods.push(method.clone());
-    seen.biz
-        .push(serde_json::from_str(&get("biz_content")).unwrap());
+    let biz: serde_json::Value = serde_json::from_str(&get("biz_content")).unwrap();
+    seen.biz.push(biz.clone());
+    // O8: how the trade was funded, as alipay.trade.query answers it.
+    let channel = match biz["out_trade_no"].as_str() {
+        Some("pay_huabei") => "PCREDIT",
+        _ => "ALIPAYACCOUNT",
+    };
     let body = match method.as_str() {
         "alipay.trade.query" => json!({
             "code": "10000", "msg": "Success", "trade_status": "TRADE_SUCCESS", "trade_no": "2026x",
-            "out_trade_no": "pay_1", "total_amount": "88.00", "send_pay_date": "2026-11-22 15:00:09"
+            "out_trade_no": biz["out_trade_no"], "total_amount": "88.00", "send_pay_date": "2026-11-22 15:00:09",
+            "fund_bill_list": [{ "fund_channel": channel, "amount": "88.00" }]
         }),
         _ => {
             json!({ "code": "10000", "msg": "Success", "fund_change": "Y", "refund_fee": "88.00" })
@@ -244,6 +250,64 @@ async fn s6_a_function_without_the_payout_keys_cannot_pay_anyone_out() {
     assert!(
         seen.lock().unwrap().methods.is_empty(),
         "nothing reached Alipay"
+    );
+}
+
+#[tokio::test]
+async fn o8_page_pay_urls_refuse_credit_at_the_cashier_under_a_valid_signature() {
+    let (alipay, _) = adapter_on_fake_gateway().await;
+    let now = Utc::now();
+    let url = alipay
+        .pay_url(&PayRequest {
+            out_trade_no: "pay_1",
+            amount: Money::parse("88.00").unwrap(),
+            subject: "域名订单",
+            expires_at: now + chrono::Duration::minutes(10),
+            now,
+        })
+        .await
+        .unwrap();
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_str(url.split_once('?').unwrap().1).unwrap();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    let biz: serde_json::Value = serde_json::from_str(&get("biz_content")).unwrap();
+    assert_eq!(
+        biz["disable_pay_channels"],
+        "credit_group,pcredit,pcreditpayInstallment,creditCard,creditCardExpress,creditCardCartoon",
+        "credit cards, Huabei and its instalments are not offered"
+    );
+    // The signature covers it: the cashier cannot be talked into offering credit.
+    let app_public = rsa2::parse_public_key(&fixture("app_public.pem")).unwrap();
+    assert!(rsa2::verify(
+        &app_public,
+        &rsa2::request_signing_string(&params),
+        &get("sign")
+    ));
+    let mut tampered = params.clone();
+    let at = tampered
+        .iter()
+        .position(|(k, _)| k == "biz_content")
+        .unwrap();
+    tampered[at].1 = tampered[at].1.replace(",pcredit,", ",");
+    assert!(!rsa2::verify(
+        &app_public,
+        &rsa2::request_signing_string(&tampered),
+        &get("sign")
+    ));
+}
+
+#[tokio::test]
+async fn o8_trade_query_answers_carry_their_funding() {
+    let (alipay, _) = adapter_on_fake_gateway().await;
+    let now = Utc::now();
+    let balance = alipay.query("pay_1", now).await.unwrap();
+    assert_eq!(balance.fund_bills.len(), 1);
+    assert_eq!(balance.fund_bills[0].channel, "ALIPAYACCOUNT");
+    assert!(market_core::funding::credit_fund(&balance.fund_bills).is_none());
+    let huabei = alipay.query("pay_huabei", now).await.unwrap();
+    assert_eq!(
+        market_core::funding::credit_fund(&huabei.fund_bills).map(|b| b.channel.as_str()),
+        Some("PCREDIT")
     );
 }
 

@@ -9,6 +9,7 @@
 //! `market_tests::env` while it is set.
 mod alipay;
 mod api;
+mod app_credit;
 mod app_payments;
 mod app_pushes;
 mod audit;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::keys::{AlipayKeys, KeySource, SecretKeys};
 use super::rsa2::{self};
-use super::wire::{beijing, beijing_time, raw_object, verify_notification};
+use super::wire::{beijing, beijing_time, fund_bills_of, raw_object, verify_notification};
 use market_app::ports::payment::{
     Merchant, Notification, PayRequest, PaymentProvider, RefundOutcome, RefundRequest, TradeQuery,
     TradeStatus, TransferRequest, TransferState, VerifyError,
@@ -216,6 +216,8 @@ impl PaymentProvider for AlipayProvider {
             "subject": request.subject,
             "product_code": "FAST_INSTANT_TRADE_PAY",
             "timeout_express": format!("{minutes}m"),
+            // O8, first line: the cashier offers no credit card, Huabei or instalments.
+            "disable_pay_channels": market_core::funding::disabled_pay_channels(),
         });
         let notify = self.config.notify_url.clone().unwrap_or_default();
         let extra: Vec<(&str, &str)> = if notify.is_empty() {
@@ -278,6 +280,12 @@ impl PaymentProvider for AlipayProvider {
             trade_no: text("trade_no"),
             total_amount: Money::parse(&text("total_amount")).ok(),
             paid_at: beijing_time(&text("send_pay_date")),
+            // O8: a refresh refuses credit as a notification does.
+            fund_bills: match answer.get("fund_bill_list") {
+                None | Some(Value::Null) => vec![],
+                Some(list) => fund_bills_of(list)
+                    .map_err(|e| anyhow::anyhow!("alipay.trade.query answer: {e}"))?,
+            },
         })
     }
 

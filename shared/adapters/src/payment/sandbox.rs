@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use super::rsa2::{self, PrivateKey, PublicKey};
-use super::wire::{beijing, verify_notification};
+use super::wire::{beijing, fund_bills, verify_notification};
 use market_core::money::Money;
 
 use market_app::ports::payment::*;
@@ -90,8 +90,21 @@ impl SandboxProvider {
         amount: Money,
         now: DateTime<Utc>,
     ) -> String {
+        self.notification_funded(out_trade_no, trade_status, amount, now, None)
+    }
+
+    /// [`SandboxProvider::notification`] with a `fund_bill_list` as Alipay sends it (a JSON
+    /// array in a string, possibly HTML-escaped), which `query` then reports too (O8).
+    pub fn notification_funded(
+        &self,
+        out_trade_no: &str,
+        trade_status: &str,
+        amount: Money,
+        now: DateTime<Utc>,
+        fund_bill_list: Option<&str>,
+    ) -> String {
         let trade_no = format!("2026{}", out_trade_no.trim_start_matches("pay_"));
-        let params = self.sign_notification(vec![
+        let mut params = vec![
             (
                 "notify_id".into(),
                 format!("ntf_{}", ulid::Ulid::new().to_string().to_lowercase()),
@@ -107,7 +120,11 @@ impl SandboxProvider {
             ("gmt_payment".into(), beijing(now)),
             ("charset".into(), "utf-8".into()),
             ("version".into(), "1.0".into()),
-        ]);
+        ];
+        if let Some(list) = fund_bill_list {
+            params.push(("fund_bill_list".into(), list.to_owned()));
+        }
+        let params = self.sign_notification(params);
         self.trades.lock().expect("sandbox lock").insert(
             out_trade_no.to_owned(),
             TradeQuery {
@@ -116,6 +133,9 @@ impl SandboxProvider {
                 trade_no,
                 total_amount: Some(amount),
                 paid_at: Some(now),
+                fund_bills: fund_bill_list
+                    .and_then(|list| fund_bills(list).ok())
+                    .unwrap_or_default(),
             },
         );
         serde_urlencoded::to_string(&params).expect("strings encode")

@@ -4,7 +4,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 
 use super::rsa2::{self, PublicKey};
-use market_app::ports::payment::{Notification, TradeStatus, VerifyError};
+use market_app::ports::payment::{FundBill, Notification, TradeStatus, VerifyError};
 use market_core::money::Money;
 
 /// Beijing time (UTC+8, no daylight saving): Alipay's clock.
@@ -36,6 +36,41 @@ fn field<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, Veri
         .ok_or_else(|| VerifyError::Malformed(format!("missing {name}")))
 }
 
+/// O8: reads a `fund_bill_list` as Alipay gives it, an array of `{fund_channel, amount}`
+/// (`fundChannel` in notifications; `fund_type` for bank cards). An entry without a
+/// channel, or anything but an array, is an error: funding that cannot be read is never
+/// taken for funding without credit.
+pub fn fund_bills_of(value: &serde_json::Value) -> Result<Vec<FundBill>, String> {
+    let entries = value
+        .as_array()
+        .ok_or_else(|| format!("fund_bill_list is not a list: {value}"))?;
+    entries
+        .iter()
+        .map(|entry| {
+            let text = |names: [&str; 2]| {
+                names
+                    .iter()
+                    .find_map(|n| entry.get(*n).and_then(serde_json::Value::as_str))
+                    .map(str::to_owned)
+            };
+            Ok(FundBill {
+                channel: text(["fund_channel", "fundChannel"])
+                    .ok_or_else(|| format!("a fund_bill_list entry without a channel: {entry}"))?,
+                fund_type: text(["fund_type", "fundType"]),
+            })
+        })
+        .collect()
+}
+
+/// O8: reads a notification's `fund_bill_list`, a JSON array in a string, which some
+/// versions of Alipay send HTML-escaped (`[{&quot;amount&quot;:…}]`).
+pub fn fund_bills(text: &str) -> Result<Vec<FundBill>, String> {
+    let json = text.replace("&quot;", "\"");
+    let value: serde_json::Value = serde_json::from_str(json.trim())
+        .map_err(|e| format!("fund_bill_list is not JSON: {e}"))?;
+    fund_bills_of(&value)
+}
+
 /// Reads the fields of a notification whose signature has been checked.
 pub fn read_notification(params: &[(String, String)]) -> Result<Notification, VerifyError> {
     let raw_status = field(params, "trade_status")?.to_owned();
@@ -53,6 +88,10 @@ pub fn read_notification(params: &[(String, String)]) -> Result<Notification, Ve
         app_id: field(params, "app_id")?.to_owned(),
         seller_id: field(params, "seller_id").unwrap_or_default().to_owned(),
         paid_at: field(params, "gmt_payment").ok().and_then(beijing_time),
+        fund_bills: match field(params, "fund_bill_list") {
+            Ok(text) => fund_bills(text).map_err(VerifyError::Malformed)?,
+            Err(_) => vec![],
+        },
     })
 }
 
@@ -108,6 +147,59 @@ pub(super) fn raw_object<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn channels(bills: &[FundBill]) -> Vec<&str> {
+        bills.iter().map(|b| b.channel.as_str()).collect()
+    }
+
+    #[test]
+    fn o8_fund_bill_lists_are_read_plain_and_html_escaped() {
+        let plain = r#"[{"amount":"10.00","fundChannel":"ALIPAYACCOUNT"},{"amount":"5.00","fundChannel":"PCREDIT"}]"#;
+        assert_eq!(
+            channels(&fund_bills(plain).unwrap()),
+            ["ALIPAYACCOUNT", "PCREDIT"]
+        );
+        let escaped = plain.replace('"', "&quot;");
+        assert_eq!(fund_bills(&escaped).unwrap(), fund_bills(plain).unwrap());
+        let query = serde_json::json!([
+            { "fund_channel": "BANKCARD", "amount": "1.00", "fund_type": "CREDIT_CARD" }
+        ]);
+        let card = fund_bills_of(&query).unwrap();
+        assert_eq!(card[0].fund_type.as_deref(), Some("CREDIT_CARD"));
+        for bad in ["", "ALIPAYACCOUNT", "{}", r#"[{"amount":"1.00"}]"#] {
+            assert!(fund_bills(bad).is_err(), "{bad}");
+        }
+        assert!(fund_bills("[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn o8_a_notification_carries_its_funding_and_an_unreadable_one_is_malformed() {
+        let mut params: Vec<(String, String)> = [
+            ("notify_id", "n1"),
+            ("out_trade_no", "pay_1"),
+            ("trade_no", "2026"),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("total_amount", "10.00"),
+            ("app_id", "2021"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert!(read_notification(&params).unwrap().fund_bills.is_empty());
+        params.push((
+            "fund_bill_list".into(),
+            r#"[{"amount":"10.00","fundChannel":"CREDIT_CARD"}]"#.into(),
+        ));
+        assert_eq!(
+            channels(&read_notification(&params).unwrap().fund_bills),
+            ["CREDIT_CARD"]
+        );
+        params.last_mut().unwrap().1 = "garbage".into();
+        assert!(matches!(
+            read_notification(&params),
+            Err(VerifyError::Malformed(_))
+        ));
+    }
 
     #[test]
     fn beijing_times_round_trip() {

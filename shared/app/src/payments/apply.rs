@@ -2,11 +2,15 @@
 //! conditional transaction with its dedupe records and ledger journal; a late or unwanted
 //! payment becomes a refund (E1, S1).
 
+use chrono::{DateTime, Utc};
+
 use crate::notifications::audit;
 use crate::ports::payment::{Notification, TradeStatus};
 use crate::repo::{self, journal_writes, load, order_item, payment_item, put, Versioned};
 use crate::retry::{retrying, written};
+use crate::store::Write;
 use crate::{App, AppError, AppResult};
+use market_core::funding::{credit_fund, credit_refusal};
 use market_core::ledger::{self};
 use market_core::model::{Order, OrderStatus, Payment, PaymentRef, PaymentStatus, Purchase};
 
@@ -28,9 +32,13 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
     match n.trade_status {
         TradeStatus::Waiting => Ok(Applied::NoChange),
         TradeStatus::Closed => attempt_failed(app, n).await,
-        TradeStatus::Paid => match &payment.value.purchase {
-            Purchase::Order(_) => paid_order(app, n).await,
-            Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
+        TradeStatus::Paid => match credit_fund(&n.fund_bills) {
+            // O8: money from a credit instrument never buys anything.
+            Some(credit) => super::credit::refuse_credit(app, n, &credit_refusal(credit)).await,
+            None => match &payment.value.purchase {
+                Purchase::Order(_) => paid_order(app, n).await,
+                Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
+            },
         },
     }
 }
@@ -49,35 +57,47 @@ pub(super) async fn attempt_failed(app: &App, n: &Notification) -> AppResult<App
         failed.status = PaymentStatus::Failed;
         let mut writes = vec![put(payment_item(&failed), Some(&payment))];
         writes.extend(dedupe_records(n, now));
-        if let Purchase::Push(push_id) = &payment.value.purchase {
-            writes.extend(
-                crate::pushes::attempt_failed_writes(app, push_id, &payment.value, now).await?,
-            );
-        }
-        let order = match payment.value.order_id() {
-            Some(order_id) => load::<Order>(&*app.store, repo::order_key(order_id)).await?,
-            None => None,
-        };
-        if let Some(order) = order {
-            let current = order
-                .value
-                .payment
-                .as_ref()
-                .is_some_and(|p| p.payment_id == payment.value.id);
-            if current && order.value.status == OrderStatus::Processing {
-                let mut next = order.value.clone();
-                next.status = OrderStatus::AwaitingPayment;
-                if let Some(p) = next.payment.as_mut() {
-                    p.status = PaymentStatus::Failed;
-                }
-                next.updated_at = now;
-                writes.push(put(order_item(&next), Some(&order)));
-            }
-        }
+        writes.extend(failed_attempt_writes(app, &payment.value, None, now).await?);
         written(app.transact(writes).await)?;
         Ok(Applied::AttemptFailed)
     })
     .await
+}
+
+/// The writes that record a failed attempt on its order or push, while it is their current
+/// attempt: the order waits for a new attempt (O5), the push stays accepted; `failure` is
+/// what the buyer is told (O8).
+pub(super) async fn failed_attempt_writes(
+    app: &App,
+    payment: &Payment,
+    failure: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Write>> {
+    let order_id = match &payment.purchase {
+        Purchase::Push(push_id) => {
+            return crate::pushes::attempt_failed_writes(app, push_id, payment, failure, now).await
+        }
+        Purchase::Order(order_id) => order_id,
+    };
+    let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
+        return Ok(vec![]);
+    };
+    let current = order
+        .value
+        .payment
+        .as_ref()
+        .is_some_and(|p| p.payment_id == payment.id);
+    if !current || order.value.status != OrderStatus::Processing {
+        return Ok(vec![]);
+    }
+    let mut next = order.value.clone();
+    next.status = OrderStatus::AwaitingPayment;
+    if let Some(p) = next.payment.as_mut() {
+        p.status = PaymentStatus::Failed;
+        p.failure = failure.map(str::to_owned);
+    }
+    next.updated_at = now;
+    Ok(vec![put(order_item(&next), Some(&order))])
 }
 
 /// `TRADE_SUCCESS`/`TRADE_FINISHED` for an order. In time for an unpaid order → the order is paid and delivered;
@@ -120,6 +140,7 @@ pub(super) async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied
             next.payment = Some(PaymentRef {
                 payment_id: payment.value.id.clone(),
                 status: PaymentStatus::Succeeded,
+                failure: None,
             });
             writes.push(put(payment_item(&settled), Some(&payment)));
             writes.push(put(order_item(&next), Some(&order)));
@@ -145,6 +166,7 @@ pub(super) async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied
                 next.payment = Some(PaymentRef {
                     payment_id: payment.value.id.clone(),
                     status: PaymentStatus::Refunded,
+                    failure: None,
                 });
                 next.updated_at = now;
                 writes.push(put(order_item(&next), Some(&order)));

@@ -78,6 +78,7 @@ pub async fn apply_query(app: &App, payment: &Payment, query: TradeQuery) -> App
         app_id: us.app_id,
         seller_id: us.seller_id,
         paid_at: query.paid_at,
+        fund_bills: query.fund_bills,
     };
     apply_verified(app, &n, "trade.query").await
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use market_core::funding::FundBill;
 use market_core::money::Money;
 
 /// What the provider reports of a trade (Alipay `trade_status`).
@@ -42,6 +43,8 @@ pub struct Notification {
     pub seller_id: String,
     /// When the provider took the money (`gmt_payment`), if it says.
     pub paid_at: Option<DateTime<Utc>>,
+    /// Where the money came from (`fund_bill_list`), if it says: O8 refuses credit.
+    pub fund_bills: Vec<FundBill>,
 }
 
 /// Why a notification was not accepted.
@@ -83,6 +86,8 @@ pub struct TradeQuery {
     pub trade_no: String,
     pub total_amount: Option<Money>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// Where the money came from (`fund_bill_list`), if it says: O8 refuses credit.
+    pub fund_bills: Vec<FundBill>,
 }
 
 /// A refund to ask the provider for. `refund_id` makes the call idempotent at the provider.

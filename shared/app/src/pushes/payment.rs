@@ -81,6 +81,7 @@ pub async fn accept(
         next.payment = Some(PaymentRef {
             payment_id: payment.id.clone(),
             status: PaymentStatus::Pending,
+            failure: None,
         });
         let mut writes = vec![
             put(push_item(&next), Some(&push)),
@@ -142,6 +143,7 @@ pub async fn pay(
         next.payment = Some(PaymentRef {
             payment_id: payment.id.clone(),
             status: PaymentStatus::Pending,
+            failure: None,
         });
         next.updated_at = now;
         written(
@@ -156,11 +158,13 @@ pub async fn pay(
     .await
 }
 
-/// `TRADE_CLOSED` for a push's payment: the push stays accepted; the buyer may pay again.
+/// A failed attempt of a push's payment (`TRADE_CLOSED`, or credit refused with `failure`
+/// as the reason, O8): the push stays accepted; the buyer may pay again (O5).
 pub(crate) async fn attempt_failed_writes(
     app: &App,
     id: &PushId,
     payment: &Payment,
+    failure: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Write>> {
     let Some(push) = load::<Push>(&*app.store, repo::push_key(id)).await? else {
@@ -177,6 +181,7 @@ pub(crate) async fn attempt_failed_writes(
     let mut next = push.value.clone();
     if let Some(p) = next.payment.as_mut() {
         p.status = PaymentStatus::Failed;
+        p.failure = failure.map(str::to_owned);
     }
     next.updated_at = now;
     Ok(vec![put(push_item(&next), Some(&push))])
@@ -221,6 +226,7 @@ pub(crate) async fn paid(app: &App, n: &Notification, id: &PushId) -> AppResult<
                 next.payment = Some(PaymentRef {
                     payment_id: payment.value.id.clone(),
                     status: PaymentStatus::Succeeded,
+                    failure: None,
                 });
                 let domain_writes = if next.lock_60d {
                     completion_writes(app, &mut next, &held, true, now)

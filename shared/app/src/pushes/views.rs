@@ -55,6 +55,11 @@ pub struct PushView {
     pub transfer_lock_until: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentView>,
+    /// Why the current payment attempt failed, when the buyer should know: e.g. it was
+    /// paid through a credit instrument and refunded in full (O8); pay again while the push
+    /// is open (O5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_failure_reason: Option<String>,
 }
 
 pub use market_core::push::status_at;
@@ -87,6 +92,7 @@ pub(super) fn view(
         completed_at: push.completed_at,
         transfer_lock_until: push.forced_at.map(|at| at + app.policy.transfer_lock),
         payment,
+        payment_failure_reason: push.payment.as_ref().and_then(|p| p.failure.clone()),
     }
 }
 

@@ -4,6 +4,10 @@ use std::sync::Arc;
 use market_tests::client::spawn_app_on_dynamo;
 use rust_decimal::Decimal;
 
+use crate::api::credit::{
+    o8_credit_paid_orders_are_refunded_and_the_balance_then_pays,
+    o8_credit_paid_pushes_are_refunded_and_the_balance_then_pays,
+};
 use crate::api::helpers::*;
 use crate::api::nothing_wedges::{
     a_contradictory_price_range_is_invalid_query,
@@ -14,6 +18,10 @@ use crate::api::payouts::{
     s6_concurrent_payouts_of_the_whole_balance_cannot_overdraw,
 };
 use crate::api::race::{assert_one_winner, race_for_one_listing};
+use crate::api::refresh::{
+    app_with_refresh_limit, o6_push_refresh_finds_lost_payments,
+    o6_refreshes_are_rate_limited_per_account,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sale_end_to_end_on_dynamodb() {
@@ -191,4 +199,28 @@ async fn s6_concurrent_payouts_cannot_overdraw_on_dynamodb() {
         8,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o8_credit_paid_orders_are_refunded_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    o8_credit_paid_orders_are_refunded_and_the_balance_then_pays(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o8_credit_paid_pushes_are_refunded_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    o8_credit_paid_pushes_are_refunded_and_the_balance_then_pays(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o6_a_push_refresh_finds_a_lost_payment_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    o6_push_refresh_finds_lost_payments(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o6_refreshes_are_rate_limited_on_dynamodb() {
+    let app = app_with_refresh_limit(true).await;
+    o6_refreshes_are_rate_limited_per_account(&app).await;
 }
