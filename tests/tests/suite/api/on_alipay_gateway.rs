@@ -246,3 +246,39 @@ async fn o6_requests_signed_with_the_wrong_key_are_refused_by_the_gateway_and_ch
     let otn = pay.body["out_trade_no"].as_str().unwrap();
     assert!(gateway.trade(otn).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn o8_credit_is_hidden_at_the_cashier_and_a_credit_payment_is_refunded_not_delivered() {
+    let gateway = Gateway::start().await;
+    let app = app_on(&gateway).await;
+    alice_and_bob(&app).await;
+    let (id, otn) = ordered_and_opened(&app, &gateway, "gw-credit.com").await;
+    let trade = gateway.trade(&otn).unwrap();
+    for channel in ["credit_group", "pcredit", "creditCard"] {
+        assert!(
+            trade.disabled_channels.split(',').any(|c| c == channel),
+            "{channel} offered: {}",
+            trade.disabled_channels
+        );
+    }
+    // Huabei anyway (an old app, a cashier that ignored the list): refunded in full.
+    let notification = gateway.buyer_pays(&otn, "PCREDIT", Utc::now());
+    app.notify_raw(notification.into_bytes()).await;
+    for _ in 0..250 {
+        app.advance(0).await;
+        if !gateway.refunds().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refunds: Vec<(String, String)> = gateway.refunds().into_values().collect();
+    assert_eq!(refunds, vec![(otn.clone(), "100.00".to_owned())]);
+    let order = app.get(&format!("/orders/{id}"), Some("bob")).await.body;
+    assert_eq!(order["status"], "awaiting_payment", "{order}");
+    let domains = app.get("/me/domains", Some("bob")).await.body;
+    assert!(
+        domains["items"].as_array().unwrap().is_empty(),
+        "not delivered"
+    );
+    assert_eq!(gateway.bad_signatures(), 0);
+}
