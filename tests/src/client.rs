@@ -189,7 +189,11 @@ impl TestApp {
             .put(
                 &format!("/admin/accounts/{id}"),
                 Some("admin"),
-                json!({ "real_name_verified": verified, "payout_account": payout }),
+                json!({
+                    "real_name_verified": verified,
+                    "real_name": verified.then(|| format!("{id} Test")),
+                    "payout_account": payout,
+                }),
             )
             .await;
         assert_eq!(reply.status, 200, "{reply:?}");

@@ -36,6 +36,10 @@ pub fn fixture(name: &str) -> String {
 /// Our identity at the stand-in (what `ALIPAY_APP_ID` and `ALIPAY_SELLER_ID` name).
 pub const APP_ID: &str = "2021000000000001";
 pub const SELLER_ID: &str = "2088000000000001";
+/// The certificate serials of public-key certificate mode, which Alipay requires for fund
+/// transfers (what `ALIPAY_APP_CERT_SN` and `ALIPAY_ROOT_CERT_SN` name).
+pub const APP_CERT_SN: &str = "50fa7bc5dc305a4fbdbe166689ddc827";
+pub const ROOT_CERT_SN: &str = "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6";
 
 /// How the next call of a method goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,10 @@ pub enum Fault {
     DoneButSlow(Duration),
     /// Nothing is done: `20000` "service unavailable" (the outcome is unknown to the caller).
     Busy,
+    /// Nothing is done: a business refusal with this `sub_code` (`40004`).
+    Refuse(&'static str),
+    /// A lookup that does not see what was done yet (`ORDER_NOT_EXIST` / `TRADE_NOT_EXIST`).
+    NotSeenYet,
 }
 
 /// A trade the stand-in knows.
@@ -130,6 +138,8 @@ impl Gateway {
             ("ALIPAY_PUBLIC_KEY_PEM", fixture("alipay_public.pem")),
             ("ALIPAY_APP_PRIVATE_KEY_PEM", fixture("app_private.pem")),
             ("ALIPAY_GATEWAY", self.url()),
+            ("ALIPAY_APP_CERT_SN", APP_CERT_SN.to_owned()),
+            ("ALIPAY_ROOT_CERT_SN", ROOT_CERT_SN.to_owned()),
         ]
     }
 
@@ -212,6 +222,11 @@ impl Gateway {
         self.books().methods.clone()
     }
 
+    /// How many times `method` was called.
+    pub fn calls(&self, method: &str) -> usize {
+        self.books().methods.iter().filter(|m| *m == method).count()
+    }
+
     /// Requests whose signature did not verify.
     pub fn bad_signatures(&self) -> usize {
         self.books().bad_signatures
@@ -292,17 +307,36 @@ async fn call(
             json!({ "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错" }),
         );
     }
+    let certified = field(&params, "app_cert_sn") == APP_CERT_SN
+        && field(&params, "alipay_root_cert_sn") == ROOT_CERT_SN;
+    if method.starts_with("alipay.fund.") && !certified {
+        // Fund transfers are open to public-key certificate mode only.
+        gateway.books().methods.push(method.clone());
+        return gateway.signed_answer(
+            &method,
+            json!({ "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.missing-app-cert-sn", "sub_msg": "缺少应用公钥证书序列号" }),
+        );
+    }
     let biz: Value = serde_json::from_str(&field(&params, "biz_content")).unwrap_or_default();
     let fault = {
         let mut books = gateway.books();
         books.methods.push(method.clone());
         books.faults.get_mut(&method).and_then(VecDeque::pop_front)
     };
-    if fault == Some(Fault::Busy) {
-        return gateway.signed_answer(
-            &method,
-            json!({ "code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error" }),
-        );
+    match fault {
+        Some(Fault::Busy) => {
+            return gateway.signed_answer(
+                &method,
+                json!({ "code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error" }),
+            )
+        }
+        Some(Fault::Refuse(sub_code)) => {
+            return gateway.signed_answer(&method, business_failure(sub_code, "refused (stand-in fault)"))
+        }
+        Some(Fault::NotSeenYet) => {
+            return gateway.signed_answer(&method, business_failure("ORDER_NOT_EXIST", "转账订单不存在"))
+        }
+        _ => {}
     }
     let answer = {
         let mut books = gateway.books();
@@ -362,6 +396,9 @@ fn answer(books: &mut Books, method: &str, biz: &Value) -> Value {
                 .unwrap_or_default()
                 .to_owned();
             let name = biz["payee_info"]["name"].as_str().map(str::to_owned);
+            if biz["payee_info"]["identity_type"] == "ALIPAY_LOGON_ID" && name.is_none() {
+                return json!({ "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.missing-payee-name" });
+            }
             match books.payees.get(&identity) {
                 None => return business_failure("PAYEE_NOT_EXIST", "收款账号不存在"),
                 Some(real) if name.as_deref().is_some_and(|n| n != real) => {
@@ -378,6 +415,12 @@ fn answer(books: &mut Books, method: &str, biz: &Value) -> Value {
             let answer = transfer_success(&out_biz_no, &transfer);
             books.transfers.insert(out_biz_no, transfer);
             answer
+        }
+        "alipay.fund.trans.common.query"
+            if biz["product_code"] != "TRANS_ACCOUNT_NO_PWD"
+                || biz["biz_scene"] != "DIRECT_TRANSFER" =>
+        {
+            json!({ "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-parameter" })
         }
         "alipay.fund.trans.common.query" => match books.transfers.get(&text("out_biz_no")) {
             Some(done) => transfer_success(&text("out_biz_no"), done),

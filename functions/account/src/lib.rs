@@ -133,8 +133,13 @@ async fn request_payout(
 ) -> Result<Response, ApiError> {
     let body: PayoutBody = raw.json()?;
     let amount = body.amount.as_deref().map(Money::parse).transpose()?;
+    let key = raw
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     market_web::create(&app, &caller, &raw, StatusCode::ACCEPTED, || {
-        payouts::request(&app, &caller.account, amount)
+        payouts::request(&app, &caller.account, amount, key.as_deref())
     })
     .await
 }

@@ -36,10 +36,10 @@ pub const INDEX_LAG: Duration = Duration::minutes(5);
 pub const MAX_BUCKETS_PER_SWEEP: i64 = 24 * 62;
 
 /// How long one sweep goes on starting due items. Items that call the provider (a payout's
-/// transfer, a trade's lookup) may each take up to its 10-second timeout when it is down:
-/// past this budget the sweep stops, keeps its cursor on the bucket it was in, and the next
+/// lookup and resend, a trade's lookup) may each take up to 10 seconds a call when it is
+/// down, so the last item started may run 20 s more: past this budget the sweep stops, keeps its cursor on the bucket it was in, and the next
 /// sweep (a minute later) goes on from there, so it never outlives its Lambda (60 s).
-pub const SWEEP_BUDGET: Duration = Duration::seconds(40);
+pub const SWEEP_BUDGET: Duration = Duration::seconds(30);
 
 /// The longest a failing item waits for its next try.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);

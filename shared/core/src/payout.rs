@@ -19,9 +19,13 @@ use super::money::Money;
 /// The smallest payout (Alipay's transfer minimum).
 pub const MIN_PAYOUT: Decimal = Decimal::from_parts(10, 0, 0, false, 2);
 
-/// How many transfers are sent for one payout before it is given up (each found absent
+/// How many transfers are sent for one payout before it may be given up (each found absent
 /// by a lookup first: a payout is never given up while a transfer may have happened).
 pub const MAX_TRANSFER_ATTEMPTS: u32 = 8;
+
+/// How long after its first transfer a payout the provider never heard of may be given up:
+/// long past any transfer still on its way, and past the provider's own retries.
+pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
 
 /// Where a payout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +59,9 @@ pub struct Payout {
     pub tries: u32,
     /// When the sweep next takes it up (while pending).
     pub next_attempt_at: DateTime<Utc>,
+    /// When the first transfer was sent.
+    #[serde(default)]
+    pub first_sent_at: Option<DateTime<Utc>>,
     /// The provider's id of the transfer, once paid.
     pub provider_ref: Option<String>,
     pub failure_reason: Option<String>,
@@ -86,7 +93,15 @@ pub fn payee(account: Option<&Account>) -> Result<(String, Option<String>), Prob
             "a payout needs a real-name verified account",
         ));
     }
-    Ok((bound.to_owned(), account.real_name.clone()))
+    let name = account.real_name.clone().filter(|n| !n.trim().is_empty());
+    // Alipay pays a logon id (an email, a phone) only with the payee's real name to check.
+    if name.is_none() && identity_type(bound) == "ALIPAY_LOGON_ID" {
+        return Err(Problem::new(
+            Code::NotVerified,
+            "a payout to an Alipay logon id names the verified real name, and none is on file",
+        ));
+    }
+    Ok((bound.to_owned(), name))
 }
 
 /// S6: the amount of a payout asked for `requested` (none: everything available) when
@@ -149,6 +164,7 @@ pub fn new_payout(
         outcome_unknown: false,
         tries: 0,
         next_attempt_at: now,
+        first_sent_at: None,
         provider_ref: None,
         failure_reason: None,
         created_at: now,
@@ -161,6 +177,16 @@ pub fn new_payout(
 /// never looked up as absent.
 pub fn backoff(attempts: u32) -> Duration {
     Duration::minutes(1i64 << attempts.saturating_sub(1).min(6)).min(Duration::hours(1))
+}
+
+/// S6: whether a payout whose transfer the provider says it never received may be given
+/// up (its amount returned): only after [`MAX_TRANSFER_ATTEMPTS`] sends and
+/// [`GIVE_UP_AFTER`] since the first, so no send can still land.
+pub fn may_give_up(payout: &Payout, now: DateTime<Utc>) -> bool {
+    payout.attempts >= MAX_TRANSFER_ATTEMPTS
+        && payout
+            .first_sent_at
+            .is_some_and(|first| now - first >= GIVE_UP_AFTER)
 }
 
 /// The provider's kind of payee id: a `2088…` user id, or a logon id (email, phone).
@@ -249,8 +275,38 @@ mod tests {
             payee(Some(&account)).unwrap(),
             ("alice@example.com".into(), Some("Alice Li".into()))
         );
+        account.real_name = None;
+        assert_eq!(
+            payee(Some(&account)).unwrap_err().code,
+            Code::NotVerified,
+            "a logon id is paid only with the name to check"
+        );
+        account.payout_account = Some("2088123412341234".into());
+        assert_eq!(
+            payee(Some(&account)).unwrap(),
+            ("2088123412341234".into(), None)
+        );
         account.real_name_verified = false;
         assert_eq!(payee(Some(&account)).unwrap_err().code, Code::NotVerified);
+    }
+
+    #[test]
+    fn s6_a_payout_is_given_up_only_after_every_attempt_and_a_day() {
+        let now: DateTime<Utc> = "2026-11-26T00:00:00Z".parse().unwrap();
+        let mut p = new_payout(
+            PayoutId::mint(ulid::Ulid::nil()),
+            AccountId::parse("alice").unwrap(),
+            money("1.00"),
+            ("alice@example.com".into(), Some("Alice".into())),
+            now,
+        );
+        assert!(!may_give_up(&p, now + Duration::days(30)), "never sent");
+        p.first_sent_at = Some(now);
+        p.attempts = MAX_TRANSFER_ATTEMPTS;
+        assert!(!may_give_up(&p, now + Duration::hours(23)));
+        assert!(may_give_up(&p, now + GIVE_UP_AFTER));
+        p.attempts = MAX_TRANSFER_ATTEMPTS - 1;
+        assert!(!may_give_up(&p, now + Duration::days(30)));
     }
 
     #[test]

@@ -163,6 +163,7 @@ async fn adapter_trusting(alipay_public: &str) -> (AlipayProvider, Arc<Mutex<See
             seller_id: "2088000000000000".into(),
             alipay_public_key: rsa2::parse_public_key(&fixture(alipay_public)).unwrap(),
             app_private_key: Some(rsa2::parse_private_key(&fixture("app_private.pem")).unwrap()),
+            cert_serials: None,
         })),
         gateway: format!("http://{addr}/gateway.do"),
         notify_url: Some("https://market.example/payments/alipay/notify".into()),

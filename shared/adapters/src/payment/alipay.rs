@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::keys::{AlipayKeys, KeySource, SecretKeys};
+use super::keys::{AlipayKeys, CertSerials, KeySource, SecretKeys};
 use super::rsa2::{self};
 use super::wire::{beijing, beijing_time, fund_bills_of, raw_object, verify_notification};
 use market_app::ports::payment::{
@@ -78,6 +78,10 @@ impl AlipayConfig {
                 app_private_key: var("ALIPAY_APP_PRIVATE_KEY_PEM")
                     .map(|k| rsa2::parse_private_key(&k))
                     .transpose()?,
+                cert_serials: CertSerials::from_parts(
+                    var("ALIPAY_APP_CERT_SN"),
+                    var("ALIPAY_ROOT_CERT_SN"),
+                ),
             });
             (KeySource::Ready(keys.clone()), Some(KeySource::Ready(keys)))
         };
@@ -142,6 +146,13 @@ impl AlipayProvider {
             ("version".into(), "1.0".into()),
             ("biz_content".into(), biz.to_string()),
         ];
+        if let Some(serials) = &keys.cert_serials {
+            params.push(("app_cert_sn".into(), serials.app_cert_sn.clone()));
+            params.push((
+                "alipay_root_cert_sn".into(),
+                serials.alipay_root_cert_sn.clone(),
+            ));
+        }
         params.extend(
             extra
                 .iter()
@@ -390,7 +401,10 @@ fn transfer_state(answer: &Value) -> TransferState {
 /// errors) leaves the outcome unknown.
 fn transfer_refusal(answer: &Value) -> Option<String> {
     let sub_code = answer["sub_code"].as_str().unwrap_or_default();
-    let unknown = sub_code.is_empty() || sub_code.contains("SYSTEM_ERROR");
+    // "Same out_biz_no, other parameters": an earlier send of this payout may have paid.
+    let unknown = sub_code.is_empty()
+        || sub_code.contains("SYSTEM_ERROR")
+        || sub_code.contains("PAYMENT_INFO_INCONSISTENCY");
     (answer["code"] == "40004" && !unknown).then(|| {
         format!(
             "{sub_code}: {}",
@@ -424,6 +438,12 @@ mod tests {
         );
         let busy = json!({"code":"40004","sub_code":"SYSTEM_ERROR","sub_msg":"busy"});
         assert_eq!(transfer_refusal(&busy), None);
+        let resent = json!({"code":"40004","sub_code":"PAYMENT_INFO_INCONSISTENCY","sub_msg":"x"});
+        assert_eq!(
+            transfer_refusal(&resent),
+            None,
+            "an earlier send may have paid"
+        );
         assert_eq!(transfer_refusal(&json!({"code":"20000"})), None);
     }
 

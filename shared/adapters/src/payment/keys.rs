@@ -2,7 +2,8 @@
 //! come from.
 //!
 //! In the cloud they live in one Secrets Manager secret (JSON: `app_id`, `seller_id`,
-//! `alipay_public_key`, `app_private_key`, PEM or bare base64) named by
+//! `alipay_public_key`, `app_private_key`, PEM or bare base64; and for public-key
+//! certificate mode, which payouts need, `app_cert_sn` and `alipay_root_cert_sn`) named by
 //! `ALIPAY_SECRET_ARN`. It is read on first use and cached for the life of the process:
 //! not copied into the function's environment at deploy time, where anyone allowed
 //! `lambda:GetFunctionConfiguration` could read the private key, and not read at cold start,
@@ -24,6 +25,30 @@ pub struct AlipayKeys {
     /// Our application's private key: requests are signed with it. Without it, the adapter
     /// verifies notifications but cannot call Alipay.
     pub app_private_key: Option<PrivateKey>,
+    /// Public-key certificate mode (公钥证书), which Alipay requires for fund transfers
+    /// (payouts, S6): the serial numbers of our app certificate and of Alipay's root
+    /// certificate, sent with every request (`app_cert_sn`, `alipay_root_cert_sn`). The
+    /// `alipay_public_key` is then the key of Alipay's public certificate.
+    pub cert_serials: Option<CertSerials>,
+}
+
+/// The certificate serial numbers of public-key certificate mode, as Alipay's tools print
+/// them (an MD5 of the issuer and the serial number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSerials {
+    pub app_cert_sn: String,
+    pub alipay_root_cert_sn: String,
+}
+
+impl CertSerials {
+    /// Both serials, or none when either is missing.
+    pub fn from_parts(app: Option<String>, root: Option<String>) -> Option<CertSerials> {
+        let nonblank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        Some(CertSerials {
+            app_cert_sn: nonblank(app)?,
+            alipay_root_cert_sn: nonblank(root)?,
+        })
+    }
 }
 
 /// Never prints a key (logs and panics included).
@@ -45,6 +70,10 @@ struct SecretJson {
     alipay_public_key: String,
     #[serde(default)]
     app_private_key: Option<String>,
+    #[serde(default)]
+    app_cert_sn: Option<String>,
+    #[serde(default)]
+    alipay_root_cert_sn: Option<String>,
 }
 
 impl AlipayKeys {
@@ -70,6 +99,7 @@ impl AlipayKeys {
                 .map(|k| rsa2::parse_private_key(&k))
                 .transpose()
                 .map_err(|_| anyhow::anyhow!("the Alipay secret's app_private_key is not a key"))?,
+            cert_serials: CertSerials::from_parts(json.app_cert_sn, json.alipay_root_cert_sn),
         })
     }
 }
@@ -166,6 +196,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("MIIEsecret"), "{err}");
+    }
+
+    #[test]
+    fn s6_certificate_serials_are_read_only_in_pairs() {
+        assert_eq!(
+            CertSerials::from_parts(Some("a".into()), Some("r".into())),
+            Some(CertSerials {
+                app_cert_sn: "a".into(),
+                alipay_root_cert_sn: "r".into()
+            })
+        );
+        assert_eq!(CertSerials::from_parts(Some("a".into()), None), None);
+        assert_eq!(
+            CertSerials::from_parts(Some(" ".into()), Some("r".into())),
+            None
+        );
     }
 
     #[test]

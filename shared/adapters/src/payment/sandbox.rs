@@ -61,6 +61,7 @@ pub struct SandboxProvider {
     trades: Mutex<HashMap<String, TradeQuery>>,
     refunds: Mutex<HashMap<String, (String, Money)>>,
     transfers: Mutex<HashMap<String, SandboxTransfer>>,
+    transfer_calls: std::sync::atomic::AtomicUsize,
     failing: Mutex<HashMap<Operation, (u32, FailMode)>>,
 }
 
@@ -77,6 +78,7 @@ impl SandboxProvider {
             trades: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
             transfers: Mutex::new(HashMap::new()),
+            transfer_calls: std::sync::atomic::AtomicUsize::new(0),
             failing: Mutex::new(HashMap::new()),
         }
     }
@@ -189,6 +191,12 @@ impl SandboxProvider {
         self.refunds.lock().expect("sandbox lock").clone()
     }
 
+    /// How many transfer calls were made (resends of one payout included).
+    pub fn transfer_calls(&self) -> usize {
+        self.transfer_calls
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The transfers made so far: payout id → what was paid.
     pub fn transfers(&self) -> HashMap<String, SandboxTransfer> {
         self.transfers.lock().expect("sandbox lock").clone()
@@ -254,6 +262,8 @@ impl PaymentProvider for SandboxProvider {
         request: &TransferRequest<'_>,
         _now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
+        self.transfer_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let failure = self.failure(Operation::Transfer);
         if failure == Some(FailMode::Error) {
             return Ok(TransferState::Failed {

@@ -22,27 +22,46 @@ use market_core::payout::{self, Payout};
 pub use sending::{send, Sent};
 pub use view::PayoutView;
 
+/// The id of a payout request: derived from the seller and the request's
+/// `Idempotency-Key` when it has one (a retry after the key's record was lost still finds
+/// the same payout), else fresh. Minted once per request, never per try, so a write that
+/// committed but was reported lost is found by the next try instead of paid again.
+fn payout_id(app: &App, seller: &AccountId, idempotency_key: Option<&str>) -> PayoutId {
+    match idempotency_key {
+        Some(key) => {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(format!("{seller}\0{key}").as_bytes());
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&digest[..16]);
+            PayoutId::mint(ulid::Ulid::from_bytes(bytes))
+        }
+        None => PayoutId::mint(app.ulid()),
+    }
+}
+
 /// `POST /me/payouts`: pays `amount` (default: everything available) to the caller's bound
 /// account. Answers the payout as it stands after the first transfer attempt.
 pub async fn request(
     app: &App,
     seller: &AccountId,
     amount: Option<Money>,
+    idempotency_key: Option<&str>,
 ) -> AppResult<PayoutView> {
+    let id = payout_id(app, seller, idempotency_key);
     let payout = retrying(|| async {
         let now = app.now();
+        if let Some(done) = load::<Payout>(&*app.store, repo::payout_key(&id)).await? {
+            // This request's payout exists already (a retry): it is the answer.
+            if &done.value.seller == seller {
+                return Ok(done.value);
+            }
+        }
         let account: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(seller)).await?;
         let payee = payout::payee(account.as_ref().map(|a| &a.value))?;
         let available = Available::read(app, seller).await?;
         let amount = payout::payout_amount(amount, available.amount)?;
-        let payout = payout::new_payout(
-            PayoutId::mint(app.ulid()),
-            seller.clone(),
-            amount,
-            payee,
-            now,
-        );
+        let payout = payout::new_payout(id.clone(), seller.clone(), amount, payee, now);
         let mut writes = vec![
             create(payout_item(&payout)),
             available.moved_by(-amount.amount()),

@@ -43,18 +43,18 @@ pub async fn send(app: &App, id: &PayoutId) -> AppResult<Sent> {
             return Ok(unchanged(current.value));
         };
         match app.provider.transfer_status(id.as_str(), now).await {
-            Ok(TransferState::NotFound) if leased.value.attempts >= MAX_TRANSFER_ATTEMPTS => {
+            Ok(TransferState::NotFound) if payout::may_give_up(&leased.value, now) => {
                 let reason = format!(
-                    "the provider has no transfer after {} attempts; the amount is back in available",
+                    "the provider never received the transfer ({} attempts over a day); the amount is back in available",
                     leased.value.attempts
                 );
-                return end(app, id, Err(reason), now).await;
+                return end(app, id, Err((reason, leased.value.tries)), now).await;
             }
             // Nothing arrived: send it again under the same id.
             Ok(TransferState::NotFound) => current = leased,
             Ok(state) => return record(app, id, state, leased.value, now).await,
             Err(e) => {
-                tracing::warn!(payout = %id, error = %e, "payout lookup tries; tried again later");
+                tracing::warn!(payout = %id, error = %e, "payout lookup unanswered; tried again later");
                 return Ok(unchanged(leased.value));
             }
         }
@@ -68,16 +68,35 @@ pub async fn send(app: &App, id: &PayoutId) -> AppResult<Sent> {
         amount: p.amount,
         payee_account: &p.payout_account,
         payee_name: p.payee_name.as_deref(),
-        title: "Domain marketplace proceeds",
+        title: TRANSFER_TITLE,
     };
     match app.provider.transfer(&request, now).await {
+        // A refusal of a resend does not prove that an earlier send did not pay: look first.
+        Ok(TransferState::Failed { reason }) if p.attempts > 1 => {
+            match app.provider.transfer_status(id.as_str(), now).await {
+                Ok(TransferState::NotFound) => {
+                    let tries = leased.value.tries;
+                    end(app, id, Err((reason, tries)), now).await
+                }
+                Ok(state) => record(app, id, state, leased.value, now).await,
+                Err(e) => {
+                    tracing::warn!(payout = %id, error = %e, refusal = %reason, "a resend was refused and the lookup unanswered; tried again later");
+                    Ok(unchanged(leased.value))
+                }
+            }
+        }
         Ok(state) => record(app, id, state, leased.value, now).await,
         Err(e) => {
-            tracing::warn!(payout = %id, attempt = p.attempts, error = %e, "transfer tries; looked up before anything else");
+            tracing::warn!(payout = %id, attempt = p.attempts, error = %e, "transfer unanswered; looked up before anything else");
             Ok(unchanged(leased.value))
         }
     }
 }
+
+/// The title of every transfer: the provider pays one `out_biz_no` at most once, and
+/// refuses a resend whose parameters differ, so nothing in a request may change between
+/// sends of the same payout (the amount, the payee and the name are the payout's own).
+const TRANSFER_TITLE: &str = "Domain marketplace proceeds";
 
 fn unchanged(payout: Payout) -> Sent {
     Sent {
@@ -99,6 +118,7 @@ async fn lease(
     if transfer {
         next.attempts += 1;
         next.outcome_unknown = true;
+        next.first_sent_at.get_or_insert(now);
     }
     next.tries += 1;
     next.next_attempt_at = now + payout::backoff(next.tries);
@@ -126,18 +146,21 @@ async fn record(
 ) -> AppResult<Sent> {
     match state {
         TransferState::Paid { provider_ref } => end(app, id, Ok(provider_ref), now).await,
-        TransferState::Failed { reason } => end(app, id, Err(reason), now).await,
+        TransferState::Failed { reason } => end(app, id, Err((reason, leased.tries)), now).await,
         // Accepted, not finished (or, after a lookup, nothing to decide yet): looked up later.
         TransferState::Processing | TransferState::NotFound => Ok(unchanged(leased)),
     }
 }
 
 /// Ends a payout: paid (`Ok(provider's id)`: the money leaves the platform) or failed
-/// (`Err(reason)`: the amount goes back to `available`, with the reason), once.
+/// (`Err((reason, tries))`: the amount goes back to `available`, with the reason), once. A
+/// failure is recorded only under the lease it was learnt in (`tries` unchanged): if
+/// another try took the payout meanwhile, its send may yet pay, and it decides. A success
+/// is recorded whatever happened meanwhile.
 async fn end(
     app: &App,
     id: &PayoutId,
-    outcome: Result<String, String>,
+    outcome: Result<String, (String, u32)>,
     now: DateTime<Utc>,
 ) -> AppResult<Sent> {
     retrying(|| async {
@@ -146,6 +169,12 @@ async fn end(
             .ok_or_else(|| market_core::error::Problem::not_found("payout"))?;
         if read.value.status != PayoutStatus::Pending {
             return Ok(unchanged(read.value));
+        }
+        if let Err((_, tries)) = &outcome {
+            if read.value.tries != *tries {
+                tracing::warn!(payout = %id, "a failure learnt under an old lease is not recorded: a later try decides");
+                return Ok(unchanged(read.value));
+            }
         }
         let mut next = read.value.clone();
         next.outcome_unknown = false;
@@ -158,7 +187,7 @@ async fn end(
                 writes.extend(journal_writes(&ledger::payout_paid(&next, now)));
                 tracing::info!(payout = %id, amount = %next.amount, "payout paid");
             }
-            Err(reason) => {
+            Err((reason, _)) => {
                 next.status = PayoutStatus::Failed;
                 next.failure_reason = Some(reason.clone());
                 let returned = ledger::payout_returned(&next, reason, now);

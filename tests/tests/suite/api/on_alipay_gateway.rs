@@ -78,6 +78,7 @@ async fn available(app: &TestApp) -> Value {
 /// lookup: paid once.
 async fn payout_through(app: &TestApp, gateway: &Gateway, amount: &str, fault: Fault) {
     let before = gateway.transfers().len();
+    let sends_before = gateway.calls(TRANSFER);
     gateway.fail_next(TRANSFER, fault);
     let requested = app
         .post("/me/payouts", Some("alice"), json!({ "amount": amount }))
@@ -93,6 +94,9 @@ async fn payout_through(app: &TestApp, gateway: &Gateway, amount: &str, fault: F
     assert_eq!(done.body["status"], "succeeded", "{fault:?}: {done:?}");
     let transfers = gateway.transfers();
     assert_eq!(transfers.len(), before + 1, "{fault:?}: paid exactly once");
+    // A send that was done is found by the lookup, never sent again; a busy one is resent.
+    let sends = if fault == Fault::Busy { 2 } else { 1 };
+    assert_eq!(gateway.calls(TRANSFER) - sends_before, sends, "{fault:?}");
     assert_eq!(transfers[&id].amount, amount);
     assert_eq!(transfers[&id].identity, "alice@example.com");
     assert_eq!(transfers[&id].name.as_deref(), Some("Alice Li"));
@@ -281,4 +285,123 @@ async fn o8_credit_is_hidden_at_the_cashier_and_a_credit_payment_is_refunded_not
         "not delivered"
     );
     assert_eq!(gateway.bad_signatures(), 0);
+}
+
+/// alice with `balance` available to pay out, on a fresh stand-in.
+async fn seller_with_money(gateway: &Gateway) -> TestApp {
+    let app = app_on(gateway).await;
+    gateway.add_payee("alice@example.com", "Alice Li");
+    let alice = app
+        .put(
+            "/admin/accounts/alice",
+            Some("admin"),
+            json!({ "real_name_verified": true, "real_name": "Alice Li", "payout_account": "alice@example.com" }),
+        )
+        .await;
+    assert_eq!(alice.status, 200);
+    app.trader("bob").await;
+    let (id, otn) = ordered_and_opened(&app, gateway, "gw-money.com").await;
+    app.notify_raw(
+        gateway
+            .buyer_pays(&otn, "ALIPAYACCOUNT", Utc::now())
+            .into_bytes(),
+    )
+    .await;
+    status_once_applied(&app, &id, "completed").await;
+    app.advance(7 * 24 * 3600 + 60).await;
+    assert_eq!(available(&app).await, "99.00");
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_a_refused_resend_never_returns_money_an_earlier_send_paid() {
+    let gateway = Gateway::start().await;
+    let app = seller_with_money(&gateway).await;
+    // The first send pays but its answer is lost; the lookup does not see it yet; the
+    // resend is refused (as Alipay may refuse a resend): the money must not come back.
+    gateway.fail_next(TRANSFER, Fault::DoneThen502);
+    gateway.fail_next("alipay.fund.trans.common.query", Fault::NotSeenYet);
+    gateway.fail_next(TRANSFER, Fault::Refuse("PAYEE_NOT_EXIST"));
+    let requested = app.post("/me/payouts", Some("alice"), json!({})).await;
+    assert_eq!(requested.body["status"], "pending", "{requested:?}");
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    app.advance(120).await;
+    let done = app.get(&format!("/me/payouts/{id}"), Some("alice")).await;
+    assert_eq!(done.body["status"], "succeeded", "{done:?}");
+    assert_eq!(gateway.transfers().len(), 1);
+    assert_eq!(gateway.calls(TRANSFER), 2);
+    assert_eq!(
+        available(&app).await,
+        "0.00",
+        "nothing came back to be paid twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_a_refused_resend_with_nothing_paid_fails_and_returns_the_money() {
+    let gateway = Gateway::start().await;
+    let app = seller_with_money(&gateway).await;
+    gateway.fail_next(TRANSFER, Fault::Busy);
+    gateway.fail_next(TRANSFER, Fault::Refuse("PAYEE_NOT_EXIST"));
+    let requested = app.post("/me/payouts", Some("alice"), json!({})).await;
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    app.advance(120).await;
+    let done = app.get(&format!("/me/payouts/{id}"), Some("alice")).await;
+    assert_eq!(done.body["status"], "failed", "{done:?}");
+    assert!(done.body["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("PAYEE_NOT_EXIST"));
+    assert!(gateway.transfers().is_empty());
+    assert_eq!(available(&app).await, "99.00");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_without_certificate_mode_a_payout_waits_in_flight_and_is_never_returned_blind() {
+    let gateway = Gateway::start().await;
+    let mut vars = gateway.env();
+    vars.retain(|(name, _)| !name.ends_with("_CERT_SN"));
+    vars.push(("ALIPAY_TIMEOUT_MS", "1000".into()));
+    let app = spawn_app_with_env(infra::Settings::for_tests(), &vars).await;
+    gateway.add_payee("alice@example.com", "Alice Li");
+    app.put(
+        "/admin/accounts/alice",
+        Some("admin"),
+        json!({ "real_name_verified": true, "real_name": "Alice Li", "payout_account": "alice@example.com" }),
+    )
+    .await;
+    app.trader("bob").await;
+    let (id, otn) = ordered_and_opened(&app, &gateway, "gw-nocert.com").await;
+    app.notify_raw(
+        gateway
+            .buyer_pays(&otn, "ALIPAYACCOUNT", Utc::now())
+            .into_bytes(),
+    )
+    .await;
+    status_once_applied(&app, &id, "completed").await;
+    app.advance(7 * 24 * 3600 + 60).await;
+    let requested = app.post("/me/payouts", Some("alice"), json!({})).await;
+    assert_eq!(requested.body["status"], "pending", "{requested:?}");
+    for _ in 0..3 {
+        app.advance(3600).await;
+    }
+    let payout = app
+        .get(
+            &format!("/me/payouts/{}", requested.body["id"].as_str().unwrap()),
+            Some("alice"),
+        )
+        .await;
+    assert_eq!(
+        payout.body["status"], "pending",
+        "refused calls decide nothing"
+    );
+    let balances = app.get("/me/ledger", Some("alice")).await.body["balances"].clone();
+    assert_eq!(
+        (
+            balances["available"].as_str(),
+            balances["paying_out"].as_str()
+        ),
+        (Some("0.00"), Some("99.00"))
+    );
+    assert!(gateway.transfers().is_empty());
 }

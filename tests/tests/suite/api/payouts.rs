@@ -69,7 +69,10 @@ async fn assert_conserved(app: &TestApp) {
     let posted = market_app::balances::sum_of(&app.running.app, &LedgerAccount::Seller(alice))
         .await
         .unwrap();
-    assert_eq!(stored.unwrap_or(posted), posted);
+    assert_eq!(
+        stored.expect("alice's balance item, written with her first settlement"),
+        posted
+    );
 }
 
 /// S6 over either store: 60% then the rest, balances exact at each step, each transfer
@@ -204,6 +207,7 @@ async fn s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once() {
         "the money left available when asked for, and waits in flight"
     );
     assert_eq!(app.running.sandbox.transfers().len(), 1, "it did happen");
+    assert_eq!(app.running.sandbox.transfer_calls(), 1);
 
     // First sweep: the lookup is not answered either: still pending, tried again later.
     let swept = app.advance(120).await;
@@ -226,6 +230,11 @@ async fn s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once() {
     let done = app.get(&format!("/me/payouts/{id}"), Some("alice")).await;
     assert_eq!(done.body["status"], "succeeded", "{done:?}");
     assert_eq!(app.running.sandbox.transfers().len(), 1);
+    assert_eq!(
+        app.running.sandbox.transfer_calls(),
+        1,
+        "found, never sent again"
+    );
     let after = balances(&app, "alice").await;
     assert_eq!(
         (after["available"].as_str(), after["paying_out"].as_str()),
@@ -294,6 +303,7 @@ async fn s4_s6_no_payout_while_a_debt_is_open() {
     assert_problem(&refused, 409, "INSUFFICIENT_FUNDS");
     assert!(refused.body["detail"].as_str().unwrap().contains("debt"));
     assert_eq!(app.running.sandbox.transfers().len(), 1);
+    assert_conserved(&app).await;
 }
 
 #[tokio::test]
@@ -369,4 +379,39 @@ async fn s6_a_retried_payout_request_pays_once_and_others_cannot_read_it() {
         404,
         "NOT_FOUND",
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s6_concurrent_retries_of_one_payout_request_pay_once() {
+    let app = Arc::new(spawn_app().await);
+    alice_and_bob(&app).await;
+    settled_sale(&app, "same-key.com", "100.00").await;
+    let attempts = (0..6).map(|_| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.send(
+                reqwest::Method::POST,
+                "/me/payouts",
+                Some("alice"),
+                Some(json!({ "amount": "10.00" })),
+                &[("idempotency-key", "one-payout")],
+            )
+            .await
+        })
+    });
+    let replies: Vec<Reply> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for reply in &replies {
+        assert!(
+            reply.status == 202 || reply.code() == "IDEMPOTENCY_IN_PROGRESS",
+            "{reply:?}"
+        );
+    }
+    assert_eq!(app.running.sandbox.transfers().len(), 1);
+    assert_eq!(balances(&app, "alice").await["available"], "89.00");
+    let listed = app.get("/me/payouts", Some("alice")).await.body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
