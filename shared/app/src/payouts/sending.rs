@@ -16,7 +16,7 @@ use crate::store::StoreError;
 use crate::{App, AppResult};
 use market_core::ids::PayoutId;
 use market_core::ledger;
-use market_core::payout::{self, Payout, PayoutStatus, MAX_TRANSFER_ATTEMPTS};
+use market_core::payout::{self, Payout, PayoutStatus};
 
 /// What one try did with a payout.
 #[derive(Debug)]
