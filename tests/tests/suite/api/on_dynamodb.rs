@@ -14,7 +14,9 @@ use crate::api::nothing_wedges::{
     a_large_abandoned_cart_ends_and_the_sweeper_lives_on,
 };
 use crate::api::payouts::{
+    s4_s6_no_payout_while_a_debt_is_open, s6_a_refused_transfer_returns_the_money_with_the_reason,
     s6_a_seller_pays_out_sixty_percent_then_the_rest,
+    s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once,
     s6_concurrent_payouts_of_the_whole_balance_cannot_overdraw,
 };
 use crate::api::race::{assert_one_winner, race_for_one_listing};
@@ -223,4 +225,20 @@ async fn o6_a_push_refresh_finds_a_lost_payment_on_dynamodb() {
 async fn o6_refreshes_are_rate_limited_on_dynamodb() {
     let app = app_with_refresh_limit(true).await;
     o6_refreshes_are_rate_limited_per_account(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s6_a_lost_transfer_answer_is_looked_up_and_paid_once_on_dynamodb() {
+    s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once(&spawn_app_on_dynamo().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s6_a_refused_transfer_returns_the_money_on_dynamodb() {
+    s6_a_refused_transfer_returns_the_money_with_the_reason(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s4_s6_no_payout_while_a_debt_is_open_on_dynamodb() {
+    s4_s6_no_payout_while_a_debt_is_open(&spawn_app_on_dynamo().await).await;
 }

@@ -186,18 +186,22 @@ async fn s6_concurrent_payouts_of_the_whole_balance_cannot_overdraw_embedded() {
 }
 
 #[tokio::test]
-async fn s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once() {
-    let app = spawn_app().await;
-    alice_and_bob(&app).await;
-    settled_sale(&app, "timeout.com", "200.00").await;
-    fail_next(&app, "transfer", 1, "timeout").await;
-    fail_next(&app, "query", 1, "error").await;
+async fn s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once_embedded() {
+    s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once(&spawn_app().await).await;
+}
 
-    let requested = payout(&app, "alice", json!({})).await;
+/// Over either store.
+pub async fn s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once(app: &TestApp) {
+    alice_and_bob(app).await;
+    settled_sale(app, "timeout.com", "200.00").await;
+    fail_next(app, "transfer", 1, "timeout").await;
+    fail_next(app, "query", 1, "error").await;
+
+    let requested = payout(app, "alice", json!({})).await;
     assert_eq!(requested.status, 202, "{requested:?}");
     assert_eq!(requested.body["status"], "pending", "the answer was lost");
     let id = requested.body["id"].as_str().unwrap().to_owned();
-    let waiting = balances(&app, "alice").await;
+    let waiting = balances(app, "alice").await;
     assert_eq!(
         (
             waiting["available"].as_str(),
@@ -235,29 +239,33 @@ async fn s6_a_transfer_whose_answer_is_lost_is_looked_up_and_paid_once() {
         1,
         "found, never sent again"
     );
-    let after = balances(&app, "alice").await;
+    let after = balances(app, "alice").await;
     assert_eq!(
         (after["available"].as_str(), after["paying_out"].as_str()),
         (Some("0.00"), Some("0.00"))
     );
     app.advance(3600).await;
     assert_eq!(app.running.sandbox.transfers().len(), 1);
-    assert_conserved(&app).await;
+    assert_conserved(app).await;
 }
 
 #[tokio::test]
-async fn s6_a_refused_transfer_returns_the_money_with_the_reason() {
-    let app = spawn_app().await;
-    alice_and_bob(&app).await;
-    settled_sale(&app, "refused.com", "300.00").await;
-    fail_next(&app, "transfer", 1, "error").await;
+async fn s6_a_refused_transfer_returns_the_money_with_the_reason_embedded() {
+    s6_a_refused_transfer_returns_the_money_with_the_reason(&spawn_app().await).await;
+}
 
-    let refused = payout(&app, "alice", json!({ "amount": "100.00" })).await;
+/// Over either store.
+pub async fn s6_a_refused_transfer_returns_the_money_with_the_reason(app: &TestApp) {
+    alice_and_bob(app).await;
+    settled_sale(app, "refused.com", "300.00").await;
+    fail_next(app, "transfer", 1, "error").await;
+
+    let refused = payout(app, "alice", json!({ "amount": "100.00" })).await;
     assert_eq!(refused.status, 202, "{refused:?}");
     assert_eq!(refused.body["status"], "failed");
     let reason = refused.body["failure_reason"].as_str().unwrap();
     assert!(reason.contains("PAYEE_NOT_EXIST"), "{reason}");
-    assert_eq!(balances(&app, "alice").await["available"], "297.00");
+    assert_eq!(balances(app, "alice").await["available"], "297.00");
     let ledger = app.get("/me/ledger?limit=200", Some("alice")).await.body;
     let returned: Vec<&Value> = ledger["items"]
         .as_array()
@@ -274,20 +282,24 @@ async fn s6_a_refused_transfer_returns_the_money_with_the_reason() {
     assert!(app.running.sandbox.transfers().is_empty());
 
     // The money can be paid out again, to the last fen.
-    let again = payout(&app, "alice", json!({})).await;
+    let again = payout(app, "alice", json!({})).await;
     assert_eq!(
         (again.body["status"].as_str(), again.body["amount"].as_str()),
         (Some("succeeded"), Some("297.00"))
     );
-    assert_conserved(&app).await;
+    assert_conserved(app).await;
 }
 
 #[tokio::test]
-async fn s4_s6_no_payout_while_a_debt_is_open() {
-    let app = spawn_app().await;
-    alice_and_bob(&app).await;
-    let order = settled_sale(&app, "debt.com", "100.00").await;
-    let paid = payout(&app, "alice", json!({})).await;
+async fn s4_s6_no_payout_while_a_debt_is_open_embedded() {
+    s4_s6_no_payout_while_a_debt_is_open(&spawn_app().await).await;
+}
+
+/// Over either store.
+pub async fn s4_s6_no_payout_while_a_debt_is_open(app: &TestApp) {
+    alice_and_bob(app).await;
+    let order = settled_sale(app, "debt.com", "100.00").await;
+    let paid = payout(app, "alice", json!({})).await;
     assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
     // An operator's ruling refunds the completed sale: alice owes the whole price.
     let ruling = app
@@ -298,12 +310,12 @@ async fn s4_s6_no_payout_while_a_debt_is_open() {
         )
         .await;
     assert_eq!(ruling.status, 200, "{ruling:?}");
-    assert_eq!(balances(&app, "alice").await["available"], "-100.00");
-    let refused = payout(&app, "alice", json!({ "amount": "0.10" })).await;
+    assert_eq!(balances(app, "alice").await["available"], "-100.00");
+    let refused = payout(app, "alice", json!({ "amount": "0.10" })).await;
     assert_problem(&refused, 409, "INSUFFICIENT_FUNDS");
     assert!(refused.body["detail"].as_str().unwrap().contains("debt"));
     assert_eq!(app.running.sandbox.transfers().len(), 1);
-    assert_conserved(&app).await;
+    assert_conserved(app).await;
 }
 
 #[tokio::test]
