@@ -12,7 +12,7 @@ use serde_json::json;
 
 use market_adapters::payment::sandbox::{FailMode, Operation};
 use market_adapters::payment::{SandboxProvider, TradeStatus};
-use market_adapters::queue::{InProcessQueue, Topic};
+use market_adapters::queue::{DurableQueue, Topic};
 use market_app::ports::clock::DevClock;
 use market_app::repo::{self, Versioned};
 use market_app::{notifications, sweep, AppError};
@@ -32,7 +32,7 @@ pub struct DevState {
     /// the production `App` has no such handle).
     pub clock: Arc<DevClock>,
     pub sandbox: Arc<SandboxProvider>,
-    pub queue: Arc<InProcessQueue>,
+    pub queue: Arc<DurableQueue>,
     /// Notifications travel through SQS: wait for the poller to apply them.
     pub through_sqs: bool,
 }
@@ -145,6 +145,11 @@ async fn complete_payment(
         app.now(),
         body.fund_bill_list.as_deref(),
     );
+    // Kept with the data, so a restarted sandbox still answers `trade.query` about it.
+    dev.sandbox
+        .keep_trade(&out_trade_no)
+        .await
+        .map_err(AppError::Internal)?;
     if body.notify != Some(false) {
         let notify_id = serde_urlencoded::from_str::<Vec<(String, String)>>(&notification)
             .ok()
@@ -322,6 +327,7 @@ async fn advance(
         )
         .into());
     };
+    keep_clock(&*app.store, now).await?;
     if late {
         return Ok(axum::Json(json!({ "now": now, "sweep": null })).into_response());
     }
@@ -417,4 +423,62 @@ async fn fail_next(
         "mode": body.mode,
     }))
     .into_response())
+}
+
+/// Where the dev clock's latest time is kept: a restart on the same data goes on from the
+/// time the market had reached, never back before its own deadlines.
+fn clock_key() -> (String, String) {
+    ("DEVCLOCK".into(), "C".into())
+}
+
+#[derive(serde::Serialize, Deserialize)]
+struct KeptClock {
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Keeps the dev clock's time after a move.
+async fn keep_clock(
+    store: &dyn market_app::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    use market_app::store::{Expect, Item, StoreError, Write};
+    let (pk, sk) = clock_key();
+    let body =
+        serde_json::to_string(&KeptClock { now }).map_err(|e| AppError::Internal(e.into()))?;
+    for _ in 0..8 {
+        let found = store.get(&pk, &sk).await?;
+        if let Some(kept) = &found {
+            let kept: KeptClock =
+                serde_json::from_str(&kept.body).map_err(|e| AppError::Internal(e.into()))?;
+            if kept.now >= now {
+                return Ok(());
+            }
+        }
+        let expect = found.map_or(Expect::Absent, |f| Expect::Version(f.version));
+        let item = Item::new(pk.clone(), sk.clone(), body.clone());
+        match store.transact(vec![Write::Put(item, expect)]).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// At start: moves the dev clock to the time a previous run had reached, if later.
+pub async fn restore_clock(
+    store: &dyn market_app::store::Store,
+    clock: &DevClock,
+) -> anyhow::Result<()> {
+    use market_app::ports::clock::Clock;
+    let (pk, sk) = clock_key();
+    if let Some(found) = store.get(&pk, &sk).await? {
+        let kept: KeptClock = serde_json::from_str(&found.body)?;
+        let behind = kept.now - clock.now();
+        if behind > Duration::zero() {
+            clock.try_advance(behind);
+            tracing::info!(now = %clock.now(), "the dev clock goes on from where the last run left it");
+        }
+    }
+    Ok(())
 }

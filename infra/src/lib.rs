@@ -12,7 +12,7 @@ use axum::Router;
 use market_adapters::config::CaptchaMode;
 use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
-use market_adapters::queue::InProcessQueue;
+use market_adapters::queue::DurableQueue;
 use market_adapters::store::dynamo::DynamoStore;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::ports::clock::DevClock;
@@ -170,13 +170,19 @@ fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Cli
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
-    pub queue: Arc<InProcessQueue>,
+    /// The in-process queue (kept in the store), also when the app sends through SQS: the
+    /// dev routes pause and resume it.
+    pub queue: Arc<DurableQueue>,
     /// The sandbox provider (tests make it sign notifications of their own).
     pub sandbox: Arc<SandboxProvider>,
     pub settings: Settings,
+    stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     timers: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// How long a graceful shutdown waits for requests and the batch in hand.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Running {
     /// `http://host:port`.
@@ -184,11 +190,31 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops serving and the timers.
+    /// Stops serving and the timers at once (tests; nothing acknowledged is lost: the
+    /// queue is in the store).
     pub fn stop(self) {
         self.server.abort();
         for t in self.timers {
             t.abort();
+        }
+    }
+
+    /// Stops gracefully: no new connections, the requests in flight and the consumers'
+    /// batch in hand finish, then everything stops; after `grace` what is left is cut off
+    /// (a message being handled then comes back after its visibility timeout).
+    pub async fn shutdown(self, grace: std::time::Duration) {
+        let _ = self.stop.send(true);
+        let mut tasks = self.timers;
+        tasks.push(self.server);
+        let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+        if tokio::time::timeout(grace, futures::future::join_all(tasks))
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown took longer than {grace:?}; the rest is cut off");
+            for abort in aborts {
+                abort.abort();
+            }
         }
     }
 }
@@ -219,9 +245,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
     let clock = Arc::new(DevClock::default());
-    let queue = Arc::new(InProcessQueue::new(clock.clone()));
-    let sandbox = Arc::new(SandboxProvider::new(format!("http://{addr}")));
     let store = open_store(&settings.store).await?;
+    dev::restore_clock(&*store, &clock).await?;
+    // Kept in the store: a message acknowledged to its sender survives a crash.
+    let queue = Arc::new(DurableQueue::new(store.clone(), clock.clone()));
+    // Keeps its key and trades in the store: after a restart it verifies what it signed.
+    let sandbox = Arc::new(
+        SandboxProvider::durable(format!("http://{addr}"), store.clone())
+            .await
+            .context("opening the sandbox provider")?,
+    );
     // With ALIPAY_* set the runner verifies notifications exactly as the cloud does.
     let provider: Arc<dyn PaymentProvider> = match AlipayConfig::from_env()? {
         Some(config) => Arc::new(AlipayProvider::new(config)?),
@@ -236,7 +269,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         false => None,
     };
     let app_queue: Arc<dyn market_adapters::queue::Queue> = match &sqs {
-        Some(sqs) => Arc::new(sqs.adapter()),
+        Some(sqs) => sqs.adapter(),
         None => queue.clone(),
     };
     let captcha = settings
@@ -270,21 +303,34 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         )));
     // The socket peer is the client's address the human check passes on (O7).
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut server_stop = stopping.clone();
     let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, service).await {
+        let stopped = async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::error!(error = %e, "the server stopped");
         }
     });
     let mut timers = vec![
-        tokio::spawn(pump::run_queue(app.clone(), queue.clone())),
+        tokio::spawn(pump::run_queue(
+            app.clone(),
+            queue.clone(),
+            stopping.clone(),
+        )),
         tokio::spawn(pump::run_sweeper(
             app.clone(),
             queue.clone(),
             settings.sweep_every,
+            stopping.clone(),
         )),
     ];
     if let Some(sqs) = sqs {
-        timers.extend(sqs.spawn_pollers(app.clone()));
+        timers.extend(sqs.spawn_pollers(app.clone(), stopping.clone()));
     }
     Ok(Running {
         addr,
@@ -292,6 +338,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         queue,
         sandbox,
         settings,
+        stop,
         server,
         timers,
     })

@@ -1,32 +1,74 @@
-//! The local stand-ins for SQS triggers and the EventBridge schedule: a pump that hands due
-//! in-process messages to the same consumer functions the Lambdas run, and a sweep timer.
+//! The local stand-ins for SQS triggers and the EventBridge schedule: consumers that hand
+//! queued messages to the same functions the Lambdas run (deleting a message only once its
+//! handler succeeded, releasing it with a backoff otherwise), and a sweep timer. Both stop
+//! at a shutdown signal after the batch or sweep in hand.
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashMap;
+use tokio::sync::watch;
 
-use market_adapters::queue::{InProcessQueue, Message, SqsQueue, Topic};
+use market_adapters::queue::{
+    topic_name, visibility_timeout, DurableQueue, QueueConsumer, Received, SqsQueue, Topic, TOPICS,
+};
 use market_app::App;
 
-/// Delivers every message due now; failed ones go back with a backoff (or to the dead
-/// letters). Returns how many were handled successfully.
-pub async fn deliver_due(app: &App, queue: &InProcessQueue) -> usize {
+/// Messages received at once.
+const BATCH: usize = 10;
+
+/// Delivers every message of the in-process queue that is visible now, after the batch any
+/// other consumer of this process has in hand; failed ones come back after a backoff (or go
+/// to the dead letters). Returns how many were handled successfully.
+pub async fn deliver_due(app: &App, queue: &DurableQueue) -> usize {
+    let _turn = queue.turn().await;
+    deliver_visible(app, queue).await
+}
+
+/// Delivers every message of every topic that is visible now.
+async fn deliver_visible(app: &App, consumer: &dyn QueueConsumer) -> usize {
     let mut handled = 0;
-    for message in queue.take_due() {
-        if deliver(app, &message).await {
-            handled += 1;
-        } else {
-            queue.retry(message);
+    for topic in TOPICS {
+        loop {
+            let batch = match consumer.receive(topic, BATCH, visibility_timeout()).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(topic = topic_name(topic), error = %e, "receiving failed; tried again later");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for message in batch {
+                if process(app, consumer, &message).await {
+                    handled += 1;
+                }
+            }
         }
     }
     handled
 }
 
-async fn deliver(app: &App, message: &Message) -> bool {
-    handle(app, message.topic, &message.body).await
+/// Hands one message to its consumer; deletes it once handled, else releases it with a
+/// backoff of 100 ms × 2^receives (at most 30 s).
+async fn process(app: &App, consumer: &dyn QueueConsumer, message: &Received) -> bool {
+    let handled = handle(app, message.topic, &message.body).await;
+    let settled = if handled {
+        consumer.ack(message).await
+    } else {
+        let backoff = chrono::Duration::milliseconds(100 << message.receives.min(8))
+            .min(chrono::Duration::seconds(30));
+        consumer.release(message, backoff).await
+    };
+    if let Err(e) = settled {
+        // Not deleted: it comes back after its visibility timeout and is handled again,
+        // which the consumers allow (they apply each result once).
+        tracing::warn!(topic = topic_name(message.topic), error = %e, "could not settle a message");
+    }
+    handled
 }
 
-/// Hands one message to its consumer, the same function the Lambda runs.
+/// Hands one message body to its consumer, the same function the Lambda runs.
 async fn handle(app: &App, topic: Topic, body: &str) -> bool {
     let outcome = match topic {
         Topic::PaymentNotifications => fn_pay_callback::handle_message(app, body).await.map(|_| ()),
@@ -37,17 +79,16 @@ async fn handle(app: &App, topic: Topic, body: &str) -> bool {
     match outcome {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(topic = ?topic, error = ?e, "message failed; it will be retried");
+            tracing::warn!(topic = topic_name(topic), error = ?e, "message failed; it will be retried");
             false
         }
     }
 }
 
-/// `MARKET_QUEUE=sqs`: the marketplace's queues on SQS's API, polled as Lambda's event
-/// source mapping would (a failed message becomes visible again and is retried).
+/// `MARKET_QUEUE=sqs`: the marketplace's queues on SQS's API (each with a dead-letter queue
+/// after 5 receives, as the template has them), polled as Lambda's event source would.
 pub struct SqsQueues {
-    client: aws_sdk_sqs::Client,
-    urls: HashMap<Topic, String>,
+    queue: Arc<SqsQueue>,
 }
 
 impl SqsQueues {
@@ -55,87 +96,132 @@ impl SqsQueues {
     pub async fn open() -> anyhow::Result<SqsQueues> {
         let client = aws_sdk_sqs::Client::new(&market_adapters::config::aws().await);
         let mut urls = HashMap::new();
-        for (topic, name) in [
-            (Topic::PaymentNotifications, "market-payments"),
-            (Topic::OrderDeadlines, "market-deadlines"),
-        ] {
-            let created = client
-                .create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
-            urls.insert(topic, created.queue_url.unwrap_or_default());
+        let mut dead = HashMap::new();
+        for topic in TOPICS {
+            let name = format!("market-{}", topic_name(topic));
+            let (url, dlq) = create_with_dead_letters(&client, &name).await?;
+            urls.insert(topic, url);
+            dead.insert(topic, dlq);
         }
-        Ok(SqsQueues { client, urls })
+        Ok(SqsQueues {
+            queue: Arc::new(SqsQueue::new(client, urls).with_dead_letters(dead)),
+        })
     }
 
     /// The queue port over these queues.
-    pub fn adapter(&self) -> SqsQueue {
-        SqsQueue::new(self.client.clone(), self.urls.clone())
+    pub fn adapter(&self) -> Arc<SqsQueue> {
+        self.queue.clone()
     }
 
-    /// One long-polling consumer per queue.
-    pub fn spawn_pollers(self, app: Arc<App>) -> Vec<tokio::task::JoinHandle<()>> {
-        self.urls
+    /// One long-polling consumer per queue, until `stop`.
+    pub fn spawn_pollers(
+        &self,
+        app: Arc<App>,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        TOPICS
             .into_iter()
-            .map(|(topic, url)| tokio::spawn(poll(app.clone(), self.client.clone(), topic, url)))
+            .map(|topic| {
+                let (app, queue, stop) = (app.clone(), self.queue.clone(), stop.clone());
+                tokio::spawn(poll(app, queue, topic, stop))
+            })
             .collect()
     }
 }
 
-async fn poll(app: Arc<App>, client: aws_sdk_sqs::Client, topic: Topic, url: String) {
-    loop {
-        let received = client
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .visibility_timeout(30)
-            .send()
-            .await;
-        let messages = match received {
-            Ok(out) => out.messages.unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "SQS receive failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+/// Creates `name` and `name-dlq`, the first redriving to the second after 5 receives.
+pub async fn create_with_dead_letters(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+) -> anyhow::Result<(String, String)> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = |e: &dyn std::fmt::Display| anyhow::anyhow!("creating the SQS queue {name}: {e}");
+    let dlq = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .map_err(|e| sqs(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| sqs(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": market_adapters::queue::MAX_RECEIVES,
+    });
+    let url = client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .map_err(|e| sqs(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+        .queue_url
+        .unwrap_or_default();
+    Ok((url, dlq))
+}
+
+async fn poll(app: Arc<App>, queue: Arc<SqsQueue>, topic: Topic, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let batch = tokio::select! {
+            batch = queue.receive(topic, BATCH, visibility_timeout()) => batch,
+            _ = stop.changed() => break,
         };
-        for message in messages {
-            if handle(&app, topic, message.body().unwrap_or_default()).await {
-                if let Some(receipt) = message.receipt_handle() {
-                    let _ = client
-                        .delete_message()
-                        .queue_url(&url)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await;
+        match batch {
+            Ok(batch) => {
+                for message in batch {
+                    process(&app, &*queue, &message).await;
                 }
+            }
+            Err(e) => {
+                tracing::warn!(topic = topic_name(topic), error = %e, "SQS receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
 }
 
-/// Runs the pump for ever: woken by each send, and polling for delayed messages.
-pub async fn run_queue(app: Arc<App>, queue: Arc<InProcessQueue>) {
-    loop {
+/// Runs the in-process consumer until `stop`: woken by each send, and polling for delayed
+/// messages and ones whose visibility ran out. The batch in hand is finished first.
+pub async fn run_queue(app: Arc<App>, queue: Arc<DurableQueue>, mut stop: watch::Receiver<bool>) {
+    // What a previous run acknowledged but never handled is delivered first.
+    deliver_due(&app, &queue).await;
+    while !*stop.borrow() {
         tokio::select! {
             _ = queue.sent() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => break,
         }
         deliver_due(&app, &queue).await;
     }
 }
 
-/// Runs the sweep every `every` (the EventBridge schedule's stand-in). The schedule and the
-/// deadline queue are the expire-sweeper's two triggers: while the dev clock holds the
-/// deadlines back to play a late sweeper (`sweep: false`, E1), the schedule waits too.
-pub async fn run_sweeper(app: Arc<App>, queue: Arc<InProcessQueue>, every: Duration) {
+/// Runs the sweep every `every` (the EventBridge schedule's stand-in) until `stop`. The
+/// schedule and the deadline queue are the expire-sweeper's two triggers: while the dev
+/// clock holds the deadlines back to play a late sweeper (`sweep: false`, E1), the schedule
+/// waits too.
+pub async fn run_sweeper(
+    app: Arc<App>,
+    queue: Arc<DurableQueue>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
-    loop {
-        tick.tick().await;
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
         if queue.is_paused(Topic::OrderDeadlines) {
             continue;
         }

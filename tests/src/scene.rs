@@ -6,7 +6,8 @@ use chrono::Duration;
 
 use market_adapters::captcha::SandboxCaptcha;
 use market_adapters::payment::SandboxProvider;
-use market_adapters::queue::InProcessQueue;
+use market_adapters::queue::DurableQueue;
+use market_adapters::store::embedded::EmbeddedStore;
 use market_app::accounts::{self, DomainRecord};
 use market_app::listings::{self, NewListing};
 use market_app::orders;
@@ -53,7 +54,11 @@ impl Scene {
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
-            queue: Arc::new(InProcessQueue::new(clock.clone())),
+            // A queue of its own (in memory): what the scene's store counts is the app's work.
+            queue: Arc::new(DurableQueue::new(
+                Arc::new(EmbeddedStore::in_memory().expect("an in-memory store")),
+                clock.clone(),
+            )),
             provider: sandbox.clone(),
             captcha: Arc::new(SandboxCaptcha),
             policy,

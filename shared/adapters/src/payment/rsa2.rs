@@ -83,6 +83,14 @@ impl PrivateKey {
             .expect("a key pair's own public key encodes");
         to_pem(spki.as_ref(), "PUBLIC KEY")
     }
+
+    /// The whole key as PKCS#8 PEM (`BEGIN PRIVATE KEY`): how the sandbox keeps its key
+    /// across restarts. Secret: never logged.
+    pub fn private_key_pem(&self) -> String {
+        use aws_lc_rs::encoding::Pkcs8V1Der;
+        let pkcs8: Pkcs8V1Der = self.0.as_der().expect("a key pair encodes");
+        to_pem(pkcs8.as_ref(), "PRIVATE KEY")
+    }
 }
 
 /// Signs `text` (SHA256withRSA), base64.

@@ -4,7 +4,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use market_app::store::{Expect, Item, Store, StoreError, Write};
+use serde::{Deserialize, Serialize};
 
 use super::rsa2::{self, PrivateKey, PublicKey};
 use super::wire::{beijing, fund_bills, verify_notification};
@@ -59,10 +62,87 @@ pub struct SandboxProvider {
     seller_id: String,
     base_url: String,
     trades: Mutex<HashMap<String, TradeQuery>>,
+    kept_trades: Mutex<HashMap<String, KeptTrade>>,
     refunds: Mutex<HashMap<String, (String, Money)>>,
     transfers: Mutex<HashMap<String, SandboxTransfer>>,
     transfer_calls: std::sync::atomic::AtomicUsize,
     failing: Mutex<HashMap<Operation, (u32, FailMode)>>,
+    /// Where the sandbox keeps its key and what it did, across restarts (the local
+    /// runner's store); `None`: this process only.
+    kept: Option<Arc<dyn Store>>,
+}
+
+/// A trade as the sandbox keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeptTrade {
+    raw_status: String,
+    trade_no: String,
+    total_amount: Option<Money>,
+    paid_at: Option<DateTime<Utc>>,
+    fund_bill_list: Option<String>,
+}
+
+impl KeptTrade {
+    fn query(&self) -> TradeQuery {
+        TradeQuery {
+            status: TradeStatus::parse(&self.raw_status),
+            raw_status: self.raw_status.clone(),
+            trade_no: self.trade_no.clone(),
+            total_amount: self.total_amount,
+            paid_at: self.paid_at,
+            fund_bills: self
+                .fund_bill_list
+                .as_deref()
+                .and_then(|list| fund_bills(list).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A transfer or refund as the sandbox keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeptMoney {
+    amount: Money,
+    /// The trade refunded, or the payee paid.
+    to: String,
+    payee_name: Option<String>,
+    provider_ref: String,
+}
+
+fn kept_key(kind: &str, id: &str) -> (String, String) {
+    (format!("SANDBOX#{kind}#{id}"), "S".into())
+}
+
+/// Writes `value` at `key`, over whatever is there.
+async fn keep<T: Serialize>(
+    store: &dyn Store,
+    key: (String, String),
+    value: &T,
+) -> anyhow::Result<()> {
+    let body = serde_json::to_string(value)?;
+    for _ in 0..8 {
+        let expect = match store.get(&key.0, &key.1).await? {
+            Some(found) => Expect::Version(found.version),
+            None => Expect::Absent,
+        };
+        let item = Item::new(key.0.clone(), key.1.clone(), body.clone());
+        match store.transact(vec![Write::Put(item, expect)]).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("the sandbox could not keep {}: busy", key.0)
+}
+
+async fn kept<T: for<'de> Deserialize<'de>>(
+    store: &dyn Store,
+    key: (String, String),
+) -> anyhow::Result<Option<T>> {
+    match store.get(&key.0, &key.1).await? {
+        Some(found) => Ok(Some(serde_json::from_str(&found.body)?)),
+        None => Ok(None),
+    }
 }
 
 impl SandboxProvider {
@@ -76,11 +156,72 @@ impl SandboxProvider {
             seller_id: "2088000000000000".into(),
             base_url: base_url.into(),
             trades: Mutex::new(HashMap::new()),
+            kept_trades: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
             transfers: Mutex::new(HashMap::new()),
             transfer_calls: std::sync::atomic::AtomicUsize::new(0),
             failing: Mutex::new(HashMap::new()),
+            kept: None,
         }
+    }
+
+    /// A sandbox that keeps its key pair, its trades, refunds and transfers in `store`, so
+    /// that after a restart on the same data it verifies what it signed before and answers
+    /// lookups about it. The key is made on first start.
+    pub async fn durable(
+        base_url: impl Into<String>,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<SandboxProvider> {
+        #[derive(Serialize, Deserialize)]
+        struct KeptKey {
+            pkcs8_pem: String,
+        }
+        let key_at = kept_key("key", "rsa2");
+        let key = match kept::<KeptKey>(&*store, key_at.clone()).await? {
+            Some(found) => rsa2::parse_private_key(&found.pkcs8_pem)?,
+            None => {
+                let fresh = PrivateKey::generate()?;
+                let item = Item::new(
+                    key_at.0.clone(),
+                    key_at.1.clone(),
+                    serde_json::to_string(&KeptKey {
+                        pkcs8_pem: fresh.private_key_pem(),
+                    })?,
+                );
+                match store.transact(vec![Write::Put(item, Expect::Absent)]).await {
+                    Ok(()) => fresh,
+                    // Another process made it first: use that one.
+                    Err(StoreError::Conflict { .. }) => {
+                        let found: KeptKey = kept(&*store, key_at)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("the sandbox key vanished"))?;
+                        rsa2::parse_private_key(&found.pkcs8_pem)?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let mut sandbox = SandboxProvider::new(base_url);
+        sandbox.public = key.public_key();
+        sandbox.key = key;
+        sandbox.kept = Some(store);
+        Ok(sandbox)
+    }
+
+    /// Keeps what the sandbox reported of a trade (after [`SandboxProvider::notification`])
+    /// so that a restarted sandbox still answers `query` about it.
+    pub async fn keep_trade(&self, out_trade_no: &str) -> anyhow::Result<()> {
+        let (Some(store), Some(trade)) = (
+            &self.kept,
+            self.kept_trades
+                .lock()
+                .expect("sandbox lock")
+                .get(out_trade_no)
+                .cloned(),
+        ) else {
+            return Ok(());
+        };
+        keep(&**store, kept_key("trade", out_trade_no), &trade).await
     }
 
     /// A correctly signed notification for a trade, as Alipay would send it; the sandbox
@@ -127,6 +268,16 @@ impl SandboxProvider {
             params.push(("fund_bill_list".into(), list.to_owned()));
         }
         let params = self.sign_notification(params);
+        self.kept_trades.lock().expect("sandbox lock").insert(
+            out_trade_no.to_owned(),
+            KeptTrade {
+                raw_status: trade_status.to_owned(),
+                trade_no: trade_no.clone(),
+                total_amount: Some(amount),
+                paid_at: Some(now),
+                fund_bill_list: fund_bill_list.map(str::to_owned),
+            },
+        );
         self.trades.lock().expect("sandbox lock").insert(
             out_trade_no.to_owned(),
             TradeQuery {
@@ -227,13 +378,22 @@ impl PaymentProvider for SandboxProvider {
         if self.failure(Operation::Query).is_some() {
             anyhow::bail!("sandbox: the provider did not answer");
         }
-        Ok(self
+        let known = self
             .trades
             .lock()
             .expect("sandbox lock")
             .get(out_trade_no)
-            .cloned()
-            .unwrap_or_default())
+            .cloned();
+        if let Some(trade) = known {
+            return Ok(trade);
+        }
+        Ok(match &self.kept {
+            Some(store) => kept::<KeptTrade>(&**store, kept_key("trade", out_trade_no))
+                .await?
+                .map(|t| t.query())
+                .unwrap_or_default(),
+            None => TradeQuery::default(),
+        })
     }
 
     async fn refund(
@@ -251,6 +411,18 @@ impl PaymentProvider for SandboxProvider {
             .expect("sandbox lock")
             .entry(request.refund_id.to_owned())
             .or_insert_with(|| (request.out_trade_no.to_owned(), request.amount));
+        if let Some(store) = &self.kept {
+            let key = kept_key("refund", request.refund_id);
+            if kept::<KeptMoney>(&**store, key.clone()).await?.is_none() {
+                let refund = KeptMoney {
+                    amount: request.amount,
+                    to: request.out_trade_no.to_owned(),
+                    payee_name: None,
+                    provider_ref: request.refund_id.to_owned(),
+                };
+                keep(&**store, key, &refund).await?;
+            }
+        }
         if failure == Some(FailMode::Timeout) {
             anyhow::bail!("sandbox: the refund was made but its answer timed out");
         }
@@ -270,7 +442,24 @@ impl PaymentProvider for SandboxProvider {
                 reason: "PAYEE_NOT_EXIST: the sandbox refused this transfer (fail-next)".into(),
             });
         }
-        // Idempotent per payout id, as Alipay's out_biz_no: a retry is answered, not paid.
+        // Idempotent per payout id, as Alipay's out_biz_no: a retry is answered, not paid
+        // (after a restart too).
+        if let Some(store) = &self.kept {
+            if let Some(done) =
+                kept::<KeptMoney>(&**store, kept_key("transfer", request.payout_id)).await?
+            {
+                self.transfers
+                    .lock()
+                    .expect("sandbox lock")
+                    .entry(request.payout_id.to_owned())
+                    .or_insert_with(|| SandboxTransfer {
+                        amount: done.amount,
+                        payee_account: done.to.clone(),
+                        payee_name: done.payee_name.clone(),
+                        provider_ref: done.provider_ref.clone(),
+                    });
+            }
+        }
         let paid = self
             .transfers
             .lock()
@@ -283,6 +472,20 @@ impl PaymentProvider for SandboxProvider {
                 provider_ref: format!("2026{}", request.payout_id.trim_start_matches("po_")),
             })
             .clone();
+        if let Some(store) = &self.kept {
+            let kept_transfer = KeptMoney {
+                amount: paid.amount,
+                to: paid.payee_account.clone(),
+                payee_name: paid.payee_name.clone(),
+                provider_ref: paid.provider_ref.clone(),
+            };
+            keep(
+                &**store,
+                kept_key("transfer", request.payout_id),
+                &kept_transfer,
+            )
+            .await?;
+        }
         if failure == Some(FailMode::Timeout) {
             anyhow::bail!("sandbox: the transfer was made but its answer timed out");
         }
@@ -299,14 +502,23 @@ impl PaymentProvider for SandboxProvider {
         if self.failure(Operation::Query).is_some() {
             anyhow::bail!("sandbox: the provider did not answer");
         }
-        Ok(
-            match self.transfers.lock().expect("sandbox lock").get(payout_id) {
-                Some(paid) => TransferState::Paid {
-                    provider_ref: paid.provider_ref.clone(),
-                },
-                None => TransferState::NotFound,
-            },
-        )
+        let known = self
+            .transfers
+            .lock()
+            .expect("sandbox lock")
+            .get(payout_id)
+            .map(|paid| paid.provider_ref.clone());
+        let known = match (known, &self.kept) {
+            (Some(found), _) => Some(found),
+            (None, Some(store)) => kept::<KeptMoney>(&**store, kept_key("transfer", payout_id))
+                .await?
+                .map(|t| t.provider_ref),
+            (None, None) => None,
+        };
+        Ok(match known {
+            Some(provider_ref) => TransferState::Paid { provider_ref },
+            None => TransferState::NotFound,
+        })
     }
 }
 

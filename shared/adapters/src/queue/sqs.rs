@@ -1,0 +1,160 @@
+//! The SQS adapter: one queue URL per topic (each with its dead-letter queue, set by the
+//! template's redrive policy); the receiving side is what the local runner's pollers and
+//! the contract suite use (in the cloud, Lambda's event source mapping receives).
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use chrono::Duration;
+
+use super::{Queue, QueueConsumer, Received, Topic};
+
+/// The SQS adapter.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    urls: HashMap<Topic, String>,
+    dead_letter_urls: HashMap<Topic, String>,
+}
+
+impl SqsQueue {
+    /// Sends to (and receives from) the given queue URLs.
+    pub fn new(client: aws_sdk_sqs::Client, urls: HashMap<Topic, String>) -> SqsQueue {
+        SqsQueue {
+            client,
+            urls,
+            dead_letter_urls: HashMap::new(),
+        }
+    }
+
+    /// The same, knowing each topic's dead-letter queue.
+    pub fn with_dead_letters(mut self, urls: HashMap<Topic, String>) -> SqsQueue {
+        self.dead_letter_urls = urls;
+        self
+    }
+
+    fn url(&self, topic: Topic) -> anyhow::Result<&str> {
+        self.urls
+            .get(&topic)
+            .map(String::as_str)
+            .ok_or_else(|| anyhow::anyhow!("no queue configured for {topic:?}"))
+    }
+}
+
+fn sqs_error<E: std::error::Error + 'static>(e: aws_sdk_sqs::error::SdkError<E>) -> anyhow::Error
+where
+    E: Send + Sync,
+{
+    anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e))
+}
+
+/// A receipt handle with the queue it came from.
+fn handle(url: &str, receipt: &str) -> String {
+    format!("{url}\n{receipt}")
+}
+
+fn parse_handle(text: &str) -> anyhow::Result<(&str, &str)> {
+    text.split_once('\n')
+        .ok_or_else(|| anyhow::anyhow!("not a receipt handle of this queue"))
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, topic: Topic, body: String, delay: Duration) -> anyhow::Result<()> {
+        let url = self.url(topic)?;
+        // SQS delays at most 15 minutes; longer deadlines are the scheduled sweep's.
+        let delay = delay.num_seconds().clamp(0, 900) as i32;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| anyhow::Error::new(e.into_service_error()).context("sending to SQS"))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for SqsQueue {
+    async fn receive(
+        &self,
+        topic: Topic,
+        max: usize,
+        visibility: Duration,
+    ) -> anyhow::Result<Vec<Received>> {
+        let url = self.url(topic)?;
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .wait_time_seconds(1)
+            .visibility_timeout(visibility.num_seconds().clamp(0, 43_200) as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        Ok(out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| Received {
+                topic,
+                receives: m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+                handle: handle(url, m.receipt_handle().unwrap_or_default()),
+                body: m.body.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn ack(&self, message: &Received) -> anyhow::Result<()> {
+        let (url, receipt) = parse_handle(&message.handle)?;
+        self.client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        Ok(())
+    }
+
+    async fn release(&self, message: &Received, delay: Duration) -> anyhow::Result<()> {
+        let (url, receipt) = parse_handle(&message.handle)?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .visibility_timeout(delay.num_seconds().clamp(0, 43_200) as i32)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self, topic: Topic) -> anyhow::Result<Vec<String>> {
+        let Some(url) = self.dead_letter_urls.get(&topic) else {
+            return Ok(Vec::new());
+        };
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        Ok(out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.body)
+            .collect())
+    }
+}
