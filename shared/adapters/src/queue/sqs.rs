@@ -40,9 +40,9 @@ impl SqsQueue {
     }
 }
 
-fn sqs_error<E: std::error::Error + 'static>(e: aws_sdk_sqs::error::SdkError<E>) -> anyhow::Error
+fn sqs_error<E>(e: aws_sdk_sqs::error::SdkError<E>) -> anyhow::Error
 where
-    E: Send + Sync,
+    E: std::error::Error + Send + Sync + 'static,
 {
     anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(&e))
 }
