@@ -47,7 +47,30 @@ async fn main() -> anyhow::Result<()> {
         "  curl -s -X POST {base}/orders -H 'Authorization: Bearer {bob}' -H 'Content-Type: application/json' -d '{{\"domains\":[\"example.com\"],\"captcha_token\":\"pass\"}}'"
     );
     println!("  (a fresh listing cools down for 3 minutes: curl -s -X POST {base}/dev/clock/advance -H 'Content-Type: application/json' -d '{{\"seconds\":180}}')\n");
-    tokio::signal::ctrl_c().await?;
-    running.stop();
+    let signal = stop_signal().await?;
+    tracing::info!(
+        signal,
+        "stopping: requests in flight and the batch in hand finish first"
+    );
+    running.shutdown(infra::SHUTDOWN_GRACE).await;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM (what a process manager sends).
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.map(|_| "SIGINT").map_err(Into::into),
+            _ = term.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("Ctrl-C")
+    }
 }
