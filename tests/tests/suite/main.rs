@@ -17,6 +17,7 @@ mod batch;
 mod captcha;
 mod lambda_events;
 mod openapi;
+mod queue_contract;
 mod replay;
 mod secrets;
 mod sqs_consumer;
