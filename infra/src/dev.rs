@@ -425,32 +425,34 @@ async fn fail_next(
     .into_response())
 }
 
-/// Where the dev clock's latest time is kept: a restart on the same data goes on from the
-/// time the market had reached, never back before its own deadlines.
+/// Where the dev clock's lead over the wall clock is kept: a restart on the same data goes
+/// on as far ahead as the market had been moved (the downtime passes as well), never back
+/// before its own deadlines.
 fn clock_key() -> (String, String) {
     ("DEVCLOCK".into(), "C".into())
 }
 
 #[derive(serde::Serialize, Deserialize)]
 struct KeptClock {
-    now: chrono::DateTime<chrono::Utc>,
+    ahead_ms: i64,
 }
 
-/// Keeps the dev clock's time after a move.
+/// Keeps the dev clock's lead after a move.
 async fn keep_clock(
     store: &dyn market_app::store::Store,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), AppError> {
     use market_app::store::{Expect, Item, StoreError, Write};
     let (pk, sk) = clock_key();
+    let ahead_ms = (now - chrono::Utc::now()).num_milliseconds();
     let body =
-        serde_json::to_string(&KeptClock { now }).map_err(|e| AppError::Internal(e.into()))?;
+        serde_json::to_string(&KeptClock { ahead_ms }).map_err(|e| AppError::Internal(e.into()))?;
     for _ in 0..8 {
         let found = store.get(&pk, &sk).await?;
         if let Some(kept) = &found {
             let kept: KeptClock =
                 serde_json::from_str(&kept.body).map_err(|e| AppError::Internal(e.into()))?;
-            if kept.now >= now {
+            if kept.ahead_ms >= ahead_ms {
                 return Ok(());
             }
         }
@@ -474,7 +476,7 @@ pub async fn restore_clock(
     let (pk, sk) = clock_key();
     if let Some(found) = store.get(&pk, &sk).await? {
         let kept: KeptClock = serde_json::from_str(&found.body)?;
-        let behind = kept.now - clock.now();
+        let behind = Duration::milliseconds(kept.ahead_ms) - (clock.now() - chrono::Utc::now());
         if behind > Duration::zero() {
             clock.try_advance(behind);
             tracing::info!(now = %clock.now(), "the dev clock goes on from where the last run left it");

@@ -15,4 +15,5 @@ mod payouts;
 mod pushes;
 mod race;
 mod refresh;
+mod restart;
 mod sale;
