@@ -49,12 +49,13 @@ pub fn routes() -> RouteTable {
         ("POST", "/dev/clock/advance", post(advance)),
         ("POST", "/dev/sweep", post(run_sweep)),
         ("POST", "/dev/provider/fail-next", post(fail_next)),
+        ("POST", "/dev/queue/redrive", post(redrive)),
     ]
 }
 
 /// The dev routes' OpenAPI paths (tag `local runner`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(complete_payment, clock, advance, run_sweep, fail_next))]
+#[openapi(paths(complete_payment, clock, advance, run_sweep, fail_next, redrive))]
 pub struct Api;
 
 /// The dev routes' router.
@@ -313,11 +314,11 @@ async fn advance(
     if late {
         dev.queue.pause(Topic::OrderDeadlines);
     }
-    let Some(now) = clock.try_advance(step) else {
+    let refused = || {
         if late && !was_held {
             dev.queue.resume(Topic::OrderDeadlines);
         }
-        return Err(Problem::new(
+        Problem::new(
             Code::InvalidRequest,
             format!(
                 "moving the clock {} seconds would take it past {}",
@@ -325,9 +326,18 @@ async fn advance(
                 DevClock::latest().to_rfc3339()
             ),
         )
-        .into());
     };
-    keep_clock(&*app.store, now).await?;
+    // The lead is kept before the clock moves: a crash in between restarts ahead (safe),
+    // never behind deadlines already handed out.
+    let target = app
+        .now()
+        .checked_add_signed(step)
+        .filter(|t| *t <= DevClock::latest())
+        .ok_or_else(refused)?;
+    keep_clock(&*app.store, target).await?;
+    let Some(now) = clock.try_advance(step) else {
+        return Err(refused().into());
+    };
     if late {
         return Ok(axum::Json(json!({ "now": now, "sweep": null })).into_response());
     }
@@ -483,4 +493,44 @@ pub async fn restore_clock(
         }
     }
     Ok(())
+}
+
+/// How many dead letters went back, per topic.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Redriven {
+    payments: usize,
+    deadlines: usize,
+}
+
+/// Put the in-process queue's dead letters back (local runner)
+///
+/// Messages set aside after five failed receives go back to their queue, visible now, once
+/// the fault that failed them is fixed (SQS: `aws sqs start-message-move-task`).
+#[utoipa::path(
+    post,
+    path = "/dev/queue/redrive",
+    tag = "local runner",
+    security(()),
+    responses(
+        (status = 200, description = "Put back", body = Redriven),
+        (status = 503, response = Busy),
+    )
+)]
+async fn redrive(
+    State(app): State<AppState>,
+    Extension(dev): Extension<DevState>,
+) -> Result<Response, ApiError> {
+    let payments = dev
+        .queue
+        .redrive(Topic::PaymentNotifications)
+        .await
+        .map_err(AppError::Internal)?;
+    let deadlines = dev
+        .queue
+        .redrive(Topic::OrderDeadlines)
+        .await
+        .map_err(AppError::Internal)?;
+    deliver_due(&app, &dev.queue).await;
+    Ok(axum::Json(json!({ "payments": payments, "deadlines": deadlines })).into_response())
 }

@@ -19,13 +19,13 @@ const BATCH: usize = 10;
 /// Delivers every message of the in-process queue that is visible now, after the batch any
 /// other consumer of this process has in hand; failed ones come back after a backoff (or go
 /// to the dead letters). Returns how many were handled successfully.
-pub async fn deliver_due(app: &App, queue: &DurableQueue) -> usize {
+pub async fn deliver_due(app: &Arc<App>, queue: &DurableQueue) -> usize {
     let _turn = queue.turn().await;
     deliver_visible(app, queue).await
 }
 
 /// Delivers every message of every topic that is visible now.
-async fn deliver_visible(app: &App, consumer: &dyn QueueConsumer) -> usize {
+async fn deliver_visible(app: &Arc<App>, consumer: &dyn QueueConsumer) -> usize {
     let mut handled = 0;
     for topic in TOPICS {
         loop {
@@ -49,16 +49,30 @@ async fn deliver_visible(app: &App, consumer: &dyn QueueConsumer) -> usize {
     handled
 }
 
+/// The wait before a failed message comes back: 2, 4, 8, 16 s (at most 30 s), so its five
+/// receives span about half a minute, as the visibility timeout would, rather than a blink
+/// of a short outage.
+fn backoff(receives: u32) -> chrono::Duration {
+    chrono::Duration::seconds(1i64 << receives.clamp(1, 5)).min(chrono::Duration::seconds(30))
+}
+
 /// Hands one message to its consumer; deletes it once handled, else releases it with a
-/// backoff of 100 ms × 2^receives (at most 30 s).
-async fn process(app: &App, consumer: &dyn QueueConsumer, message: &Received) -> bool {
-    let handled = handle(app, message.topic, &message.body).await;
+/// [`backoff`]. A handler that panics counts as failed and stops nothing else.
+async fn process(app: &Arc<App>, consumer: &dyn QueueConsumer, message: &Received) -> bool {
+    let handled = {
+        let (app, topic, body) = (app.clone(), message.topic, message.body.clone());
+        match tokio::spawn(async move { handle(&app, topic, &body).await }).await {
+            Ok(handled) => handled,
+            Err(e) => {
+                tracing::error!(topic = topic_name(message.topic), error = %e, "the handler panicked; the message will be retried");
+                false
+            }
+        }
+    };
     let settled = if handled {
         consumer.ack(message).await
     } else {
-        let backoff = chrono::Duration::milliseconds(100 << message.receives.min(8))
-            .min(chrono::Duration::seconds(30));
-        consumer.release(message, backoff).await
+        consumer.release(message, backoff(message.receives)).await
     };
     if let Err(e) = settled {
         // Not deleted: it comes back after its visibility timeout and is handled again,
@@ -193,6 +207,13 @@ async fn poll(app: Arc<App>, queue: Arc<SqsQueue>, topic: Topic, mut stop: watch
 /// Runs the in-process consumer until `stop`: woken by each send, and polling for delayed
 /// messages and ones whose visibility ran out. The batch in hand is finished first.
 pub async fn run_queue(app: Arc<App>, queue: Arc<DurableQueue>, mut stop: watch::Receiver<bool>) {
+    for topic in TOPICS {
+        if let Ok(dead) = queue.dead_letters(topic).await {
+            if !dead.is_empty() {
+                tracing::warn!(topic = topic_name(topic), count = dead.len(), "dead letters wait: POST /dev/queue/redrive puts them back once their fault is fixed");
+            }
+        }
+    }
     // What a previous run acknowledged but never handled is delivered first.
     deliver_due(&app, &queue).await;
     while !*stop.borrow() {

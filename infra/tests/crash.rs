@@ -352,6 +352,13 @@ async fn s1_every_acknowledged_payment_survives_a_sigkill_and_applies_once() {
         "killed mid-stream: {} acknowledged",
         acked.len()
     );
+    // What the kill caught: acknowledged notifications still in the queue, not yet applied
+    // (the in-memory queue of old lost exactly these).
+    let backlog = stored_queue_depth(&data).await;
+    assert!(
+        backlog > 0,
+        "the kill caught acknowledged notifications not yet applied"
+    );
 
     // Restart on the same data: what was acknowledged is delivered (once visible again).
     let runner = Runner::start(&data).await;
@@ -377,7 +384,7 @@ async fn s1_every_acknowledged_payment_survives_a_sigkill_and_applies_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
-        "crash test: {N} notifications, {} acknowledged before SIGKILL, {applied} of them applied after the restart",
+        "crash test: {N} notifications, {} acknowledged before SIGKILL, {backlog} notifications stored in the queue and not yet applied at the kill, {applied} of the acknowledged applied after the restart",
         acked.len()
     );
     assert_eq!(
@@ -447,7 +454,7 @@ async fn s1_every_acknowledged_payment_survives_a_sigkill_and_applies_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn o3_e1_a_sweep_killed_mid_batch_is_finished_after_the_restart() {
-    const M: usize = 300;
+    const M: usize = 400;
     let data = data_dir("sweep");
     market_adapters::payment::alipay::install_crypto_provider();
     let client = Client {
@@ -486,12 +493,12 @@ async fn o3_e1_a_sweep_killed_mid_batch_is_finished_after_the_restart() {
     });
     // Every read already shows them expired (E1); what the kill interrupts is the sweep's
     // writes, so the evidence is the stored state, read from the data file once it is dead.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
     runner.kill();
     let _ = sweep.await;
     let expired_before = stored_expired(&data).await;
     assert!(
-        expired_before < M,
+        expired_before > 0 && expired_before < M,
         "the kill landed mid-batch ({expired_before} of {M} stored as expired)"
     );
 
@@ -542,6 +549,17 @@ async fn o3_e1_a_sweep_killed_mid_batch_is_finished_after_the_restart() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
+/// How many payment notifications the data file holds in the queue (acknowledged to the
+/// sender, not yet applied).
+async fn stored_queue_depth(data: &Path) -> usize {
+    use market_adapters::store::embedded::EmbeddedStore;
+    use market_app::store::{Query, Store};
+    let store = EmbeddedStore::open(&data.join("market.redb")).expect("the data file opens");
+    let mut query = Query::table("QUEUE#payments");
+    query.limit = 1000;
+    store.query(query).await.expect("the queue").items.len()
+}
+
 /// How many of bob's orders the data file holds as expired (the runner must be stopped: the
 /// embedded store is one process's at a time).
 async fn stored_expired(data: &Path) -> usize {
@@ -557,4 +575,78 @@ async fn stored_expired(data: &Path) -> usize {
             serde_json::from_str::<Value>(&item.body).is_ok_and(|o| o["status"] == "expired")
         })
         .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sigterm_lets_the_request_in_flight_finish_and_exits_cleanly() {
+    const M: usize = 120;
+    market_adapters::payment::alipay::install_crypto_provider();
+    let data = data_dir("sigterm");
+    let client = Client {
+        http: reqwest::Client::new(),
+    };
+    let runner = Runner::start(&data).await;
+    let domains = market(&client, &runner, "term", M).await;
+    for domain in &domains {
+        client
+            .post(
+                &runner,
+                "/orders",
+                Some("bob"),
+                json!({ "domains": [domain], "captcha_token": "pass" }),
+            )
+            .await;
+    }
+    client
+        .post(
+            &runner,
+            "/dev/clock/advance",
+            None,
+            json!({ "seconds": 601, "sweep": false }),
+        )
+        .await;
+    let sweep = tokio::spawn({
+        let url = format!("{}/dev/sweep", runner.base);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({}))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut runner = runner;
+    let pid = runner.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let answer = sweep
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(answer.status(), 200);
+    let report: Value = answer.json().await.unwrap();
+    let mut exited = None;
+    for _ in 0..240 {
+        if let Ok(Some(status)) = runner.child.try_wait() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = exited.expect("the runner exits within the grace period");
+    assert!(status.success(), "a clean exit: {status}");
+    println!(
+        "crash test: SIGTERM during a sweep: the sweep answered ({} expired) and the runner exited with {status}",
+        report["expired_orders"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(
+        stored_expired(&data).await,
+        M,
+        "the sweep in hand finished before the exit"
+    );
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -232,3 +232,46 @@ async fn a_message_of_the_durable_queue_survives_a_restart_on_the_same_file() {
     assert_eq!((got[0].body.as_str(), got[0].receives), ("acknowledged", 2));
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test]
+async fn the_durable_queues_dead_letters_go_back_when_redriven() {
+    let clock = Arc::new(DevClock::default());
+    let queue = DurableQueue::new(Arc::new(EmbeddedStore::in_memory().unwrap()), clock.clone());
+    let topic = Topic::PaymentNotifications;
+    queue
+        .send(topic, "fixed".into(), Duration::zero())
+        .await
+        .unwrap();
+    for _ in 0..market_adapters::queue::MAX_RECEIVES {
+        let got = queue.receive(topic, 10, SECOND).await.unwrap();
+        queue.release(&got[0], Duration::zero()).await.unwrap();
+    }
+    assert!(queue.receive(topic, 10, SECOND).await.unwrap().is_empty());
+    assert_eq!(queue.redrive(topic).await.unwrap(), 1);
+    let got = queue.receive(topic, 10, SECOND).await.unwrap();
+    assert_eq!((got[0].body.as_str(), got[0].receives), ("fixed", 1));
+    assert!(queue.dead_letters(topic).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_message_is_set_aside_and_blocks_nothing() {
+    use market_app::store::{Expect, Item, Store, Write};
+    let clock = Arc::new(DevClock::default());
+    let store = Arc::new(EmbeddedStore::in_memory().unwrap());
+    let queue = DurableQueue::new(store.clone(), clock.clone());
+    let topic = Topic::PaymentNotifications;
+    store
+        .transact(vec![Write::Put(
+            Item::new("QUEUE#payments", "0000-00-00#garbled", "not json".into()),
+            Expect::Absent,
+        )])
+        .await
+        .unwrap();
+    queue
+        .send(topic, "behind it".into(), Duration::zero())
+        .await
+        .unwrap();
+    let got = queue.receive(topic, 10, SECOND).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, "behind it");
+}

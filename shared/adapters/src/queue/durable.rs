@@ -123,6 +123,45 @@ impl DurableQueue {
         }
     }
 
+    /// Every dead letter of `topic`.
+    async fn dead_items(&self, topic: Topic) -> anyhow::Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut query = Query::table(dead_partition(topic));
+        loop {
+            let page = self.store.query(query.clone()).await?;
+            let more = page.items.len();
+            items.extend(page.items);
+            match page.next {
+                Some(next) if more > 0 => query.after = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Puts every dead letter of `topic` back in the queue, visible now and with its receive
+    /// count reset (after the fault that killed them is fixed, like SQS's message move task).
+    /// Returns how many.
+    pub async fn redrive(&self, topic: Topic) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let mut moved = 0;
+        for dead in self.dead_items(topic).await? {
+            let Ok(mut message) = serde_json::from_str::<Stored>(&dead.body) else {
+                continue;
+            };
+            message.receives = 0;
+            let back = item(partition(topic), now, &message);
+            match self.move_to((&dead.pk, &dead.sk, dead.version), back).await {
+                Ok(()) => moved += 1,
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if moved > 0 {
+            self.wake.notify_one();
+        }
+        Ok(moved)
+    }
+
     /// Moves the message at (`pk`, `sk`, `version`) to `to` (conditional: as read).
     async fn move_to(&self, from: (&str, &str, u64), to: Item) -> Result<(), StoreError> {
         self.store
@@ -183,8 +222,22 @@ impl QueueConsumer for DurableQueue {
         let page = self.store.query(query).await?;
         let mut received = Vec::new();
         for found in page.items {
-            let mut message: Stored = serde_json::from_str(&found.body)?;
             let from = (found.pk.as_str(), found.sk.as_str(), found.version);
+            let mut message: Stored = match serde_json::from_str(&found.body) {
+                Ok(message) => message,
+                Err(e) => {
+                    // Unreadable (corrupt, or from another version): set aside, never a
+                    // block on the messages behind it.
+                    tracing::error!(topic = topic_name(topic), key = %found.sk, error = %e, "unreadable message moved to the dead letters");
+                    let mut dead = found.clone();
+                    dead.pk = dead_partition(topic);
+                    dead.version = 0;
+                    if let Err(e) = self.move_to(from, dead).await {
+                        tracing::warn!(topic = topic_name(topic), error = %e, "could not set an unreadable message aside");
+                    }
+                    continue;
+                }
+            };
             if message.receives >= MAX_RECEIVES {
                 // Received too often without success: set aside, like SQS's redrive.
                 let dead = item(dead_partition(topic), now, &message);
@@ -196,7 +249,10 @@ impl QueueConsumer for DurableQueue {
                         "message failed too often; moved to the dead letters"
                     ),
                     Err(StoreError::Conflict { .. }) => {}
-                    Err(e) => return Err(e.into()),
+                    Err(e) => {
+                        tracing::warn!(topic = topic_name(topic), error = %e, "could not set a message aside");
+                        break;
+                    }
                 }
                 continue;
             }
@@ -212,7 +268,11 @@ impl QueueConsumer for DurableQueue {
                 }),
                 // Another consumer took it first.
                 Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e.into()),
+                // The messages taken so far are handed out, not left hidden.
+                Err(e) => {
+                    tracing::warn!(topic = topic_name(topic), error = %e, "receiving stopped part-way");
+                    break;
+                }
             }
         }
         Ok(received)

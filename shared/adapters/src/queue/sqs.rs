@@ -130,7 +130,8 @@ impl QueueConsumer for SqsQueue {
             .change_message_visibility()
             .queue_url(url)
             .receipt_handle(receipt)
-            .visibility_timeout(delay.num_seconds().clamp(0, 43_200) as i32)
+            // Whole seconds, rounded up: a backoff is never cut to nothing.
+            .visibility_timeout(((delay.num_milliseconds() + 999) / 1000).clamp(0, 43_200) as i32)
             .send()
             .await
             .map_err(sqs_error)?;
@@ -141,20 +142,34 @@ impl QueueConsumer for SqsQueue {
         let Some(url) = self.dead_letter_urls.get(&topic) else {
             return Ok(Vec::new());
         };
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .map_err(sqs_error)?;
-        Ok(out
-            .messages
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|m| m.body)
-            .collect())
+        // A look, not a consumption: each message read stays visible (timeout 0).
+        let mut bodies = Vec::new();
+        for _ in 0..10 {
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .map_err(sqs_error)?;
+            let page: Vec<String> = out
+                .messages
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.body)
+                .collect();
+            if page.is_empty() {
+                break;
+            }
+            for body in page {
+                if !bodies.contains(&body) {
+                    bodies.push(body);
+                }
+            }
+        }
+        Ok(bodies)
     }
 }
