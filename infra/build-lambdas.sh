@@ -21,6 +21,15 @@ args=()
 for p in "${packages[@]}"; do args+=(--package "$p"); done
 cargo lambda build --release --arm64 "${args[@]}"
 
+# sam build (infra/lambda/Makefile) takes them from target/lambda/: copy them there when
+# CARGO_TARGET_DIR put them elsewhere.
+built="${CARGO_TARGET_DIR:-target}/lambda"
+if [ "$(realpath -m "$built")" != "$(realpath -m target/lambda)" ]; then
+  for b in "${binaries[@]}"; do
+    mkdir -p "target/lambda/$b"
+    cp "$built/$b/bootstrap" "target/lambda/$b/bootstrap"
+  done
+fi
 echo "== bootstrap sizes (arm64, release: lto, 1 codegen unit, stripped, opt-level s)"
 for b in "${binaries[@]}"; do
   printf '%-16s %8s bytes\n' "$b" "$(stat -c %s "target/lambda/$b/bootstrap")"

@@ -50,3 +50,7 @@ echo "== cargo test"
 cargo test --workspace
 echo "== schemathesis --checks all: the local runner against openapi.yaml (infra/contract.sh)"
 infra/contract.sh
+echo "== smoke test: infra/smoke.sh against the local runner (infra/smoke-local.sh)"
+infra/smoke-local.sh
+echo "== the deploy path offline: sam validate --lint, sam build (infra/package-check.sh)"
+infra/package-check.sh

@@ -16,6 +16,24 @@ pub const NAMESPACE: &str = "DomainMarket";
 /// routine, so template.yaml's `RejectedNotificationsAlarm` pages on the first one.
 pub const REJECTED_NOTIFICATIONS: &str = "RejectedNotifications";
 
+/// Orders created (one per payment group of a cart, O2).
+pub const ORDERS_PLACED: &str = "OrdersPlaced";
+/// Payments applied as paid (each once, however many notifications carried it).
+pub const PAYMENTS_APPLIED: &str = "PaymentsApplied";
+/// Due items a sweep handled, and those it could not (deferred with backoff).
+pub const SWEEP_PROCESSED: &str = "SweepItemsProcessed";
+pub const SWEEP_FAILED: &str = "SweepItemsFailed";
+/// Refunds the provider has not confirmed yet, seen by a sweep (retried with backoff).
+pub const REFUNDS_PENDING: &str = "RefundsPending";
+/// Payouts waiting for a definite answer from the provider, seen by a sweep (S6).
+pub const PAYOUTS_WAITING: &str = "PayoutsWaiting";
+
+/// A count of the marketplace's own, under the one dimension `Service=market` (what
+/// template.yaml's dashboard reads).
+pub fn count(metric: &str, value: usize, at: DateTime<Utc>) -> String {
+    emf_line(metric, value as f64, at, &[("Service", "market")], &[])
+}
+
 /// One EMF document: the count `value` of `metric` at `at`, under `dimensions` (names and
 /// values, which also become members of the document), with `properties` kept alongside
 /// for whoever reads the log (not metric dimensions, so they cost nothing).

@@ -100,6 +100,13 @@ pub async fn place(
     if orders.is_empty() {
         return Err(nothing_orderable(rejected).into());
     }
+    if !orders.is_empty() {
+        crate::metrics::emit(&crate::metrics::count(
+            crate::metrics::ORDERS_PLACED,
+            orders.len(),
+            app.now(),
+        ));
+    }
     Ok(Placed { orders, rejected })
 }
 

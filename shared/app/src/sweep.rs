@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::payments::{self, deliver};
 use super::repo::{self, due_bucket, time_key, Versioned};
-use super::{lifecycle, listings, orders, payouts, pushes, App, AppError, AppResult};
+use super::{lifecycle, listings, metrics, orders, payouts, pushes, App, AppError, AppResult};
 use crate::store::{Expect, Index, Item, Query, SkRange, StoreError, Write};
 use market_core::domain_name::DomainName;
 use market_core::ids::{ListingId, OrderId, PayoutId, PushId};
@@ -370,6 +370,15 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     match app.transact(vec![repo::put(item, cursor.as_ref())]).await {
         Ok(()) | Err(StoreError::Conflict { .. }) => {}
         Err(e) => return Err(e.into()),
+    }
+    let at = app.now();
+    for (metric, value) in [
+        (metrics::SWEEP_PROCESSED, report.processed),
+        (metrics::SWEEP_FAILED, report.failed),
+        (metrics::REFUNDS_PENDING, report.refunds_retrying.len()),
+        (metrics::PAYOUTS_WAITING, report.payouts_waiting.len()),
+    ] {
+        metrics::emit(&metrics::count(metric, value, at));
     }
     if report.failed > 0 {
         tracing::warn!(

@@ -31,21 +31,54 @@ fn template() -> Value {
     serde_json::from_slice(&out.stdout).expect("the template as JSON")
 }
 
+/// How `sam build` packages each function: infra/lambda/Makefile's `build-<LogicalId>`
+/// target copies the named prebuilt binary's bootstrap (logical id → binary).
+fn packaged_binaries() -> BTreeMap<String, String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let makefile = std::fs::read_to_string(root.join("infra/lambda/Makefile")).unwrap();
+    let mut binaries = BTreeMap::new();
+    let mut target = None;
+    for line in makefile.lines() {
+        if let Some(id) = line
+            .strip_prefix("build-")
+            .and_then(|l| l.strip_suffix(':'))
+        {
+            target = Some(id.to_owned());
+        } else if let (Some(id), Some(call)) = (&target, line.trim().strip_prefix("$(call copy,")) {
+            binaries.insert(id.clone(), call.trim_end_matches(')').to_owned());
+            target = None;
+        }
+    }
+    binaries
+}
+
+/// The binaries ./infra/build-lambdas.sh builds.
+fn built_binaries() -> BTreeSet<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = std::fs::read_to_string(root.join("infra/build-lambdas.sh")).unwrap();
+    script
+        .lines()
+        .find_map(|l| l.strip_prefix("binaries=("))
+        .unwrap()
+        .trim_end_matches(')')
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The template's functions by the binary each is.
 fn functions(t: &Value) -> BTreeMap<String, &Value> {
+    let binaries = packaged_binaries();
     t["Resources"]
         .as_object()
         .unwrap()
-        .values()
-        .filter(|r| r["Type"] == "AWS::Serverless::Function")
-        .map(|r| {
-            let uri = r["Properties"]["CodeUri"].as_str().unwrap();
-            let binary = uri
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned();
-            (binary, r)
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| {
+            let binary = binaries
+                .get(id)
+                .unwrap_or_else(|| panic!("{id}: no build-{id} target in infra/lambda/Makefile"));
+            (binary.clone(), r)
         })
         .collect()
 }
@@ -236,11 +269,19 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
         .as_object()
         .unwrap();
     assert!(registry.values().any(|e| e["Type"] == "EventBridgeRule"));
+    // Every function is packaged by the Makefile from a binary build-lambdas.sh builds, and
+    // every binary it builds is deployed.
+    let built = built_binaries();
+    assert_eq!(
+        functions.keys().cloned().collect::<BTreeSet<_>>(),
+        built,
+        "the template's functions are the binaries ./infra/build-lambdas.sh builds"
+    );
     for (name, f) in &functions {
+        assert_eq!(f["Properties"]["CodeUri"], "infra/lambda/", "{name}");
         assert_eq!(
-            f["Properties"]["CodeUri"],
-            format!("target/lambda/{name}/"),
-            "prebuilt by ./infra/build-lambdas.sh"
+            f["Metadata"]["BuildMethod"], "makefile",
+            "{name}: sam build copies its prebuilt bootstrap"
         );
         let text = f.to_string();
         assert!(
@@ -561,4 +602,82 @@ fn refused_notifications_page_through_the_metric_the_consumer_writes() {
         "someone is paged"
     );
     assert_eq!(r["AlarmTopic"]["Type"], "AWS::SNS::Topic");
+}
+
+#[test]
+fn stages_deploy_side_by_side_with_their_own_settings() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["Stage"]["AllowedValues"],
+        serde_json::json!(["dev", "prod"])
+    );
+    // No resource takes a fixed name: every name derives from the stack (one per stage).
+    for (id, r) in t["Resources"].as_object().unwrap() {
+        for key in [
+            "TableName",
+            "QueueName",
+            "FunctionName",
+            "TopicName",
+            "AlarmName",
+        ] {
+            assert!(
+                r["Properties"][key].is_null(),
+                "{id}: a fixed {key} would clash between stages"
+            );
+        }
+    }
+    assert!(t["Resources"]["Dashboard"]["Properties"]["DashboardName"]
+        .to_string()
+        .contains("Stage"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = std::fs::read_to_string(root.join("samconfig.toml")).unwrap();
+    let section = |name: &str| -> String {
+        let start = config.find(&format!("[{name}.deploy.parameters]")).unwrap();
+        let rest = &config[start + 1..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_owned()
+    };
+    let (dev, prod) = (section("dev"), section("prod"));
+    assert!(dev.contains("stack_name = \"market-dev\"") && dev.contains("Stage=dev"));
+    assert!(prod.contains("stack_name = \"market-prod\"") && prod.contains("Stage=prod"));
+    assert!(
+        dev.contains("CaptchaMode=sandbox"),
+        "the sandbox human check in dev only"
+    );
+    assert!(!prod.contains("CaptchaMode=sandbox") && prod.contains("CaptchaMode=siteverify"));
+    assert!(prod.contains("AlarmEmail="), "prod's alarms reach someone");
+    assert!(
+        config.contains("build_in_source = true"),
+        "infra/lambda/Makefile runs in place"
+    );
+}
+
+#[test]
+fn the_dashboard_reads_the_metrics_the_functions_write() {
+    let t = template();
+    let body = t["Resources"]["Dashboard"]["Properties"]["DashboardBody"].to_string();
+    for metric in [
+        market_app::metrics::ORDERS_PLACED,
+        market_app::metrics::PAYMENTS_APPLIED,
+        market_app::metrics::SWEEP_PROCESSED,
+        market_app::metrics::SWEEP_FAILED,
+        market_app::metrics::REFUNDS_PENDING,
+        market_app::metrics::PAYOUTS_WAITING,
+        market_app::metrics::REJECTED_NOTIFICATIONS,
+        "ApproximateNumberOfMessagesVisible",
+        "Duration",
+        "Errors",
+    ] {
+        assert!(body.contains(metric), "the dashboard shows {metric}");
+    }
+    for binary in built_binaries() {
+        let id = packaged_binaries()
+            .into_iter()
+            .find(|(_, b)| *b == binary)
+            .unwrap()
+            .0;
+        assert!(
+            body.contains(&format!("${{{id}}}")),
+            "{id}'s errors and p99 are on the dashboard"
+        );
+    }
 }

@@ -31,7 +31,7 @@ pub(super) fn mismatch(us: &Merchant, n: &Notification, payment: &Payment) -> Op
 /// redelivers); a notification that can never apply is audited and answered `Rejected`.
 pub async fn apply(app: &App, body: &str) -> AppResult<Applied> {
     match app.provider.verify(body).await {
-        Ok(n) => apply_verified(app, &n, body).await,
+        Ok(n) => counted(app, apply_verified(app, &n, body).await),
         // No keys to check it with (yet): the queue brings it back later; refusing it would
         // drop a payment that may be genuine (S1).
         Err(VerifyError::Unavailable(why)) => Err(AppError::Internal(anyhow::anyhow!(
@@ -80,5 +80,17 @@ pub async fn apply_query(app: &App, payment: &Payment, query: TradeQuery) -> App
         paid_at: query.paid_at,
         fund_bills: query.fund_bills,
     };
-    apply_verified(app, &n, "trade.query").await
+    counted(app, apply_verified(app, &n, "trade.query").await)
+}
+
+/// Counts a payment applied as paid (the dashboard's `PaymentsApplied`).
+fn counted(app: &App, result: AppResult<Applied>) -> AppResult<Applied> {
+    if matches!(result, Ok(Applied::Paid)) {
+        crate::metrics::emit(&crate::metrics::count(
+            crate::metrics::PAYMENTS_APPLIED,
+            1,
+            app.now(),
+        ));
+    }
+    result
 }
