@@ -192,7 +192,15 @@ async fn wait_until_applied(
             .is_some();
         let payment: Option<Versioned<Payment>> =
             repo::load(&*app.store, repo::payment_key(out_trade_no)).await?;
-        if recorded || payment.is_some_and(|p| p.value.status != before) {
+        let order = match payment.as_ref().and_then(|p| p.value.order_id().cloned()) {
+            Some(id) => repo::load::<market_core::model::Order>(&*app.store, repo::order_key(&id))
+                .await?
+                .map(|o| o.value.status),
+            None => None,
+        };
+        // Applied, and its delivery (which the same handler runs next) finished too.
+        let delivering = order == Some(market_core::model::OrderStatus::Paid);
+        if (recorded || payment.is_some_and(|p| p.value.status != before)) && !delivering {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
