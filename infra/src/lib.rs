@@ -13,6 +13,7 @@ use market_adapters::config::CaptchaMode;
 use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
 use market_adapters::queue::DurableQueue;
+use market_adapters::second_factor::Argon2Password;
 use market_adapters::store::dynamo::DynamoStore;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::ports::clock::DevClock;
@@ -53,6 +54,8 @@ pub struct Settings {
     pub sqs: bool,
     pub dev_routes: bool,
     pub seed_demo: bool,
+    /// With what the environment overrides, `MARKET_PUSH_SECURITY` (P12: `if_set`, the
+    /// default, or `required`) among it.
     pub policy: Policy,
     /// `MARKET_CAPTCHA`: `sandbox` (default: `pass` passes), `closed`, or `siteverify`
     /// with `CAPTCHA_SECRET`, `CAPTCHA_VERIFY_URL` and `CAPTCHA_HOSTNAMES` (a fake service,
@@ -276,12 +279,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .captcha
         .clone()
         .verifier(store.clone(), clock.clone())?;
+    // P12: the security password's hash, in the same store.
+    let second_factor = Arc::new(Argon2Password::new(store.clone()));
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
         queue: app_queue,
         provider,
         captcha,
+        second_factor,
         policy: settings.policy.clone(),
     });
     if settings.seed_demo {

@@ -61,6 +61,8 @@ impl utoipa::Modify for BearerJwt {
         responses(
             market_web::openapi::Busy,
             market_web::openapi::RateLimited,
+            market_web::openapi::RateLimitedOrSecurityLocked,
+            market_web::openapi::SecurityLocked,
             market_web::openapi::Unauthenticated
         ),
         schemas(
@@ -75,7 +77,7 @@ impl utoipa::Modify for BearerJwt {
         (name = "listings", description = "Fixed-price listings"),
         (name = "orders", description = "Carts, orders, payment attempts"),
         (name = "pushes", description = "Priced pushes to a named buyer"),
-        (name = "account", description = "Domains and money of the caller"),
+        (name = "account", description = "Domains and money of the caller, and the security password (P12)"),
         (name = "payments", description = "The payment provider's notifications"),
         (name = "operators", description = "The registrar's side; the `admin` role"),
         (name = "local runner", description = "Dev routes of the local runner; never deployed"),

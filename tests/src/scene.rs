@@ -7,6 +7,7 @@ use chrono::Duration;
 use market_adapters::captcha::SandboxCaptcha;
 use market_adapters::payment::SandboxProvider;
 use market_adapters::queue::DurableQueue;
+use market_adapters::second_factor::Argon2Password;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::accounts::{self, DomainRecord};
 use market_app::listings::{self, NewListing};
@@ -51,6 +52,7 @@ impl Scene {
             order_rate_per_minute: u32::MAX,
             ..Policy::default()
         };
+        let second_factor = Arc::new(Argon2Password::new(store.clone()));
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
@@ -61,6 +63,7 @@ impl Scene {
             )),
             provider: sandbox.clone(),
             captcha: Arc::new(SandboxCaptcha),
+            second_factor,
             policy,
         });
         Scene {

@@ -1,18 +1,22 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
-//! of the caller"), and the seller's payouts (API.md "Payouts", S6).
+//! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
+//! password (API.md "Security password", P12).
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde::Deserialize;
 
-use market_app::{accounts, payouts};
+use market_app::{accounts, payouts, security};
 use market_core::ids::PayoutId;
 use market_core::money::Money;
+use market_core::security::SecurityPassword;
 use market_web::auth::Caller;
-use market_web::json::Query;
-use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, Unauthenticated};
+use market_web::json::{Json, Query};
+use market_web::openapi::{
+    Busy, IdempotencyKey, ProblemSchema as ProblemDoc, SecurityLocked, Unauthenticated,
+};
 use market_web::problem::ApiError;
 use market_web::{
     page_cursor, page_limit, router_from, AppState, Paging, PathParam, Raw, RouteTable,
@@ -26,12 +30,20 @@ pub fn routes() -> RouteTable {
         ("POST", "/me/payouts", post(request_payout)),
         ("GET", "/me/payouts", get(list_payouts)),
         ("GET", "/me/payouts/{id}", get(read_payout)),
+        ("PUT", "/me/security-password", put(set_security_password)),
     ]
 }
 
 /// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(domains, ledger, request_payout, list_payouts, read_payout))]
+#[openapi(paths(
+    domains,
+    ledger,
+    request_payout,
+    list_payouts,
+    read_payout,
+    set_security_password
+))]
 pub struct Api;
 
 /// The router of this function.
@@ -193,4 +205,49 @@ async fn read_payout(
     PathParam(id): PathParam<PayoutId>,
 ) -> Result<Response, ApiError> {
     Ok(axum::Json(payouts::get(&app, &caller.account, &id).await?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SetSecurityPassword)]
+struct SecurityPasswordBody {
+    /// The new security password: 8 to 64 characters.
+    #[schema(format = Password, min_length = 8, max_length = 64, example = "my security password")]
+    password: String,
+    /// The current one: needed to change it once one is set, and counted like any try.
+    #[schema(format = Password, example = "my old security password")]
+    current_password: Option<String>,
+}
+
+/// Set or change the caller's security password (P12)
+///
+/// Publishing and accepting a push then need it (`security_password`). Only an Argon2id
+/// hash of it is kept. Changing it needs the current one (`current_password`): missing 403
+/// SECURITY_PASSWORD_REQUIRED, wrong 403 SECURITY_CHECK_FAILED, and five wrong within 15
+/// minutes (pushes' tries included) 429 SECURITY_LOCKED.
+#[utoipa::path(
+    put,
+    operation_id = "set_security_password",
+    path = "/me/security-password",
+    tag = "account",
+    request_body = SecurityPasswordBody,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 400, description = "INVALID_REQUEST (also a password not 8 to 64 characters)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "SECURITY_PASSWORD_REQUIRED (the current one, to change it), SECURITY_CHECK_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = SecurityLocked),
+        (status = 503, response = Busy),
+    )
+)]
+async fn set_security_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(body): Json<SecurityPasswordBody>,
+) -> Result<Response, ApiError> {
+    // The new one's rules first: a refused one costs no try of the current one.
+    let new = SecurityPassword::new("password", body.password)?;
+    let current = body.current_password.map(SecurityPassword::attempt);
+    security::set_password(&app, &caller.account, &new, current.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

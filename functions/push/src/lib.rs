@@ -12,11 +12,13 @@ use market_app::pushes::{self, NewPush};
 use market_core::ids::{AccountId, PushId};
 use market_core::limits::{check_length, MAX_EMAIL_CHARS, MAX_TEXT_CHARS};
 use market_core::model::PushStatus;
+use market_core::security::SecurityPassword;
 use market_web::auth::Caller;
 use market_web::client_ip::ClientIp;
 use market_web::json::{amount, Query};
 use market_web::openapi::{
-    Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited, Unauthenticated,
+    Busy, IdempotencyKey, ProblemSchema as ProblemDoc, RateLimited, RateLimitedOrSecurityLocked,
+    SecurityLocked, Unauthenticated,
 };
 use market_web::problem::ApiError;
 use market_web::PathParam;
@@ -69,13 +71,20 @@ struct PublishBody {
     buyer_email: Option<String>,
     #[schema(max_length = 500)]
     message: Option<String>,
+    /// The seller's security password (P12): required once the account has set one
+    /// (`MARKET_PUSH_SECURITY=if_set`, the default) or always (`required`); not looked at
+    /// where not required. Never stored, logged or part of the Idempotency-Key fingerprint.
+    #[schema(format = Password, example = "my security password")]
+    security_password: Option<String>,
 }
 
 /// Push domains to a named buyer (P1-P3)
 ///
 /// Both the seller and the named buyer must be real-name verified with an Alipay account
 /// bound (A1); otherwise 422 NOT_VERIFIED or NO_PAYOUT_ACCOUNT, naming the buyer when it is
-/// theirs, and nothing is written. Honours `Idempotency-Key`.
+/// theirs, and nothing is written. The seller's `security_password` where required (P12):
+/// missing 403 SECURITY_PASSWORD_REQUIRED, wrong 403 SECURITY_CHECK_FAILED, five wrong
+/// within 15 minutes 429 SECURITY_LOCKED. Honours `Idempotency-Key`.
 #[utoipa::path(
     post,
     operation_id = "publish_push",
@@ -87,10 +96,11 @@ struct PublishBody {
         (status = 201, description = "Published", body = market_app::pushes::PushView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN, BATCH_TOO_LARGE", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
+        (status = 403, description = "SECURITY_PASSWORD_REQUIRED, SECURITY_CHECK_FAILED (P12)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND (the buyer)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ALREADY_IN_TRADE, SELF_PURCHASE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, PUSH_REFUSED, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 429, response = RateLimited),
+        (status = 429, response = RateLimitedOrSecurityLocked),
         (status = 503, response = Busy),
     )
 )]
@@ -107,6 +117,7 @@ async fn publish(
         lock_60d: parsed.lock_60d,
         buyer_email: parsed.buyer_email,
         message: parsed.message,
+        security_password: parsed.security_password.map(SecurityPassword::attempt),
     };
     // Before the Idempotency-Key is claimed: a field over its limit writes nothing.
     if let Some(message) = &new.message {
@@ -246,12 +257,21 @@ struct AcceptBody {
     /// The human check's token (O7): the captcha widget's answer, rendered with the action
     /// `push_accept`; it serves one request. The local runner's sandbox accepts `pass`.
     captcha_token: String,
+    /// The buyer's security password (P12): required once the account has set one
+    /// (`MARKET_PUSH_SECURITY=if_set`, the default) or always (`required`); not looked at
+    /// where not required. Checked after the human check. Never stored, logged or part of
+    /// the Idempotency-Key fingerprint.
+    #[schema(format = Password, example = "my security password")]
+    security_password: Option<String>,
 }
 
 /// Accept a push (P7); opens its payment
 ///
 /// The buyer must be real-name verified with an Alipay account bound (A1); otherwise 422
-/// NOT_VERIFIED or NO_PAYOUT_ACCOUNT and nothing changes. Honours `Idempotency-Key`.
+/// NOT_VERIFIED or NO_PAYOUT_ACCOUNT and nothing changes. The buyer's `security_password`
+/// where required (P12): missing 403 SECURITY_PASSWORD_REQUIRED, wrong 403
+/// SECURITY_CHECK_FAILED, five wrong within 15 minutes 429 SECURITY_LOCKED. Honours
+/// `Idempotency-Key`.
 #[utoipa::path(
     post,
     operation_id = "accept_push",
@@ -263,10 +283,11 @@ struct AcceptBody {
         (status = 200, description = "The push, accepted", body = market_app::pushes::PushView),
         (status = 400, description = "INVALID_REQUEST, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "FORBIDDEN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN, SECURITY_PASSWORD_REQUIRED, SECURITY_CHECK_FAILED (P12)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, response = SecurityLocked),
         (status = 503, response = Busy),
     )
 )]
@@ -280,8 +301,9 @@ async fn accept(
     let body: AcceptBody = raw.json()?;
     // O7: the token with where the request came from, for the captcha service.
     let human = HumanCheck::new(body.captcha_token).from_ip(ip);
+    let security = body.security_password.map(SecurityPassword::attempt);
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
-        pushes::accept(&app, &caller.account, &id, &human)
+        pushes::accept(&app, &caller.account, &id, &human, security.as_ref())
     })
     .await
 }

@@ -6,6 +6,7 @@ use crate::captcha::{Captcha, ClosedCaptcha, SandboxCaptcha, SiteverifyCaptcha, 
 use crate::payment::alipay::{AlipayConfig, AlipayProvider};
 use crate::payment::{NoProvider, PaymentProvider, SandboxProvider};
 use crate::queue::{Queue, SqsQueue, Topic};
+use crate::second_factor::Argon2Password;
 use crate::store::dynamo::DynamoStore;
 use async_trait::async_trait;
 use market_app::ports::clock::{Clock, SystemClock};
@@ -24,12 +25,24 @@ pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// The policy with what the environment overrides: `MARKET_TRANSFER_FEES` (P8).
+/// The policy with what the environment overrides: `MARKET_TRANSFER_FEES` (P8) and
+/// `MARKET_PUSH_SECURITY` (P12).
 pub fn policy_from_env() -> anyhow::Result<Policy> {
+    policy_from_lookup(&|name| std::env::var(name).ok())
+}
+
+/// The policy with what `var` overrides (see [`policy_from_env`]); a malformed value fails
+/// the start.
+pub fn policy_from_lookup(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Policy> {
     let mut policy = Policy::default();
-    if let Ok(table) = std::env::var("MARKET_TRANSFER_FEES") {
+    if let Some(table) = var("MARKET_TRANSFER_FEES") {
         policy.transfer_fees = market_core::policy::parse_transfer_fees(&table)
             .map_err(|e| anyhow::anyhow!("MARKET_TRANSFER_FEES: {e}"))?;
+    }
+    // P12: `if_set` (default) or `required`; unset or empty, the default.
+    if let Some(mode) = var("MARKET_PUSH_SECURITY").filter(|m| !m.trim().is_empty()) {
+        policy.push_security = market_core::security::PushSecurity::parse(&mode)
+            .map_err(|e| anyhow::anyhow!("MARKET_PUSH_SECURITY {e}"))?;
     }
     Ok(policy)
 }
@@ -111,7 +124,8 @@ pub struct CloudSettings {
     /// `ALIPAY_SECRET_ARN` (or the local runner's `ALIPAY_*`), else
     /// `MARKET_PAYMENT_PROVIDER=sandbox` (+ `MARKET_PUBLIC_URL`), else none.
     pub provider: ProviderChoice,
-    /// The policy with `MARKET_TRANSFER_FEES` (P8).
+    /// The policy with `MARKET_TRANSFER_FEES` (P8) and `MARKET_PUSH_SECURITY` (P12: the
+    /// template's `PushSecurity`, given to the push and account functions).
     pub policy: Policy,
 }
 
@@ -146,7 +160,7 @@ impl CloudSettings {
             queue_urls,
             captcha,
             provider,
-            policy: policy_from_env()?,
+            policy: policy_from_lookup(&var)?,
         })
     }
 }
@@ -169,6 +183,8 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         cell: OnceCell::new(),
     };
     let captcha = settings.captcha.verifier(store.clone(), clock.clone())?;
+    // P12: the security password's hash is in the table.
+    let second_factor = Arc::new(Argon2Password::new(store.clone()));
     let provider: Arc<dyn PaymentProvider> = match settings.provider {
         ProviderChoice::Alipay(config) => Arc::new(AlipayProvider::new(*config)?),
         ProviderChoice::Sandbox { public_url } => Arc::new(SandboxProvider::new(public_url)),
@@ -180,6 +196,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         queue: Arc::new(queue),
         provider,
         captcha,
+        second_factor,
         policy: settings.policy,
     }))
 }
@@ -302,6 +319,33 @@ mod tests {
                 "{unknown}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn p12_push_security_is_if_set_unless_the_environment_says_required() {
+        use market_core::security::PushSecurity;
+        let policy = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            policy_from_lookup(&|name| vars.get(name).cloned())
+        };
+        assert_eq!(policy(&[]).unwrap().push_security, PushSecurity::IfSet);
+        assert_eq!(
+            policy(&[("MARKET_PUSH_SECURITY", "")])
+                .unwrap()
+                .push_security,
+            PushSecurity::IfSet
+        );
+        assert_eq!(
+            policy(&[("MARKET_PUSH_SECURITY", "required")])
+                .unwrap()
+                .push_security,
+            PushSecurity::Required
+        );
+        let err = policy(&[("MARKET_PUSH_SECURITY", "always")]).unwrap_err();
+        assert!(err.to_string().contains("MARKET_PUSH_SECURITY"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::ports::captcha::Captcha;
 use crate::ports::clock::Clock;
 use crate::ports::payment::PaymentProvider;
 use crate::ports::queue::Queue;
+use crate::ports::second_factor::SecondFactor;
 use crate::store::{Store, StoreError, Write};
 use market_core::error::{Code, Problem};
 use market_core::policy::Policy;
@@ -35,6 +36,7 @@ pub mod refunds;
 pub mod repo;
 pub mod retry;
 pub mod schema;
+pub mod security;
 pub mod store;
 pub mod sweep;
 pub mod views;
@@ -46,6 +48,8 @@ pub struct App {
     pub queue: Arc<dyn Queue>,
     pub provider: Arc<dyn PaymentProvider>,
     pub captcha: Arc<dyn Captcha>,
+    /// P12: the security password (or another second factor) of publishing and accepting.
+    pub second_factor: Arc<dyn SecondFactor>,
     pub policy: Policy,
 }
 

@@ -17,7 +17,8 @@
 //! | notification | `NOTIFY#{notify_id}`, `TRADE#{out_trade_no}#{paid|closed}` | `N` | (dedupe guards) |
 //! | fee period| `FEES#{kind}`      | `{created}#{ulid}`        |                                           |
 //! | idempotency | `IDEM#{account}#{key}` | `I`                 | ttl                                       |
-//! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment) |
+//! | rate      | `RATE#{what}#{account}#{minute}` | `R`         | ttl; the count is the version (atomic increment); P12's tries are `p12try`/`p12right` |
+//! | security password | `SECPW#{account}` | `S`            | the Argon2id hash (PHC string), never the password (P12) |
 //! | sweep failure | `SWEEPFAIL#{pk}#{sk}` | `F`                 | ttl (failures in a row of a due item)    |
 //! | audit     | `AUDIT#{day}#{shard}` | `{at}#{ulid}`          | ttl; shard = first byte of the body's SHA-256 mod 8 |
 //! | captcha claim | `CAPTCHA#{token sha256}` | `C`            | ttl; written once: a token serves one request (O7) |
@@ -67,6 +68,24 @@ pub fn rate_key(what: &str, account: &AccountId, now: DateTime<Utc>) -> (String,
         format!("RATE#{what}#{account}#{}", now.format("%Y%m%d%H%M")),
         "R".into(),
     )
+}
+
+/// P12: the counts of one minute's security-password tries of `account` (counted before
+/// the check) and of those that were right; the wrong ones lock the checks.
+pub fn security_try_keys(
+    account: &AccountId,
+    minute: DateTime<Utc>,
+) -> ((String, String), (String, String)) {
+    (
+        rate_key("p12try", account, minute),
+        rate_key("p12right", account, minute),
+    )
+}
+
+/// P12: where the second-factor adapter keeps what proves `account`'s security password
+/// (its hash; never the password).
+pub fn security_password_key(account: &AccountId) -> (String, String) {
+    (format!("SECPW#{account}"), "S".into())
 }
 
 /// The failures in a row of one due item the sweep could not handle (its backoff).

@@ -57,6 +57,14 @@ pub enum Code {
     NotRefundable,
     // Payouts (S6)
     InsufficientFunds,
+    // The security password (P12)
+    /// Missing where the policy requires it (or the account has none and must have one).
+    SecurityPasswordRequired,
+    /// Wrong: counted towards the lock.
+    SecurityCheckFailed,
+    /// Five wrong within 15 minutes: refused, even when right, until they slide out
+    /// (429 with `Retry-After`).
+    SecurityLocked,
 }
 
 impl Code {
@@ -73,10 +81,10 @@ impl Code {
             | CaptchaFailed
             | InvalidQuery => 400,
             Unauthenticated => 401,
-            Forbidden => 403,
+            Forbidden | SecurityPasswordRequired | SecurityCheckFailed => 403,
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
-            RateLimited => 429,
+            RateLimited | SecurityLocked => 429,
             Busy => 503,
             PayloadTooLarge => 413,
             NotRefundable | InsufficientFunds => 409,
@@ -155,6 +163,9 @@ impl Code {
             PushNotPending => "Push no longer pending",
             NotRefundable => "Nothing to refund",
             InsufficientFunds => "Not enough available money",
+            SecurityPasswordRequired => "Security password required",
+            SecurityCheckFailed => "Security check failed",
+            SecurityLocked => "Security checks locked for a while",
         }
     }
 }
@@ -182,8 +193,8 @@ pub struct Problem {
     /// A status other than the code's own, where the contract says so (a cart of which
     /// nothing can be ordered is a 409 whatever its one domain's code).
     pub status: Option<u16>,
-    /// Seconds after which the same request may succeed (`Retry-After`): for `RATE_LIMITED`
-    /// and `BUSY`.
+    /// Seconds after which the same request may succeed (`Retry-After`): for `RATE_LIMITED`,
+    /// `SECURITY_LOCKED` (P12) and `BUSY`.
     pub retry_after: Option<u32>,
 }
 
@@ -261,5 +272,21 @@ mod tests {
             "TOO_SOON_AFTER_REGISTRATION"
         );
         assert_eq!(Code::CoolingDown.as_str(), "COOLING_DOWN");
+    }
+
+    #[test]
+    fn p12_the_security_codes_and_their_statuses() {
+        for (code, wire, status) in [
+            (
+                Code::SecurityPasswordRequired,
+                "SECURITY_PASSWORD_REQUIRED",
+                403,
+            ),
+            (Code::SecurityCheckFailed, "SECURITY_CHECK_FAILED", 403),
+            (Code::SecurityLocked, "SECURITY_LOCKED", 429),
+        ] {
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.status(), status);
+        }
     }
 }

@@ -16,3 +16,4 @@ pub mod order;
 pub mod payout;
 pub mod policy;
 pub mod push;
+pub mod security;

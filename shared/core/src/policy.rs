@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 use super::money::Money;
+use super::security::PushSecurity;
 
 /// Numbers the rules depend on; the defaults are RULES.md's.
 #[derive(Debug, Clone)]
@@ -46,6 +47,9 @@ pub struct Policy {
     /// O6: refreshes (each asks the payment provider) per account per minute, orders' and
     /// pushes' together.
     pub refresh_rate_per_minute: u32,
+    /// P12: when publishing and accepting a push need the security password
+    /// (`MARKET_PUSH_SECURITY`: `if_set`, the default, or `required`).
+    pub push_security: PushSecurity,
 }
 
 impl Default for Policy {
@@ -69,6 +73,7 @@ impl Default for Policy {
             order_rate_per_minute: 30,
             push_rate_per_minute: 30,
             refresh_rate_per_minute: 20,
+            push_security: PushSecurity::IfSet,
         }
     }
 }

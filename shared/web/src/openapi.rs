@@ -75,6 +75,9 @@ pub const CODES: &[Code] = {
         PushNotPending,
         NotRefundable,
         InsufficientFunds,
+        SecurityPasswordRequired,
+        SecurityCheckFailed,
+        SecurityLocked,
     ]
 };
 
@@ -122,7 +125,10 @@ fn listed(code: Code) {
         | PushRefused
         | PushNotPending
         | NotRefundable
-        | InsufficientFunds => {}
+        | InsufficientFunds
+        | SecurityPasswordRequired
+        | SecurityCheckFailed
+        | SecurityLocked => {}
     }
 }
 
@@ -210,6 +216,47 @@ impl<'r> utoipa::ToResponse<'r> for RateLimited {
     }
 }
 
+/// A 429 answer with `Retry-After` and this description.
+fn too_many(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .header("Retry-After", retry_after())
+        .content(PROBLEM_JSON, problem_content())
+        .build()
+        .into()
+}
+
+/// 429 `SECURITY_LOCKED` (P12).
+pub struct SecurityLocked;
+
+impl<'r> utoipa::ToResponse<'r> for SecurityLocked {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "SecurityLocked",
+            too_many(
+                "SECURITY_LOCKED: five wrong security passwords within 15 minutes (P12); every \
+                 try, a right one too, is refused until Retry-After seconds have passed.",
+            ),
+        )
+    }
+}
+
+/// 429 of `POST /pushes`: `RATE_LIMITED` or `SECURITY_LOCKED` (P12).
+pub struct RateLimitedOrSecurityLocked;
+
+impl<'r> utoipa::ToResponse<'r> for RateLimitedOrSecurityLocked {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "RateLimitedOrSecurityLocked",
+            too_many(
+                "RATE_LIMITED: too many publications this minute; or SECURITY_LOCKED: five \
+                 wrong security passwords within 15 minutes (P12), every try refused meanwhile. \
+                 Retry-After says when to try again.",
+            ),
+        )
+    }
+}
+
 /// A listing's fixed price, more than 0 (L1).
 pub struct ListingPriceSchema;
 
@@ -255,6 +302,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 39);
+        assert_eq!(seen.len(), 42);
     }
 }

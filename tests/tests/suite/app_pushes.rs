@@ -90,6 +90,7 @@ pub(crate) async fn accepted_push(
         lock_60d,
         buyer_email: None,
         message: None,
+        security_password: None,
     };
     let published = pushes::publish(&scene.app, &id("alice"), new)
         .await
@@ -106,9 +107,15 @@ pub(crate) async fn accepted_push(
             (TradeKind::Push, published.id.as_str())
         );
     }
-    let accepted = pushes::accept(&scene.app, &id("bob"), &push_id, &HumanCheck::new("pass"))
-        .await
-        .unwrap();
+    let accepted = pushes::accept(
+        &scene.app,
+        &id("bob"),
+        &push_id,
+        &HumanCheck::new("pass"),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(accepted.status, PushStatus::Accepted);
     let payment = accepted.payment.expect("a payment opened on acceptance");
     assert_eq!(payment.amount, money(price));

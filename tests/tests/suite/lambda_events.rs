@@ -145,6 +145,7 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         queue,
         provider: app.provider.clone(),
         captcha: app.captcha.clone(),
+        second_factor: app.second_factor.clone(),
         policy: app.policy.clone(),
     })
 }

@@ -12,6 +12,7 @@ mod api;
 mod app_credit;
 mod app_payments;
 mod app_pushes;
+mod app_security;
 mod audit;
 mod batch;
 mod captcha;

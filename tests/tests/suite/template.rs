@@ -492,6 +492,41 @@ fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_r
     );
 }
 
+/// The functions that serve the security password (P12): push checks it, account sets it.
+const SECURITY_PASSWORD_FUNCTIONS: [&str; 2] = ["push", "account"];
+
+#[test]
+fn p12_push_security_is_a_parameter_given_to_the_push_and_account_functions() {
+    let t = template();
+    let p = &t["Parameters"]["PushSecurity"];
+    assert_eq!(p["Default"], "if_set");
+    assert_eq!(
+        p["AllowedValues"],
+        serde_json::json!(["if_set", "required"])
+    );
+    // Each allowed value is one the functions read (a typo would fail their start).
+    for value in p["AllowedValues"].as_array().unwrap() {
+        market_core::security::PushSecurity::parse(value.as_str().unwrap()).unwrap();
+    }
+    let reference = serde_json::json!({ "Ref": "PushSecurity" });
+    for (name, f) in &functions(&t) {
+        let vars = &f["Properties"]["Environment"]["Variables"];
+        let given = SECURITY_PASSWORD_FUNCTIONS.contains(&name.as_str());
+        assert_eq!(vars["MARKET_PUSH_SECURITY"] == reference, given, "{name}");
+        if given {
+            // The tries are counted with atomic increments (UpdateItem).
+            assert!(
+                statements(f)
+                    .iter()
+                    .any(|s| s["Action"].to_string().contains("dynamodb:UpdateItem")),
+                "{name} counts tries"
+            );
+        }
+    }
+    assert!(http_routes(functions(&t)["account"])
+        .contains(&("PUT".to_owned(), "/me/security-password".to_owned())));
+}
+
 #[test]
 fn registry_events_come_only_from_the_registrar_cores_account_on_a_bus_of_their_own() {
     let t = template();

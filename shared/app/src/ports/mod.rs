@@ -4,3 +4,4 @@ pub mod captcha;
 pub mod clock;
 pub mod payment;
 pub mod queue;
+pub mod second_factor;

@@ -25,7 +25,8 @@ pub(super) fn transfer_fee(app: &App, domains: &[DomainName]) -> Money {
     market_core::push::transfer_fee(&app.policy.transfer_fees, domains)
 }
 
-/// `POST /pushes`: A1 for the seller and the named buyer, then P2/P3: one check pass over
+/// `POST /pushes`: the seller's security password where required (P12), A1 for the seller
+/// and the named buyer, then P2/P3: one check pass over
 /// every domain (L2 and a lapsed listing's order hold, as for a listing); if any cannot be
 /// pushed, nothing is written and the answer names every offender. Otherwise the push and
 /// the holds on all its domains are one transaction.
@@ -44,6 +45,8 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
         return Err(Problem::new(Code::SelfPurchase, "a push goes to another account").into());
     }
     crate::rate_limit::count(app, seller, crate::rate_limit::Counted::PushPublication).await?;
+    // P12: before anything about the buyer or the domains is read.
+    crate::security::check(app, seller, new.security_password.as_ref()).await?;
     let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(seller)).await?;
     check_trader(account.as_ref().map(|a| &a.value))?;
     let buyer: Versioned<Account> = load(&*app.store, repo::account_key(&new.buyer))

@@ -37,6 +37,8 @@ pub struct NewPush {
     pub lock_60d: bool,
     pub buyer_email: Option<String>,
     pub message: Option<String>,
+    /// P12: the seller's security password, as given (checked where the policy needs it).
+    pub security_password: Option<market_core::security::SecurityPassword>,
 }
 
 /// Reads a push the caller may see (P7): its seller or its buyer; to anyone else it does

@@ -17,6 +17,7 @@ use market_core::ledger;
 use market_core::listing::check_trader;
 use market_core::model::{Account, Payment, PaymentRef, PaymentStatus, Purchase, Push, PushStatus};
 use market_core::order::PaymentMethod;
+use market_core::security::SecurityPassword;
 
 use super::*;
 
@@ -32,8 +33,8 @@ pub(super) fn new_payment(app: &App, push: &Push, now: DateTime<Utc>) -> Payment
     )
 }
 
-/// `POST /pushes/{id}/accept` (P7, A1): the buyer, verified with Alipay bound, with the
-/// human check, while pending. A push with nothing to pay completes at once; otherwise it
+/// `POST /pushes/{id}/accept` (P7, A1, P12): the buyer, verified with Alipay bound, with the
+/// human check and the security password where required, while pending. A push with nothing to pay completes at once; otherwise it
 /// is accepted and a payment opened, open until the push's validity ends, which is also as
 /// long as its domains stay held unless the money comes in time.
 pub async fn accept(
@@ -41,10 +42,13 @@ pub async fn accept(
     caller: &AccountId,
     id: &PushId,
     human: &HumanCheck,
+    security_password: Option<&SecurityPassword>,
 ) -> AppResult<PushView> {
     if !app.captcha.verify(CaptchaAction::PushAccept, human).await {
         return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
     }
+    // P12: after the human check, so that every counted try of the password costs one.
+    crate::security::check(app, caller, security_password).await?;
     retrying(|| async {
         let now = app.now();
         let push = load_visible(app, caller, id).await?;

@@ -17,3 +17,4 @@ mod race;
 mod refresh;
 mod restart;
 mod sale;
+mod security;

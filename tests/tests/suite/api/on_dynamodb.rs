@@ -24,6 +24,12 @@ use crate::api::refresh::{
     app_with_refresh_limit, o6_push_refresh_finds_lost_payments,
     o6_refreshes_are_rate_limited_per_account,
 };
+use crate::api::security::{
+    app_requiring_security, p12_a_retried_publication_replays_without_a_new_try,
+    p12_five_wrong_lock_even_the_right_one_for_fifteen_minutes,
+    p12_racing_wrong_tries_are_counted_exactly, p12_required_refuses_an_account_without_one,
+    p12_set_change_publish_and_accept,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sale_end_to_end_on_dynamodb() {
@@ -241,4 +247,29 @@ async fn s6_a_refused_transfer_returns_the_money_on_dynamodb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s4_s6_no_payout_while_a_debt_is_open_on_dynamodb() {
     s4_s6_no_payout_while_a_debt_is_open(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p12_set_change_publish_and_accept_on_dynamodb() {
+    p12_set_change_publish_and_accept(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p12_a_retried_publication_replays_and_counts_no_try_on_dynamodb() {
+    p12_a_retried_publication_replays_without_a_new_try(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p12_five_wrong_lock_the_account_until_fifteen_minutes_pass_on_dynamodb() {
+    p12_five_wrong_lock_even_the_right_one_for_fifteen_minutes(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p12_twenty_racing_wrong_tries_check_exactly_five_on_dynamodb() {
+    p12_racing_wrong_tries_are_counted_exactly(Arc::new(spawn_app_on_dynamo().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p12_policy_required_refuses_an_account_without_a_password_on_dynamodb() {
+    p12_required_refuses_an_account_without_one(&app_requiring_security(true).await).await;
 }
