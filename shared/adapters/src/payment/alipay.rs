@@ -345,6 +345,7 @@ impl PaymentProvider for AlipayProvider {
             .payout_call("alipay.fund.trans.uni.transfer", biz, now)
             .await?;
         if answer["code"] == "10000" {
+            check_same_transfer(&answer, request.payout_id)?;
             return Ok(transfer_state(&answer));
         }
         match transfer_refusal(&answer) {
@@ -367,7 +368,10 @@ impl PaymentProvider for AlipayProvider {
             .payout_call("alipay.fund.trans.common.query", biz, now)
             .await?;
         match answer["code"].as_str() {
-            Some("10000") => Ok(transfer_state(&answer)),
+            Some("10000") => {
+                check_same_transfer(&answer, payout_id)?;
+                Ok(transfer_state(&answer))
+            }
             _ if answer["sub_code"] == "ORDER_NOT_EXIST" => Ok(TransferState::NotFound),
             _ => anyhow::bail!("alipay.fund.trans.common.query failed: {answer}"),
         }
@@ -393,6 +397,17 @@ fn transfer_state(answer: &Value) -> TransferState {
                 .join(": "),
         },
         _ => TransferState::Processing,
+    }
+}
+
+/// A signed answer about another transfer than the one asked about is no answer (its outcome
+/// stays unknown): never record one payout with another's result.
+fn check_same_transfer(answer: &Value, payout_id: &str) -> anyhow::Result<()> {
+    match answer["out_biz_no"].as_str() {
+        Some(other) if other != payout_id => {
+            anyhow::bail!("Alipay answered about transfer {other}, not {payout_id}")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -445,6 +460,13 @@ mod tests {
             "an earlier send may have paid"
         );
         assert_eq!(transfer_refusal(&json!({"code":"20000"})), None);
+    }
+
+    #[test]
+    fn s6_an_answer_about_another_transfer_is_no_answer() {
+        let answer = json!({"code":"10000","status":"SUCCESS","out_biz_no":"po_2"});
+        assert!(check_same_transfer(&answer, "po_1").is_err());
+        assert!(check_same_transfer(&answer, "po_2").is_ok());
     }
 
     #[test]
