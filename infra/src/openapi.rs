@@ -63,6 +63,7 @@ impl utoipa::Modify for BearerJwt {
             market_web::openapi::RateLimited,
             market_web::openapi::RateLimitedOrSecurityLocked,
             market_web::openapi::SecurityLocked,
+            market_web::openapi::TooLarge,
             market_web::openapi::Unauthenticated
         ),
         schemas(
@@ -99,7 +100,33 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(api);
     }
+    every_body_may_be_too_large(&mut doc);
     doc
+}
+
+/// API.md: a request body over 1 MB is a 413 on every route that takes one (the router's
+/// limit, `market_web::MAX_BODY_BYTES`): documented once here rather than on each handler.
+fn every_body_may_be_too_large(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Ref, RefOr};
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if operation.request_body.is_some() {
+                operation
+                    .responses
+                    .responses
+                    .entry("413".into())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name("TooLarge")));
+            }
+        }
+    }
 }
 
 /// The document as the committed `openapi.yaml` holds it.

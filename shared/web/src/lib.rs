@@ -133,6 +133,9 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Raw {
         let body = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    return too_large();
+                }
                 market_core::error::Problem::new(
                     market_core::error::Code::InvalidRequest,
                     e.body_text(),
@@ -261,6 +264,20 @@ pub fn router_from(table: RouteTable) -> axum::Router<AppState> {
         .fold(axum::Router::new(), |router, (_, path, handler)| {
             router.route(path, handler)
         })
+        // API.md: request bodies over 1 MB are refused (413), before any of it is parsed.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The largest request body any route takes (API.md conventions); the payment notify route
+/// takes at most 16 KB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The refusal of a body over [`MAX_BODY_BYTES`].
+pub fn too_large() -> market_core::error::Problem {
+    market_core::error::Problem::new(
+        market_core::error::Code::PayloadTooLarge,
+        format!("request bodies are at most {MAX_BODY_BYTES} bytes (1 MB)"),
+    )
 }
 
 /// The (method, path) pairs of a route table.

@@ -179,6 +179,24 @@ impl<'r> utoipa::ToResponse<'r> for Busy {
     }
 }
 
+/// 413 `PAYLOAD_TOO_LARGE`: a request body over 1 MB (every route that takes a body).
+pub struct TooLarge;
+
+impl<'r> utoipa::ToResponse<'r> for TooLarge {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "TooLarge",
+            ResponseBuilder::new()
+                .description(
+                    "The request body is over 1 MB (code PAYLOAD_TOO_LARGE); nothing was read.",
+                )
+                .content(PROBLEM_JSON, problem_content())
+                .build()
+                .into(),
+        )
+    }
+}
+
 /// 401 `UNAUTHENTICATED`: no token, a bad signature or an expired token (every route but
 /// the public ones).
 pub struct Unauthenticated;

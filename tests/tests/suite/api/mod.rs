@@ -5,6 +5,7 @@ mod helpers;
 mod idempotency;
 mod identity;
 mod late_sweep;
+mod limits;
 mod listings;
 mod nothing_wedges;
 mod on_alipay_gateway;
