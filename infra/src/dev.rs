@@ -13,6 +13,7 @@ use serde_json::json;
 use market_adapters::payment::sandbox::{FailMode, Operation};
 use market_adapters::payment::{SandboxProvider, TradeStatus};
 use market_adapters::queue::{DurableQueue, Topic};
+use market_adapters::registrar::StoreRegistrar;
 use market_app::ports::clock::DevClock;
 use market_app::repo::{self, Versioned};
 use market_app::{notifications, sweep, AppError};
@@ -35,6 +36,8 @@ pub struct DevState {
     pub queue: Arc<DurableQueue>,
     /// Notifications travel through SQS: wait for the poller to apply them.
     pub through_sqs: bool,
+    /// The local registrar core: what it was told (P9, P11).
+    pub registrar: Arc<StoreRegistrar>,
 }
 
 /// The dev routes, as data (never deployed: the template test checks none is).
@@ -50,12 +53,21 @@ pub fn routes() -> RouteTable {
         ("POST", "/dev/sweep", post(run_sweep)),
         ("POST", "/dev/provider/fail-next", post(fail_next)),
         ("POST", "/dev/queue/redrive", post(redrive)),
+        ("GET", "/dev/registrar/events", get(registrar_events)),
     ]
 }
 
 /// The dev routes' OpenAPI paths (tag `local runner`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(complete_payment, clock, advance, run_sweep, fail_next, redrive))]
+#[openapi(paths(
+    complete_payment,
+    clock,
+    advance,
+    run_sweep,
+    fail_next,
+    redrive,
+    registrar_events
+))]
 pub struct Api;
 
 /// The dev routes' router.
@@ -541,4 +553,50 @@ async fn redrive(
         .map_err(AppError::Internal)?;
     deliver_due(&app, &dev.queue).await;
     Ok(axum::Json(json!({ "payments": payments, "deadlines": deadlines })).into_response())
+}
+
+/// One event the registrar core was given.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RegistrarEventDoc {
+    /// `DomainTransferLockChanged` (P9, P11).
+    #[schema(rename = "type")]
+    kind: String,
+    /// The dedupe id: each event is recorded once.
+    id: String,
+    at: chrono::DateTime<chrono::Utc>,
+    domain: String,
+    locked: bool,
+    /// `in_trade` or `transfer_locked`; null when unlocked.
+    #[schema(required = true)]
+    reason: Option<String>,
+    /// When the lock ends by time; null when it does not (or it is unlocked).
+    #[schema(required = true)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The events recorded, oldest first.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RegistrarEvents {
+    items: Vec<RegistrarEventDoc>,
+}
+
+/// The events the registrar core was given (local runner)
+///
+/// Every `DomainTransferLockChanged` (P9, P11) published to the local registrar core, each
+/// once by its id, oldest first.
+#[utoipa::path(
+    get,
+    path = "/dev/registrar/events",
+    tag = "local runner",
+    security(()),
+    responses(
+        (status = 200, description = "The events", body = RegistrarEvents),
+        (status = 503, response = Busy),
+    )
+)]
+async fn registrar_events(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
+    let items = dev.registrar.events().await.map_err(AppError::Internal)?;
+    Ok(axum::Json(json!({ "items": items })).into_response())
 }

@@ -13,6 +13,7 @@ use market_adapters::config::CaptchaMode;
 use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
 use market_adapters::queue::DurableQueue;
+use market_adapters::registrar::StoreRegistrar;
 use market_adapters::second_factor::Argon2Password;
 use market_adapters::store::dynamo::DynamoStore;
 use market_adapters::store::embedded::EmbeddedStore;
@@ -178,6 +179,8 @@ pub struct Running {
     pub queue: Arc<DurableQueue>,
     /// The sandbox provider (tests make it sign notifications of their own).
     pub sandbox: Arc<SandboxProvider>,
+    /// The local registrar core (tests make it fail publishes, P9/P11).
+    pub registrar: Arc<StoreRegistrar>,
     pub settings: Settings,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
@@ -281,6 +284,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .verifier(store.clone(), clock.clone())?;
     // P12: the security password's hash, in the same store.
     let second_factor = Arc::new(Argon2Password::new(store.clone()));
+    // P9, P11: the registrar core's events, recorded in the same store.
+    let registrar = Arc::new(StoreRegistrar::new(store.clone()));
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
@@ -288,6 +293,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         provider,
         captcha,
         second_factor,
+        registrar: registrar.clone(),
         policy: settings.policy.clone(),
     });
     if settings.seed_demo {
@@ -300,6 +306,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         sandbox: sandbox.clone(),
         queue: queue.clone(),
         through_sqs: sqs.is_some(),
+        registrar: registrar.clone(),
     });
     let router = routes(dev)
         .with_state(app.clone())
@@ -343,6 +350,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         app,
         queue,
         sandbox,
+        registrar,
         settings,
         stop,
         server,

@@ -53,6 +53,9 @@ impl Scene {
             ..Policy::default()
         };
         let second_factor = Arc::new(Argon2Password::new(store.clone()));
+        let registrar = Arc::new(market_adapters::registrar::StoreRegistrar::new(
+            store.clone(),
+        ));
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
@@ -64,6 +67,7 @@ impl Scene {
             provider: sandbox.clone(),
             captcha: Arc::new(SandboxCaptcha),
             second_factor,
+            registrar,
             policy,
         });
         Scene {

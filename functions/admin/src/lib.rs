@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -30,6 +30,11 @@ pub fn routes() -> RouteTable {
         ("PUT", "/admin/domains/{domain}", put(put_domain)),
         ("POST", "/admin/domains/{domain}/events", post(domain_event)),
         (
+            "GET",
+            "/admin/domains/{domain}/transfer-out",
+            get(transfer_out),
+        ),
+        (
             "POST",
             "/admin/listings/{id}/takedown",
             post(take_down_listing),
@@ -46,6 +51,7 @@ pub fn routes() -> RouteTable {
     put_account,
     put_domain,
     domain_event,
+    transfer_out,
     take_down_listing,
     take_down_push,
     put_fees,
@@ -275,6 +281,7 @@ fn parse_event(body: EventBody) -> Result<DomainEvent, Problem> {
         (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "TRANSFER_LOCKED (a transfer-out of a domain inside its 60-day lock, P9)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
 )]
@@ -465,4 +472,51 @@ async fn refund_order_item(
     let domain = DomainName::parse(&body.domain)?;
     let order = market_app::payments::refund_completed(&app, &order_id, &domain, &reason).await?;
     Ok(axum::Json(market_app::views::OrderView::new(&order, app.now())).into_response())
+}
+
+/// Whether a domain may be transferred out now.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = TransferOut)]
+struct TransferOutView {
+    allowed: bool,
+    /// `in_trade` (P11) or `transfer_locked` (P9); null when allowed.
+    #[schema(required = true)]
+    reason: Option<String>,
+    /// When the refusal ends by time, if it does; null when allowed or when a trade holds
+    /// the domain with no end.
+    #[schema(required = true)]
+    until: Option<DateTime<Utc>>,
+}
+
+/// May the domain be transferred out to another registrar now? (P9, P11)
+///
+/// The registrar core asks before it starts a transfer-out: refused while the domain is in
+/// any trade (a listing, an order awaiting payment, a push: P11) or inside its 60-day lock
+/// after a forced change of registrant (P9), judged at the server's now (E1).
+#[utoipa::path(
+    get,
+    path = "/admin/domains/{domain}/transfer-out",
+    tag = "operators",
+    params(("domain" = String, Path, description = "The domain (ASCII or Unicode)")),
+    responses(
+        (status = 200, description = "The answer", body = TransferOutView),
+        (status = 400, description = "INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn transfer_out(
+    State(app): State<AppState>,
+    _admin: Admin,
+    PathParam(name): PathParam<DomainName>,
+) -> Result<Response, ApiError> {
+    let answer = lifecycle::transfer_out(&app, &name).await?;
+    Ok(axum::Json(TransferOutView {
+        allowed: answer.allowed,
+        reason: answer.reason.map(str::to_owned),
+        until: answer.until,
+    })
+    .into_response())
 }

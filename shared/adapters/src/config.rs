@@ -190,6 +190,9 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         ProviderChoice::Sandbox { public_url } => Arc::new(SandboxProvider::new(public_url)),
         ProviderChoice::None => Arc::new(NoProvider),
     };
+    // P9, P11: the registrar bus is not wired in the cloud yet (no EventBridge adapter):
+    // lock changes wait in the outbox, retried by the sweep, until it is.
+    let registrar = Arc::new(crate::registrar::UnwiredRegistrar);
     Ok(Arc::new(App {
         store,
         clock,
@@ -197,6 +200,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         provider,
         captcha,
         second_factor,
+        registrar,
         policy: settings.policy,
     }))
 }

@@ -6,5 +6,6 @@ pub mod captcha;
 pub mod config;
 pub mod payment;
 pub mod queue;
+pub mod registrar;
 pub mod second_factor;
 pub mod store;

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::repo::{self, account_item, domain_item, load, put, Versioned};
+use super::repo::{self, account_item, load, put, Versioned};
 use super::retry::{retrying, written};
 use super::views::{DomainView, PageView};
 use super::{App, AppError, AppResult};
@@ -67,7 +67,7 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
             // A PUT describes the domain as the registry has it now: registered.
             deleted: false,
         };
-        let mut writes = vec![put(domain_item(&domain), old.as_ref())];
+        let mut writes = super::outbox::domain_writes(app, &domain, old.as_ref());
         if old
             .as_ref()
             .is_some_and(|o| o.value.expires_at != domain.expires_at)

@@ -10,6 +10,7 @@ use crate::ports::captcha::Captcha;
 use crate::ports::clock::Clock;
 use crate::ports::payment::PaymentProvider;
 use crate::ports::queue::Queue;
+use crate::ports::registrar::Registrar;
 use crate::ports::second_factor::SecondFactor;
 use crate::store::{Store, StoreError, Write};
 use market_core::error::{Code, Problem};
@@ -26,6 +27,7 @@ pub mod listings;
 pub mod metrics;
 pub mod notifications;
 pub mod orders;
+pub mod outbox;
 pub mod paging;
 pub mod payments;
 pub mod payouts;
@@ -50,6 +52,9 @@ pub struct App {
     pub captcha: Arc<dyn Captcha>,
     /// P12: the security password (or another second factor) of publishing and accepting.
     pub second_factor: Arc<dyn SecondFactor>,
+    /// P9, P11: the registrar core, told of every change of a domain's transfer-out lock
+    /// (through the outbox).
+    pub registrar: Arc<dyn Registrar>,
     pub policy: Policy,
 }
 
@@ -63,15 +68,20 @@ impl App {
     /// index entry no earlier than the bucket of the hour it is written in: an entry due in
     /// an hour the sweep's cursor may have passed already is put where the sweep still
     /// reads (its sort key keeps the real due time, so it is due at once). Every use case
-    /// writes through here.
+    /// writes through here. The outbox messages a transaction creates are delivered right
+    /// after it commits (`outbox`); those that fail are the sweep's.
     pub async fn transact(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.now();
+        outbox::coalesce(&mut writes);
         for write in &mut writes {
             if let Write::Put(item, _) = write {
                 repo::file_due_no_earlier_than(item, now);
             }
         }
-        self.store.transact(writes).await
+        let messages = outbox::created_ids(&writes);
+        self.store.transact(writes).await?;
+        outbox::deliver_now(self, &messages).await;
+        Ok(())
     }
 
     /// A fresh ULID stamped with the marketplace clock.

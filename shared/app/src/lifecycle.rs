@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::repo::{self, domain_item, listing_item, load, put, Versioned};
+use super::repo::{self, listing_item, load, put, Versioned};
 use super::retry::{retrying, written};
 use super::{pushes, App, AppResult};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId, PushId};
 use market_core::model::{Domain, Listing, ListingStatus, PushStatus, TradeKind};
+use market_core::transfer::TransferOut;
 
 /// An event from the registrar core.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,14 @@ impl DomainEvent {
             DomainEvent::TransferProhibited => domain.flags.transfer_prohibited = true,
         }
     }
+
+    /// P9: an event that starts a transfer-out, refused for a domain inside its lock.
+    fn starts_transfer_out(&self) -> bool {
+        matches!(
+            self,
+            DomainEvent::TransferOutStarted | DomainEvent::AuthCodeIssued
+        )
+    }
 }
 
 /// What an event or takedown ended.
@@ -83,17 +92,58 @@ fn end_listing_writes(
     Some(put(listing_item(&ended), Some(listing)))
 }
 
-/// `POST /admin/domains/{domain}/events`.
+/// `POST /admin/domains/{domain}/events`. P9: a transfer-out (`transfer_out_started`,
+/// `auth_code_issued`) of a domain inside its 60-day lock is refused with 409
+/// `TRANSFER_LOCKED` and changes nothing (the registrar core must not have let it start);
+/// during a trade without a lock it ends the trade as every L6 event does (P10).
 pub async fn apply_event(app: &App, name: &DomainName, event: DomainEvent) -> AppResult<Ended> {
     if matches!(event, DomainEvent::Renewed { .. }) {
         expire_domain(app, name).await?;
     }
     let ends = event.ends_trade();
-    update_and_end(app, name, event.name(), ends, |domain, _| {
+    update_and_end(app, name, event.name(), ends, |domain, now| {
+        if event.starts_transfer_out() {
+            if let Some(until) = market_core::transfer::inside_transfer_lock(domain, now) {
+                return Err(Problem::new(
+                    Code::TransferLocked,
+                    format!(
+                        "{} is inside its 60-day transfer lock until {} (P9)",
+                        domain.name,
+                        until.to_rfc3339()
+                    ),
+                ));
+            }
+        }
         event.apply_to(domain);
-        true
+        Ok(true)
     })
     .await
+}
+
+/// `GET /admin/domains/{domain}/transfer-out` (P9, P11): whether the registrar core may
+/// start a transfer-out of the domain now. Beside the domain's own hold, a listing whose
+/// end time has passed still holds it while an order placed in time awaits payment (L5).
+pub async fn transfer_out(app: &App, name: &DomainName) -> AppResult<TransferOut> {
+    let now = app.now();
+    let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(name))
+        .await?
+        .ok_or_else(|| Problem::not_found("domain"))?;
+    let answer = market_core::transfer::transfer_out(&domain.value, now);
+    if !answer.allowed {
+        return Ok(answer);
+    }
+    if let Some(id) = domain.value.trade.as_ref().and_then(|t| t.listing()) {
+        if let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(id)).await? {
+            if let Some(hold) = listing.value.live_hold(now) {
+                return Ok(TransferOut {
+                    allowed: false,
+                    reason: Some(market_core::transfer::IN_TRADE),
+                    until: Some(hold.until),
+                });
+            }
+        }
+    }
+    Ok(answer)
 }
 
 /// L7 (E1): a domain in a trade whose expiry has passed ends that trade: the sweep's part,
@@ -101,7 +151,7 @@ pub async fn apply_event(app: &App, name: &DomainName, event: DomainEvent) -> Ap
 /// when the sweep was late (after renewal the seller lists again by hand).
 pub async fn expire_domain(app: &App, name: &DomainName) -> AppResult<Ended> {
     update_and_end(app, name, "domain_expired", true, |domain, now| {
-        domain.expires_at <= now
+        Ok(domain.expires_at <= now)
     })
     .await
 }
@@ -114,7 +164,7 @@ async fn update_and_end(
     name: &DomainName,
     reason: &str,
     ends: bool,
-    change: impl Fn(&mut Domain, DateTime<Utc>) -> bool,
+    change: impl Fn(&mut Domain, DateTime<Utc>) -> Result<bool, Problem>,
 ) -> AppResult<Ended> {
     let mut ended = retrying(|| async {
         let now = app.now();
@@ -122,7 +172,7 @@ async fn update_and_end(
             .await?
             .ok_or_else(|| Problem::not_found("domain"))?;
         let mut next = domain.value.clone();
-        if !change(&mut next, now) {
+        if !change(&mut next, now)? {
             return Ok(Ended::default());
         }
         let mut writes = Vec::new();
@@ -148,7 +198,9 @@ async fn update_and_end(
             writes.extend(super::listings::follow_domain_expiry(app, &next).await?);
         }
         if next != domain.value {
-            writes.insert(0, put(domain_item(&next), Some(&domain)));
+            let mut first = super::outbox::domain_writes(app, &next, Some(&domain));
+            first.append(&mut writes);
+            writes = first;
         }
         if !writes.is_empty() {
             written(app.transact(writes).await)?;
@@ -188,7 +240,7 @@ pub async fn take_down_listing(app: &App, id: &ListingId, reason: &str) -> AppRe
             {
                 let mut freed = domain.value.clone();
                 freed.trade = None;
-                writes.push(put(domain_item(&freed), Some(&domain)));
+                writes.extend(super::outbox::domain_writes(app, &freed, Some(&domain)));
             }
         }
         written(app.transact(writes).await)?;

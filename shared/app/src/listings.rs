@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use super::holds::check_free_for_trade;
 use super::paging;
-use super::repo::{self, create, domain_item, listing_item, load, put, Versioned};
+use super::repo::{self, create, listing_item, load, put, Versioned};
 use super::retry::{retrying, written, Attempt};
 use super::views::{ListingView, PageView};
 use super::{App, AppResult};
@@ -90,13 +90,9 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             trade: TradeRef::Listing(listing.id.clone()),
             until: Some(ends_at),
         });
-        written(
-            app.transact(vec![
-                create(listing_item(&listing)),
-                put(domain_item(&held), Some(&domain)),
-            ])
-            .await,
-        )?;
+        let mut writes = vec![create(listing_item(&listing))];
+        writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
+        written(app.transact(writes).await)?;
         Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
     })
     .await
@@ -122,9 +118,9 @@ async fn domain_follow(
     app: &App,
     listing: &Listing,
     hold_until: Option<DateTime<Utc>>,
-) -> Result<Option<Write>, Attempt> {
+) -> Result<Vec<Write>, Attempt> {
     let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(&listing.domain)).await? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     if domain
         .value
@@ -132,14 +128,14 @@ async fn domain_follow(
         .as_ref()
         .is_none_or(|t| t.listing() != Some(&listing.id))
     {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let mut changed = domain.value.clone();
     changed.trade = hold_until.map(|until| TradeHold {
         trade: TradeRef::Listing(listing.id.clone()),
         until: Some(until),
     });
-    Ok(Some(put(domain_item(&changed), Some(&domain))))
+    Ok(crate::outbox::domain_writes(app, &changed, Some(&domain)))
 }
 
 /// L7 (E1): the active listing holding `domain` keeps the domain's expiry; when the

@@ -21,6 +21,8 @@
 //! | security password | `SECPW#{account}` | `S`            | the Argon2id hash (PHC string), never the password (P12) |
 //! | sweep failure | `SWEEPFAIL#{pk}#{sk}` | `F`                 | ttl (failures in a row of a due item)    |
 //! | audit     | `AUDIT#{day}#{shard}` | `{at}#{ulid}`          | ttl; shard = first byte of the body's SHA-256 mod 8 |
+//! | outbox    | `OUTBOX#{id}`      | `O`                       | gsi5 `DUE#{hour}` / next try while undelivered (a generic `kind` + JSON payload) |
+//! | registrar event (local) | `REGISTRAR#events` | `{event id}` | (written once: the local registrar adapter's record, P9/P11) |
 //! | captcha claim | `CAPTCHA#{token sha256}` | `C`            | ttl; written once: a token serves one request (O7) |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
@@ -173,6 +175,7 @@ pub enum Due {
     Listing(String),
     Domain(String),
     Payout(String),
+    Outbox(String),
     Unknown,
 }
 
@@ -193,10 +196,21 @@ pub fn due_kind(pk: &str) -> Due {
         Due::Domain(name)
     } else if let Some(id) = after("PAYOUT#") {
         Due::Payout(id)
+    } else if let Some(id) = after("OUTBOX#") {
+        Due::Outbox(id)
     } else {
         Due::Unknown
     }
 }
+
+/// An outbox message (see `crate::outbox`).
+pub fn outbox_key(id: &str) -> (String, String) {
+    (format!("OUTBOX#{id}"), "O".into())
+}
+
+/// The partition the local registrar adapter records the events it was given in (sorted by
+/// their time-ordered ids; each written once).
+pub const REGISTRAR_EVENTS: &str = "REGISTRAR#events";
 
 pub fn account_key(id: &AccountId) -> (String, String) {
     (format!("ACCOUNT#{id}"), "A".into())

@@ -62,6 +62,9 @@ pub struct SweepReport {
     pub payouts_ended: Vec<String>,
     /// Payouts still waiting for a definite answer from the provider.
     pub payouts_waiting: Vec<String>,
+    /// Outbox messages delivered (P9, P11: registrar events) and those still failing.
+    pub outbox_delivered: Vec<String>,
+    pub outbox_retrying: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
     /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now, or out of time: the next
@@ -193,6 +196,13 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
                 report.payouts_ended.push(id.to_string());
             } else if sent.payout.status == PayoutStatus::Pending {
                 report.payouts_waiting.push(id.to_string());
+            }
+        }
+        repo::Due::Outbox(id) => {
+            if super::outbox::deliver(app, &id).await? {
+                report.outbox_delivered.push(id);
+            } else {
+                report.outbox_retrying.push(id);
             }
         }
         repo::Due::Unknown => {

@@ -169,11 +169,17 @@ pub struct DomainView {
     pub expires_at: DateTime<Utc>,
     pub transfer_lock_until: Option<DateTime<Utc>>,
     pub in_trade: bool,
+    /// P9, P11: whether the domain may not be transferred out to another registrar now.
+    pub transfer_out_locked: bool,
+    /// Why not: `in_trade` or `transfer_locked`; null when it may.
+    #[schema(required = true)]
+    pub transfer_out_locked_reason: Option<String>,
 }
 
 impl DomainView {
     /// The domain at `now`.
     pub fn new(domain: &Domain, now: DateTime<Utc>) -> DomainView {
+        let transfer = market_core::transfer::transfer_out(domain, now);
         DomainView {
             domain: domain.name.to_string(),
             domain_unicode: domain.name.unicode(),
@@ -182,6 +188,8 @@ impl DomainView {
             expires_at: domain.expires_at,
             transfer_lock_until: domain.transfer_lock_until.filter(|t| *t > now),
             in_trade: domain.active_trade(now).is_some(),
+            transfer_out_locked: transfer.locked(),
+            transfer_out_locked_reason: transfer.reason.map(str::to_owned),
         }
     }
 }

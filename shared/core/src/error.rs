@@ -65,6 +65,9 @@ pub enum Code {
     /// Five wrong within 15 minutes: refused, even when right, until they slide out
     /// (429 with `Retry-After`).
     SecurityLocked,
+    // The registrar (P9, P11)
+    /// A transfer-out event for a domain inside its 60-day lock (P9).
+    TransferLocked,
 }
 
 impl Code {
@@ -108,6 +111,7 @@ impl Code {
             | OrderNotPayable
             | OrderNotCancellable
             | PushNotPending
+            | TransferLocked
             | IdempotencyInProgress => 409,
         }
     }
@@ -166,6 +170,7 @@ impl Code {
             SecurityPasswordRequired => "Security password required",
             SecurityCheckFailed => "Security check failed",
             SecurityLocked => "Security checks locked for a while",
+            TransferLocked => "Domain inside its transfer lock",
         }
     }
 }

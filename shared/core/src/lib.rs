@@ -17,3 +17,4 @@ pub mod payout;
 pub mod policy;
 pub mod push;
 pub mod security;
+pub mod transfer;

@@ -78,6 +78,7 @@ pub const CODES: &[Code] = {
         SecurityPasswordRequired,
         SecurityCheckFailed,
         SecurityLocked,
+        TransferLocked,
     ]
 };
 
@@ -128,7 +129,8 @@ fn listed(code: Code) {
         | InsufficientFunds
         | SecurityPasswordRequired
         | SecurityCheckFailed
-        | SecurityLocked => {}
+        | SecurityLocked
+        | TransferLocked => {}
     }
 }
 
@@ -320,6 +322,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 42);
+        assert_eq!(seen.len(), 43);
     }
 }

@@ -146,6 +146,7 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         provider: app.provider.clone(),
         captcha: app.captcha.clone(),
         second_factor: app.second_factor.clone(),
+        registrar: app.registrar.clone(),
         policy: app.policy.clone(),
     })
 }

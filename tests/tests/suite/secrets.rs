@@ -147,6 +147,7 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         provider: Arc::new(alipay),
         captcha: scene.app.captcha.clone(),
         second_factor: scene.app.second_factor.clone(),
+        registrar: scene.app.registrar.clone(),
         policy: scene.app.policy.clone(),
     };
     let body = fixture("notify_trade_success.txt");

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::repo::{
-    self, create, domain_item, journal_writes, listing_item, load, order_item, put,
-    settlement_item, Versioned,
+    self, create, journal_writes, listing_item, load, order_item, put, settlement_item, Versioned,
 };
 use crate::retry::{retrying, written};
 use crate::store::Item;
@@ -114,7 +113,11 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
                                 cancelled: false,
                             };
                             writes.push(put(listing_item(&sold), Some(&listing)));
-                            writes.push(put(domain_item(&moved), Some(&domain)));
+                            writes.extend(crate::outbox::domain_writes(
+                                app,
+                                &moved,
+                                Some(&domain),
+                            ));
                             writes.extend(journal_writes(&journal));
                             writes.push(create(settlement_item(&pending)));
                         }

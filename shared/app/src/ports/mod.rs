@@ -4,4 +4,5 @@ pub mod captcha;
 pub mod clock;
 pub mod payment;
 pub mod queue;
+pub mod registrar;
 pub mod second_factor;

@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::refunds::{refund_for, send_refund_now};
-use crate::repo::{
-    self, create, domain_item, journal_writes, load, push_item, put, settlement_item, Versioned,
-};
+use crate::repo::{self, create, journal_writes, load, push_item, put, settlement_item, Versioned};
 use crate::retry::{retrying, written};
 use crate::store::Write;
 use crate::{App, AppError, AppResult};
@@ -54,14 +52,18 @@ pub(super) async fn held_domains(
 }
 
 /// Writes that keep a push's domains held until `until` (`None`: until the push ends).
-pub(super) fn hold_domains(held: &[Versioned<Domain>], until: Option<DateTime<Utc>>) -> Vec<Write> {
+pub(super) fn hold_domains(
+    app: &App,
+    held: &[Versioned<Domain>],
+    until: Option<DateTime<Utc>>,
+) -> Vec<Write> {
     held.iter()
-        .map(|domain| {
+        .flat_map(|domain| {
             let mut holding = domain.value.clone();
             if let Some(trade) = holding.trade.as_mut() {
                 trade.until = until;
             }
-            put(domain_item(&holding), Some(domain))
+            crate::outbox::domain_writes(app, &holding, Some(domain))
         })
         .collect()
 }
@@ -93,7 +95,8 @@ pub(super) fn completion_writes(
                 app.policy.transfer_lock,
             ));
         }
-        writes.push(put(domain_item(&moved), Some(domain)));
+        // P9, P11: the trade ends (and a forced change starts the 60-day lock): told.
+        writes.extend(crate::outbox::domain_writes(app, &moved, Some(domain)));
     }
     if !push.amount_due().amount().is_zero() {
         let settles_at = now + app.policy.settlement_period;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::holds::check_free_for_trade;
 use crate::refunds::{refund_for, send_refund_now};
-use crate::repo::{self, create, domain_item, journal_writes, load, push_item, put, Versioned};
+use crate::repo::{self, create, journal_writes, load, push_item, put, Versioned};
 use crate::retry::{retrying, written, Attempt};
 use crate::store::Write;
 use crate::{App, AppError, AppResult};
@@ -132,7 +132,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
                 trade: TradeRef::Push(push.id.clone()),
                 until: Some(push.expires_at),
             });
-            writes.push(put(domain_item(&held), Some(domain)));
+            writes.extend(crate::outbox::domain_writes(app, &held, Some(domain)));
         }
         written(app.transact(writes).await)?;
         Ok(view(app, &push, now, None))
@@ -171,7 +171,7 @@ pub(super) async fn release_domains(app: &App, push: &Push) -> AppResult<Vec<Wri
         {
             let mut freed = domain.value.clone();
             freed.trade = None;
-            writes.push(put(domain_item(&freed), Some(&domain)));
+            writes.extend(crate::outbox::domain_writes(app, &freed, Some(&domain)));
         }
     }
     Ok(writes)

@@ -95,7 +95,7 @@ pub async fn accept(
         // unpaid by then the push has expired (P5) and its domains are free again even if
         // the sweep is late (E1). Money in time holds them until the push ends (`paid`).
         // Written anyway, so that the acceptance is conditioned on every domain as read.
-        writes.extend(hold_domains(&held, Some(next.expires_at)));
+        writes.extend(hold_domains(app, &held, Some(next.expires_at)));
         written(app.transact(writes).await)?;
         Ok(view(
             app,
@@ -238,7 +238,7 @@ pub(crate) async fn paid(app: &App, n: &Notification, id: &PushId) -> AppResult<
                     next.status = PushStatus::AwaitingSellerConfirmation;
                     next.confirm_by = Some(now + app.policy.push_confirmation_window);
                     // Paid: held until the change completes (or fails), whatever the time.
-                    hold_domains(&held, None)
+                    hold_domains(app, &held, None)
                 };
                 writes.push(put(payment_item(&settled), Some(&payment)));
                 writes.push(put(push_item(&next), Some(&push)));

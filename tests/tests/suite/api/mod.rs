@@ -16,6 +16,7 @@ mod payouts;
 mod pushes;
 mod race;
 mod refresh;
+mod registrar;
 mod restart;
 mod sale;
 mod security;

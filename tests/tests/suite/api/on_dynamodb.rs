@@ -273,3 +273,33 @@ async fn p12_twenty_racing_wrong_tries_check_exactly_five_on_dynamodb() {
 async fn p12_policy_required_refuses_an_account_without_a_password_on_dynamodb() {
     p12_required_refuses_an_account_without_one(&app_requiring_security(true).await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p11_no_transfer_out_during_a_pending_push_on_dynamodb() {
+    crate::api::registrar::p11_no_transfer_out_during_a_pending_push(&spawn_app_on_dynamo().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p11_no_transfer_out_during_an_orders_payment_window_on_dynamodb() {
+    crate::api::registrar::p11_no_transfer_out_during_an_orders_payment_window(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p9_no_transfer_out_59_days_after_a_forced_change_and_free_after_61_on_dynamodb() {
+    crate::api::registrar::p9_no_transfer_out_59_days_after_a_forced_change_and_free_after_61(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn p9_p11_a_lock_change_is_published_exactly_once_through_failures_on_dynamodb() {
+    crate::api::registrar::p9_p11_a_lock_change_is_published_exactly_once_through_failures(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
