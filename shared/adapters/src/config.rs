@@ -127,6 +127,8 @@ pub struct CloudSettings {
     /// The policy with `MARKET_TRANSFER_FEES` (P8) and `MARKET_PUSH_SECURITY` (P12: the
     /// template's `PushSecurity`, given to the push and account functions).
     pub policy: Policy,
+    /// `REGISTRAR_BUS_NAME`: the EventBridge bus the registrar core reads (P9, P11).
+    pub registrar_bus: Option<String>,
 }
 
 impl CloudSettings {
@@ -161,6 +163,7 @@ impl CloudSettings {
             captcha,
             provider,
             policy: policy_from_lookup(&var)?,
+            registrar_bus: var("REGISTRAR_BUS_NAME"),
         })
     }
 }
@@ -190,9 +193,12 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         ProviderChoice::Sandbox { public_url } => Arc::new(SandboxProvider::new(public_url)),
         ProviderChoice::None => Arc::new(NoProvider),
     };
-    // P9, P11: the registrar bus is not wired in the cloud yet (no EventBridge adapter):
-    // lock changes wait in the outbox, retried by the sweep, until it is.
-    let registrar = Arc::new(crate::registrar::UnwiredRegistrar);
+    // P9, P11: lock changes go to the registrar core over EventBridge; a function given no
+    // bus leaves them in the outbox (retried by the sweep, never lost).
+    let registrar: Arc<dyn crate::registrar::Registrar> = match settings.registrar_bus {
+        Some(bus) => Arc::new(crate::registrar::EventBridgeRegistrar::new(bus)),
+        None => Arc::new(crate::registrar::UnwiredRegistrar),
+    };
     Ok(Arc::new(App {
         store,
         clock,

@@ -19,6 +19,7 @@ mod captcha;
 mod lambda_events;
 mod openapi;
 mod queue_contract;
+mod registrar_eventbridge;
 mod replay;
 mod secrets;
 mod sqs_consumer;

@@ -716,3 +716,42 @@ fn the_dashboard_reads_the_metrics_the_functions_write() {
         );
     }
 }
+
+/// The functions that change domains (listings, orders' delivery, pushes, the sweep, the
+/// operators and the registry's events), whose lock changes go out to the registrar core.
+const DOMAIN_WRITERS: [&str; 7] = [
+    "list",
+    "order",
+    "pay-callback",
+    "push",
+    "expire-sweeper",
+    "admin",
+    "registry-events",
+];
+
+#[test]
+fn p9_p11_only_the_functions_that_change_domains_put_registrar_events_on_that_one_bus() {
+    let t = template();
+    let bus = t["Globals"]["Function"]["Environment"]["Variables"]["REGISTRAR_BUS_NAME"].clone();
+    let text = bus.to_string();
+    assert!(
+        text.contains("RegistrarOutboundBus") && text.contains("RegistryEventBus"),
+        "{bus}"
+    );
+    for (name, f) in &functions(&t) {
+        let puts: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| s.to_string().contains("events:PutEvents"))
+            .collect();
+        if DOMAIN_WRITERS.contains(&name.as_str()) {
+            assert_eq!(puts.len(), 1, "{name}");
+            assert_eq!(puts[0]["Action"], serde_json::json!(["events:PutEvents"]));
+            assert_eq!(puts[0]["Resource"], bus, "{name}: that bus only");
+        } else {
+            assert!(
+                puts.is_empty(),
+                "{name} changes no domain and puts no event"
+            );
+        }
+    }
+}

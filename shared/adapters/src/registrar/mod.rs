@@ -1,9 +1,12 @@
 //! The registrar port's adapters (P9, P11): [`StoreRegistrar`] records the events in the
 //! store (the local runner, `GET /dev/registrar/events`), each once by its id;
-//! [`UnwiredRegistrar`] is a deployment whose registrar bus is not wired yet: it refuses
+//! [`EventBridgeRegistrar`] publishes on the registrar bus in the cloud;
+//! [`UnwiredRegistrar`] is a function given no bus (`REGISTRAR_BUS_NAME`): it refuses
 //! every publish, so the events wait in the outbox (retried with backoff), never lost.
+mod eventbridge;
 mod store;
 
+pub use eventbridge::EventBridgeRegistrar;
 pub use market_app::ports::registrar::{Registrar, RegistrarDetail, RegistrarEvent};
 pub use store::StoreRegistrar;
 
