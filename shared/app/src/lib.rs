@@ -18,6 +18,7 @@ use market_core::policy::Policy;
 
 pub mod accounts;
 pub mod attempts;
+pub mod contacts;
 pub mod balances;
 pub mod fees;
 mod holds;
