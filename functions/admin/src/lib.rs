@@ -173,10 +173,7 @@ struct ContactBody {
 async fn put_contact(
     State(app): State<AppState>,
     _admin: Admin,
-    path: Result<
-        axum::extract::Path<(String, String)>,
-        axum::extract::rejection::PathRejection,
-    >,
+    path: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
     Json(body): Json<ContactBody>,
 ) -> Result<Response, ApiError> {
     let axum::extract::Path((account, contact_id)) =

@@ -95,8 +95,13 @@ pub async fn place_with_contact(
         .collect();
     let mut orders = Vec::new();
     for group in group_cart(&cart, GroupLimits::default()) {
-        let (order, refused) =
-            reserve(app, buyer, group.into_iter().map(|(_, c)| c).collect(), contact.as_ref()).await?;
+        let (order, refused) = reserve(
+            app,
+            buyer,
+            group.into_iter().map(|(_, c)| c).collect(),
+            contact.as_ref(),
+        )
+        .await?;
         rejected.extend(refused);
         if let Some(order) = order {
             // Promptness only: the scheduled sweep and the payment path read the deadline too.
@@ -268,7 +273,9 @@ async fn reserve(
         }
         if atomic && !held.is_empty() {
             return Ok((
-                Some(new_order(&order_id, buyer, &held, rate, now, pay_by, contact)),
+                Some(new_order(
+                    &order_id, buyer, &held, rate, now, pay_by, contact,
+                )),
                 refused,
             ));
         }
