@@ -555,24 +555,37 @@ async fn redrive(
     Ok(axum::Json(json!({ "payments": payments, "deadlines": deadlines })).into_response())
 }
 
-/// One event the registrar core was given.
+/// One event the registrar core was given: the fields of its `type`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct RegistrarEventDoc {
-    /// `DomainTransferLockChanged` (P9, P11).
+    /// `DomainTransferLockChanged` (P9, P11) or `RegistrantChanged` (O9).
     #[schema(rename = "type")]
     kind: String,
     /// The dedupe id: each event is recorded once.
     id: String,
     at: chrono::DateTime<chrono::Utc>,
     domain: String,
-    locked: bool,
-    /// `in_trade` or `transfer_locked`; null when unlocked.
-    #[schema(required = true)]
+    /// `DomainTransferLockChanged`: whether the domain cannot leave now.
+    locked: Option<bool>,
+    /// `DomainTransferLockChanged`: `in_trade` or `transfer_locked`; null when unlocked.
     reason: Option<String>,
-    /// When the lock ends by time; null when it does not (or it is unlocked).
-    #[schema(required = true)]
+    /// `DomainTransferLockChanged`: when the lock ends by time; null when it does not (or
+    /// it is unlocked).
     until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `RegistrantChanged`: the seller's account.
+    from: Option<String>,
+    /// `RegistrantChanged`: the buyer's account.
+    to: Option<String>,
+    /// `RegistrantChanged`: the buyer's chosen contact template (`id`, `name`,
+    /// `organisation`, `email`, `phone`, `address`, `country`); null: the buyer's verified
+    /// identity.
+    #[schema(value_type = Option<Object>)]
+    contact: Option<serde_json::Value>,
+    /// `RegistrantChanged`: a forced change (P9).
+    forced: Option<bool>,
+    /// `RegistrantChanged`: the end of the 60-day lock the change started, if any.
+    lock_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The events recorded, oldest first.
@@ -584,8 +597,8 @@ struct RegistrarEvents {
 
 /// The events the registrar core was given (local runner)
 ///
-/// Every `DomainTransferLockChanged` (P9, P11) published to the local registrar core, each
-/// once by its id, oldest first.
+/// Every `DomainTransferLockChanged` (P9, P11) and `RegistrantChanged` (O9) published to the
+/// local registrar core, each once by its id, oldest first.
 #[utoipa::path(
     get,
     path = "/dev/registrar/events",

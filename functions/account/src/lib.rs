@@ -26,6 +26,7 @@ use market_web::{
 pub fn routes() -> RouteTable {
     vec![
         ("GET", "/me/domains", get(domains)),
+        ("GET", "/me/contacts", get(contacts)),
         ("GET", "/me/ledger", get(ledger)),
         ("POST", "/me/payouts", post(request_payout)),
         ("GET", "/me/payouts", get(list_payouts)),
@@ -38,6 +39,7 @@ pub fn routes() -> RouteTable {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     domains,
+    contacts,
     ledger,
     request_payout,
     list_payouts,
@@ -71,6 +73,38 @@ async fn domains(
     Query(p): Query<Paging>,
 ) -> Result<Response, ApiError> {
     let page = accounts::my_domains(
+        &app,
+        &caller.account,
+        page_limit(p.limit)?,
+        page_cursor(p.cursor),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
+}
+
+/// The caller's registrant contact templates (O9)
+///
+/// Set by operators; a verified one can be chosen with `contact_id` when ordering or
+/// accepting a push, and the default one is used when none is chosen.
+#[utoipa::path(
+    get,
+    operation_id = "my_contacts",
+    path = "/me/contacts",
+    tag = "account",
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of the caller's contact templates, by id", body = market_app::views::PageView<market_app::contacts::ContactView>),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = Busy),
+    )
+)]
+async fn contacts(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Paging>,
+) -> Result<Response, ApiError> {
+    let page = market_app::contacts::list(
         &app,
         &caller.account,
         page_limit(p.limit)?,

@@ -15,7 +15,7 @@ use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId, PushId};
 use market_core::limits::{check_length, MAX_EMAIL_CHARS};
-use market_core::model::{Account, DomainFlags, FeeKind};
+use market_core::model::{Account, DomainFlags, FeeKind, RegistrantContact};
 use market_web::auth::Admin;
 use market_web::json::Json;
 use market_web::openapi::{Busy, ProblemSchema as ProblemDoc, Unauthenticated};
@@ -27,6 +27,11 @@ use market_web::{router_from, AppState, RouteTable};
 pub fn routes() -> RouteTable {
     vec![
         ("PUT", "/admin/accounts/{account_id}", put(put_account)),
+        (
+            "PUT",
+            "/admin/accounts/{account_id}/contacts/{contact_id}",
+            put(put_contact),
+        ),
         ("PUT", "/admin/domains/{domain}", put(put_domain)),
         ("POST", "/admin/domains/{domain}/events", post(domain_event)),
         (
@@ -49,6 +54,7 @@ pub fn routes() -> RouteTable {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     put_account,
+    put_contact,
     put_domain,
     domain_event,
     transfer_out,
@@ -115,6 +121,101 @@ async fn put_account(
         enterprise: body.enterprise.unwrap_or(false),
     };
     Ok(axum::Json(accounts::upsert_account(&app, account).await?).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PutContact)]
+struct ContactBody {
+    /// The registrant's name.
+    #[schema(max_length = 200)]
+    name: String,
+    #[schema(max_length = 200)]
+    organisation: Option<String>,
+    #[schema(max_length = 254)]
+    email: String,
+    #[schema(max_length = 40)]
+    phone: String,
+    #[schema(max_length = 500)]
+    address: String,
+    /// The country (ISO 3166-1 alpha-2 by convention).
+    #[schema(max_length = 64)]
+    country: String,
+    /// Whether the operator verified these details; only a verified template can be chosen.
+    verified: bool,
+    /// Make it the account's default template (the previous default stops being one).
+    default: Option<bool>,
+}
+
+/// Create or replace a contact template of an account (O9)
+///
+/// The template a buyer chooses (`contact_id` on `POST /orders` and `POST
+/// /pushes/{id}/accept`) or the account's default is the registrant a bought domain changes
+/// to. `default: true` clears the previous default in the same transaction.
+#[utoipa::path(
+    put,
+    path = "/admin/accounts/{account_id}/contacts/{contact_id}",
+    tag = "operators",
+    params(
+        ("account_id" = String, Path, description = "The account's id", pattern = "^[A-Za-z0-9._@-]{1,64}$"),
+        ("contact_id" = String, Path, description = "The template's id", pattern = "^[A-Za-z0-9_-]{1,64}$"),
+    ),
+    request_body = ContactBody,
+    responses(
+        (status = 200, description = "The contact template", body = market_app::contacts::ContactView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (no such account)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn put_contact(
+    State(app): State<AppState>,
+    _admin: Admin,
+    path: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    Json(body): Json<ContactBody>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Path((account, contact_id)) =
+        path.map_err(|e| Problem::new(Code::InvalidRequest, e.body_text()))?;
+    let account: AccountId = account.parse()?;
+    check_length("name", &body.name, 200)?;
+    if let Some(org) = &body.organisation {
+        check_length("organisation", org, 200)?;
+    }
+    check_length("email", &body.email, MAX_EMAIL_CHARS)?;
+    check_length("phone", &body.phone, 40)?;
+    check_length("address", &body.address, 500)?;
+    check_length("country", &body.country, 64)?;
+    for (field, value) in [
+        ("name", &body.name),
+        ("email", &body.email),
+        ("phone", &body.phone),
+        ("address", &body.address),
+        ("country", &body.country),
+    ] {
+        if value.trim().is_empty() {
+            return Err(Problem::new(Code::InvalidRequest, format!("{field} is empty")).into());
+        }
+    }
+    let details = RegistrantContact {
+        id: contact_id,
+        name: body.name,
+        organisation: body.organisation.filter(|o| !o.trim().is_empty()),
+        email: body.email,
+        phone: body.phone,
+        address: body.address,
+        country: body.country,
+    };
+    let view = market_app::contacts::put_contact(
+        &app,
+        &account,
+        details,
+        body.verified,
+        body.default.unwrap_or(false),
+    )
+    .await?;
+    Ok(axum::Json(view).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

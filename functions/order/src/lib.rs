@@ -52,6 +52,11 @@ struct PlaceBody {
     /// The human check's token (O7): the captcha widget's answer, rendered with the action
     /// `order`; it serves one request. The local runner's sandbox accepts `pass`.
     captcha_token: String,
+    /// The buyer's verified contact template the domains change registrant to (O9; see
+    /// `GET /me/contacts`). Absent: the account's default template, else its verified
+    /// identity. Unknown or unverified: 422 CONTACT_NOT_VERIFIED, nothing ordered.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    contact_id: Option<String>,
 }
 
 /// Order a cart (O1-O7)
@@ -70,7 +75,7 @@ struct PlaceBody {
         (status = 400, description = "INVALID_REQUEST, EMPTY_ORDER, BATCH_TOO_LARGE, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
         (status = 409, description = "NOTHING_ORDERABLE (with `errors`), IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "NOT_VERIFIED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, CONTACT_NOT_VERIFIED (O9), IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, response = RateLimited),
         (status = 503, response = Busy),
     )
@@ -87,7 +92,13 @@ async fn place(
     // O7: the token with where the request came from, for the captcha service.
     let human = HumanCheck::new(parsed.captcha_token).from_ip(ip);
     market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
-        orders::place(&app, &caller.account, &parsed.domains, &human)
+        orders::place_with_contact(
+            &app,
+            &caller.account,
+            &parsed.domains,
+            &human,
+            parsed.contact_id.as_deref(),
+        )
     })
     .await
 }

@@ -263,6 +263,11 @@ struct AcceptBody {
     /// the Idempotency-Key fingerprint.
     #[schema(format = Password, example = "my security password")]
     security_password: Option<String>,
+    /// The buyer's verified contact template the domains change registrant to (O9; see
+    /// `GET /me/contacts`). Absent: the account's default template, else its verified
+    /// identity. Unknown or unverified: 422 CONTACT_NOT_VERIFIED, nothing changes.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    contact_id: Option<String>,
 }
 
 /// Accept a push (P7); opens its payment
@@ -286,7 +291,7 @@ struct AcceptBody {
         (status = 403, description = "FORBIDDEN, SECURITY_PASSWORD_REQUIRED, SECURITY_CHECK_FAILED (P12)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "PUSH_NOT_PENDING, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, CONTACT_NOT_VERIFIED (O9), IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, response = SecurityLocked),
         (status = 503, response = Busy),
     )
@@ -303,7 +308,14 @@ async fn accept(
     let human = HumanCheck::new(body.captcha_token).from_ip(ip);
     let security = body.security_password.map(SecurityPassword::attempt);
     market_web::create(&app, &caller, &raw, StatusCode::OK, || {
-        pushes::accept(&app, &caller.account, &id, &human, security.as_ref())
+        pushes::accept_with_contact(
+            &app,
+            &caller.account,
+            &id,
+            &human,
+            security.as_ref(),
+            body.contact_id.as_deref(),
+        )
     })
     .await
 }

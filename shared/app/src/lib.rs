@@ -19,6 +19,7 @@ use market_core::policy::Policy;
 pub mod accounts;
 pub mod attempts;
 pub mod balances;
+pub mod contacts;
 pub mod fees;
 mod holds;
 pub mod idempotency;

@@ -49,6 +49,19 @@ pub async fn place(
     domains: &[String],
     human: &HumanCheck,
 ) -> AppResult<Placed> {
+    place_with_contact(app, buyer, domains, human, None).await
+}
+
+/// `POST /orders` with the buyer's registrant contact template (O9): `contact_id` unknown or
+/// unverified is 422 CONTACT_NOT_VERIFIED and nothing is ordered; absent, the account's
+/// default template, else its verified identity. Recorded on every order of the cart.
+pub async fn place_with_contact(
+    app: &App,
+    buyer: &AccountId,
+    domains: &[String],
+    human: &HumanCheck,
+    contact_id: Option<&str>,
+) -> AppResult<Placed> {
     check_cart_size(domains.len(), app.policy.max_cart)?;
     rate_limit::count(app, buyer, Counted::OrderAttempt).await?;
     if !app.captcha.verify(CaptchaAction::Order, human).await {
@@ -56,6 +69,7 @@ pub async fn place(
     }
     let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(buyer)).await?;
     check_trader(account.as_ref().map(|a| &a.value))?;
+    let contact = crate::contacts::choose(app, buyer, contact_id).await?;
 
     let mut rejected = Vec::new();
     let mut names: Vec<DomainName> = Vec::new();
@@ -81,8 +95,13 @@ pub async fn place(
         .collect();
     let mut orders = Vec::new();
     for group in group_cart(&cart, GroupLimits::default()) {
-        let (order, refused) =
-            reserve(app, buyer, group.into_iter().map(|(_, c)| c).collect()).await?;
+        let (order, refused) = reserve(
+            app,
+            buyer,
+            group.into_iter().map(|(_, c)| c).collect(),
+            contact.as_ref(),
+        )
+        .await?;
         rejected.extend(refused);
         if let Some(order) = order {
             // Promptness only: the scheduled sweep and the payment path read the deadline too.
@@ -185,6 +204,7 @@ async fn reserve(
     app: &App,
     buyer: &AccountId,
     group: Vec<Candidate>,
+    contact: Option<&market_core::model::RegistrantContact>,
 ) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
     let now = app.now();
     let order_id = OrderId::mint(app.ulid());
@@ -215,7 +235,7 @@ async fn reserve(
         let attempts = chunks.iter().map(|chunk| {
             let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() + 1);
             if atomic {
-                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by);
+                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by, contact);
                 writes.push(create(order_item(&order)));
             }
             for c in chunk {
@@ -253,7 +273,9 @@ async fn reserve(
         }
         if atomic && !held.is_empty() {
             return Ok((
-                Some(new_order(&order_id, buyer, &held, rate, now, pay_by)),
+                Some(new_order(
+                    &order_id, buyer, &held, rate, now, pay_by, contact,
+                )),
                 refused,
             ));
         }
@@ -273,7 +295,7 @@ async fn reserve(
     if held.is_empty() {
         return Ok((None, refused));
     }
-    let order = new_order(&order_id, buyer, &held, rate, now, pay_by);
+    let order = new_order(&order_id, buyer, &held, rate, now, pay_by, contact);
     app.transact(vec![create(order_item(&order))]).await?;
     Ok((Some(order), refused))
 }
@@ -286,6 +308,7 @@ fn new_order(
     rate: rust_decimal::Decimal,
     now: chrono::DateTime<chrono::Utc>,
     pay_by: chrono::DateTime<chrono::Utc>,
+    contact: Option<&market_core::model::RegistrantContact>,
 ) -> Order {
     let items: Vec<OrderItem> = held
         .iter()
@@ -313,6 +336,7 @@ fn new_order(
         paid_at: None,
         completed_at: None,
         releasing: false,
+        contact: contact.cloned(),
     }
 }
 

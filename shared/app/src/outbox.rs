@@ -122,6 +122,38 @@ fn lock_changed(
     message
 }
 
+/// O9: the message telling the registrar core that `moved` changed registrant from `from`
+/// to its owner now, with the buyer's `contact` (`None`: the verified identity); written in
+/// the delivery's transaction (merged with its other registrar messages by [`coalesce`]).
+pub fn registrant_changed(
+    app: &App,
+    moved: &Domain,
+    from: &market_core::ids::AccountId,
+    contact: Option<&market_core::model::RegistrantContact>,
+    forced: bool,
+) -> Write {
+    let now = app.now();
+    let id = app.ulid();
+    let mut message = message(KIND_REGISTRAR, serde_json::Value::Null, now, id);
+    let event = RegistrarEvent {
+        id: format!("evt_{}", id.to_string().to_lowercase()),
+        at: now,
+        detail: RegistrarDetail::RegistrantChanged {
+            domain: moved.name.to_string(),
+            from: from.to_string(),
+            to: moved.owner.to_string(),
+            contact: contact.cloned(),
+            forced,
+            lock_until: moved.transfer_lock_until.filter(|until| *until > now),
+        },
+    };
+    message.payload = serde_json::to_value(RegistrarBatch {
+        events: vec![event],
+    })
+    .expect("events serialise");
+    create(outbox_item(&message))
+}
+
 /// P9, P11: the writes of a domain changed from `read` (absent: a new domain) to `next`:
 /// its put, and when its transfer-out lock state at now differs from before (a trade
 /// begins or ends, its hold's end moves, a forced change sets the 60-day lock), the

@@ -23,6 +23,7 @@
 //! | audit     | `AUDIT#{day}#{shard}` | `{at}#{ulid}`          | ttl; shard = first byte of the body's SHA-256 mod 8 |
 //! | outbox    | `OUTBOX#{id}`      | `O`                       | gsi5 `DUE#{hour}` / next try while undelivered (a generic `kind` + JSON payload) |
 //! | registrar event (local) | `REGISTRAR#events` | `{event id}` | (written once: the local registrar adapter's record, P9/P11) |
+//! | contact   | `CONTACT#{account}` | `{contact_id}`           | a registrant contact template (O9); one of an account's may be its default |
 //! | captcha claim | `CAPTCHA#{token sha256}` | `C`            | ttl; written once: a token serves one request (O7) |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
@@ -309,6 +310,18 @@ pub fn decode<T: DeserializeOwned>(item: &Item) -> AppResult<Versioned<T>> {
         value,
         version: item.version,
     })
+}
+
+/// O9: the partition of an account's contact templates.
+pub fn contacts_partition(account: &AccountId) -> String {
+    format!("CONTACT#{account}")
+}
+pub fn contact_key(account: &AccountId, contact_id: &str) -> (String, String) {
+    (contacts_partition(account), contact_id.to_owned())
+}
+pub fn contact_item(contact: &market_core::model::Contact) -> Item {
+    let (pk, sk) = contact_key(&contact.account, &contact.details.id);
+    Item::new(pk, sk, body(contact))
 }
 
 pub fn account_item(account: &Account) -> Item {

@@ -68,6 +68,8 @@ pub enum Code {
     // The registrar (P9, P11)
     /// A transfer-out event for a domain inside its 60-day lock (P9).
     TransferLocked,
+    /// O9: the registrant contact asked for is unknown or not verified.
+    ContactNotVerified,
 }
 
 impl Code {
@@ -92,6 +94,7 @@ impl Code {
             PayloadTooLarge => 413,
             NotRefundable | InsufficientFunds => 409,
             NotVerified
+            | ContactNotVerified
             | NoPayoutAccount
             | NotOwner
             | TooSoonAfterRegistration
@@ -171,6 +174,7 @@ impl Code {
             SecurityCheckFailed => "Security check failed",
             SecurityLocked => "Security checks locked for a while",
             TransferLocked => "Domain inside its transfer lock",
+            ContactNotVerified => "Contact unknown or not verified",
         }
     }
 }

@@ -249,6 +249,33 @@ pub struct PaymentRef {
     pub failure: Option<String>,
 }
 
+/// O9: the registrant details of a contact template: what the registrar core writes on a
+/// domain that changes hands to its account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrantContact {
+    /// The template's id (unique within its account).
+    pub id: String,
+    pub name: String,
+    pub organisation: Option<String>,
+    pub email: String,
+    pub phone: String,
+    pub address: String,
+    pub country: String,
+}
+
+/// O9: a contact template of an account, set by operators; only a verified one can be
+/// the registrant of a domain bought or pushed to the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub account: AccountId,
+    #[serde(flatten)]
+    pub details: RegistrantContact,
+    pub verified: bool,
+    /// The account's default template (at most one is).
+    pub default: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// One payment group of a cart (O2), paid in one payment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
@@ -269,6 +296,10 @@ pub struct Order {
     /// sweep finishes what a crash interrupted (the holds also lapse by themselves).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub releasing: bool,
+    /// O9: the buyer's registrant contact chosen at order time (a template); `None`: the
+    /// buyer's verified identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<RegistrantContact>,
 }
 
 /// State of one payment attempt at the provider (O6).
@@ -453,6 +484,10 @@ pub struct Push {
     pub completed_at: Option<DateTime<Utc>>,
     /// P9: set when the change of registrant was forced (the 60-day lock runs from here).
     pub forced_at: Option<DateTime<Utc>>,
+    /// O9: the buyer's registrant contact chosen at acceptance (a template); `None`: the
+    /// buyer's verified identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<RegistrantContact>,
 }
 
 impl Push {

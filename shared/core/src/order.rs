@@ -199,6 +199,7 @@ mod tests {
             paid_at: None,
             completed_at: None,
             releasing: false,
+            contact: None,
         }
     }
 

@@ -70,6 +70,7 @@ mod tests {
             confirm_by: None,
             completed_at: None,
             forced_at: None,
+            contact: None,
         }
     }
 

@@ -79,6 +79,7 @@ pub const CODES: &[Code] = {
         SecurityCheckFailed,
         SecurityLocked,
         TransferLocked,
+        ContactNotVerified,
     ]
 };
 
@@ -130,7 +131,8 @@ fn listed(code: Code) {
         | SecurityPasswordRequired
         | SecurityCheckFailed
         | SecurityLocked
-        | TransferLocked => {}
+        | TransferLocked
+        | ContactNotVerified => {}
     }
 }
 
@@ -322,6 +324,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 43);
+        assert_eq!(seen.len(), 44);
     }
 }

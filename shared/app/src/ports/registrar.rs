@@ -32,6 +32,18 @@ pub enum RegistrarDetail {
         reason: Option<String>,
         until: Option<DateTime<Utc>>,
     },
+    /// O9: the domain's registrant changed from the seller's account `from` to the buyer's
+    /// `to`, with the buyer's chosen `contact` (a verified template's details; `null`: the
+    /// buyer's verified identity). `forced`: a forced change (P9), which starts the 60-day
+    /// transfer lock ending at `lock_until`.
+    RegistrantChanged {
+        domain: String,
+        from: String,
+        to: String,
+        contact: Option<market_core::model::RegistrantContact>,
+        forced: bool,
+        lock_until: Option<DateTime<Utc>>,
+    },
 }
 
 impl RegistrarEvent {
@@ -39,6 +51,7 @@ impl RegistrarEvent {
     pub fn kind(&self) -> &'static str {
         match self.detail {
             RegistrarDetail::DomainTransferLockChanged { .. } => "DomainTransferLockChanged",
+            RegistrarDetail::RegistrantChanged { .. } => "RegistrantChanged",
         }
     }
 }

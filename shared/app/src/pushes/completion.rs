@@ -97,6 +97,14 @@ pub(super) fn completion_writes(
         }
         // P9, P11: the trade ends (and a forced change starts the 60-day lock): told.
         writes.extend(crate::outbox::domain_writes(app, &moved, Some(domain)));
+        // O9: the registrant change with the buyer's chosen contact (merged into one message).
+        writes.push(crate::outbox::registrant_changed(
+            app,
+            &moved,
+            &domain.value.owner,
+            push.contact.as_ref(),
+            forced,
+        ));
     }
     if !push.amount_due().amount().is_zero() {
         let settles_at = now + app.policy.settlement_period;

@@ -124,6 +124,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
             confirm_by: None,
             completed_at: None,
             forced_at: None,
+            contact: None,
         };
         let mut writes = vec![create(push_item(&push))];
         for domain in &domains {

@@ -44,6 +44,20 @@ pub async fn accept(
     human: &HumanCheck,
     security_password: Option<&SecurityPassword>,
 ) -> AppResult<PushView> {
+    accept_with_contact(app, caller, id, human, security_password, None).await
+}
+
+/// `POST /pushes/{id}/accept` with the buyer's registrant contact template (O9): unknown or
+/// unverified is 422 CONTACT_NOT_VERIFIED and nothing changes; absent, the account's default
+/// template, else its verified identity. Recorded on the push for its completion.
+pub async fn accept_with_contact(
+    app: &App,
+    caller: &AccountId,
+    id: &PushId,
+    human: &HumanCheck,
+    security_password: Option<&SecurityPassword>,
+    contact_id: Option<&str>,
+) -> AppResult<PushView> {
     if !app.captcha.verify(CaptchaAction::PushAccept, human).await {
         return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
     }
@@ -60,9 +74,11 @@ pub async fn accept(
         let account: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(caller)).await?;
         check_trader(account.as_ref().map(|a| &a.value))?;
+        let contact = crate::contacts::choose(app, caller, contact_id).await?;
         let (held, why_not) = held_domains(app, &push.value, now).await?;
         let mut next = push.value.clone();
         next.accepted_at = Some(now);
+        next.contact = contact;
         next.updated_at = now;
         if let Some(reason) = why_not {
             // P4: the exchange cannot complete; nothing has been paid yet.

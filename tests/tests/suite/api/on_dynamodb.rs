@@ -303,3 +303,35 @@ async fn p9_p11_a_lock_change_is_published_exactly_once_through_failures_on_dyna
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o9_contact_templates_are_set_by_operators_and_listed_on_dynamodb() {
+    crate::api::contacts::o9_contact_templates_are_set_by_operators_and_listed(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o9_an_order_with_an_unknown_or_unverified_contact_is_refused_on_dynamodb() {
+    crate::api::contacts::o9_an_order_with_an_unknown_or_unverified_contact_is_refused(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o9_a_delivered_sale_publishes_one_registrant_change_with_the_buyers_contact_on_dynamodb() {
+    crate::api::contacts::o9_a_delivered_sale_publishes_one_registrant_change_with_the_buyers_contact(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn o9_p9_a_forced_push_change_publishes_forced_with_the_lock_on_dynamodb() {
+    crate::api::contacts::o9_p9_a_forced_push_change_publishes_forced_with_the_lock(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
