@@ -56,6 +56,13 @@ fn backoff(receives: u32) -> chrono::Duration {
     chrono::Duration::seconds(1i64 << receives.clamp(1, 5)).min(chrono::Duration::seconds(30))
 }
 
+/// A message's identity for logs: where it sits (the durable queue's key, with the
+/// message's id) or its SQS receipt, cut short.
+fn message_ref(message: &Received) -> &str {
+    let last = message.handle.rsplit('\n').next().unwrap_or_default();
+    &last[..last.len().min(80)]
+}
+
 /// Hands one message to its consumer; deletes it once handled, else releases it with a
 /// [`backoff`]. A handler that panics counts as failed and stops nothing else.
 async fn process(app: &Arc<App>, consumer: &dyn QueueConsumer, message: &Received) -> bool {
@@ -64,7 +71,7 @@ async fn process(app: &Arc<App>, consumer: &dyn QueueConsumer, message: &Receive
         match tokio::spawn(async move { handle(&app, topic, &body).await }).await {
             Ok(handled) => handled,
             Err(e) => {
-                tracing::error!(topic = topic_name(message.topic), error = %e, "the handler panicked; the message will be retried");
+                tracing::error!(topic = topic_name(message.topic), message = message_ref(message), receives = message.receives, error = %e, "the handler panicked; the message will be retried");
                 false
             }
         }
@@ -72,12 +79,18 @@ async fn process(app: &Arc<App>, consumer: &dyn QueueConsumer, message: &Receive
     let settled = if handled {
         consumer.ack(message).await
     } else {
+        tracing::warn!(
+            topic = topic_name(message.topic),
+            message = message_ref(message),
+            receives = message.receives,
+            "message not handled; released for another try"
+        );
         consumer.release(message, backoff(message.receives)).await
     };
     if let Err(e) = settled {
         // Not deleted: it comes back after its visibility timeout and is handled again,
         // which the consumers allow (they apply each result once).
-        tracing::warn!(topic = topic_name(message.topic), error = %e, "could not settle a message");
+        tracing::warn!(topic = topic_name(message.topic), message = message_ref(message), handled, error = %e, "could not settle a message");
     }
     handled
 }
