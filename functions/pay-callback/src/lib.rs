@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
-use market_app::notifications::{self, MAX_BODY_BYTES};
+use market_app::payments::door::{self as notifications, MAX_BODY_BYTES};
 use market_app::payments::{self, Applied};
 use market_app::{App, AppError};
 use market_core::error::{Code, Problem};

@@ -26,7 +26,6 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod listings;
 pub mod metrics;
-pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod paging;

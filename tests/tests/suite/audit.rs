@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use market_adapters::store::embedded::EmbeddedStore;
-use market_app::notifications::AUDIT_BODY_BYTES;
+use market_app::payments::door::AUDIT_BODY_BYTES;
 use market_app::payments::{self, Applied};
 use market_app::repo;
 use market_app::store::{Item, Query, Store};

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::notifications::audit;
+use crate::payments::door::audit;
 use crate::ports::payment::{Notification, TradeStatus};
 use crate::repo::{self, journal_writes, load, order_item, payment_item, put, Versioned};
 use crate::retry::{retrying, written};

@@ -2,7 +2,7 @@
 //! payment they name, deduplicated by the provider's ids; and `trade.query` answers (O6),
 //! which take the same path.
 
-use crate::notifications::audit;
+use crate::payments::door::audit;
 use crate::ports::payment::{Merchant, Notification, TradeQuery, VerifyError};
 use crate::repo::{self, load};
 use crate::{App, AppError, AppResult};

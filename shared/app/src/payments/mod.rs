@@ -10,6 +10,7 @@
 //! journal, dedupe record, refund and settlement on its key being new.
 
 mod apply;
+pub mod door;
 mod credit;
 mod delivery;
 mod intake;

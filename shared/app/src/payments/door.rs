@@ -1,4 +1,4 @@
-//! The payment provider's notifications at the door, and the trail of those refused later.
+//! The door of the provider's payment notifications, and the trail of those refused later.
 //!
 //! `POST /payments/alipay/notify` is public (no authorizer: Alipay cannot hold our tokens),
 //! so anyone can post to it. What can never be a notification is turned away before it costs
@@ -15,8 +15,8 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use super::repo::{self, create};
-use super::{App, AppError, AppResult};
+use crate::repo::{self, create};
+use crate::{App, AppError, AppResult};
 use crate::metrics;
 use crate::ports::queue::Topic;
 use crate::store::Item;
