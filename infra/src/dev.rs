@@ -10,6 +10,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use market_adapters::mail::StoreMailer;
 use market_adapters::payment::sandbox::{FailMode, Operation};
 use market_adapters::payment::{SandboxProvider, TradeStatus};
 use market_adapters::queue::{DurableQueue, Topic};
@@ -39,6 +40,8 @@ pub struct DevState {
     pub through_sqs: bool,
     /// The local registrar core: what it was told (P9, P11).
     pub registrar: Arc<StoreRegistrar>,
+    /// The local mailbox (N1).
+    pub mailer: Arc<StoreMailer>,
 }
 
 /// The dev routes, as data (never deployed: the template test checks none is).
@@ -55,6 +58,8 @@ pub fn routes() -> RouteTable {
         ("POST", "/dev/provider/fail-next", post(fail_next)),
         ("POST", "/dev/queue/redrive", post(redrive)),
         ("GET", "/dev/registrar/events", get(registrar_events)),
+        ("GET", "/dev/mail", get(mail)),
+        ("POST", "/dev/mail/fail-next", post(mail_fail_next)),
     ]
 }
 
@@ -67,7 +72,9 @@ pub fn routes() -> RouteTable {
     run_sweep,
     fail_next,
     redrive,
-    registrar_events
+    registrar_events,
+    mail,
+    mail_fail_next
 ))]
 pub struct Api;
 
@@ -613,4 +620,72 @@ struct RegistrarEvents {
 async fn registrar_events(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
     let items = dev.registrar.events().await.map_err(AppError::Internal)?;
     Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// One email the marketplace sent.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct MailDoc {
+    /// The notice's id, also the email's dedupe id: each is kept once.
+    id: String,
+    to: String,
+    subject: String,
+    body: String,
+    sent_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The emails sent, by id (the order of their notices).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Mailbox {
+    items: Vec<MailDoc>,
+}
+
+/// The emails the marketplace sent (local runner)
+///
+/// Every notice emailed (N1), each once by its id, also those sent on to `MARKET_SMTP_URL`.
+#[utoipa::path(
+    get,
+    path = "/dev/mail",
+    tag = "local runner",
+    security(()),
+    responses(
+        (status = 200, description = "The emails", body = Mailbox),
+        (status = 503, response = Busy),
+    )
+)]
+async fn mail(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
+    let items = dev.mailer.sent().await.map_err(AppError::Internal)?;
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = MailFailNext)]
+struct MailFailNextBody {
+    /// How many of the next sends fail (0: none; 4294967295: down until set again).
+    count: u32,
+}
+
+/// Make the mail server fail the next sends (local runner)
+///
+/// The next `count` emails fail, as a mail server that is down: trades go on, and each
+/// notice is retried with backoff by the outbox (N1).
+#[utoipa::path(
+    post,
+    path = "/dev/mail/fail-next",
+    tag = "local runner",
+    security(()),
+    request_body = MailFailNextBody,
+    responses(
+        (status = 200, description = "Planned", body = MailFailNextBody),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+async fn mail_fail_next(
+    Extension(dev): Extension<DevState>,
+    Json(body): Json<MailFailNextBody>,
+) -> Result<Response, ApiError> {
+    dev.mailer.fail_next(body.count);
+    Ok(axum::Json(json!({ "count": body.count })).into_response())
 }

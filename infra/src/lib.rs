@@ -10,6 +10,7 @@ use anyhow::Context;
 use axum::Router;
 
 use market_adapters::config::CaptchaMode;
+use market_adapters::mail::{SmtpMailer, StoreMailer};
 use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
 use market_adapters::queue::DurableQueue;
@@ -24,6 +25,7 @@ use market_core::policy::Policy;
 use market_web::auth::{self, AuthMode};
 
 pub mod dev;
+pub mod notifier;
 pub mod openapi;
 pub mod pump;
 pub mod seed;
@@ -64,7 +66,15 @@ pub struct Settings {
     pub captcha: CaptchaMode,
     /// How often the sweeper runs on its own (real time).
     pub sweep_every: std::time::Duration,
+    /// `MARKET_SMTP_URL` (`smtp://host:port`): emails are also sent there (N1); they are
+    /// always kept for `GET /dev/mail`.
+    pub smtp_url: Option<String>,
+    /// `MARKET_MAIL_FROM`: the sender of those emails.
+    pub mail_from: String,
 }
+
+/// The sender of the local runner's emails unless `MARKET_MAIL_FROM` says otherwise.
+pub const DEFAULT_MAIL_FROM: &str = "market@localhost";
 
 impl Settings {
     /// Reads `MARKET_*` from the environment, with working defaults.
@@ -118,6 +128,8 @@ impl Settings {
             policy,
             captcha,
             sweep_every: std::time::Duration::from_secs(60),
+            smtp_url: var("MARKET_SMTP_URL"),
+            mail_from: var("MARKET_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
         })
     }
 
@@ -133,6 +145,8 @@ impl Settings {
             policy: Policy::default(),
             captcha: CaptchaMode::Sandbox,
             sweep_every: std::time::Duration::from_secs(3600),
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.into(),
         }
     }
 }
@@ -181,6 +195,8 @@ pub struct Running {
     pub sandbox: Arc<SandboxProvider>,
     /// The local registrar core (tests make it fail publishes, P9/P11).
     pub registrar: Arc<StoreRegistrar>,
+    /// The local mailbox (N1; tests make it fail sends).
+    pub mailer: Arc<StoreMailer>,
     pub settings: Settings,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
@@ -286,6 +302,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let second_factor = Arc::new(Argon2Password::new(store.clone()));
     // P9, P11: the registrar core's events, recorded in the same store.
     let registrar = Arc::new(StoreRegistrar::new(store.clone()));
+    // N1: emails kept in the same store for /dev/mail, and sent over SMTP when configured.
+    let smtp = match &settings.smtp_url {
+        Some(url) => Some(SmtpMailer::new(url, &settings.mail_from)?),
+        None => None,
+    };
+    let mailer = Arc::new(StoreMailer::new(store.clone(), clock.clone(), smtp));
+    let (feed, committed) = notifier::LocalFeed::new();
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
@@ -294,6 +317,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         captcha,
         second_factor,
         registrar: registrar.clone(),
+        mailer: mailer.clone(),
+        outbox_feed: Arc::new(feed),
         policy: settings.policy.clone(),
     });
     if settings.seed_demo {
@@ -307,6 +332,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         queue: queue.clone(),
         through_sqs: sqs.is_some(),
         registrar: registrar.clone(),
+        mailer: mailer.clone(),
     });
     let router = routes(dev)
         .with_state(app.clone())
@@ -335,6 +361,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             queue.clone(),
             stopping.clone(),
         )),
+        tokio::spawn(notifier::run_notifier(
+            app.clone(),
+            committed,
+            stopping.clone(),
+        )),
         tokio::spawn(pump::run_sweeper(
             app.clone(),
             queue.clone(),
@@ -351,6 +382,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         queue,
         sandbox,
         registrar,
+        mailer,
         settings,
         stop,
         server,

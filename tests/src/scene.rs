@@ -56,6 +56,7 @@ impl Scene {
         let registrar = Arc::new(market_adapters::registrar::StoreRegistrar::new(
             store.clone(),
         ));
+        let store_for_mail = store.clone();
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
@@ -68,6 +69,13 @@ impl Scene {
             captcha: Arc::new(SandboxCaptcha),
             second_factor,
             registrar,
+            mailer: Arc::new(market_adapters::mail::StoreMailer::new(
+                store_for_mail,
+                clock.clone(),
+                None,
+            )),
+            // No notifier: notices wait in the outbox for the scene's sweeps.
+            outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
             policy,
         });
         Scene {
@@ -87,6 +95,7 @@ impl Scene {
                 payout_account: Some(format!("{who}@example.com")),
                 email: None,
                 enterprise: false,
+                locale: Default::default(),
             };
             accounts::upsert_account(&self.app, account)
                 .await

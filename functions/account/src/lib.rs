@@ -1,7 +1,8 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
 //! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
-//! password (API.md "Security password", P12).
-use axum::extract::State;
+//! password (API.md "Security password", P12), and the caller's notices (API.md
+//! "Notifications", N1).
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -32,6 +33,12 @@ pub fn routes() -> RouteTable {
         ("GET", "/me/payouts", get(list_payouts)),
         ("GET", "/me/payouts/{id}", get(read_payout)),
         ("PUT", "/me/security-password", put(set_security_password)),
+        ("GET", "/me/notifications", get(notifications)),
+        (
+            "POST",
+            "/me/notifications/{id}/read",
+            post(read_notification),
+        ),
     ]
 }
 
@@ -44,7 +51,9 @@ pub fn routes() -> RouteTable {
     request_payout,
     list_payouts,
     read_payout,
-    set_security_password
+    set_security_password,
+    notifications,
+    read_notification
 ))]
 pub struct Api;
 
@@ -284,4 +293,76 @@ async fn set_security_password(
     let current = body.current_password.map(SecurityPassword::attempt);
     security::set_password(&app, &caller.account, &new, current.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The query of `GET /me/notifications`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct InboxQuery {
+    /// `true`: only unread notices; `false`: only read ones; absent: all.
+    unread: Option<bool>,
+    /// Items per page: default 50, at most 200.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page; absent or empty for the first.
+    cursor: Option<String>,
+}
+
+/// The caller's notices, newest first (N1)
+///
+/// Every notice of a push, an order, a refund or a payout the caller is a party to, in the
+/// language of the account (`locale`), also emailed where the account has an address.
+#[utoipa::path(
+    get,
+    operation_id = "my_notifications",
+    path = "/me/notifications",
+    tag = "account",
+    params(InboxQuery),
+    responses(
+        (status = 200, description = "A page of notices, newest first", body = market_app::views::PageView<market_app::notifications::inbox::NotificationView>),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = Busy),
+    )
+)]
+async fn notifications(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<InboxQuery>,
+) -> Result<Response, ApiError> {
+    let page = market_app::notifications::inbox::list(
+        &app,
+        &caller.account,
+        q.unread,
+        page_limit(q.limit)?,
+        page_cursor(q.cursor),
+    )
+    .await?;
+    Ok(axum::Json(page).into_response())
+}
+
+/// Mark one of the caller's notices read (N1)
+///
+/// Marking a read notice again changes nothing.
+#[utoipa::path(
+    post,
+    operation_id = "read_notification",
+    path = "/me/notifications/{id}/read",
+    tag = "account",
+    params(("id" = String, Path, description = "The notice's id")),
+    responses(
+        (status = 200, description = "The notice, read", body = market_app::notifications::inbox::NotificationView),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "NOT_FOUND (also another account's notice)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn read_notification(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let note = market_app::notifications::inbox::mark_read(&app, &caller.account, &id).await?;
+    Ok(axum::Json(note).into_response())
 }

@@ -16,6 +16,7 @@ use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId, PushId};
 use market_core::limits::{check_length, MAX_EMAIL_CHARS};
 use market_core::model::{Account, DomainFlags, FeeKind, RegistrantContact};
+use market_core::notice::Locale;
 use market_web::auth::Admin;
 use market_web::json::Json;
 use market_web::openapi::{Busy, ProblemSchema as ProblemDoc, Unauthenticated};
@@ -47,6 +48,7 @@ pub fn routes() -> RouteTable {
         ("POST", "/admin/pushes/{id}/takedown", post(take_down_push)),
         ("PUT", "/admin/fees", put(put_fees)),
         ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
+        ("POST", "/admin/outbox/redrive", post(redrive_outbox)),
     ]
 }
 
@@ -61,7 +63,8 @@ pub fn routes() -> RouteTable {
     take_down_listing,
     take_down_push,
     put_fees,
-    refund_order_item
+    refund_order_item,
+    redrive_outbox
 ))]
 pub struct Api;
 
@@ -83,6 +86,29 @@ struct AccountBody {
     #[schema(max_length = 254)]
     email: Option<String>,
     enterprise: Option<bool>,
+    /// The language of the account's notices (N1); `zh-CN` when absent.
+    locale: Option<LocaleWord>,
+}
+
+/// The languages of notices (N1).
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[schema(as = Locale)]
+enum LocaleWord {
+    #[serde(rename = "zh-CN")]
+    #[schema(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    #[schema(rename = "en")]
+    En,
+}
+
+impl From<LocaleWord> for Locale {
+    fn from(word: LocaleWord) -> Locale {
+        match word {
+            LocaleWord::ZhCn => Locale::ZhCn,
+            LocaleWord::En => Locale::En,
+        }
+    }
 }
 
 /// Create or replace an account (A1)
@@ -119,6 +145,7 @@ async fn put_account(
         payout_account: body.payout_account.filter(|p| !p.trim().is_empty()),
         email: body.email,
         enterprise: body.enterprise.unwrap_or(false),
+        locale: body.locale.map(Locale::from).unwrap_or_default(),
     };
     Ok(axum::Json(accounts::upsert_account(&app, account).await?).into_response())
 }
@@ -620,4 +647,36 @@ async fn transfer_out(
         until: answer.until,
     })
     .into_response())
+}
+
+/// Redrive the outbox's dead letters (N1, P9)
+///
+/// Messages given up on after every try (the registrar core or the mail service down for
+/// hours; each raised `OutboxDeadLettered`) are tried again at once, from where they
+/// stopped. Answers how many.
+#[utoipa::path(
+    post,
+    path = "/admin/outbox/redrive",
+    tag = "operators",
+    responses(
+        (status = 200, description = "How many messages were re-armed", body = Redriven),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn redrive_outbox(
+    State(app): State<AppState>,
+    _admin: Admin,
+) -> Result<Response, ApiError> {
+    let redriven = market_app::outbox::redrive(&app).await?;
+    tracing::info!(redriven, "outbox dead letters redriven");
+    Ok(axum::Json(serde_json::json!({ "redriven": redriven })).into_response())
+}
+
+/// How many dead letters were re-armed.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Redriven {
+    redriven: usize,
 }

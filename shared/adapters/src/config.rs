@@ -129,6 +129,9 @@ pub struct CloudSettings {
     pub policy: Policy,
     /// `REGISTRAR_BUS_NAME`: the EventBridge bus the registrar core reads (P9, P11).
     pub registrar_bus: Option<String>,
+    /// `MAIL_FROM`: the verified SES identity the `notify` function sends email as (N1);
+    /// a function without it sends none (its notices wait in the outbox for `notify`).
+    pub mail_from: Option<String>,
 }
 
 impl CloudSettings {
@@ -164,6 +167,7 @@ impl CloudSettings {
             provider,
             policy: policy_from_lookup(&var)?,
             registrar_bus: var("REGISTRAR_BUS_NAME"),
+            mail_from: var("MAIL_FROM"),
         })
     }
 }
@@ -199,6 +203,11 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         Some(bus) => Arc::new(crate::registrar::EventBridgeRegistrar::new(bus)),
         None => Arc::new(crate::registrar::UnwiredRegistrar),
     };
+    // N1: email through SES, from the notify function only.
+    let mailer: Arc<dyn market_app::ports::mailer::Mailer> = match settings.mail_from {
+        Some(from) => Arc::new(crate::mail::SesMailer::new(from)),
+        None => Arc::new(crate::mail::NoMailer),
+    };
     Ok(Arc::new(App {
         store,
         clock,
@@ -207,6 +216,9 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         captcha,
         second_factor,
         registrar,
+        mailer,
+        // The table's DynamoDB Stream hands new outbox items to the notify function.
+        outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
         policy: settings.policy,
     }))
 }

@@ -4,6 +4,7 @@
 //! environment. Adapters never import each other's internals but through the ports.
 pub mod captcha;
 pub mod config;
+pub mod mail;
 pub mod payment;
 pub mod queue;
 pub mod registrar;

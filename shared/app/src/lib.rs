@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::ports::captcha::Captcha;
 use crate::ports::clock::Clock;
+use crate::ports::mailer::Mailer;
+use crate::ports::outbox_feed::OutboxFeed;
 use crate::ports::payment::PaymentProvider;
 use crate::ports::queue::Queue;
 use crate::ports::registrar::Registrar;
@@ -26,6 +28,7 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod listings;
 pub mod metrics;
+pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod paging;
@@ -55,6 +58,11 @@ pub struct App {
     /// P9, P11: the registrar core, told of every change of a domain's transfer-out lock
     /// (through the outbox).
     pub registrar: Arc<dyn Registrar>,
+    /// N1: email to people (through the outbox).
+    pub mailer: Arc<dyn Mailer>,
+    /// N1: told of committed outbox messages (the local notifier; a no-op in the cloud,
+    /// where the DynamoDB Stream tells the `notify` function).
+    pub outbox_feed: Arc<dyn OutboxFeed>,
     pub policy: Policy,
 }
 
@@ -68,8 +76,9 @@ impl App {
     /// index entry no earlier than the bucket of the hour it is written in: an entry due in
     /// an hour the sweep's cursor may have passed already is put where the sweep still
     /// reads (its sort key keeps the real due time, so it is due at once). Every use case
-    /// writes through here. The outbox messages a transaction creates are delivered right
-    /// after it commits (`outbox`); those that fail are the sweep's.
+    /// writes through here. The outbox messages a transaction creates are handed on right
+    /// after it commits (`outbox`: the registrar's at once, the people's to the notifier);
+    /// those that fail are the sweep's.
     pub async fn transact(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.now();
         outbox::coalesce(&mut writes);
@@ -78,9 +87,9 @@ impl App {
                 repo::file_due_no_earlier_than(item, now);
             }
         }
-        let messages = outbox::created_ids(&writes);
+        let messages = outbox::created(&writes);
         self.store.transact(writes).await?;
-        outbox::deliver_now(self, &messages).await;
+        outbox::hand_on(self, &messages).await;
         Ok(())
     }
 

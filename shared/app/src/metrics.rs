@@ -27,6 +27,9 @@ pub const SWEEP_FAILED: &str = "SweepItemsFailed";
 pub const REFUNDS_PENDING: &str = "RefundsPending";
 /// Payouts waiting for a definite answer from the provider, seen by a sweep (S6).
 pub const PAYOUTS_WAITING: &str = "PayoutsWaiting";
+/// Outbox messages given up on after every try (a registrar core or a mail service down for
+/// hours): template.yaml's `OutboxDeadLetterAlarm` pages on the first one (N1).
+pub const OUTBOX_DEAD_LETTERED: &str = "OutboxDeadLettered";
 
 /// A count of the marketplace's own, under the one dimension `Service=market` (what
 /// template.yaml's dashboard reads).

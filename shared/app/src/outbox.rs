@@ -8,8 +8,11 @@
 //! one message ([`coalesce`]), so the outbox adds one write to a transaction, never one a
 //! domain, and every transaction stays within DynamoDB's 100 actions.
 //!
+//! Notices to people (N1, kind `notify`, `crate::notifications`) ride the same outbox.
+//!
 //! Delivery is at least once: right after the transaction that wrote it commits
-//! (`App::transact` calls [`deliver_now`]), and again by the sweep (the message is in the
+//! (`App::transact` calls [`hand_on`]: registrar messages at once, every message to the
+//! notifier), and again by the sweep (the message is in the
 //! due index until delivered) with backoff until the receiver takes it. The message is
 //! marked delivered with a conditional write. A message published twice (a crash between
 //! publishing and marking, a sweep racing the first try) carries the same id, which the
@@ -26,6 +29,9 @@ use market_core::transfer::{transfer_out, TransferOut};
 
 /// The kind of a message for the registrar core (its payload is a [`RegistrarEvent`]).
 pub const KIND_REGISTRAR: &str = "registrar";
+
+/// The index partition of dead-lettered messages (gsi1), for redrive.
+pub const DEAD_LETTERS: &str = "OUTBOX#dead";
 
 /// The longest wait between two tries of a message.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
@@ -46,6 +52,13 @@ pub struct OutboxMessage {
     pub delivered_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// How many of its entries (events, notices) earlier tries delivered: a retry goes on
+    /// from there, so a notice already sent is not sent again by a later failure's retry.
+    #[serde(default)]
+    pub progress: u32,
+    /// Set when it was given up on after [`MAX_DELIVERY_ATTEMPTS`] tries.
+    #[serde(default)]
+    pub dead_at: Option<DateTime<Utc>>,
 }
 
 /// The wait after `attempts` failed tries: 30 s, 1 min, 2 min … at most [`MAX_BACKOFF`].
@@ -61,7 +74,9 @@ pub fn outbox_item(message: &OutboxMessage) -> Item {
         sk,
         serde_json::to_string(message).expect("outbox messages serialise"),
     );
-    if message.delivered_at.is_none() {
+    if message.dead_at.is_some() {
+        item = item.indexed(Index::Gsi1, DEAD_LETTERS, message.id.clone());
+    } else if message.delivered_at.is_none() {
         let due = message.next_attempt_at;
         item = item.indexed(
             Index::Gsi5,
@@ -88,6 +103,8 @@ pub fn message(
         next_attempt_at: now,
         delivered_at: None,
         last_error: None,
+        progress: 0,
+        dead_at: None,
     }
 }
 
@@ -180,90 +197,132 @@ pub fn domain_writes(app: &App, next: &Domain, read: Option<&Versioned<Domain>>)
     writes
 }
 
-/// Merges the registrar messages a transaction creates into its first one (their events in
-/// order, each keeping its own id): one outbox write a transaction, however many domains.
+/// Merges the messages of one kind a transaction creates into the first of that kind (a
+/// payload is an object of lists: `{"events": [...]}`, `{"notices": [...]}`; the lists are
+/// joined in order, each entry keeping its own id): one outbox write a kind a
+/// transaction, however many domains or people it concerns.
 pub(crate) fn coalesce(writes: &mut Vec<Write>) {
-    let mut first: Option<(usize, OutboxMessage)> = None;
-    let mut merged = Vec::new();
-    let mut n = 0;
+    // A kind's first message, and what later ones of the kind add to its lists.
+    let mut firsts: Vec<(OutboxMessage, serde_json::Map<String, serde_json::Value>)> = Vec::new();
     writes.retain(|write| {
-        let index = n;
-        n += 1;
-        let Write::Put(item, Expect::Absent) = write else {
+        let Some(message) = created_message(write) else {
             return true;
         };
-        if !item.pk.starts_with("OUTBOX#") {
-            return true;
-        }
-        let Ok(message) = serde_json::from_str::<OutboxMessage>(&item.body) else {
+        let serde_json::Value::Object(lists) = message.payload.clone() else {
             return true;
         };
-        if message.kind != KIND_REGISTRAR {
-            return true;
-        }
-        let Ok(batch) = serde_json::from_value::<RegistrarBatch>(message.payload.clone()) else {
-            return true;
-        };
-        match first {
+        match firsts.iter_mut().find(|(m, _)| m.kind == message.kind) {
             None => {
-                first = Some((index, message));
+                firsts.push((message, serde_json::Map::new()));
                 true
             }
-            Some(_) => {
-                merged.extend(batch.events);
+            Some((_, added)) => {
+                for (key, value) in lists {
+                    if let serde_json::Value::Array(entries) = value {
+                        let list = added
+                            .entry(key)
+                            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                        if let serde_json::Value::Array(list) = list {
+                            list.extend(entries);
+                        }
+                    }
+                }
                 false
             }
         }
     });
-    let Some((index, mut message)) = first else {
-        return;
-    };
-    if merged.is_empty() {
-        return;
-    }
-    let mut batch: RegistrarBatch =
-        serde_json::from_value(message.payload.clone()).expect("read above");
-    batch.events.extend(merged);
-    message.payload = serde_json::to_value(batch).expect("events serialise");
-    // Only writes after the first message were removed: it is still at `index`.
-    writes[index] = create(outbox_item(&message));
-}
-
-/// The ids of the messages a transaction creates (delivered once it commits).
-pub(crate) fn created_ids(writes: &[Write]) -> Vec<String> {
-    writes
-        .iter()
-        .filter_map(|w| match w {
-            Write::Put(item, Expect::Absent) => item.pk.strip_prefix("OUTBOX#").map(str::to_owned),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Delivers messages at once, after the transaction that wrote them committed; a failure
-/// is left to the sweep.
-pub(crate) async fn deliver_now(app: &App, ids: &[String]) {
-    for id in ids {
-        if let Err(e) = deliver(app, id).await {
-            tracing::warn!(outbox = %id, error = %e, "outbox message not delivered yet; the sweep retries it");
+    for (mut message, added) in firsts {
+        if added.is_empty() {
+            continue;
+        }
+        if let serde_json::Value::Object(lists) = &mut message.payload {
+            for (key, value) in added {
+                if let (Some(serde_json::Value::Array(list)), serde_json::Value::Array(more)) =
+                    (lists.get_mut(&key), value)
+                {
+                    list.extend(more);
+                }
+            }
+        }
+        // The first message of its kind was kept: rewritten in place.
+        if let Some(slot) = writes
+            .iter_mut()
+            .find(|w| created_message(w).is_some_and(|m| m.id == message.id))
+        {
+            *slot = create(outbox_item(&message));
         }
     }
 }
 
-/// Publishes a registrar message's events in order, stopping at the first failure (the
-/// next try publishes them all again; the registrar core dedupes each by its id).
-async fn publish_all(app: &App, payload: &serde_json::Value) -> anyhow::Result<()> {
-    let batch: RegistrarBatch = serde_json::from_value(payload.clone())
-        .map_err(|e| anyhow::anyhow!("unreadable registrar message: {e}"))?;
-    for event in &batch.events {
-        app.registrar.publish(event).await?;
+/// The outbox message a write creates, if it creates one.
+fn created_message(write: &Write) -> Option<OutboxMessage> {
+    let Write::Put(item, Expect::Absent) = write else {
+        return None;
+    };
+    if !item.pk.starts_with("OUTBOX#") {
+        return None;
     }
-    Ok(())
+    serde_json::from_str::<OutboxMessage>(&item.body).ok()
 }
 
-/// Delivers one message if it is due: publishes it, then marks it delivered (or records the
-/// failure and its next try, with backoff) on the condition that it is as read. Returns
-/// whether it is delivered.
+/// The messages (id, kind) a transaction creates (handed on once it commits).
+pub(crate) fn created(writes: &[Write]) -> Vec<(String, String)> {
+    writes
+        .iter()
+        .filter_map(created_message)
+        .map(|m| (m.id, m.kind))
+        .collect()
+}
+
+/// After the transaction that wrote them committed: registrar messages are delivered at
+/// once (a lock change should reach the registrar core before the caller's next step; a
+/// failure is left to the sweep); every message is also handed to the outbox feed (the
+/// local notifier: email is never sent on a request's time, and never by a function
+/// that has no mailer).
+pub(crate) async fn hand_on(app: &App, messages: &[(String, String)]) {
+    if messages.is_empty() {
+        return;
+    }
+    for (id, kind) in messages {
+        if kind == KIND_REGISTRAR {
+            if let Err(e) = deliver(app, id).await {
+                tracing::warn!(outbox = %id, error = %e, "outbox message not delivered yet; the sweep retries it");
+            }
+        }
+    }
+    let ids: Vec<String> = messages.iter().map(|(id, _)| id.clone()).collect();
+    app.outbox_feed.committed(&ids);
+}
+
+/// Publishes a registrar message's events in order from `from` (those before were
+/// published by an earlier try), stopping at the first failure: returns how many are
+/// published, and the failure.
+async fn publish_all(
+    app: &App,
+    payload: &serde_json::Value,
+    from: usize,
+) -> (usize, anyhow::Result<()>) {
+    let batch: RegistrarBatch = match serde_json::from_value(payload.clone()) {
+        Ok(batch) => batch,
+        Err(e) => return (from, Err(anyhow::anyhow!("unreadable registrar message: {e}"))),
+    };
+    for (n, event) in batch.events.iter().enumerate().skip(from) {
+        if let Err(e) = app.registrar.publish(event).await {
+            return (n, Err(e));
+        }
+    }
+    (batch.events.len(), Ok(()))
+}
+
+/// Tries before a message is given up on (dead-lettered): with the backoff, about four
+/// hours of an outage.
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 10;
+
+/// Delivers one message if it is due: publishes or sends what it carries from where the
+/// last try stopped, then marks it delivered (or records how far it got, the failure and
+/// its next try with backoff; after [`MAX_DELIVERY_ATTEMPTS`], dead-lettered: out of the
+/// due index, logged as an error and counted in `OutboxDeadLettered`, which pages) on the
+/// condition that it is as read. Returns whether it is delivered.
 pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
     let Some(read) = load::<OutboxMessage>(&*app.store, repo::outbox_key(id)).await? else {
         return Ok(false);
@@ -272,15 +331,20 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
         return Ok(true);
     }
     let now = app.now();
-    if read.value.next_attempt_at > now {
+    if read.value.dead_at.is_some() || read.value.next_attempt_at > now {
         return Ok(false);
     }
-    let outcome = match read.value.kind.as_str() {
-        KIND_REGISTRAR => publish_all(app, &read.value.payload).await,
-        other => Err(anyhow::anyhow!("no deliverer of outbox kind {other}")),
+    let from = read.value.progress as usize;
+    let (reached, outcome) = match read.value.kind.as_str() {
+        KIND_REGISTRAR => publish_all(app, &read.value.payload, from).await,
+        crate::notifications::KIND_NOTIFY => {
+            crate::notifications::delivery::deliver_notices(app, &read.value, from).await
+        }
+        other => (from, Err(anyhow::anyhow!("no deliverer of outbox kind {other}"))),
     };
     let mut next = read.value.clone();
     next.attempts += 1;
+    next.progress = reached as u32;
     let delivered = match outcome {
         Ok(()) => {
             next.delivered_at = Some(now);
@@ -288,9 +352,19 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
             true
         }
         Err(e) => {
-            next.next_attempt_at = now + backoff(next.attempts);
-            next.last_error = Some(e.to_string());
-            tracing::warn!(outbox = %id, attempts = next.attempts, error = %e, "outbox delivery failed");
+            next.last_error = Some(format!("{e:#}"));
+            if next.attempts >= MAX_DELIVERY_ATTEMPTS {
+                next.dead_at = Some(now);
+                crate::metrics::emit(&crate::metrics::count(
+                    crate::metrics::OUTBOX_DEAD_LETTERED,
+                    1,
+                    now,
+                ));
+                tracing::error!(outbox = %id, kind = %next.kind, attempts = next.attempts, progress = next.progress, error = %format!("{e:#}"), "outbox message dead-lettered: not delivered after every try; redrive it once the receiver is back");
+            } else {
+                next.next_attempt_at = now + backoff(next.attempts);
+                tracing::warn!(outbox = %id, kind = %next.kind, attempts = next.attempts, progress = next.progress, error = %format!("{e:#}"), "outbox delivery failed; tried again later");
+            }
             false
         }
     };
@@ -304,6 +378,40 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
     {
         Ok(()) | Err(StoreError::Conflict { .. }) => Ok(delivered),
         Err(e) => Err(AppError::from(e)),
+    }
+}
+
+/// Re-arms every dead-lettered message (`POST /admin/outbox/redrive`): due at once, its
+/// tries counted afresh, its progress kept. Returns how many.
+pub async fn redrive(app: &App) -> AppResult<usize> {
+    let now = app.now();
+    let mut redriven = 0;
+    loop {
+        let page = app
+            .store
+            .query(crate::store::Query::index(Index::Gsi1, DEAD_LETTERS))
+            .await?;
+        if page.items.is_empty() {
+            return Ok(redriven);
+        }
+        for item in &page.items {
+            let read: Versioned<OutboxMessage> = repo::decode(item)?;
+            let mut next = read.value.clone();
+            next.dead_at = None;
+            next.attempts = 0;
+            next.next_attempt_at = now;
+            match app
+                .transact(vec![put(outbox_item(&next), Some(&read))])
+                .await
+            {
+                Ok(()) => {
+                    redriven += 1;
+                    app.outbox_feed.committed(std::slice::from_ref(&next.id));
+                }
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 

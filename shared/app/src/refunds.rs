@@ -84,11 +84,14 @@ pub async fn send_refund(app: &App, journal_id: &str) -> AppResult<bool> {
             tracing::warn!(refund = %next.id, error = %e, "the provider did not confirm the refund");
         }
     }
+    let mut writes = vec![put(refund_item(&next), Some(&refund))];
+    if confirmed {
+        // N1: the buyer is told, once: only the write that confirms it carries the notice.
+        writes.extend(crate::notifications::refund_sent(app, &next));
+    }
     // A concurrent sender may have recorded the same outcome: the provider refunds once per
     // refund id, so losing this race is harmless.
-    match app
-        .transact(vec![put(refund_item(&next), Some(&refund))])
-        .await
+    match app.transact(writes).await
     {
         Ok(()) | Err(crate::store::StoreError::Conflict { .. }) => Ok(confirmed),
         Err(e) => Err(e.into()),

@@ -156,6 +156,8 @@ pub struct AccountSchema {
     #[schema(required = true)]
     pub email: Option<String>,
     pub enterprise: bool,
+    /// `zh-CN` or `en` (N1).
+    pub locale: String,
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod listing;
 pub mod model;
 pub mod money;
+pub mod notice;
 pub mod order;
 pub mod payout;
 pub mod policy;

@@ -483,6 +483,7 @@ mod tests {
             payout_account: Some("bob@example.com".into()),
             email: None,
             enterprise: false,
+            locale: Default::default(),
         };
         let err = check_named_buyer(&bob).unwrap_err();
         assert_eq!(err.code, Code::NotVerified);
@@ -506,6 +507,7 @@ mod tests {
             payout_account: None,
             email: None,
             enterprise: false,
+            locale: Default::default(),
         };
         assert_eq!(check_trader(None).unwrap_err().code, Code::NotVerified);
         assert_eq!(

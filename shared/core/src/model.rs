@@ -22,6 +22,9 @@ pub struct Account {
     pub email: Option<String>,
     #[serde(default)]
     pub enterprise: bool,
+    /// The language of the account's notices (N1).
+    #[serde(default)]
+    pub locale: crate::notice::Locale,
 }
 
 /// Registry state flags of a domain (A2, L2).

@@ -264,6 +264,7 @@ mod tests {
             payout_account: None,
             email: None,
             enterprise: false,
+            locale: Default::default(),
         };
         assert_eq!(
             payee(Some(&account)).unwrap_err().code,

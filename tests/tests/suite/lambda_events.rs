@@ -147,6 +147,8 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         captcha: app.captcha.clone(),
         second_factor: app.second_factor.clone(),
         registrar: app.registrar.clone(),
+        mailer: app.mailer.clone(),
+        outbox_feed: app.outbox_feed.clone(),
         policy: app.policy.clone(),
     })
 }

@@ -148,6 +148,8 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         captcha: scene.app.captcha.clone(),
         second_factor: scene.app.second_factor.clone(),
         registrar: scene.app.registrar.clone(),
+        mailer: scene.app.mailer.clone(),
+        outbox_feed: scene.app.outbox_feed.clone(),
         policy: scene.app.policy.clone(),
     };
     let body = fixture("notify_trade_success.txt");

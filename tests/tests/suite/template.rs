@@ -698,6 +698,7 @@ fn the_dashboard_reads_the_metrics_the_functions_write() {
         market_app::metrics::REFUNDS_PENDING,
         market_app::metrics::PAYOUTS_WAITING,
         market_app::metrics::REJECTED_NOTIFICATIONS,
+        market_app::metrics::OUTBOX_DEAD_LETTERED,
         "ApproximateNumberOfMessagesVisible",
         "Duration",
         "Errors",
@@ -718,8 +719,9 @@ fn the_dashboard_reads_the_metrics_the_functions_write() {
 }
 
 /// The functions that change domains (listings, orders' delivery, pushes, the sweep, the
-/// operators and the registry's events), whose lock changes go out to the registrar core.
-const DOMAIN_WRITERS: [&str; 7] = [
+/// operators and the registry's events), whose lock changes go out to the registrar core,
+/// and the notifier, which delivers what the others left in the outbox.
+const DOMAIN_WRITERS: [&str; 8] = [
     "list",
     "order",
     "pay-callback",
@@ -727,6 +729,7 @@ const DOMAIN_WRITERS: [&str; 7] = [
     "expire-sweeper",
     "admin",
     "registry-events",
+    "notify",
 ];
 
 #[test]
@@ -753,5 +756,89 @@ fn p9_p11_only_the_functions_that_change_domains_put_registrar_events_on_that_on
                 "{name} changes no domain and puts no event"
             );
         }
+    }
+}
+
+#[test]
+fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
+    let t = template();
+    let table = &t["Resources"]["MarketTable"]["Properties"];
+    assert_eq!(table["StreamSpecification"]["StreamViewType"], "KEYS_ONLY");
+    let notify = &t["Resources"]["NotifyFunction"]["Properties"];
+    let trigger = &notify["Events"]["OutboxItems"];
+    assert_eq!(trigger["Type"], "DynamoDB");
+    let props = &trigger["Properties"];
+    assert!(props["Stream"].to_string().contains("MarketTable"), "{props}");
+    assert_eq!(
+        props["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert!(props["MaximumRetryAttempts"].as_i64().unwrap() >= 1);
+    assert!(props["DestinationConfig"]["OnFailure"]["Destination"]
+        .to_string()
+        .contains("NotifyDeadLetterQueue"));
+    // The filter lets through exactly what the handler reads: new items keyed OUTBOX#<id>.
+    let pattern: Value = serde_json::from_str(
+        props["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .expect("a JSON pattern"),
+    )
+    .expect("the pattern is JSON");
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
+        "OUTBOX#"
+    );
+    let record: aws_lambda_events::event::dynamodb::EventRecord = serde_json::from_value(
+        serde_json::json!({
+            "eventID": "1", "eventName": "INSERT", "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1764115200,
+                "Keys": {"pk": {"S": "OUTBOX#obx_01jd0000000000000000000000"}, "sk": {"S": "O"}},
+                "SequenceNumber": "100", "SizeBytes": 60, "StreamViewType": "KEYS_ONLY"
+            },
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"
+        }),
+    )
+    .expect("a stream record");
+    assert_eq!(
+        fn_notify::outbox_id(&record).as_deref(),
+        Some("obx_01jd0000000000000000000000")
+    );
+    assert_eq!(
+        notify["Environment"]["Variables"]["MAIL_FROM"],
+        serde_json::json!({"Ref": "MailFrom"})
+    );
+    // Only the notifier may send email, and only as the stack's sender.
+    for (name, f) in &functions(&t) {
+        let sends: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| s.to_string().contains("ses:"))
+            .collect();
+        if name == "notify" {
+            assert_eq!(sends.len(), 1, "{name}");
+            assert_eq!(sends[0]["Action"], serde_json::json!(["ses:SendEmail"]));
+            assert_eq!(
+                sends[0]["Condition"]["StringEquals"]["ses:FromAddress"],
+                serde_json::json!({"Ref": "MailFrom"})
+            );
+        } else {
+            assert!(sends.is_empty(), "{name} sends no email");
+            assert!(
+                f["Properties"]["Environment"]["Variables"]["MAIL_FROM"].is_null(),
+                "{name} has no sender"
+            );
+        }
+    }
+    for (alarm, watches) in [
+        ("NotifyDeadLetters", "NotifyDeadLetterQueue"),
+        ("OutboxDeadLetterAlarm", market_app::metrics::OUTBOX_DEAD_LETTERED),
+        ("NotifyErrors", "NotifyFunction"),
+    ] {
+        let a = &t["Resources"][alarm];
+        assert_eq!(a["Type"], "AWS::CloudWatch::Alarm", "{alarm}");
+        assert!(a.to_string().contains(watches), "{alarm} watches {watches}");
+        assert!(a["Properties"]["AlarmActions"].to_string().contains("AlarmTopic"));
     }
 }

@@ -166,6 +166,8 @@ pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
             if all_items_settled(&next) {
                 next.status = OrderStatus::Completed;
                 next.completed_at = Some(now);
+                // N1: the buyer and each seller are told what was delivered and what not.
+                writes.extend(crate::notifications::order_outcome(app, &next));
             }
             writes.insert(0, put(order_item(&next), Some(&order)));
             written(app.transact(writes).await)?;

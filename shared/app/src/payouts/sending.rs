@@ -195,6 +195,12 @@ async fn end(
                 tracing::warn!(payout = %id, amount = %next.amount, reason, "payout failed; the amount is back in available");
             }
         }
+        // N1: the seller is told, in the transaction that ends the payout (once).
+        writes.extend(crate::notifications::payout_ended(
+            app,
+            &next,
+            outcome.as_ref().err().map(|(reason, _)| reason.as_str()),
+        ));
         writes.insert(0, put(payout_item(&next), Some(&read)));
         written(app.transact(writes).await)?;
         Ok(Sent {

@@ -2,6 +2,8 @@
 //! adapters live in `market-adapters`.
 pub mod captcha;
 pub mod clock;
+pub mod mailer;
+pub mod outbox_feed;
 pub mod payment;
 pub mod queue;
 pub mod registrar;

@@ -118,6 +118,12 @@ pub(super) fn completion_writes(
         })));
         writes.extend(journal_writes(&journal));
     }
+    // N1: both sides are told (a free push accepted completes at once: this is its notice).
+    writes.extend(crate::notifications::push_step(
+        app,
+        market_core::notice::NoticeKind::PushCompleted,
+        push,
+    ));
     writes
 }
 

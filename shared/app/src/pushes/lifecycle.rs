@@ -17,6 +17,7 @@ use market_core::model::{
     Account, Domain, FeeKind, Payment, Push, PushStatus, TradeHold, TradeRef,
 };
 use market_core::money::Money;
+use market_core::notice::NoticeKind;
 
 use super::*;
 
@@ -135,6 +136,12 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
             });
             writes.extend(crate::outbox::domain_writes(app, &held, Some(domain)));
         }
+        // N1: the buyer is told (and `buyer_email`).
+        writes.extend(crate::notifications::push_step(
+            app,
+            market_core::notice::NoticeKind::PushPublished,
+            &push,
+        ));
         written(app.transact(writes).await)?;
         Ok(view(app, &push, now, None))
     })
@@ -155,6 +162,16 @@ pub(super) async fn end_writes(
     ended.updated_at = now;
     let mut writes = vec![put(push_item(&ended), Some(push))];
     writes.extend(release_domains(app, &push.value).await?);
+    // N1: both sides are told of a withdrawal, a rejection or an expiry.
+    let told = match status {
+        PushStatus::Withdrawn => Some(NoticeKind::PushWithdrawn),
+        PushStatus::Rejected => Some(NoticeKind::PushRejected),
+        PushStatus::Expired => Some(NoticeKind::PushExpired),
+        _ => None,
+    };
+    if let Some(kind) = told {
+        writes.extend(crate::notifications::push_step(app, kind, &ended));
+    }
     Ok(writes)
 }
 

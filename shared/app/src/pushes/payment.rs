@@ -112,6 +112,12 @@ pub async fn accept_with_contact(
         // the sweep is late (E1). Money in time holds them until the push ends (`paid`).
         // Written anyway, so that the acceptance is conditioned on every domain as read.
         writes.extend(hold_domains(app, &held, Some(next.expires_at)));
+        // N1: both sides are told.
+        writes.extend(crate::notifications::push_step(
+            app,
+            market_core::notice::NoticeKind::PushAccepted,
+            &next,
+        ));
         written(app.transact(writes).await)?;
         Ok(view(
             app,
