@@ -122,6 +122,7 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
         ("pay-callback", BTreeSet::new()),
         ("expire-sweeper", BTreeSet::new()),
         ("registry-events", BTreeSet::new()),
+        ("notify", BTreeSet::new()),
     ]);
     let deployed: BTreeSet<&str> = functions.keys().map(String::as_str).collect();
     assert_eq!(
@@ -294,15 +295,15 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
         serde_json::json!(["arm64"])
     );
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
-    // Alarms on both dead-letter queues, on every function's errors, and on refused
-    // payment notifications.
+    // Alarms on the three dead-letter queues, on every function's errors, on refused
+    // payment notifications and on dead-lettered outbox messages.
     let alarms: Vec<&Value> = r
         .as_object()
         .unwrap()
         .values()
         .filter(|v| v["Type"] == "AWS::CloudWatch::Alarm")
         .collect();
-    assert_eq!(alarms.len(), 3 + functions.len());
+    assert_eq!(alarms.len(), 5 + functions.len());
     for alarm in alarms {
         assert_eq!(
             alarm["Properties"]["AlarmActions"],
