@@ -36,8 +36,8 @@ impl std::str::FromStr for Year {
 #[serde(deny_unknown_fields)]
 #[schema(as = PutHolidays)]
 pub(crate) struct HolidaysBody {
-    /// The year's holidays as ISO dates, each inside the year (replaces the list).
-    #[schema(example = json!(["2026-10-01", "2026-10-02"]), max_items = 366)]
+    /// The year's holidays as ISO dates (YYYY-MM-DD), each inside the year (replaces the list).
+    #[schema(max_items = 366)]
     dates: Vec<String>,
 }
 

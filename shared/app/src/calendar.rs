@@ -13,8 +13,8 @@ use market_core::calendar::{market_date, parse_holidays, Calendar};
 #[schema(as = Holidays)]
 pub struct Holidays {
     pub year: i32,
-    /// ISO dates (`2026-10-01`), in order.
-    #[schema(value_type = Vec<String>, example = json!(["2026-10-01", "2026-10-02"]))]
+    /// ISO dates (YYYY-MM-DD), in order.
+    #[schema(value_type = Vec<String>, format = Date)]
     pub dates: Vec<NaiveDate>,
     /// When an operator last set them; absent for a year never set.
     #[schema(required = true)]

@@ -31,7 +31,7 @@ pub struct Application {
     pub listing_id: String,
     pub seller: String,
     /// The period applied for, by its nominal first day (the 1st or the 16th).
-    #[schema(value_type = String, example = "2026-12-16")]
+    #[schema(value_type = String, format = Date)]
     pub period: NaiveDate,
     /// When the period starts (moved to a working day) and ends (the next one's start).
     pub period_starts_at: DateTime<Utc>,
