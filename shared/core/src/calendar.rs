@@ -4,7 +4,7 @@
 //! "month end" are the operator's days, not UTC's.
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
 
 use super::error::{Code, Problem};
 
@@ -13,7 +13,7 @@ pub const MAX_HOLIDAYS_PER_YEAR: usize = 366;
 
 /// How far the search for a working day goes before giving up: a year of holidays set
 /// back to back cannot make it loop for ever.
-const SEARCH_LIMIT_DAYS: u64 = 4 * 366;
+const SEARCH_LIMIT_DAYS: usize = 4 * 366;
 
 /// The operator's time zone: Beijing time.
 pub fn market_zone() -> FixedOffset {
@@ -69,7 +69,7 @@ impl Calendar {
     /// that makes every day a holiday is the operator's mistake, not a reason to hang).
     pub fn next_working_day(&self, date: NaiveDate) -> NaiveDate {
         date.iter_days()
-            .take(SEARCH_LIMIT_DAYS as usize)
+            .take(SEARCH_LIMIT_DAYS)
             .find(|d| self.is_working_day(*d))
             .unwrap_or(date)
     }
@@ -130,11 +130,6 @@ pub fn parse_holidays(year: i32, dates: &[String]) -> Result<Vec<NaiveDate>, Pro
         parsed.insert(date);
     }
     Ok(parsed.into_iter().collect())
-}
-
-/// Adds `days` to `date` (saturating at chrono's last date).
-pub fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
-    date.checked_add_days(Days::new(days)).unwrap_or(date)
 }
 
 #[cfg(test)]
