@@ -24,6 +24,8 @@ use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{router_from, AppState, RouteTable};
 
+mod operator;
+
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
@@ -47,6 +49,21 @@ pub fn routes() -> RouteTable {
         ),
         ("POST", "/admin/pushes/{id}/takedown", post(take_down_push)),
         ("PUT", "/admin/fees", put(put_fees)),
+        (
+            "PUT",
+            "/admin/holidays/{year}",
+            put(crate::operator::put_holidays),
+        ),
+        (
+            "GET",
+            "/admin/holidays/{year}",
+            get(crate::operator::get_holidays),
+        ),
+        (
+            "PUT",
+            "/admin/placements/{section}",
+            put(crate::operator::put_placement_section),
+        ),
         ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
         ("POST", "/admin/outbox/redrive", post(redrive_outbox)),
     ]
@@ -64,7 +81,10 @@ pub fn routes() -> RouteTable {
     take_down_push,
     put_fees,
     refund_order_item,
-    redrive_outbox
+    redrive_outbox,
+    operator::put_holidays,
+    operator::get_holidays,
+    operator::put_placement_section
 ))]
 pub struct Api;
 
@@ -305,13 +325,24 @@ struct FeesBody {
     /// A decimal string between 0 and 1 (`"0.05"`); `"0"` waives the fee.
     #[schema(example = "0.05")]
     rate: String,
+    /// When it takes effect; a change that is not a pure reduction is moved to the first
+    /// working day of the month after its announcement if earlier (S5).
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+    /// S5: when the change is announced (default now; not in the past).
+    announce_at: Option<DateTime<Utc>>,
+    /// S5: `true` marks a pure reduction or waiver, which may take effect at once (refused
+    /// if it would raise the rate anywhere); `false` gives notice anyway; absent: decided
+    /// by comparing with the rates in force.
+    reduction: Option<bool>,
 }
 
 /// Set a fee period (S5)
 ///
-/// S5: a fee period (a waiver is a rate of "0" for a stated period).
+/// S5: a fee period (a waiver is a rate of "0" for a stated period). A change takes effect
+/// no earlier than the first working day (Mon–Fri less the operator's holidays, Beijing
+/// time) of the month after its announcement, unless it is a pure reduction or waiver: the
+/// answer's `from` is when it really starts.
 #[utoipa::path(
     put,
     path = "/admin/fees",
@@ -331,7 +362,15 @@ async fn put_fees(
     Json(body): Json<FeesBody>,
 ) -> Result<Response, ApiError> {
     let rate = fees::parse_rate(&body.rate)?;
-    let period = fees::set_period(&app, body.kind, rate, body.from, body.until).await?;
+    let change = fees::FeeChange {
+        kind: body.kind,
+        rate,
+        from: body.from,
+        until: body.until,
+        announce_at: body.announce_at,
+        reduction: body.reduction,
+    };
+    let period = fees::set_period(&app, change).await?;
     Ok(axum::Json(period).into_response())
 }
 

@@ -19,10 +19,14 @@ use market_web::problem::ApiError;
 use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
+mod featured;
+
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
     vec![
         ("GET", "/listings", get(browse)),
+        ("GET", "/listings/featured", get(featured::featured)),
+        ("POST", "/listings/{id}/placements", post(featured::apply)),
         ("POST", "/listings", post(publish)),
         ("GET", "/listings/{id}", get(read)),
         ("PATCH", "/listings/{id}", patch(change)),
@@ -34,7 +38,16 @@ pub fn routes() -> RouteTable {
 /// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(browse, publish, read, change, delist, mine),
+    paths(
+        browse,
+        publish,
+        read,
+        change,
+        delist,
+        mine,
+        featured::featured,
+        featured::apply
+    ),
     components(schemas(BrowseSort))
 )]
 pub struct Api;

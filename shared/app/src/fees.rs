@@ -7,6 +7,7 @@ use super::repo::{self, create, time_key};
 use super::{App, AppResult};
 use crate::store::{Item, Query};
 use market_core::error::{Code, Problem};
+use market_core::fee_notice::{earliest_effect, is_pure_reduction};
 use market_core::model::{fee_rate_at, FeeKind, FeePeriod};
 
 fn partition(kind: FeeKind) -> String {
@@ -63,26 +64,84 @@ pub fn parse_rate(text: &str) -> Result<Decimal, Problem> {
     Ok(rate)
 }
 
+/// A fee change as an operator sets it (`PUT /admin/fees`).
+pub struct FeeChange {
+    pub kind: FeeKind,
+    pub rate: Decimal,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// S5: when it is announced; default now. Never before now: a notice cannot be
+    /// backdated (a few minutes of clock skew are taken as now).
+    pub announce_at: Option<DateTime<Utc>>,
+    /// S5: `true` claims a pure reduction or waiver (checked: refused if it raises the rate
+    /// anywhere); `false` gives notice even for a reduction; absent: decided by the rates.
+    pub reduction: Option<bool>,
+}
+
+/// How far in the past an `announce_at` may be and still be taken as now (clock skew).
+pub const ANNOUNCE_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// `PUT /admin/fees`: a new period; the latest set period wins where periods overlap.
-pub async fn set_period(
-    app: &App,
-    kind: FeeKind,
-    rate: Decimal,
-    from: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-) -> AppResult<FeePeriod> {
+/// S5: a change that is not a pure reduction starts no earlier than the first working day
+/// of the month after its announcement: an earlier (or absent) `from` is moved there, and
+/// the answer says so; a period that would end before then is refused.
+pub async fn set_period(app: &App, change: FeeChange) -> AppResult<FeePeriod> {
+    let FeeChange {
+        kind,
+        rate,
+        from,
+        until,
+        announce_at,
+        reduction,
+    } = change;
     if let (Some(from), Some(until)) = (from, until) {
         if until <= from {
             return Err(Problem::new(Code::InvalidRequest, "until must be after from").into());
         }
     }
     let now = app.now();
+    if announce_at.is_some_and(|a| a < now - ANNOUNCE_SKEW) {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "announce_at is in the past: a fee change cannot be announced retroactively (S5)",
+        )
+        .into());
+    }
+    let announced_at = announce_at.map_or(now, |a| a.max(now));
+    let existing = periods(app, kind).await?;
+    let lowers = is_pure_reduction(&existing, default_rate(app, kind), rate, from, until, now);
+    if reduction == Some(true) && !lowers {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            "not a pure reduction: the rate would rise above the one in force for part of the period (S5)",
+        )
+        .into());
+    }
+    let immediate = reduction.unwrap_or(lowers);
+    let calendar = super::calendar::around(app, announced_at).await?;
+    let earliest = earliest_effect(&calendar, announced_at, immediate);
+    let effective_from = from.map_or(earliest, |f| f.max(earliest));
+    if until.is_some_and(|u| u <= effective_from) {
+        return Err(Problem::new(
+            Code::InvalidRequest,
+            format!("the period ends before {effective_from}, the earliest this change may take effect (S5: the first working day of the month after its announcement)"),
+        )
+        .into());
+    }
+    // A reduction keeps an absent `from` (in force from now, as before notices).
+    let from = if immediate && from.is_none() {
+        None
+    } else {
+        Some(effective_from)
+    };
     let period = FeePeriod {
         kind,
         rate,
         from,
         until,
         created_at: now,
+        announced_at: Some(announced_at),
+        reduction: immediate,
     };
     let item = Item::new(
         partition(kind),
@@ -90,5 +149,6 @@ pub async fn set_period(
         serde_json::to_string(&period).map_err(|e| super::AppError::Internal(e.into()))?,
     );
     app.transact(vec![create(item)]).await?;
+    tracing::info!(?kind, %rate, ?from, ?until, %announced_at, reduction = immediate, "fee period set (S5)");
     Ok(period)
 }

@@ -84,6 +84,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             hold: None,
             sold_to: None,
             domain_expires_at: Some(domain.value.expires_at),
+            first_price: Some(new.price),
         };
         let mut held = domain.value.clone();
         held.trade = Some(TradeHold {

@@ -25,6 +25,11 @@
 //! | registrar event (local) | `REGISTRAR#events` | `{event id}` | (written once: the local registrar adapter's record, P9/P11) |
 //! | contact   | `CONTACT#{account}` | `{contact_id}`           | a registrant contact template (O9); one of an account's may be its default |
 //! | captcha claim | `CAPTCHA#{token sha256}` | `C`            | ttl; written once: a token serves one request (O7) |
+//! | holidays  | `HOLIDAYS#{year}`  | `H`                       | the operator's holidays of a year (M2, M4, S5 working days) |
+//! | placement section | `PLACESECTION#{section}` | `S`          | M4: slots, period length, rule |
+//! | placement application | `PLACEAPP#{section}#{period}` | `{listing id}` | M4: written once: a listing applies once a period |
+//! | placement round | `PLACEROUND#{section}#{period}` | `R`     | M4: gsi5 due at the period's start until its winners are chosen |
+//! | featured  | `FEATURED#{section}` | `F`                     | M4: the winners of the section's latest chosen period |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -177,6 +182,8 @@ pub enum Due {
     Domain(String),
     Payout(String),
     Outbox(String),
+    /// M4: a section's period whose start came (`{section}#{period}`).
+    PlacementRound(String),
     Unknown,
 }
 
@@ -199,6 +206,8 @@ pub fn due_kind(pk: &str) -> Due {
         Due::Payout(id)
     } else if let Some(id) = after("OUTBOX#") {
         Due::Outbox(id)
+    } else if let Some(round) = after("PLACEROUND#") {
+        Due::PlacementRound(round)
     } else {
         Due::Unknown
     }
@@ -505,4 +514,54 @@ pub fn push_item(push: &Push) -> Item {
         );
     }
     item
+}
+
+/// The operator's holidays of `year` (M2, M4, S5).
+pub fn holidays_key(year: i32) -> (String, String) {
+    (format!("HOLIDAYS#{year}"), "H".into())
+}
+
+/// M4: a placement section.
+pub fn placement_section_key(section: &str) -> (String, String) {
+    (format!("PLACESECTION#{section}"), "S".into())
+}
+
+/// M4: the applications of a section's period (named by its nominal first day), one item
+/// per listing.
+pub fn placement_applications_partition(section: &str, period: chrono::NaiveDate) -> String {
+    format!("PLACEAPP#{section}#{period}")
+}
+
+/// M4: a section's period to be filled.
+pub fn placement_round_key(section: &str, period: chrono::NaiveDate) -> (String, String) {
+    (format!("PLACEROUND#{section}#{period}"), "R".into())
+}
+
+/// M4: a round, due at `due` until its winners are chosen.
+pub fn placement_round_item<T: Serialize>(
+    section: &str,
+    period: chrono::NaiveDate,
+    round: &T,
+    due: Option<DateTime<Utc>>,
+) -> Item {
+    let (pk, sk) = placement_round_key(section, period);
+    let mut item = Item::new(pk.clone(), sk, body(round));
+    if let Some(due) = due {
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+/// M4: the winners shown for a section.
+pub fn featured_key(section: &str) -> (String, String) {
+    (format!("FEATURED#{section}"), "F".into())
+}
+
+/// An item of any entity kept whole as JSON (the small operator records above).
+pub fn plain_item<T: Serialize>(key: (String, String), value: &T) -> Item {
+    Item::new(key.0, key.1, body(value))
 }

@@ -140,6 +140,11 @@ pub struct FeePeriodSchema {
     #[schema(required = true)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// S5: when the change was announced (its notice runs from here).
+    #[schema(required = true)]
+    pub announced_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// S5: a pure reduction or waiver, in force without notice.
+    pub reduction: bool,
 }
 
 /// An account as `PUT /admin/accounts/{account_id}` answers it (`market_core::model::Account`).

@@ -65,6 +65,8 @@ pub struct SweepReport {
     /// Outbox messages delivered (P9, P11: registrar events) and those still failing.
     pub outbox_delivered: Vec<String>,
     pub outbox_retrying: Vec<String>,
+    /// M4: placement periods whose winners this sweep chose (`{section}#{period}`).
+    pub placements_filled: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
     /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now, or out of time: the next
@@ -203,6 +205,11 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
                 report.outbox_delivered.push(id);
             } else {
                 report.outbox_retrying.push(id);
+            }
+        }
+        repo::Due::PlacementRound(round) => {
+            if super::placements::round_due(app, &round).await?.is_some() {
+                report.placements_filled.push(round);
             }
         }
         repo::Due::Unknown => {

@@ -70,6 +70,8 @@ pub enum Code {
     TransferLocked,
     /// O9: the registrant contact asked for is unknown or not verified.
     ContactNotVerified,
+    /// M4: the listing already applied for this section's next period.
+    PlacementAlreadyApplied,
 }
 
 impl Code {
@@ -115,6 +117,7 @@ impl Code {
             | OrderNotCancellable
             | PushNotPending
             | TransferLocked
+            | PlacementAlreadyApplied
             | IdempotencyInProgress => 409,
         }
     }
@@ -175,6 +178,7 @@ impl Code {
             SecurityLocked => "Security checks locked for a while",
             TransferLocked => "Domain inside its transfer lock",
             ContactNotVerified => "Contact unknown or not verified",
+            PlacementAlreadyApplied => "Already applied for this placement period",
         }
     }
 }

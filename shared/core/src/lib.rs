@@ -2,9 +2,11 @@
 //! I/O, no clock reads; its only dependencies are chrono, rust_decimal, serde, serde_json,
 //! idna, ulid and thiserror — a test keeps it so). Rule ids from RULES.md are cited next to
 //! the code that enforces them.
+pub mod calendar;
 pub mod delivery;
 pub mod domain_name;
 pub mod error;
+pub mod fee_notice;
 pub mod funding;
 pub mod ids;
 pub mod ledger;
@@ -15,6 +17,7 @@ pub mod money;
 pub mod notice;
 pub mod order;
 pub mod payout;
+pub mod placement;
 pub mod policy;
 pub mod push;
 pub mod security;

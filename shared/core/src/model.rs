@@ -170,6 +170,10 @@ pub struct Listing {
     /// records it. Absent on listings written before it was kept.
     #[serde(default)]
     pub domain_expires_at: Option<DateTime<Utc>>,
+    /// M4 (`deals`): the price it was first published at, so that a price drop can be
+    /// measured; absent on listings written before it was kept (then no drop is known).
+    #[serde(default)]
+    pub first_price: Option<Money>,
 }
 
 impl Listing {
@@ -396,6 +400,13 @@ pub struct FeePeriod {
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// S5: when the change was announced (its notice runs from here); absent on periods set
+    /// before notices were kept.
+    #[serde(default)]
+    pub announced_at: Option<DateTime<Utc>>,
+    /// S5: a pure reduction or waiver, which took effect without notice.
+    #[serde(default)]
+    pub reduction: bool,
 }
 
 /// The trade kinds that carry a fee policy (L8, P8).

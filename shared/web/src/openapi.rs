@@ -80,6 +80,7 @@ pub const CODES: &[Code] = {
         SecurityLocked,
         TransferLocked,
         ContactNotVerified,
+        PlacementAlreadyApplied,
     ]
 };
 
@@ -132,7 +133,8 @@ fn listed(code: Code) {
         | SecurityCheckFailed
         | SecurityLocked
         | TransferLocked
-        | ContactNotVerified => {}
+        | ContactNotVerified
+        | PlacementAlreadyApplied => {}
     }
 }
 
@@ -324,6 +326,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 44);
+        assert_eq!(seen.len(), 45);
     }
 }

@@ -158,6 +158,7 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
         .collect();
     let want: BTreeSet<(String, String)> = [
         ("GET", "/listings"),
+        ("GET", "/listings/featured"),
         ("GET", "/listings/{id}"),
         ("POST", "/payments/alipay/notify"),
     ]

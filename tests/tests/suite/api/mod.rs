@@ -2,6 +2,7 @@
 //! style). Rule ids from RULES.md name the tests.
 mod contacts;
 mod credit;
+mod fee_notice;
 mod helpers;
 mod idempotency;
 mod identity;
@@ -14,6 +15,7 @@ mod on_dynamodb;
 mod orders;
 mod payments;
 mod payouts;
+mod placements;
 mod pushes;
 mod race;
 mod refresh;

@@ -335,3 +335,32 @@ async fn o9_p9_a_forced_push_change_publishes_forced_with_the_lock_on_dynamodb()
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m4_more_applicants_than_slots_on_dynamodb() {
+    crate::api::placements::m4_more_applicants_than_slots_win_by_sales_volume_then_application_time(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m4_a_period_start_moves_over_a_weekend_and_a_holiday_on_dynamodb() {
+    crate::api::placements::m4_a_period_start_moves_over_a_weekend_and_a_holiday(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s5_an_increase_announced_mid_month_waits_on_dynamodb() {
+    crate::api::fee_notice::s5_an_increase_announced_mid_month_waits_for_the_first_working_day_of_next_month(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s5_a_reduction_takes_effect_at_once_on_dynamodb() {
+    crate::api::fee_notice::s5_a_reduction_takes_effect_at_once(&spawn_app_on_dynamo().await).await;
+}
