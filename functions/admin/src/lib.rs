@@ -704,10 +704,7 @@ async fn transfer_out(
         (status = 503, response = Busy),
     )
 )]
-async fn redrive_outbox(
-    State(app): State<AppState>,
-    _admin: Admin,
-) -> Result<Response, ApiError> {
+async fn redrive_outbox(State(app): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
     let redriven = market_app::outbox::redrive(&app).await?;
     tracing::info!(redriven, "outbox dead letters redriven");
     Ok(axum::Json(serde_json::json!({ "redriven": redriven })).into_response())

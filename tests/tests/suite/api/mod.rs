@@ -10,6 +10,7 @@ mod late_sweep;
 mod limits;
 mod listings;
 mod nothing_wedges;
+mod notifications;
 mod on_alipay_gateway;
 mod on_dynamodb;
 mod orders;

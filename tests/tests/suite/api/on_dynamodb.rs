@@ -364,3 +364,49 @@ async fn s5_an_increase_announced_mid_month_waits_on_dynamodb() {
 async fn s5_a_reduction_takes_effect_at_once_on_dynamodb() {
     crate::api::fee_notice::s5_a_reduction_takes_effect_at_once(&spawn_app_on_dynamo().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_every_push_step_tells_the_right_people_once_on_dynamodb() {
+    crate::api::notifications::n1_every_push_step_tells_the_right_people_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_the_inbox_is_paged_filtered_and_marked_read_on_dynamodb() {
+    crate::api::notifications::n1_the_inbox_is_paged_filtered_and_marked_read(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_an_order_tells_the_buyer_and_each_seller_of_their_domains_on_dynamodb() {
+    crate::api::notifications::n1_an_order_tells_the_buyer_and_each_seller_of_their_domains(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_a_mail_server_failing_three_times_sends_once_on_dynamodb() {
+    crate::api::notifications::n1_a_mail_server_failing_three_times_sends_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_trades_complete_while_email_is_down_on_dynamodb() {
+    crate::api::notifications::n1_trades_complete_while_email_is_down(&spawn_app_on_dynamo().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_a_dead_lettered_notice_is_redriven_by_an_operator_on_dynamodb() {
+    crate::api::notifications::n1_a_dead_lettered_notice_is_redriven_by_an_operator(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
