@@ -1,6 +1,6 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
 //! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
-//! password (API.md "Security password", P12).
+//! password (API.md "Security password", P12), and the seller's settlement account (S4).
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,6 +32,16 @@ pub fn routes() -> RouteTable {
         ("GET", "/me/payouts", get(list_payouts)),
         ("GET", "/me/payouts/{id}", get(read_payout)),
         ("PUT", "/me/security-password", put(set_security_password)),
+        (
+            "PUT",
+            "/me/settlement-account",
+            put(bind_settlement_account),
+        ),
+        (
+            "GET",
+            "/me/settlement-account",
+            get(read_settlement_account),
+        ),
     ]
 }
 
@@ -44,7 +54,9 @@ pub fn routes() -> RouteTable {
     request_payout,
     list_payouts,
     read_payout,
-    set_security_password
+    set_security_password,
+    bind_settlement_account,
+    read_settlement_account
 ))]
 pub struct Api;
 
@@ -284,4 +296,96 @@ async fn set_security_password(
     let current = body.current_password.map(SecurityPassword::attempt);
     security::set_password(&app, &caller.account, &new, current.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = BindSettlementAccount)]
+struct SettlementAccountBody {
+    #[schema(value_type = SettlementKindChoice)]
+    kind: String,
+    /// The enterprise Alipay account (a `2088…` id or a logon id), or the bank
+    /// sub-account's number (8 to 32 digits).
+    #[schema(max_length = 100, example = "finance@acme.example")]
+    account: String,
+    /// The company it is in the name of: must be the account's verified company name.
+    #[schema(min_length = 1, max_length = 100)]
+    company_name: String,
+    /// The authorisation to recover refunds after settlement from this account (S4).
+    deduction_authorised: bool,
+}
+
+/// The kinds of settlement account a seller binds.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SettlementKindChoice {
+    EnterpriseAlipay,
+    BankSubAccount,
+}
+
+/// Bind the settlement account proceeds are paid to (S4)
+///
+/// An enterprise Alipay account, or a bank sub-account opened through it, in the name of
+/// the caller's verified company (`company_name` must equal it), with the authorisation for
+/// deductions. It awaits an operator's verification (`pending_verification`); binding the
+/// same account again keeps its verification. Once one is bound, payouts go only to it,
+/// and only once it is verified (422 `SETTLEMENT_ACCOUNT_NOT_VERIFIED` until then).
+#[utoipa::path(
+    put,
+    operation_id = "bind_settlement_account",
+    path = "/me/settlement-account",
+    tag = "account",
+    request_body = SettlementAccountBody,
+    responses(
+        (status = 200, description = "The bound account", body = market_app::settlement::SettlementAccountView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 422, description = "NOT_VERIFIED, NOT_ENTERPRISE_ACCOUNT, COMPANY_NAME_MISMATCH", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn bind_settlement_account(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(body): Json<SettlementAccountBody>,
+) -> Result<Response, ApiError> {
+    use market_core::settlement::{Binding, SettlementKind};
+    let kind = match market_web::choice(
+        "kind",
+        Some(body.kind.as_str()),
+        &["enterprise_alipay", "bank_sub_account"],
+    )? {
+        "bank_sub_account" => SettlementKind::BankSubAccount,
+        _ => SettlementKind::EnterpriseAlipay,
+    };
+    let binding = Binding {
+        kind,
+        account: body.account,
+        company_name: body.company_name,
+        deduction_authorised: body.deduction_authorised,
+    };
+    let bound = market_app::settlement::bind(&app, &caller.account, binding).await?;
+    Ok(axum::Json(bound).into_response())
+}
+
+/// The caller's settlement account (S4)
+#[utoipa::path(
+    get,
+    operation_id = "my_settlement_account",
+    path = "/me/settlement-account",
+    tag = "account",
+    responses(
+        (status = 200, description = "The bound account", body = market_app::settlement::SettlementAccountView),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "NOT_FOUND (none bound)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn read_settlement_account(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let bound = market_app::settlement::get(&app, &caller.account).await?;
+    Ok(axum::Json(bound).into_response())
 }

@@ -25,6 +25,7 @@
 //! | registrar event (local) | `REGISTRAR#events` | `{event id}` | (written once: the local registrar adapter's record, P9/P11) |
 //! | contact   | `CONTACT#{account}` | `{contact_id}`           | a registrant contact template (O9); one of an account's may be its default |
 //! | captcha claim | `CAPTCHA#{token sha256}` | `C`            | ttl; written once: a token serves one request (O7) |
+//! | settlement account | `SETTLEACCT#{account}` | `S`          | the seller's bound settlement account (S4): one per account |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -322,6 +323,16 @@ pub fn contact_key(account: &AccountId, contact_id: &str) -> (String, String) {
 pub fn contact_item(contact: &market_core::model::Contact) -> Item {
     let (pk, sk) = contact_key(&contact.account, &contact.details.id);
     Item::new(pk, sk, body(contact))
+}
+
+/// S4: a seller's settlement account (kept apart from the account, which the registrar's
+/// side replaces whole).
+pub fn settlement_account_key(owner: &AccountId) -> (String, String) {
+    (format!("SETTLEACCT#{owner}"), "S".into())
+}
+pub fn settlement_account_item(settlement: &market_core::settlement::SettlementAccount) -> Item {
+    let (pk, sk) = settlement_account_key(&settlement.owner);
+    Item::new(pk, sk, body(settlement))
 }
 
 pub fn account_item(account: &Account) -> Item {

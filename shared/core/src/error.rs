@@ -70,6 +70,23 @@ pub enum Code {
     TransferLocked,
     /// O9: the registrant contact asked for is unknown or not verified.
     ContactNotVerified,
+    // Compliance takedowns (M3)
+    /// An appeal of a listing that was not taken down by an operator.
+    NotTakenDown,
+    /// A listing's takedown is appealed once; this one already was.
+    AppealAlreadyFiled,
+    /// An operator's decision on a listing with no appeal awaiting one.
+    NoPendingAppeal,
+    /// A restore the listing no longer allows (the domain left, expired, is in another
+    /// trade, the listing's end passed …): `errors` names the reason.
+    RestoreNotAllowed,
+    // Settlement accounts (S4)
+    /// Enterprise Alipay for an account that is not a verified enterprise.
+    NotEnterpriseAccount,
+    /// The settlement account's name differs from the account's verified name.
+    CompanyNameMismatch,
+    /// A payout while the bound settlement account awaits the operator's verification.
+    SettlementAccountNotVerified,
 }
 
 impl Code {
@@ -103,7 +120,10 @@ impl Code {
             | TransferProhibited
             | SpecialDomain
             | PendingOperation
-            | Restricted => 422,
+            | Restricted
+            | NotEnterpriseAccount
+            | CompanyNameMismatch
+            | SettlementAccountNotVerified => 422,
             AlreadyInTrade
             | ListingNotActive
             | CoolingDown
@@ -115,6 +135,10 @@ impl Code {
             | OrderNotCancellable
             | PushNotPending
             | TransferLocked
+            | NotTakenDown
+            | AppealAlreadyFiled
+            | NoPendingAppeal
+            | RestoreNotAllowed
             | IdempotencyInProgress => 409,
         }
     }
@@ -175,6 +199,13 @@ impl Code {
             SecurityLocked => "Security checks locked for a while",
             TransferLocked => "Domain inside its transfer lock",
             ContactNotVerified => "Contact unknown or not verified",
+            NotTakenDown => "Listing not taken down",
+            AppealAlreadyFiled => "Takedown already appealed",
+            NoPendingAppeal => "No appeal awaiting a decision",
+            RestoreNotAllowed => "Listing cannot be restored",
+            NotEnterpriseAccount => "Not an enterprise account",
+            CompanyNameMismatch => "Company name differs from the verified name",
+            SettlementAccountNotVerified => "Settlement account not verified yet",
         }
     }
 }

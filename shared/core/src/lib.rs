@@ -2,6 +2,7 @@
 //! I/O, no clock reads; its only dependencies are chrono, rust_decimal, serde, serde_json,
 //! idna, ulid and thiserror — a test keeps it so). Rule ids from RULES.md are cited next to
 //! the code that enforces them.
+pub mod compliance;
 pub mod delivery;
 pub mod domain_name;
 pub mod error;
@@ -17,4 +18,5 @@ pub mod payout;
 pub mod policy;
 pub mod push;
 pub mod security;
+pub mod settlement;
 pub mod transfer;

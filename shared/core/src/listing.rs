@@ -420,6 +420,7 @@ mod tests {
             hold: None,
             sold_to: None,
             domain_expires_at: None,
+            takedown: None,
         }
     }
 

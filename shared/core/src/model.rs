@@ -167,6 +167,10 @@ pub struct Listing {
     /// records it. Absent on listings written before it was kept.
     #[serde(default)]
     pub domain_expires_at: Option<DateTime<Utc>>,
+    /// M3: an operator's takedown and the seller's appeal, kept for the seller (the public
+    /// sees only `end_reason: "taken_down"`). Kept after a restore, as the listing's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takedown: Option<super::compliance::Takedown>,
 }
 
 impl Listing {

@@ -80,6 +80,13 @@ pub const CODES: &[Code] = {
         SecurityLocked,
         TransferLocked,
         ContactNotVerified,
+        NotTakenDown,
+        AppealAlreadyFiled,
+        NoPendingAppeal,
+        RestoreNotAllowed,
+        NotEnterpriseAccount,
+        CompanyNameMismatch,
+        SettlementAccountNotVerified,
     ]
 };
 
@@ -132,7 +139,14 @@ fn listed(code: Code) {
         | SecurityCheckFailed
         | SecurityLocked
         | TransferLocked
-        | ContactNotVerified => {}
+        | ContactNotVerified
+        | NotTakenDown
+        | AppealAlreadyFiled
+        | NoPendingAppeal
+        | RestoreNotAllowed
+        | NotEnterpriseAccount
+        | CompanyNameMismatch
+        | SettlementAccountNotVerified => {}
     }
 }
 
@@ -324,6 +338,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 44);
+        assert_eq!(seen.len(), 51);
     }
 }

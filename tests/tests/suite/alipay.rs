@@ -240,6 +240,7 @@ async fn s6_a_function_without_the_payout_keys_cannot_pay_anyone_out() {
         amount: Money::parse("10.00").unwrap(),
         payee_account: "alice@example.com",
         payee_name: None,
+        payee_kind: market_core::payout::PayeeKind::Alipay,
         title: "proceeds",
     };
     let refused = alipay.transfer(&request, Utc::now()).await.unwrap_err();

@@ -18,6 +18,7 @@ use market_app::ports::payment::{
     TradeStatus, TransferRequest, TransferState, VerifyError,
 };
 use market_core::money::Money;
+use market_core::payout::PayeeKind;
 
 /// The Alipay adapter's settings.
 pub struct AlipayConfig {
@@ -324,10 +325,21 @@ impl PaymentProvider for AlipayProvider {
         request: &TransferRequest<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
+        let (identity_type, product) = match request.payee_kind {
+            PayeeKind::Alipay => (
+                market_core::payout::identity_type(request.payee_account),
+                TRANSFER_PRODUCT,
+            ),
+            // S4: a bank sub-account is paid as a corporate bank account.
+            PayeeKind::BankAccount => ("BANKCARD_ACCOUNT", TRANSFER_PRODUCT_BANK),
+        };
         let mut payee = json!({
             "identity": request.payee_account,
-            "identity_type": market_core::payout::identity_type(request.payee_account),
+            "identity_type": identity_type,
         });
+        if request.payee_kind == PayeeKind::BankAccount {
+            payee["bankcard_ext_info"] = json!({ "account_type": "1" });
+        }
         if let Some(name) = request.payee_name {
             // Alipay checks the name against the payee's verified name and refuses a mismatch.
             payee["name"] = json!(name);
@@ -336,7 +348,7 @@ impl PaymentProvider for AlipayProvider {
             // Alipay pays one out_biz_no at most once: a retry cannot pay twice.
             "out_biz_no": request.payout_id,
             "trans_amount": request.amount.to_string(),
-            "product_code": TRANSFER_PRODUCT,
+            "product_code": product,
             "biz_scene": TRANSFER_SCENE,
             "order_title": request.title,
             "payee_info": payee,
@@ -380,6 +392,8 @@ impl PaymentProvider for AlipayProvider {
 
 /// S6: payouts are Alipay's "transfer to an Alipay account without a password" scene.
 const TRANSFER_PRODUCT: &str = "TRANS_ACCOUNT_NO_PWD";
+/// S4: the product of a transfer to a bank account.
+const TRANSFER_PRODUCT_BANK: &str = "TRANS_BANKCARD_NO_PWD";
 const TRANSFER_SCENE: &str = "DIRECT_TRANSFER";
 
 /// Reads the status word of a transfer (uni.transfer's and common.query's `status`).

@@ -68,6 +68,7 @@ pub async fn send(app: &App, id: &PayoutId) -> AppResult<Sent> {
         amount: p.amount,
         payee_account: &p.payout_account,
         payee_name: p.payee_name.as_deref(),
+        payee_kind: p.payee_kind,
         title: TRANSFER_TITLE,
     };
     match app.provider.transfer(&request, now).await {

@@ -115,6 +115,8 @@ pub struct TransferRequest<'a> {
     pub payee_account: &'a str,
     /// The verified real name: the provider refuses a payee whose name differs.
     pub payee_name: Option<&'a str>,
+    /// S4: an Alipay account, or a bank (sub-)account.
+    pub payee_kind: market_core::payout::PayeeKind,
     pub title: &'a str,
 }
 
