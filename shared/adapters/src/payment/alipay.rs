@@ -325,14 +325,12 @@ impl PaymentProvider for AlipayProvider {
         request: &TransferRequest<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
-        let (identity_type, product) = match request.payee_kind {
-            PayeeKind::Alipay => (
-                market_core::payout::identity_type(request.payee_account),
-                TRANSFER_PRODUCT,
-            ),
+        let identity_type = match request.payee_kind {
+            PayeeKind::Alipay => market_core::payout::identity_type(request.payee_account),
             // S4: a bank sub-account is paid as a corporate bank account.
-            PayeeKind::BankAccount => ("BANKCARD_ACCOUNT", TRANSFER_PRODUCT_BANK),
+            PayeeKind::BankAccount => "BANKCARD_ACCOUNT",
         };
+        let product = transfer_product(request.payee_kind);
         let mut payee = json!({
             "identity": request.payee_account,
             "identity_type": identity_type,
@@ -369,11 +367,12 @@ impl PaymentProvider for AlipayProvider {
     async fn transfer_status(
         &self,
         payout_id: &str,
+        kind: PayeeKind,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
         let biz = json!({
             "out_biz_no": payout_id,
-            "product_code": TRANSFER_PRODUCT,
+            "product_code": transfer_product(kind),
             "biz_scene": TRANSFER_SCENE,
         });
         let answer = self
@@ -394,6 +393,14 @@ impl PaymentProvider for AlipayProvider {
 const TRANSFER_PRODUCT: &str = "TRANS_ACCOUNT_NO_PWD";
 /// S4: the product of a transfer to a bank account.
 const TRANSFER_PRODUCT_BANK: &str = "TRANS_BANKCARD_NO_PWD";
+
+/// The product a transfer to a payee of `kind` is sent (and looked up) under.
+fn transfer_product(kind: PayeeKind) -> &'static str {
+    match kind {
+        PayeeKind::Alipay => TRANSFER_PRODUCT,
+        PayeeKind::BankAccount => TRANSFER_PRODUCT_BANK,
+    }
+}
 const TRANSFER_SCENE: &str = "DIRECT_TRANSFER";
 
 /// Reads the status word of a transfer (uni.transfer's and common.query's `status`).

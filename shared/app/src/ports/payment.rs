@@ -159,10 +159,12 @@ pub trait PaymentProvider: Send + Sync {
         request: &TransferRequest<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState>;
-    /// Looks a transfer up by our payout id (`alipay.fund.trans.common.query`).
+    /// Looks a transfer up by our payout id (`alipay.fund.trans.common.query`); `kind` is
+    /// the payee's, as sent (the provider files bank transfers under their own product).
     async fn transfer_status(
         &self,
         payout_id: &str,
+        kind: market_core::payout::PayeeKind,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState>;
 }
