@@ -2,6 +2,8 @@
 //! (`GET /me/listings`); the public sees only `status: ended, end_reason: "taken_down"`.
 //! The seller appeals once; an operator restores the listing (if it may still trade) or
 //! confirms the takedown.
+use std::sync::Arc;
+
 use market_tests::{spawn_app, Reply, TestApp};
 use serde_json::{json, Value};
 
@@ -235,21 +237,25 @@ async fn m3_every_appeal_refusal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn m3_a_restore_puts_the_listing_back_with_its_domain_held() {
-    let app = spawn_app().await;
-    alice_and_bob(&app).await;
-    let id = taken_down(&app, "m3back.com").await;
+    m3_a_restore_reactivates_the_listing_and_holds_its_domain(&spawn_app().await).await;
+}
+
+/// M3 over either store: a restore is one transaction over the listing and its domain.
+pub async fn m3_a_restore_reactivates_the_listing_and_holds_its_domain(app: &TestApp) {
+    alice_and_bob(app).await;
+    let id = taken_down(app, "m3back.com").await;
     let domain = app.get("/me/domains", Some("alice")).await.body;
     assert_eq!(
         domain["items"][0]["in_trade"], false,
         "a takedown frees the domain"
     );
     assert_eq!(
-        appeal(&app, "alice", &id, "Fixed the description.")
+        appeal(app, "alice", &id, "Fixed the description.")
             .await
             .status,
         201
     );
-    let restored = decide(&app, &id, "restore").await;
+    let restored = decide(app, &id, "restore").await;
     assert_eq!(restored.status, 200, "{restored:?}");
     assert_eq!(restored.body["status"], "active");
     assert!(restored.body.get("end_reason").is_none(), "{restored:?}");
@@ -273,11 +279,7 @@ async fn m3_a_restore_puts_the_listing_back_with_its_domain_held() {
     let placed = app.order("bob", &["m3back.com"]).await;
     assert_eq!(placed.status, 201, "{placed:?}");
     // Decided once.
-    assert_problem(
-        &decide(&app, &id, "confirm").await,
-        409,
-        "NO_PENDING_APPEAL",
-    );
+    assert_problem(&decide(app, &id, "confirm").await, 409, "NO_PENDING_APPEAL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -385,4 +387,73 @@ async fn m3_a_restore_is_refused_for_a_seller_no_longer_verified() {
     let refused = decide(&app, &id, "restore").await;
     assert_problem(&refused, 409, "RESTORE_NOT_ALLOWED");
     assert_eq!(refused.body["errors"][0]["code"], "NOT_VERIFIED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m3_a_retried_appeal_replays_and_racing_appeals_file_one() {
+    let app = Arc::new(spawn_app().await);
+    alice_and_bob(&app).await;
+    // A retry with the same Idempotency-Key gets the first answer, not a refusal.
+    let id = taken_down(&app, "m3retry.com").await;
+    let key = [("idempotency-key", "appeal-1")];
+    let body = json!({ "text": "first" });
+    let path = format!("/listings/{id}/appeal");
+    let first = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some("alice"),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let retried = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some("alice"),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!((retried.status, retried.body.clone()), (201, first.body));
+
+    // Eight appeals at once: exactly one is filed, the others are refused.
+    let id = taken_down(&app, "m3race.com").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move { appeal(&app, "alice", &id, &format!("appeal {n}")).await })
+        })
+        .collect();
+    let mut filed = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            201 => filed += 1,
+            _ => assert_problem(&reply, 409, "APPEAL_ALREADY_FILED"),
+        }
+    }
+    assert_eq!(filed, 1);
+    // Restore and confirm at once: one decision wins.
+    let (restore, confirm) =
+        tokio::join!(decide(&app, &id, "restore"), decide(&app, &id, "confirm"));
+    assert!(
+        (restore.status == 200) ^ (confirm.status == 200),
+        "{restore:?} {confirm:?}"
+    );
+    let status = in_my_listings(&app, &id).await;
+    let expected = if restore.status == 200 {
+        ("active", "restored")
+    } else {
+        ("ended", "confirmed")
+    };
+    assert_eq!(
+        (
+            status["status"].as_str().unwrap(),
+            status["takedown"]["appeal"]["status"].as_str().unwrap()
+        ),
+        expected
+    );
 }

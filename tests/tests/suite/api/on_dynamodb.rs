@@ -4,7 +4,10 @@ use std::sync::Arc;
 use market_tests::client::spawn_app_on_dynamo;
 use rust_decimal::Decimal;
 
-use crate::api::compliance::m3_the_seller_reads_the_reason_the_public_never_does;
+use crate::api::compliance::{
+    m3_a_restore_reactivates_the_listing_and_holds_its_domain,
+    m3_the_seller_reads_the_reason_the_public_never_does,
+};
 use crate::api::credit::{
     o8_credit_paid_orders_are_refunded_and_the_balance_then_pays,
     o8_credit_paid_pushes_are_refunded_and_the_balance_then_pays,
@@ -346,4 +349,9 @@ async fn m3_the_public_never_sees_the_takedown_reason_and_one_appeal_on_dynamodb
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s4_a_payout_goes_only_to_the_verified_settlement_account_on_dynamodb() {
     s4_a_payout_goes_to_the_verified_settlement_account(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m3_a_restore_reactivates_the_listing_and_holds_its_domain_on_dynamodb() {
+    m3_a_restore_reactivates_the_listing_and_holds_its_domain(&spawn_app_on_dynamo().await).await;
 }
