@@ -81,6 +81,13 @@ pub const CODES: &[Code] = {
         TransferLocked,
         ContactNotVerified,
         PlacementAlreadyApplied,
+        NotTakenDown,
+        AppealAlreadyFiled,
+        NoPendingAppeal,
+        RestoreNotAllowed,
+        NotEnterpriseAccount,
+        CompanyNameMismatch,
+        SettlementAccountNotVerified,
     ]
 };
 
@@ -134,7 +141,14 @@ fn listed(code: Code) {
         | SecurityLocked
         | TransferLocked
         | ContactNotVerified
-        | PlacementAlreadyApplied => {}
+        | PlacementAlreadyApplied
+        | NotTakenDown
+        | AppealAlreadyFiled
+        | NoPendingAppeal
+        | RestoreNotAllowed
+        | NotEnterpriseAccount
+        | CompanyNameMismatch
+        | SettlementAccountNotVerified => {}
     }
 }
 
@@ -326,6 +340,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 45);
+        assert_eq!(seen.len(), 52);
     }
 }

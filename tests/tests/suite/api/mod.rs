@@ -1,5 +1,6 @@
 //! End-to-end tests over real HTTP against the marketplace started in-process (zero2prod
 //! style). Rule ids from RULES.md name the tests.
+mod compliance;
 mod contacts;
 mod credit;
 mod fee_notice;
@@ -24,3 +25,4 @@ mod registrar;
 mod restart;
 mod sale;
 mod security;
+mod settlement;
