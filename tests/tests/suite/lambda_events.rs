@@ -576,7 +576,7 @@ async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_nev
 }
 
 /// A DynamoDB Stream event (keys only, as the table's stream sends) of new items.
-fn stream_event(keys: &[(&str, &str)]) -> aws_lambda_events::event::dynamodb::Event {
+fn stream_event(keys: &[(&str, &str)]) -> fn_notify::StreamEvent {
     let records: Vec<Value> = keys
         .iter()
         .enumerate()
@@ -659,12 +659,17 @@ async fn n1_notify_function_delivers_each_new_outbox_item_once_and_reports_what_
     faulty.poison("OUTBOX#");
     let event = stream_event(&[("ACCOUNT#x", "A"), (key.as_str(), "O")]);
     let answer = fn_notify::handle(&scene.app, event.clone()).await;
-    let failed: Vec<Option<String>> = answer
+    let failed: Vec<String> = answer
         .batch_item_failures
         .iter()
         .map(|f| f.item_identifier.clone())
         .collect();
-    assert_eq!(failed, vec![Some("101".to_owned())]);
+    assert_eq!(failed, vec!["101".to_owned()]);
+    // What Lambda reads back.
+    assert_eq!(
+        serde_json::to_value(&answer).unwrap(),
+        json!({ "batchItemFailures": [{ "itemIdentifier": "101" }] })
+    );
     assert!(kept_mail(&*faulty).await.is_empty());
 
     // The stream retries the batch: delivered once; a redelivery of the record changes nothing.
