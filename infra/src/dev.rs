@@ -78,6 +78,7 @@ pub fn routes() -> RouteTable {
         ("GET", "/dev/registrar/events", get(registrar_events)),
         ("GET", "/dev/mail", get(mail)),
         ("POST", "/dev/mail/fail-next", post(mail_fail_next)),
+        ("GET", "/dev/partner/webhooks", get(partner_webhooks)),
     ]
 }
 
@@ -92,7 +93,8 @@ pub fn routes() -> RouteTable {
     redrive,
     registrar_events,
     mail,
-    mail_fail_next
+    mail_fail_next,
+    partner_webhooks
 ))]
 pub struct Api;
 
@@ -637,6 +639,45 @@ struct RegistrarEvents {
 )]
 async fn registrar_events(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
     let items = dev.registrar.events().await.map_err(AppError::Internal)?;
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// One delivery webhook the marketplace sent a partner (L10).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PartnerWebhookDoc {
+    url: String,
+    /// `[name, value]` pairs: `X-Partner-Id`, `X-Timestamp`, `X-Nonce`, `X-Signature`.
+    #[schema(value_type = Vec<Vec<String>>)]
+    headers: Vec<(String, String)>,
+    /// The signed JSON body: `delivery_id`, `partner`, `domain`, `price`, `buyer`, `paid_at`.
+    body: String,
+}
+
+/// The webhooks recorded, oldest first.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PartnerWebhooks {
+    items: Vec<PartnerWebhookDoc>,
+}
+
+/// The delivery webhooks sent to partners (local runner)
+///
+/// The local runner records each signed webhook instead of sending it (L10), oldest first.
+#[utoipa::path(
+    get,
+    path = "/dev/partner/webhooks",
+    tag = "local runner",
+    security(()),
+    responses(
+        (status = 200, description = "The webhooks", body = PartnerWebhooks),
+        (status = 503, response = Busy),
+    )
+)]
+async fn partner_webhooks(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let items = market_adapters::partner::recorded_webhooks(&*app.store)
+        .await
+        .map_err(AppError::Internal)?;
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
 

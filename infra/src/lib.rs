@@ -71,7 +71,13 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// `MARKET_MAIL_FROM`: the sender of those emails.
     pub mail_from: String,
+    /// `MARKET_PARTNER_KEYS`: the partners' HMAC keys, a JSON object of partner id → key
+    /// (L10; the cloud reads them from Secrets Manager). Never printed.
+    pub partner_keys: SecretString,
 }
+
+/// The partner keys of the tests (and of nothing else).
+pub const TEST_PARTNER_KEYS: &str = r#"{"acme":"acme-test-key","globex":"globex-test-key"}"#;
 
 /// The sender of the local runner's emails unless `MARKET_MAIL_FROM` says otherwise.
 pub const DEFAULT_MAIL_FROM: &str = "market@localhost";
@@ -130,6 +136,9 @@ impl Settings {
             sweep_every: std::time::Duration::from_secs(60),
             smtp_url: var("MARKET_SMTP_URL"),
             mail_from: var("MARKET_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
+            partner_keys: var("MARKET_PARTNER_KEYS")
+                .unwrap_or_else(|| "{}".into())
+                .into(),
         })
     }
 
@@ -147,6 +156,7 @@ impl Settings {
             sweep_every: std::time::Duration::from_secs(3600),
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
+            partner_keys: TEST_PARTNER_KEYS.to_owned().into(),
         }
     }
 }
@@ -309,6 +319,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     };
     let mailer = Arc::new(StoreMailer::new(store.clone(), clock.clone(), smtp));
     let (feed, committed, notified) = notifier::LocalFeed::new();
+    // L10: partner keys from MARKET_PARTNER_KEYS; webhooks recorded in the same store.
+    let partner_keys =
+        market_adapters::partner::PartnerKeys::from_json(settings.partner_keys.expose_secret())
+            .context("MARKET_PARTNER_KEYS")?;
+    let partner = Arc::new(market_adapters::partner::StorePartner::new(
+        partner_keys,
+        store.clone(),
+        clock.clone(),
+    ));
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
@@ -319,6 +338,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         registrar: registrar.clone(),
         mailer: mailer.clone(),
         outbox_feed: Arc::new(feed),
+        partner,
         policy: settings.policy.clone(),
     });
     if settings.seed_demo {

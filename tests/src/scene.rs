@@ -57,6 +57,7 @@ impl Scene {
             store.clone(),
         ));
         let store_for_mail = store.clone();
+        let partner_store = store.clone();
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
@@ -76,6 +77,12 @@ impl Scene {
             )),
             // No notifier: notices wait in the outbox for the scene's sweeps.
             outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
+            partner: Arc::new(market_adapters::partner::StorePartner::new(
+                market_adapters::partner::PartnerKeys::from_json(infra::TEST_PARTNER_KEYS)
+                    .expect("test keys"),
+                partner_store,
+                clock.clone(),
+            )),
             policy,
         });
         Scene {

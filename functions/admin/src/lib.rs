@@ -25,6 +25,7 @@ use market_web::PathParam;
 use market_web::{router_from, AppState, RouteTable};
 
 mod operator;
+mod partners;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -76,6 +77,16 @@ pub fn routes() -> RouteTable {
         ),
         ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
         ("POST", "/admin/outbox/redrive", post(redrive_outbox)),
+        (
+            "PUT",
+            "/admin/partners/{partner_id}",
+            put(crate::partners::put_partner),
+        ),
+        (
+            "POST",
+            "/admin/orders/{id}/confirm-transfer",
+            post(crate::partners::confirm_transfer),
+        ),
     ]
 }
 
@@ -96,7 +107,9 @@ pub fn routes() -> RouteTable {
     redrive_outbox,
     operator::put_holidays,
     operator::get_holidays,
-    operator::put_placement_section
+    operator::put_placement_section,
+    partners::put_partner,
+    partners::confirm_transfer
 ))]
 pub struct Api;
 

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -20,6 +20,7 @@ use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
 mod featured;
+mod partner;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -33,6 +34,22 @@ pub fn routes() -> RouteTable {
         ("DELETE", "/listings/{id}", delete(delist)),
         ("GET", "/me/listings", get(mine)),
         ("POST", "/listings/{id}/appeal", post(appeal)),
+        // L10: signed by the partner (HMAC), not the JWT authorizer.
+        (
+            "PUT",
+            "/partner/listings/{domain}",
+            put(partner::put_listing),
+        ),
+        (
+            "DELETE",
+            "/partner/listings/{domain}",
+            delete(partner::delete_listing),
+        ),
+        (
+            "POST",
+            "/partner/deliveries/{id}",
+            post(partner::confirm_delivery),
+        ),
     ]
 }
 
@@ -48,7 +65,10 @@ pub fn routes() -> RouteTable {
         mine,
         featured::featured,
         featured::apply,
-        appeal
+        appeal,
+        partner::put_listing,
+        partner::delete_listing,
+        partner::confirm_delivery
     ),
     components(schemas(BrowseSort))
 )]

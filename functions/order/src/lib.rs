@@ -7,6 +7,10 @@ use axum::Router;
 use serde::Deserialize;
 
 use market_app::orders;
+use market_app::partners::orders as partner_orders;
+use market_core::partner::PartnerPayment;
+
+mod balance;
 use market_app::ports::captcha::HumanCheck;
 use market_core::ids::OrderId;
 use market_web::auth::Caller;
@@ -28,13 +32,34 @@ pub fn routes() -> RouteTable {
         ("POST", "/orders/{id}/cancel", post(cancel)),
         ("POST", "/orders/{id}/refresh", post(refresh)),
         ("GET", "/me/orders", get(mine)),
+        ("GET", "/me/balance", get(balance::get)),
+        ("POST", "/me/balance/top-ups", post(balance::top_up)),
     ]
 }
 
 /// The OpenAPI paths of this function (the document is put together in `infra::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(place, read, pay, cancel, refresh, mine))]
+#[openapi(paths(place, read, pay, cancel, refresh, mine, balance::get, balance::top_up))]
 pub struct Api;
+
+/// The answer to `POST /orders`: registrar orders, or partner orders (L10). For the
+/// document only.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum AnyPlaced {
+    Registrar(market_app::orders::Placed),
+    Partner(partner_orders::PartnerPlaced),
+}
+
+/// An order: a registrar order or a partner order (L10). For the document only.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum AnyOrder {
+    Registrar(market_app::views::OrderView),
+    Partner(partner_orders::PartnerOrderView),
+}
 
 /// The router of this function.
 pub fn router() -> Router<AppState> {
@@ -57,6 +82,11 @@ struct PlaceBody {
     /// identity. Unknown or unverified: 422 CONTACT_NOT_VERIFIED, nothing ordered.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     contact_id: Option<String>,
+    /// L10: how a cart of partner listings is paid: `balance` (at once) or `bank_transfer`
+    /// (3 days, confirmed by an operator); required for them. A cart mixing partner and
+    /// registrar listings is 422 MIXED_CART.
+    #[schema(example = "balance")]
+    payment: Option<String>,
 }
 
 /// Order a cart (O1-O7)
@@ -71,11 +101,11 @@ struct PlaceBody {
     params(IdempotencyKey),
     request_body = PlaceBody,
     responses(
-        (status = 201, description = "Placed: the orders and the refused domains", body = market_app::orders::Placed),
+        (status = 201, description = "Placed: the orders and the refused domains (partner orders for a cart of partner listings, L10)", body = AnyPlaced),
         (status = 400, description = "INVALID_REQUEST, EMPTY_ORDER, BATCH_TOO_LARGE, CAPTCHA_FAILED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
         (status = 409, description = "NOTHING_ORDERABLE (with `errors`), IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "NOT_VERIFIED, CONTACT_NOT_VERIFIED (O9), IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, CONTACT_NOT_VERIFIED (O9), MIXED_CART (L10), IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, response = RateLimited),
         (status = 503, response = Busy),
     )
@@ -91,6 +121,18 @@ async fn place(
     market_core::limits::check_cart_size(parsed.domains.len(), app.policy.max_cart)?;
     // O7: the token with where the request came from, for the captcha service.
     let human = HumanCheck::new(parsed.captcha_token).from_ip(ip);
+    // L10: partner listings are ordered apart (their own payment and delivery).
+    match partner_orders::cart_kind(&app, &parsed.domains).await? {
+        partner_orders::CartKind::Mixed => return Err(partner_orders::mixed_cart().into()),
+        partner_orders::CartKind::Partner => {
+            let payment = PartnerPayment::parse(parsed.payment.as_deref().unwrap_or(""))?;
+            return market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+                partner_orders::place(&app, &caller.account, &parsed.domains, payment, &human)
+            })
+            .await;
+        }
+        partner_orders::CartKind::Registrar => {}
+    }
     market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
         orders::place_with_contact(
             &app,
@@ -111,7 +153,7 @@ async fn place(
     tag = "orders",
     params(("id" = String, Path, description = "The order's id")),
     responses(
-        (status = 200, description = "The order", body = market_app::views::OrderView),
+        (status = 200, description = "The order (a partner order, L10, for one of those)", body = AnyOrder),
         (status = 401, response = Unauthenticated),
         (status = 404, description = "NOT_FOUND (also another buyer's order)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -122,6 +164,10 @@ async fn read(
     caller: Caller,
     PathParam(id): PathParam<OrderId>,
 ) -> Result<Response, ApiError> {
+    // L10: a partner order shares the id space (`ord_…`).
+    if let Some(order) = partner_orders::get(&app, &caller.account, &id).await? {
+        return Ok(axum::Json(order).into_response());
+    }
     Ok(axum::Json(orders::get(&app, &caller.account, &id).await?).into_response())
 }
 

@@ -132,6 +132,10 @@ pub struct CloudSettings {
     /// `MAIL_FROM`: the verified SES identity the `notify` function sends email as (N1);
     /// a function without it sends none (its notices wait in the outbox for `notify`).
     pub mail_from: Option<String>,
+    /// `PARTNER_KEYS_SECRET_ARN`: the Secrets Manager secret of the partners' HMAC keys (a
+    /// JSON object of partner id → key, L10), read on first use; absent: no partner is
+    /// served (every partner request is refused as unsigned).
+    pub partner_keys_secret: Option<String>,
 }
 
 impl CloudSettings {
@@ -168,6 +172,7 @@ impl CloudSettings {
             policy: policy_from_lookup(&var)?,
             registrar_bus: var("REGISTRAR_BUS_NAME"),
             mail_from: var("MAIL_FROM"),
+            partner_keys_secret: var("PARTNER_KEYS_SECRET_ARN"),
         })
     }
 }
@@ -208,6 +213,12 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         Some(from) => Arc::new(crate::mail::SesMailer::new(from)),
         None => Arc::new(crate::mail::NoMailer),
     };
+    // L10: partners' keys from Secrets Manager on first use; webhooks over HTTPS.
+    let partner_keys = match settings.partner_keys_secret {
+        Some(arn) => crate::partner::PartnerKeys::managed(arn),
+        None => crate::partner::PartnerKeys::none(),
+    };
+    let partner = Arc::new(crate::partner::HttpPartner::new(partner_keys)?);
     Ok(Arc::new(App {
         store,
         clock,
@@ -219,6 +230,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         mailer,
         // The table's DynamoDB Stream hands new outbox items to the notify function.
         outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
+        partner,
         policy: settings.policy,
     }))
 }

@@ -5,6 +5,7 @@
 pub mod captcha;
 pub mod config;
 pub mod mail;
+pub mod partner;
 pub mod payment;
 pub mod queue;
 pub mod registrar;

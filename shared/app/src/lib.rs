@@ -10,6 +10,7 @@ use crate::ports::captcha::Captcha;
 use crate::ports::clock::Clock;
 use crate::ports::mailer::Mailer;
 use crate::ports::outbox_feed::OutboxFeed;
+use crate::ports::partner::Partner;
 use crate::ports::payment::PaymentProvider;
 use crate::ports::queue::Queue;
 use crate::ports::registrar::Registrar;
@@ -34,6 +35,7 @@ pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod paging;
+pub mod partners;
 pub mod payments;
 pub mod payouts;
 pub mod placements;
@@ -67,6 +69,8 @@ pub struct App {
     /// N1: told of committed outbox messages (the local notifier; a no-op in the cloud,
     /// where the DynamoDB Stream tells the `notify` function).
     pub outbox_feed: Arc<dyn OutboxFeed>,
+    /// L10: partners' HMAC keys and their delivery webhooks.
+    pub partner: Arc<dyn Partner>,
     pub policy: Policy,
 }
 

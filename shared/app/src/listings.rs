@@ -86,6 +86,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             domain_expires_at: Some(domain.value.expires_at),
             first_price: Some(new.price),
             takedown: None,
+            partner: None,
         };
         let mut held = domain.value.clone();
         held.trade = Some(TradeHold {
@@ -109,7 +110,8 @@ async fn load_own(
     let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
         .await?
         .ok_or_else(|| Problem::not_found("listing"))?;
-    if &listing.value.seller != seller {
+    // L10: a partner's listing changes only through the partner's signed feed.
+    if &listing.value.seller != seller || listing.value.partner.is_some() {
         return Err(Problem::new(Code::Forbidden, "only the seller can change a listing").into());
     }
     Ok(listing)

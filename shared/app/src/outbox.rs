@@ -284,7 +284,8 @@ pub(crate) async fn hand_on(app: &App, messages: &[(String, String)]) {
         return;
     }
     for (id, kind) in messages {
-        if kind == KIND_REGISTRAR {
+        // L10: a partner learns of a paid order at once (the sweep retries a failure).
+        if kind == KIND_REGISTRAR || kind == crate::partners::delivery::KIND_PARTNER {
             if let Err(e) = deliver(app, id).await {
                 tracing::warn!(outbox = %id, error = %e, "outbox message not delivered yet; the sweep retries it");
             }
@@ -368,6 +369,9 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
         KIND_REGISTRAR => publish_all(app, &claimed.value.payload, from).await,
         crate::notifications::KIND_NOTIFY => {
             crate::notifications::delivery::deliver_notices(app, &claimed.value, from).await
+        }
+        crate::partners::delivery::KIND_PARTNER => {
+            crate::partners::delivery::send_webhooks(app, &claimed.value, from).await
         }
         other => (
             from,

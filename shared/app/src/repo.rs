@@ -31,6 +31,11 @@
 //! | placement round | `PLACEROUND#{section}#{period}` | `R`     | M4: gsi5 due at the period's start until its winners are chosen |
 //! | featured  | `FEATURED#{section}` | `F`                     | M4: the winners of the section's latest chosen period |
 //! | settlement account | `SETTLEACCT#{account}` | `S`          | the seller's bound settlement account (S4): one per account |
+//! | partner   | `PARTNER#{id}`     | `P`                       | L10: name and webhook (the key is in Secrets Manager / config) |
+//! | partner feed | `PFEED#{domain}` | `F`                      | L10: which partner lists the domain, and its listing |
+//! | partner nonce | `PNONCE#{partner}#{nonce}` | `N`          | L10: ttl; written once: a signed request serves once |
+//! | partner order | `PORDER#{id}`  | `O`                       | L10: gsi1 `PBUYER#{id}` / created#id; gsi5 due at `pay_by` while awaiting a transfer |
+//! | buyer balance | `BUYERBAL#{account}` | `B`                 | L10: available balance, written with every posting to `balance:{account}` |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -185,6 +190,8 @@ pub enum Due {
     Outbox(String),
     /// M4: a section's period whose start came (`{section}#{period}`).
     PlacementRound(String),
+    /// L10: a partner order whose bank-transfer window ended.
+    PartnerOrder(String),
     Unknown,
 }
 
@@ -209,6 +216,8 @@ pub fn due_kind(pk: &str) -> Due {
         Due::Outbox(id)
     } else if let Some(round) = after("PLACEROUND#") {
         Due::PlacementRound(round)
+    } else if let Some(id) = after("PORDER#") {
+        Due::PartnerOrder(id)
     } else {
         Due::Unknown
     }
@@ -575,4 +584,53 @@ pub fn featured_key(section: &str) -> (String, String) {
 /// An item of any entity kept whole as JSON (the small operator records above).
 pub fn plain_item<T: Serialize>(key: (String, String), value: &T) -> Item {
     Item::new(key.0, key.1, body(value))
+}
+
+/// L10: a partner as the operator defined it.
+pub fn partner_key(id: &market_core::partner::PartnerId) -> (String, String) {
+    (format!("PARTNER#{id}"), "P".into())
+}
+
+/// L10: which partner lists a domain (and its current listing).
+pub fn partner_feed_key(domain: &DomainName) -> (String, String) {
+    (format!("PFEED#{domain}"), "F".into())
+}
+
+/// L10: a signed request's nonce, claimed once.
+pub fn partner_nonce_key(
+    partner: &market_core::partner::PartnerId,
+    nonce: &str,
+) -> (String, String) {
+    (format!("PNONCE#{partner}#{nonce}"), "N".into())
+}
+
+/// L10: a partner order.
+pub fn partner_order_key(id: &OrderId) -> (String, String) {
+    (format!("PORDER#{id}"), "O".into())
+}
+
+/// L10: a buyer's available balance.
+pub fn buyer_balance_key(account: &AccountId) -> (String, String) {
+    (format!("BUYERBAL#{account}"), "B".into())
+}
+
+/// L10: a partner order, listed under its buyer; due at its transfer deadline while it
+/// awaits the transfer.
+pub fn partner_order_item(order: &market_core::partner::PartnerOrder) -> Item {
+    use market_core::partner::PartnerOrderStatus;
+    let (pk, sk) = partner_order_key(&order.id);
+    let created = format!("{}#{}", time_key(order.created_at), order.id);
+    let mut item = Item::new(pk.clone(), sk, body(order)).indexed(
+        Index::Gsi1,
+        format!("PBUYER#{}", order.buyer),
+        created,
+    );
+    if let (PartnerOrderStatus::AwaitingTransfer, Some(due)) = (order.status, order.pay_by) {
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
 }

@@ -67,6 +67,8 @@ pub struct SweepReport {
     pub outbox_retrying: Vec<String>,
     /// M4: placement periods whose winners this sweep chose (`{section}#{period}`).
     pub placements_filled: Vec<String>,
+    /// L10: partner orders whose bank transfer did not come within 3 days.
+    pub partner_orders_expired: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
     /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now, or out of time: the next
@@ -210,6 +212,12 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
         repo::Due::PlacementRound(round) => {
             if super::placements::round_due(app, &round).await?.is_some() {
                 report.placements_filled.push(round);
+            }
+        }
+        repo::Due::PartnerOrder(id) => {
+            let id = OrderId::parse(&id)?;
+            if super::partners::orders::expire_transfer(app, &id).await? {
+                report.partner_orders_expired.push(id.to_string());
             }
         }
         repo::Due::Unknown => {

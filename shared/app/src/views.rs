@@ -37,6 +37,13 @@ pub struct ListingView {
     /// (`GET /me/listings`, the appeal) and the operators', never in public ones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub takedown: Option<crate::compliance::TakedownView>,
+    /// L10: `registrar` (a domain registered here, listed by its owner) or `partner` (fed
+    /// by a partner platform; ordered with `payment`, delivered by the partner).
+    #[schema(value_type = String, example = "registrar")]
+    pub source: &'static str,
+    /// L10: the partner's name, for partner listings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
 }
 
 impl ListingView {
@@ -70,6 +77,12 @@ impl ListingView {
             created_at: listing.created_at,
             updated_at: listing.updated_at,
             takedown: None,
+            source: if listing.partner.is_some() {
+                "partner"
+            } else {
+                "registrar"
+            },
+            partner: listing.partner.as_ref().map(|p| p.name.clone()),
         }
     }
 }

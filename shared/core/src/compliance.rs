@@ -214,6 +214,7 @@ mod tests {
                 at: now(),
                 appeal: None,
             }),
+            partner: None,
         }
     }
 

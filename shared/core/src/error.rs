@@ -89,6 +89,20 @@ pub enum Code {
     CompanyNameMismatch,
     /// A payout while the bound settlement account awaits the operator's verification.
     SettlementAccountNotVerified,
+    // Partner listings (L10)
+    /// A partner request with no valid signature: headers missing, unknown partner, or an
+    /// HMAC that does not match (forged).
+    PartnerSignatureInvalid,
+    /// A signed partner request more than 5 minutes from the server's time.
+    PartnerRequestStale,
+    /// A signed partner request whose nonce was already used (a replay).
+    PartnerRequestReplayed,
+    /// The domain is registered here, or another partner already lists it.
+    PartnerListingConflict,
+    /// A cart mixing partner and registrar listings (order them separately).
+    MixedCart,
+    /// A delivery confirmation for an order that is not awaiting one.
+    DeliveryNotPending,
 }
 
 impl Code {
@@ -104,7 +118,10 @@ impl Code {
             | BatchTooLarge
             | CaptchaFailed
             | InvalidQuery => 400,
-            Unauthenticated => 401,
+            Unauthenticated
+            | PartnerSignatureInvalid
+            | PartnerRequestStale
+            | PartnerRequestReplayed => 401,
             Forbidden | SecurityPasswordRequired | SecurityCheckFailed => 403,
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
@@ -125,7 +142,8 @@ impl Code {
             | Restricted
             | NotEnterpriseAccount
             | CompanyNameMismatch
-            | SettlementAccountNotVerified => 422,
+            | SettlementAccountNotVerified
+            | MixedCart => 422,
             AlreadyInTrade
             | ListingNotActive
             | CoolingDown
@@ -142,6 +160,8 @@ impl Code {
             | AppealAlreadyFiled
             | NoPendingAppeal
             | RestoreNotAllowed
+            | PartnerListingConflict
+            | DeliveryNotPending
             | IdempotencyInProgress => 409,
         }
     }
@@ -210,6 +230,12 @@ impl Code {
             NotEnterpriseAccount => "Not an enterprise account",
             CompanyNameMismatch => "Company name differs from the verified name",
             SettlementAccountNotVerified => "Settlement account not verified yet",
+            PartnerSignatureInvalid => "Partner signature invalid",
+            PartnerRequestStale => "Partner request too old or too far ahead",
+            PartnerRequestReplayed => "Partner request replayed",
+            PartnerListingConflict => "Domain not available for a partner listing",
+            MixedCart => "Partner and registrar listings in one cart",
+            DeliveryNotPending => "No delivery awaiting confirmation",
         }
     }
 }

@@ -26,6 +26,12 @@ pub enum LedgerAccount {
     Registry,
     /// A seller's payouts on their way to the bound account (S6).
     PayoutPending(AccountId),
+    /// L10: a buyer's account balance (topped up, spent by partner orders, refunded to).
+    BuyerBalance(AccountId),
+    /// L10: what the platform owes a partner for its delivered sales.
+    PartnerPayable(String),
+    /// L10: offline bank transfers received (goes negative as buyers pay in).
+    BankTransfers,
 }
 
 impl LedgerAccount {
@@ -39,6 +45,9 @@ impl LedgerAccount {
             LedgerAccount::Fees => "fees".into(),
             LedgerAccount::Registry => "registry".into(),
             LedgerAccount::PayoutPending(id) => format!("payout_pending:{id}"),
+            LedgerAccount::BuyerBalance(id) => format!("balance:{id}"),
+            LedgerAccount::PartnerPayable(id) => format!("partner:{id}"),
+            LedgerAccount::BankTransfers => "bank_transfers".into(),
         }
     }
 }
@@ -141,7 +150,7 @@ impl Journal {
     }
 }
 
-fn posting(account: LedgerAccount, kind: EntryKind, amount: Decimal) -> Posting {
+pub(crate) fn posting(account: LedgerAccount, kind: EntryKind, amount: Decimal) -> Posting {
     Posting {
         account: account.key(),
         kind,

@@ -17,6 +17,7 @@ pub mod model;
 pub mod money;
 pub mod notice;
 pub mod order;
+pub mod partner;
 pub mod payout;
 pub mod placement;
 pub mod policy;

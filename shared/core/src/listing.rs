@@ -422,6 +422,7 @@ mod tests {
             domain_expires_at: None,
             first_price: None,
             takedown: None,
+            partner: None,
         }
     }
 

@@ -178,6 +178,10 @@ pub struct Listing {
     /// sees only `end_reason: "taken_down"`). Kept after a restore, as the listing's history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takedown: Option<super::compliance::Takedown>,
+    /// L10: a partner's listing (a domain not registered here; `seller` is the partner's
+    /// placeholder account). Absent: the registrar's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<super::partner::PartnerRef>,
 }
 
 impl Listing {
@@ -344,7 +348,7 @@ impl Payment {
     pub fn order_id(&self) -> Option<&OrderId> {
         match &self.purchase {
             Purchase::Order(id) => Some(id),
-            Purchase::Push(_) => None,
+            Purchase::Push(_) | Purchase::TopUp => None,
         }
     }
 
@@ -352,7 +356,7 @@ impl Payment {
     pub fn push_id(&self) -> Option<&PushId> {
         match &self.purchase {
             Purchase::Push(id) => Some(id),
-            Purchase::Order(_) => None,
+            Purchase::Order(_) | Purchase::TopUp => None,
         }
     }
 }
@@ -443,6 +447,8 @@ pub fn fee_rate_at(periods: &[FeePeriod], at: DateTime<Utc>, default: Decimal) -
 pub enum Purchase {
     Order(OrderId),
     Push(PushId),
+    /// L10: money into the buyer's account balance (its id is the payment's).
+    TopUp,
 }
 
 /// Lifecycle of a priced push (API.md Pushes, P1–P10).

@@ -88,6 +88,12 @@ pub const CODES: &[Code] = {
         NotEnterpriseAccount,
         CompanyNameMismatch,
         SettlementAccountNotVerified,
+        PartnerSignatureInvalid,
+        PartnerRequestStale,
+        PartnerRequestReplayed,
+        PartnerListingConflict,
+        MixedCart,
+        DeliveryNotPending,
     ]
 };
 
@@ -148,7 +154,13 @@ fn listed(code: Code) {
         | RestoreNotAllowed
         | NotEnterpriseAccount
         | CompanyNameMismatch
-        | SettlementAccountNotVerified => {}
+        | SettlementAccountNotVerified
+        | PartnerSignatureInvalid
+        | PartnerRequestStale
+        | PartnerRequestReplayed
+        | PartnerListingConflict
+        | MixedCart
+        | DeliveryNotPending => {}
     }
 }
 
@@ -340,6 +352,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 52);
+        assert_eq!(seen.len(), 58);
     }
 }

@@ -149,6 +149,7 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         registrar: app.registrar.clone(),
         mailer: app.mailer.clone(),
         outbox_feed: app.outbox_feed.clone(),
+        partner: app.partner.clone(),
         policy: app.policy.clone(),
     })
 }

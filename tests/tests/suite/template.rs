@@ -139,7 +139,8 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
             "dev routes are never deployed"
         );
     }
-    // Public routes: the market browse, a listing, and the provider's notifications.
+    // Public routes: the market browse, a listing, the provider's notifications, and the
+    // partners' routes (L10: signed with their HMAC key, checked by the function).
     let public: BTreeSet<(String, String)> = functions
         .values()
         .flat_map(|f| {
@@ -161,6 +162,9 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
         ("GET", "/listings/featured"),
         ("GET", "/listings/{id}"),
         ("POST", "/payments/alipay/notify"),
+        ("PUT", "/partner/listings/{domain}"),
+        ("DELETE", "/partner/listings/{domain}"),
+        ("POST", "/partner/deliveries/{id}"),
     ]
     .iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -453,7 +457,7 @@ fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_r
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|p| p.get("Fn::If").is_some())
+            .filter(|p| p["Fn::If"][0] == "HasCaptchaSecret")
             .collect();
         let reads: Vec<&Value> = statements(f)
             .into_iter()
@@ -481,6 +485,7 @@ fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_r
                 let resource = s["Resource"].to_string();
                 assert!(
                     s["Resource"] == secret
+                        || s["Resource"] == reference("PartnerKeysSecretArn")
                         || resource.contains("\"AlipaySecretArn\"")
                         || resource.contains("\"AlipayPayoutSecretArn\""),
                     "{name}: {s}"
@@ -848,5 +853,46 @@ fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
         assert!(a["Properties"]["AlarmActions"]
             .to_string()
             .contains("AlarmTopic"));
+    }
+}
+
+/// L10: the functions that verify partner requests (list) or sign delivery webhooks (those
+/// that commit or retry outbox messages: order, admin, expire-sweeper, notify).
+const PARTNER_KEY_FUNCTIONS: [&str; 5] = ["list", "order", "admin", "expire-sweeper", "notify"];
+
+#[test]
+fn l10_partner_keys_stay_in_secrets_manager_and_only_partner_functions_read_them() {
+    let t = template();
+    assert!(t["Parameters"]["PartnerKeysSecretArn"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .contains(":secretsmanager:"));
+    let reference = serde_json::json!({ "Ref": "PartnerKeysSecretArn" });
+    for (name, f) in &functions(&t) {
+        let reads_keys = PARTNER_KEY_FUNCTIONS.contains(&name.as_str());
+        let vars = &f["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            vars["PARTNER_KEYS_SECRET_ARN"] == reference,
+            reads_keys,
+            "{name}: PARTNER_KEYS_SECRET_ARN"
+        );
+        let granted: Vec<&Value> = f["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["Fn::If"][0] == "HasPartnerKeys")
+            .collect();
+        if reads_keys {
+            assert_eq!(granted.len(), 1, "{name}");
+            let statement = &granted[0]["Fn::If"][1]["Statement"][0];
+            assert_eq!(
+                statement["Action"],
+                serde_json::json!(["secretsmanager:GetSecretValue"]),
+                "{name}: read only"
+            );
+            assert_eq!(statement["Resource"], reference, "{name}");
+        } else {
+            assert!(granted.is_empty(), "{name} never reads the partner keys");
+        }
     }
 }

@@ -38,6 +38,7 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
             None => match &payment.value.purchase {
                 Purchase::Order(_) => paid_order(app, n).await,
                 Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
+                Purchase::TopUp => crate::partners::balance::paid_top_up(app, n).await,
             },
         },
     }
@@ -78,6 +79,8 @@ pub(super) async fn failed_attempt_writes(
             return crate::pushes::attempt_failed_writes(app, push_id, payment, failure, now).await
         }
         Purchase::Order(order_id) => order_id,
+        // L10: a failed top-up changes nothing but its attempt.
+        Purchase::TopUp => return Ok(vec![]),
     };
     let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
         return Ok(vec![]);

@@ -4,6 +4,7 @@ pub mod captcha;
 pub mod clock;
 pub mod mailer;
 pub mod outbox_feed;
+pub mod partner;
 pub mod payment;
 pub mod queue;
 pub mod registrar;

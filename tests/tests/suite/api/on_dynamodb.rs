@@ -430,3 +430,15 @@ async fn s4_a_payout_goes_only_to_the_verified_settlement_account_on_dynamodb() 
 async fn m3_a_restore_reactivates_the_listing_and_holds_its_domain_on_dynamodb() {
     m3_a_restore_reactivates_the_listing_and_holds_its_domain(&spawn_app_on_dynamo().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn l10_partner_listings_end_to_end_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    crate::api::partners::l10_feed_browse_balance_order_delivered(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn l10_the_balance_never_goes_negative_on_dynamodb() {
+    let app = spawn_app_on_dynamo().await;
+    crate::api::partners::l10_the_balance_never_goes_negative_under_concurrent_orders(&app).await;
+}

@@ -1,0 +1,158 @@
+//! L10: the partners' routes. Not behind the JWT authorizer: each request is signed with
+//! the partner's HMAC key (`X-Partner-Id`, `X-Timestamp`, `X-Nonce`, `X-Signature`, see
+//! `market_app::partners::signing`), checked before the body is even parsed.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use market_app::partners::delivery::{self, Outcome};
+use market_app::partners::orders::PartnerOrderView;
+use market_app::partners::{feed, signing};
+use market_core::domain_name::DomainName;
+use market_core::error::{Code, Problem};
+use market_core::ids::OrderId;
+use market_core::partner::Partner;
+use market_web::json::amount;
+use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
+use market_web::problem::ApiError;
+use market_web::{AppState, PathParam, Raw};
+
+/// Checks the request's signature; the partner it comes from.
+async fn signed_by(app: &AppState, raw: &Raw) -> Result<Partner, ApiError> {
+    let header = |name: &str| raw.headers.get(name).and_then(|v| v.to_str().ok());
+    let request = signing::Signed {
+        method: raw.method.as_str(),
+        path: raw.uri.path(),
+        partner_id: header("x-partner-id"),
+        timestamp: header("x-timestamp"),
+        nonce: header("x-nonce"),
+        signature: header("x-signature"),
+        body: &raw.body,
+    };
+    Ok(signing::verify(app, &request).await?)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PartnerListingBody)]
+pub(crate) struct ListingBody {
+    #[schema(value_type = market_web::openapi::ListingPriceSchema)]
+    price: Value,
+    /// When the listing ends; default: as the policy allows.
+    ends_at: Option<DateTime<Utc>>,
+}
+
+/// Feed a partner listing (L10)
+///
+/// Creates (201) or changes (200) the partner's fixed-price listing of a domain not
+/// registered here. Signed: HMAC-SHA256 over `METHOD\nPATH\nTIMESTAMP\nNONCE\nBODY`.
+#[utoipa::path(
+    put,
+    operation_id = "partner_put_listing",
+    path = "/partner/listings/{domain}",
+    tag = "partners",
+    params(
+        ("domain" = String, Path, description = "The domain (ASCII or Unicode)"),
+        ("X-Partner-Id" = String, Header, description = "The partner's id"),
+        ("X-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of the server's clock"),
+        ("X-Nonce" = String, Header, description = "8-64 of letters, digits, - and _; used once"),
+        ("X-Signature" = String, Header, description = "Lower-case hex HMAC-SHA256 of the canonical request"),
+    ),
+    request_body = ListingBody,
+    responses(
+        (status = 200, description = "Changed", body = market_app::views::ListingView),
+        (status = 201, description = "Created", body = market_app::views::ListingView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "PARTNER_LISTING_CONFLICT, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+pub(crate) async fn put_listing(
+    State(app): State<AppState>,
+    PathParam(domain): PathParam<DomainName>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
+    let partner = signed_by(&app, &raw).await?;
+    let body: ListingBody = raw.json()?;
+    let price = amount(&body.price)?;
+    let fed = feed::put_listing(&app, &partner, &domain, price, body.ends_at).await?;
+    let status = if fed.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(fed.listing)).into_response())
+}
+
+/// End a partner listing (L10)
+#[utoipa::path(
+    delete,
+    operation_id = "partner_delete_listing",
+    path = "/partner/listings/{domain}",
+    tag = "partners",
+    params(("domain" = String, Path, description = "The domain")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (not this partner's active listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+pub(crate) async fn delete_listing(
+    State(app): State<AppState>,
+    PathParam(domain): PathParam<DomainName>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
+    let partner = signed_by(&app, &raw).await?;
+    feed::delete_listing(&app, &partner, &domain).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PartnerDeliveryBody)]
+pub(crate) struct DeliveryBody {
+    /// `delivered` (the sale completes) or `failed` (the buyer is refunded in full).
+    #[schema(example = "delivered")]
+    status: String,
+}
+
+/// Answer a delivery (L10)
+#[utoipa::path(
+    post,
+    operation_id = "partner_confirm_delivery",
+    path = "/partner/deliveries/{id}",
+    tag = "partners",
+    params(("id" = String, Path, description = "The delivery id (the order id of the webhook)")),
+    request_body = DeliveryBody,
+    responses(
+        (status = 200, description = "The order", body = PartnerOrderView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (not this partner's delivery)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "DELIVERY_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+pub(crate) async fn confirm_delivery(
+    State(app): State<AppState>,
+    PathParam(id): PathParam<OrderId>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
+    let partner = signed_by(&app, &raw).await?;
+    let body: DeliveryBody = raw.json()?;
+    let outcome = match body.status.as_str() {
+        "delivered" => Outcome::Delivered,
+        "failed" => Outcome::Failed,
+        _ => {
+            return Err(Problem::new(Code::InvalidRequest, "status is delivered or failed").into())
+        }
+    };
+    let order: PartnerOrderView = delivery::confirm(&app, &partner, &id, outcome).await?;
+    Ok(axum::Json(order).into_response())
+}
