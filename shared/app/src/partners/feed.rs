@@ -71,7 +71,7 @@ pub async fn put_listing(
         let found = current(app, domain).await?;
         let active = found.as_ref().and_then(|(pointer, listing)| {
             let listing = listing.as_ref()?;
-            (listing.value.status_at(now).0 == ListingStatus::Active).then(|| (pointer, listing))
+            (listing.value.status_at(now).0 == ListingStatus::Active).then_some((pointer, listing))
         });
         if let Some((pointer, _)) = &found {
             if pointer.value.partner != partner.id && active.is_some() {
