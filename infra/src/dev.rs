@@ -682,6 +682,7 @@ async fn mail(Extension(dev): Extension<DevState>) -> Result<Response, ApiError>
 #[schema(as = MailFailNext)]
 struct MailFailNextBody {
     /// How many of the next sends fail (0: none; 4294967295: down until set again).
+    #[schema(value_type = i64, minimum = 0, maximum = 4294967295_i64)]
     count: u32,
 }
 

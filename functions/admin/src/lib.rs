@@ -766,7 +766,7 @@ async fn transfer_out(
     path = "/admin/outbox/redrive",
     tag = "operators",
     responses(
-        (status = 200, description = "How many messages were re-armed", body = Redriven),
+        (status = 200, description = "How many messages were re-armed", body = OutboxRedriven),
         (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -778,10 +778,10 @@ async fn redrive_outbox(State(app): State<AppState>, _admin: Admin) -> Result<Re
     Ok(axum::Json(serde_json::json!({ "redriven": redriven })).into_response())
 }
 
-/// How many dead letters were re-armed.
+/// How many of the outbox's dead letters were re-armed.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-struct Redriven {
+struct OutboxRedriven {
     redriven: usize,
 }
 
