@@ -1,4 +1,5 @@
-//! `functions/list`: fixed-price listings (API.md "Listings"). The router runs under
+//! `functions/list`: fixed-price listings (API.md "Listings") and the legacy
+//! offline-negotiation listings (L11). The router runs under
 //! `lambda_http` in the cloud and inside the local runner.
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,6 +21,7 @@ use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
 mod featured;
+mod legacy;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -33,6 +35,12 @@ pub fn routes() -> RouteTable {
         ("DELETE", "/listings/{id}", delete(delist)),
         ("GET", "/me/listings", get(mine)),
         ("POST", "/listings/{id}/appeal", post(appeal)),
+        ("GET", "/legacy-listings", get(legacy::browse)),
+        (
+            "POST",
+            "/legacy-listings/{id}/convert",
+            post(legacy::convert),
+        ),
     ]
 }
 
@@ -48,7 +56,9 @@ pub fn routes() -> RouteTable {
         mine,
         featured::featured,
         featured::apply,
-        appeal
+        appeal,
+        legacy::browse,
+        legacy::convert
     ),
     components(schemas(BrowseSort))
 )]

@@ -27,6 +27,7 @@ pub mod contacts;
 pub mod fees;
 mod holds;
 pub mod idempotency;
+pub mod legacy;
 pub mod lifecycle;
 pub mod listings;
 pub mod metrics;

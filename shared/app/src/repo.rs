@@ -576,3 +576,36 @@ pub fn featured_key(section: &str) -> (String, String) {
 pub fn plain_item<T: Serialize>(key: (String, String), value: &T) -> Item {
     Item::new(key.0, key.1, body(value))
 }
+
+/// L11: a legacy offline-negotiation listing, by its id.
+pub fn legacy_key(id: &market_core::ids::LegacyListingId) -> (String, String) {
+    (format!("LEGACY#{id}"), "G".into())
+}
+
+/// L11: the one legacy listing of a domain (an operator's import is by domain).
+pub fn legacy_domain_key(domain: &DomainName) -> (String, String) {
+    (format!("LEGACYDOMAIN#{domain}"), "G".into())
+}
+
+/// L11: the open legacy listings, newest first (gsi2).
+pub const LEGACY_MARKET: &str = "LEGACYMKT";
+
+/// A legacy listing: in the public list (gsi2) while open.
+pub fn legacy_item(legacy: &market_core::legacy::LegacyListing) -> Item {
+    let (pk, sk) = legacy_key(&legacy.id);
+    let mut item = Item::new(pk, sk, body(legacy));
+    if legacy.status == market_core::legacy::LegacyStatus::Open {
+        item = item.indexed(
+            Index::Gsi2,
+            LEGACY_MARKET,
+            format!("{}#{}", time_key(legacy.created_at), legacy.id),
+        );
+    }
+    item
+}
+
+/// The pointer from a domain to its legacy listing.
+pub fn legacy_domain_item(domain: &DomainName, id: &market_core::ids::LegacyListingId) -> Item {
+    let (pk, sk) = legacy_domain_key(domain);
+    Item::new(pk, sk, body(&serde_json::json!({ "id": id })))
+}

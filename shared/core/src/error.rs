@@ -89,6 +89,8 @@ pub enum Code {
     CompanyNameMismatch,
     /// A payout while the bound settlement account awaits the operator's verification.
     SettlementAccountNotVerified,
+    /// L11: a legacy listing converted (or imported again) after it was converted.
+    AlreadyConverted,
 }
 
 impl Code {
@@ -142,6 +144,7 @@ impl Code {
             | AppealAlreadyFiled
             | NoPendingAppeal
             | RestoreNotAllowed
+            | AlreadyConverted
             | IdempotencyInProgress => 409,
         }
     }
@@ -210,6 +213,7 @@ impl Code {
             NotEnterpriseAccount => "Not an enterprise account",
             CompanyNameMismatch => "Company name differs from the verified name",
             SettlementAccountNotVerified => "Settlement account not verified yet",
+            AlreadyConverted => "Legacy listing already converted",
         }
     }
 }

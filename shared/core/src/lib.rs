@@ -11,6 +11,7 @@ pub mod fee_notice;
 pub mod funding;
 pub mod ids;
 pub mod ledger;
+pub mod legacy;
 pub mod limits;
 pub mod listing;
 pub mod model;

@@ -88,6 +88,7 @@ pub const CODES: &[Code] = {
         NotEnterpriseAccount,
         CompanyNameMismatch,
         SettlementAccountNotVerified,
+        AlreadyConverted,
     ]
 };
 
@@ -148,7 +149,8 @@ fn listed(code: Code) {
         | RestoreNotAllowed
         | NotEnterpriseAccount
         | CompanyNameMismatch
-        | SettlementAccountNotVerified => {}
+        | SettlementAccountNotVerified
+        | AlreadyConverted => {}
     }
 }
 
@@ -340,6 +342,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 52);
+        assert_eq!(seen.len(), 53);
     }
 }

@@ -139,7 +139,8 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
             "dev routes are never deployed"
         );
     }
-    // Public routes: the market browse, a listing, and the provider's notifications.
+    // Public routes: the market browse, a listing, the legacy listings (L11) and the
+    // provider's notifications.
     let public: BTreeSet<(String, String)> = functions
         .values()
         .flat_map(|f| {
@@ -160,6 +161,7 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
         ("GET", "/listings"),
         ("GET", "/listings/featured"),
         ("GET", "/listings/{id}"),
+        ("GET", "/legacy-listings"),
         ("POST", "/payments/alipay/notify"),
     ]
     .iter()

@@ -8,6 +8,7 @@ mod helpers;
 mod idempotency;
 mod identity;
 mod late_sweep;
+mod legacy;
 mod limits;
 mod listings;
 mod nothing_wedges;

@@ -430,3 +430,16 @@ async fn s4_a_payout_goes_only_to_the_verified_settlement_account_on_dynamodb() 
 async fn m3_a_restore_reactivates_the_listing_and_holds_its_domain_on_dynamodb() {
     m3_a_restore_reactivates_the_listing_and_holds_its_domain(&spawn_app_on_dynamo().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn l11_the_seller_converts_once_into_a_listing_checked_like_any_on_dynamodb() {
+    crate::api::legacy::l11_the_seller_converts_once_into_a_listing_checked_like_any(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn l11_racing_conversions_make_one_listing_on_dynamodb() {
+    crate::api::legacy::l11_racing_conversions_make_one_listing(&spawn_app_on_dynamo().await).await;
+}
