@@ -636,6 +636,8 @@ struct RegistrarEvents {
     )
 )]
 async fn registrar_events(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
+    // What was committed before this request is told by now (or has failed a try).
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
     let items = dev.registrar.events().await.map_err(AppError::Internal)?;
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
@@ -673,6 +675,7 @@ struct Mailbox {
     )
 )]
 async fn mail(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
     let items = dev.mailer.sent().await.map_err(AppError::Internal)?;
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
