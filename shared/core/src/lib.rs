@@ -4,8 +4,10 @@
 //! the code that enforces them.
 pub mod calendar;
 pub mod delivery;
+pub mod deposit;
 pub mod domain_name;
 pub mod error;
+pub mod exit;
 pub mod fee_notice;
 pub mod funding;
 pub mod ids;

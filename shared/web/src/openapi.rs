@@ -81,6 +81,10 @@ pub const CODES: &[Code] = {
         TransferLocked,
         ContactNotVerified,
         PlacementAlreadyApplied,
+        DepositRequired,
+        DepositAlreadyHeld,
+        ExitBlocked,
+        SellerExited,
     ]
 };
 
@@ -134,7 +138,11 @@ fn listed(code: Code) {
         | SecurityLocked
         | TransferLocked
         | ContactNotVerified
-        | PlacementAlreadyApplied => {}
+        | PlacementAlreadyApplied
+        | DepositRequired
+        | DepositAlreadyHeld
+        | ExitBlocked
+        | SellerExited => {}
     }
 }
 
@@ -326,6 +334,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 45);
+        assert_eq!(seen.len(), 49);
     }
 }
