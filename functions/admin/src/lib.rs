@@ -64,6 +64,16 @@ pub fn routes() -> RouteTable {
             "/admin/placements/{section}",
             put(crate::operator::put_placement_section),
         ),
+        (
+            "PUT",
+            "/admin/categories/{category}",
+            put(crate::operator::put_category),
+        ),
+        (
+            "POST",
+            "/admin/deposits/{id}/forfeit",
+            post(crate::operator::forfeit_deposit),
+        ),
         ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
         ("POST", "/admin/outbox/redrive", post(redrive_outbox)),
     ]
@@ -84,7 +94,9 @@ pub fn routes() -> RouteTable {
     redrive_outbox,
     operator::put_holidays,
     operator::get_holidays,
-    operator::put_placement_section
+    operator::put_placement_section,
+    operator::put_category,
+    operator::forfeit_deposit
 ))]
 pub struct Api;
 
@@ -704,10 +716,7 @@ async fn transfer_out(
         (status = 503, response = Busy),
     )
 )]
-async fn redrive_outbox(
-    State(app): State<AppState>,
-    _admin: Admin,
-) -> Result<Response, ApiError> {
+async fn redrive_outbox(State(app): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
     let redriven = market_app::outbox::redrive(&app).await?;
     tracing::info!(redriven, "outbox dead letters redriven");
     Ok(axum::Json(serde_json::json!({ "redriven": redriven })).into_response())

@@ -23,6 +23,8 @@ pub mod attempts;
 pub mod balances;
 pub mod calendar;
 pub mod contacts;
+pub mod deposits;
+pub mod exit;
 pub mod fees;
 mod holds;
 pub mod idempotency;

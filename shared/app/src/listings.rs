@@ -91,7 +91,9 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             trade: TradeRef::Listing(listing.id.clone()),
             until: Some(ends_at),
         });
-        let mut writes = vec![create(listing_item(&listing))];
+        // M1, M2: not exited, the category's deposit held; conditioned on that standing.
+        let standing = crate::deposits::may_sell(app, seller, [new.domain.tld()]).await?;
+        let mut writes = vec![create(listing_item(&listing)), standing];
         writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
         written(app.transact(writes).await)?;
         Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))

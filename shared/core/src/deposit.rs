@@ -139,7 +139,10 @@ pub fn check_not_exited(standing: &Standing) -> Result<(), Problem> {
     match standing.exited_at {
         Some(at) => Err(Problem::new(
             Code::SellerExited,
-            format!("this account left the marketplace on {at}: it can no longer sell"),
+            format!(
+                "this account left the marketplace at {}: it can no longer sell",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
         )),
         None => Ok(()),
     }
