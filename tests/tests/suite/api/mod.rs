@@ -2,6 +2,8 @@
 //! style). Rule ids from RULES.md name the tests.
 mod contacts;
 mod credit;
+mod deposits;
+mod exit;
 mod fee_notice;
 mod helpers;
 mod idempotency;

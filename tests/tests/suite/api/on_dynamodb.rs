@@ -364,3 +364,59 @@ async fn s5_an_increase_announced_mid_month_waits_on_dynamodb() {
 async fn s5_a_reduction_takes_effect_at_once_on_dynamodb() {
     crate::api::fee_notice::s5_a_reduction_takes_effect_at_once(&spawn_app_on_dynamo().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_listing_needs_the_deposit_and_one_is_held_once_on_dynamodb() {
+    crate::api::deposits::m1_listing_needs_the_deposit_and_one_is_held_once_however_often_notified(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_an_unpaid_deposit_expires_and_a_late_payment_is_refunded_on_dynamodb() {
+    crate::api::deposits::m1_an_unpaid_deposit_expires_and_a_late_payment_is_refunded(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_forfeits_are_ledger_entries_never_exceeding_what_is_held_on_dynamodb() {
+    crate::api::deposits::m1_forfeits_are_ledger_entries_never_exceeding_what_is_held(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_exit_is_refused_with_every_reason_until_none_remains_on_dynamodb() {
+    crate::api::exit::m2_exit_is_refused_with_every_reason_until_none_remains(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_windows_of_the_19th_20th_and_31st_across_holidays_on_dynamodb() {
+    crate::api::exit::m2_windows_of_the_19th_20th_and_31st_across_holidays(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_m1_an_exit_refunds_deposits_less_forfeits_and_pays_out_on_dynamodb() {
+    crate::api::exit::m2_m1_an_exit_refunds_deposits_less_forfeits_and_pays_out(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_an_exit_blocked_at_processing_records_why_then_goes_ahead_on_dynamodb() {
+    crate::api::exit::m2_an_exit_blocked_at_processing_records_why_then_goes_ahead(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
