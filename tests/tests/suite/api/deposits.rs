@@ -347,3 +347,66 @@ pub async fn m1_forfeits_are_ledger_entries_never_exceeding_what_is_held(app: &T
         Decimal::ZERO
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once_embedded() {
+    m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once(&spawn_app().await)
+        .await;
+}
+
+/// M1, S1 over either store: the very same signed notification (same `notify_id`)
+/// delivered eight times at once through the notification path, then a `TRADE_FINISHED`:
+/// one `paid`, the rest change nothing; 500 held once, one journal pair.
+pub async fn m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once(app: &TestApp) {
+    use market_app::payments::{self, Applied};
+    alice_and_bob(app).await;
+    premium_category(app, "500.00").await;
+    let opened = open_deposit(app, "alice", "cn-premium").await;
+    let otn = opened.body["payment"]["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let amount = market_core::money::Money::parse("500.00").unwrap();
+    let now = app.running.app.now();
+    let body = app
+        .running
+        .sandbox
+        .notification(&otn, "TRADE_SUCCESS", amount, now);
+    let tasks = (0..8).map(|_| {
+        let running = app.running.app.clone();
+        let body = body.clone();
+        tokio::spawn(async move { payments::apply(&running, &body).await.unwrap() })
+    });
+    let outcomes: Vec<Applied> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|t| t.unwrap())
+        .collect();
+    let paid = outcomes.iter().filter(|o| **o == Applied::Paid).count();
+    assert_eq!(paid, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Applied::Paid | Applied::NoChange)),
+        "{outcomes:?}"
+    );
+    let finished = app
+        .running
+        .sandbox
+        .notification(&otn, "TRADE_FINISHED", amount, now);
+    assert_eq!(
+        payments::apply(&app.running.app, &finished).await.unwrap(),
+        Applied::NoChange
+    );
+    let alice = AccountId::parse("alice").unwrap();
+    let entries =
+        market_app::balances::entries_of(&app.running.app, &LedgerAccount::Deposits(alice))
+            .await
+            .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(deposits_of(app, "alice").await["total_held"], "500.00");
+    assert_eq!(
+        ledger_sum(app, &deposit_accounts("alice")).await,
+        Decimal::ZERO
+    );
+}

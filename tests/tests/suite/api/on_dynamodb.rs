@@ -420,3 +420,11 @@ async fn m2_an_exit_blocked_at_processing_records_why_then_goes_ahead_on_dynamod
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once_on_dynamodb() {
+    crate::api::deposits::m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
