@@ -194,12 +194,39 @@ async fn orderable_listing_of(app: &TestApp, seller: &str, name: &str) {
 }
 
 #[tokio::test]
-async fn m2_debt_blocks_the_exit_embedded() {
-    let app = spawn_app().await;
-    alice_and_bob(&app).await;
-    let order = crate::api::payouts::settled_sale(&app, "owed.com", "100.00").await;
-    let paid = app.post("/me/payouts", Some("alice"), json!({})).await;
-    assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
+async fn m2_a_payout_in_flight_then_a_debt_block_the_exit_embedded() {
+    m2_a_payout_in_flight_then_a_debt_block_the_exit(&spawn_app().await).await;
+}
+
+/// M2, S4, S6 over either store: a payout whose answer was lost is in flight and blocks;
+/// once paid, an operator's refund of the sale leaves a debt, which blocks too.
+pub async fn m2_a_payout_in_flight_then_a_debt_block_the_exit(app: &TestApp) {
+    alice_and_bob(app).await;
+    let order = crate::api::payouts::settled_sale(app, "owed.com", "100.00").await;
+    for (operation, mode) in [("transfer", "timeout"), ("query", "error")] {
+        let failing = app
+            .post(
+                "/dev/provider/fail-next",
+                None,
+                json!({ "operation": operation, "count": 1, "mode": mode }),
+            )
+            .await;
+        assert_eq!(failing.status, 200, "{failing:?}");
+    }
+    let pending = app.post("/me/payouts", Some("alice"), json!({})).await;
+    assert_eq!(pending.body["status"], "pending", "{pending:?}");
+    let refused = apply(app, "alice").await;
+    assert_problem(&refused, 409, "EXIT_BLOCKED");
+    assert_eq!(codes(&refused), ["PAYOUT_IN_FLIGHT"]);
+    // The sweep looks the transfer up (after its backoff): paid.
+    let id = pending.body["id"].as_str().unwrap();
+    for _ in 0..10 {
+        app.advance(300).await;
+        let payout = app.get(&format!("/me/payouts/{id}"), Some("alice")).await;
+        if payout.body["status"] == "succeeded" {
+            break;
+        }
+    }
     let ruling = app
         .post(
             &format!("/admin/orders/{order}/refund"),
@@ -208,9 +235,13 @@ async fn m2_debt_blocks_the_exit_embedded() {
         )
         .await;
     assert_eq!(ruling.status, 200, "{ruling:?}");
-    let refused = apply(&app, "alice").await;
+    let refused = apply(app, "alice").await;
     assert_problem(&refused, 409, "EXIT_BLOCKED");
     assert_eq!(codes(&refused), ["UNPAID_DEBT"]);
+    assert!(refused.body["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("100.00"));
 }
 
 #[tokio::test]

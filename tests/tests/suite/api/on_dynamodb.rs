@@ -428,3 +428,11 @@ async fn m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once_
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_a_payout_in_flight_then_a_debt_block_the_exit_on_dynamodb() {
+    crate::api::exit::m2_a_payout_in_flight_then_a_debt_block_the_exit(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
