@@ -120,6 +120,10 @@ pub struct Standing {
     /// M2: set when the exit was processed: the account no longer sells.
     #[serde(default)]
     pub exited_at: Option<DateTime<Utc>>,
+    /// M2: set while the sweep checks an exit's blocking reasons: no new listing or push
+    /// slips in between the count and the processing (cleared if the exit is blocked).
+    #[serde(default)]
+    pub closing_since: Option<DateTime<Utc>>,
 }
 
 impl Standing {
@@ -143,6 +147,10 @@ pub fn check_not_exited(standing: &Standing) -> Result<(), Problem> {
                 "this account left the marketplace at {}: it can no longer sell",
                 at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ),
+        )),
+        None if standing.closing_since.is_some() => Err(Problem::new(
+            Code::SellerExited,
+            "this account's exit is being processed: it cannot sell meanwhile",
         )),
         None => Ok(()),
     }
@@ -285,6 +293,23 @@ mod tests {
             ..premium("0")
         };
         assert!(check_deposit(&[free], "cn", &Held::new()).is_ok());
+    }
+
+    #[test]
+    fn m2_no_selling_while_the_exit_is_processed_nor_after() {
+        let mut standing = Standing::default();
+        assert!(check_not_exited(&standing).is_ok());
+        standing.closing_since = Some(at());
+        assert_eq!(
+            check_not_exited(&standing).unwrap_err().code,
+            Code::SellerExited
+        );
+        standing.closing_since = None;
+        standing.exited_at = Some(at());
+        assert_eq!(
+            check_not_exited(&standing).unwrap_err().code,
+            Code::SellerExited
+        );
     }
 
     #[test]

@@ -50,8 +50,29 @@ pub async fn due(app: &App, account: &AccountId) -> AppResult<Option<Processed>>
     Ok(outcome)
 }
 
+/// Closes the door first: the standing marked closing (its version moves, so a listing or
+/// push checked against the standing before fails its condition and is checked again, and
+/// refused). Whatever committed before is in the count that follows.
+async fn close_the_door(app: &App, account: &AccountId) -> AppResult<()> {
+    retrying(|| async {
+        let read = crate::deposits::standing(app, account).await?;
+        let mut next = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
+        if next.closing_since.is_some() || next.exited_at.is_some() {
+            return Ok(());
+        }
+        next.closing_since = Some(app.now());
+        written(
+            app.transact(vec![standing_write(account, &next, read.as_ref())])
+                .await,
+        )?;
+        Ok(())
+    })
+    .await
+}
+
 /// Checks the reasons again and, clear, processes the exit with the deposits' refunds.
 async fn check_and_process(app: &App, account: &AccountId) -> AppResult<Option<Processed>> {
+    close_the_door(app, account).await?;
     let refunds = retrying(|| async {
         let now = app.now();
         let Some(exit) = load::<Exit>(&*app.store, repo::exit_key(account)).await? else {
@@ -70,7 +91,17 @@ async fn check_and_process(app: &App, account: &AccountId) -> AppResult<Option<P
             next.window = window;
             next.next_check_at = at;
             next.updated_at = now;
-            written(app.transact(vec![put(exit_item(&next), Some(&exit))]).await)?;
+            // Still a seller until the next check: the door opens again.
+            let read = crate::deposits::standing(app, account).await?;
+            let mut open = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
+            open.closing_since = None;
+            written(
+                app.transact(vec![
+                    put(exit_item(&next), Some(&exit)),
+                    standing_write(account, &open, read.as_ref()),
+                ])
+                .await,
+            )?;
             tracing::warn!(account = %account, reasons = ?reasons, next_check = %at, "exit blocked at processing (M2)");
             return Ok(Some((Processed::Blocked, Vec::new())));
         }
@@ -97,6 +128,7 @@ async fn check_and_process(app: &App, account: &AccountId) -> AppResult<Option<P
         let read = crate::deposits::standing(app, account).await?;
         let mut standing = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
         standing.exited_at = Some(now);
+        standing.closing_since = None;
         standing.held.clear();
         writes.push(standing_write(account, &standing, read.as_ref()));
         let mut next = exit.value.clone();
