@@ -15,9 +15,9 @@ use market_adapters::payment::sandbox::{FailMode, Operation};
 use market_adapters::payment::{SandboxProvider, TradeStatus};
 use market_adapters::queue::{DurableQueue, Topic};
 use market_adapters::registrar::StoreRegistrar;
+use market_app::payments::door as notifications;
 use market_app::ports::clock::DevClock;
 use market_app::repo::{self, Versioned};
-use market_app::payments::door as notifications;
 use market_app::{sweep, AppError};
 use market_core::error::{Code, Problem};
 use market_core::model::Payment;
@@ -42,6 +42,24 @@ pub struct DevState {
     pub registrar: Arc<StoreRegistrar>,
     /// The local mailbox (N1).
     pub mailer: Arc<StoreMailer>,
+    /// How far the notifier is behind (N1): a sweep waits for it, before and after.
+    pub notifier: crate::notifier::Progress,
+}
+
+/// How long a dev sweep waits for the notifier to catch up.
+const NOTIFIER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the sweep once the notifier has tried what it was handed (a message it holds is not
+/// due for the sweep), and answers once it has tried what the sweep wrote: what a test
+/// reads next is settled.
+async fn sweep_settled(
+    app: &market_app::App,
+    dev: &DevState,
+) -> Result<sweep::SweepReport, AppError> {
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
+    let report = sweep::sweep(app).await?;
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
+    Ok(report)
 }
 
 /// The dev routes, as data (never deployed: the template test checks none is).
@@ -371,7 +389,7 @@ async fn advance(
     }
     dev.queue.resume(Topic::OrderDeadlines);
     deliver_due(&app, &dev.queue).await;
-    let report = sweep::sweep(&app).await?;
+    let report = sweep_settled(&app, &dev).await?;
     Ok(axum::Json(json!({ "now": now, "sweep": report })).into_response())
 }
 
@@ -394,7 +412,7 @@ async fn run_sweep(
     Extension(dev): Extension<DevState>,
 ) -> Result<Response, ApiError> {
     dev.queue.resume(Topic::OrderDeadlines);
-    Ok(axum::Json(sweep::sweep(&app).await?).into_response())
+    Ok(axum::Json(sweep_settled(&app, &dev).await?).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

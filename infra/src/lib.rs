@@ -308,7 +308,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         None => None,
     };
     let mailer = Arc::new(StoreMailer::new(store.clone(), clock.clone(), smtp));
-    let (feed, committed) = notifier::LocalFeed::new();
+    let (feed, committed, notified) = notifier::LocalFeed::new();
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
@@ -333,6 +333,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         through_sqs: sqs.is_some(),
         registrar: registrar.clone(),
         mailer: mailer.clone(),
+        notifier: notified.clone(),
     });
     let router = routes(dev)
         .with_state(app.clone())
@@ -364,6 +365,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         tokio::spawn(notifier::run_notifier(
             app.clone(),
             committed,
+            notified,
             stopping.clone(),
         )),
         tokio::spawn(pump::run_sweeper(

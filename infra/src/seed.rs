@@ -43,7 +43,12 @@ pub async fn seed_if_empty(app: &App) -> anyhow::Result<bool> {
                 payout_account: payout.map(str::to_owned),
                 email: Some(format!("{account}@example.com")),
                 enterprise: false,
-                locale: Default::default(),
+                // N1: alice reads her notices in English, the others in Chinese.
+                locale: if account == "alice" {
+                    market_core::notice::Locale::En
+                } else {
+                    market_core::notice::Locale::ZhCn
+                },
             },
         )
         .await?;

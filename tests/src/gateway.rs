@@ -75,6 +75,8 @@ pub struct Transfer {
     pub identity: String,
     pub name: Option<String>,
     pub order_id: String,
+    /// The product it was sent under (a lookup must name the same).
+    pub product: String,
 }
 
 #[derive(Default)]
@@ -383,8 +385,16 @@ fn answer(books: &mut Books, method: &str, biz: &Value) -> Value {
         }
         "alipay.fund.trans.uni.transfer" => {
             let out_biz_no = text("out_biz_no");
-            if biz["product_code"] != "TRANS_ACCOUNT_NO_PWD"
+            // To an Alipay account, or (S4) to a corporate bank account under its own product.
+            let bank = biz["payee_info"]["identity_type"] == "BANKCARD_ACCOUNT";
+            let product = if bank {
+                "TRANS_BANKCARD_NO_PWD"
+            } else {
+                "TRANS_ACCOUNT_NO_PWD"
+            };
+            if biz["product_code"] != product
                 || biz["biz_scene"] != "DIRECT_TRANSFER"
+                || (bank && biz["payee_info"]["bankcard_ext_info"]["account_type"] != "1")
             {
                 return json!({ "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-parameter" });
             }
@@ -411,20 +421,25 @@ fn answer(books: &mut Books, method: &str, biz: &Value) -> Value {
                 identity,
                 name,
                 order_id: format!("2026{}", books.transfers.len() + 1),
+                product: product.to_owned(),
             };
             let answer = transfer_success(&out_biz_no, &transfer);
             books.transfers.insert(out_biz_no, transfer);
             answer
         }
         "alipay.fund.trans.common.query"
-            if biz["product_code"] != "TRANS_ACCOUNT_NO_PWD"
+            if !["TRANS_ACCOUNT_NO_PWD", "TRANS_BANKCARD_NO_PWD"]
+                .contains(&biz["product_code"].as_str().unwrap_or_default())
                 || biz["biz_scene"] != "DIRECT_TRANSFER" =>
         {
             json!({ "code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-parameter" })
         }
         "alipay.fund.trans.common.query" => match books.transfers.get(&text("out_biz_no")) {
-            Some(done) => transfer_success(&text("out_biz_no"), done),
-            None => business_failure("ORDER_NOT_EXIST", "转账订单不存在"),
+            // Alipay files a transfer under its product: looked up under another, not found.
+            Some(done) if biz["product_code"] == done.product.as_str() => {
+                transfer_success(&text("out_biz_no"), done)
+            }
+            _ => business_failure("ORDER_NOT_EXIST", "转账订单不存在"),
         },
         _ => json!({ "code": "40004", "msg": "Business Failed", "sub_code": "isv.unknown-method" }),
     }

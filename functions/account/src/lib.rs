@@ -1,7 +1,8 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
 //! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
-//! password (API.md "Security password", P12), and the caller's notices (API.md
-//! "Notifications", N1), and the seller's deposits (M1) and exit (M2).
+//! password (API.md "Security password", P12), the caller's notices (API.md
+//! "Notifications", N1), the seller's settlement account (S4), and the seller's deposits
+//! (M1) and exit (M2).
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -41,6 +42,16 @@ pub fn routes() -> RouteTable {
             "/me/notifications/{id}/read",
             post(read_notification),
         ),
+        (
+            "PUT",
+            "/me/settlement-account",
+            put(bind_settlement_account),
+        ),
+        (
+            "GET",
+            "/me/settlement-account",
+            get(read_settlement_account),
+        ),
         ("POST", "/me/deposits", post(seller::open_deposit)),
         ("GET", "/me/deposits", get(seller::my_deposits)),
         ("POST", "/me/exit", post(seller::apply_exit)),
@@ -60,6 +71,8 @@ pub fn routes() -> RouteTable {
     set_security_password,
     notifications,
     read_notification,
+    bind_settlement_account,
+    read_settlement_account,
     seller::open_deposit,
     seller::my_deposits,
     seller::apply_exit,
@@ -375,4 +388,96 @@ async fn read_notification(
 ) -> Result<Response, ApiError> {
     let note = market_app::notifications::inbox::mark_read(&app, &caller.account, &id).await?;
     Ok(axum::Json(note).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = BindSettlementAccount)]
+struct SettlementAccountBody {
+    #[schema(value_type = SettlementKindChoice)]
+    kind: String,
+    /// The enterprise Alipay account (a `2088…` id or a logon id), or the bank
+    /// sub-account's number (8 to 32 digits).
+    #[schema(max_length = 100, example = "finance@acme.example")]
+    account: String,
+    /// The company it is in the name of: must be the account's verified company name.
+    #[schema(min_length = 1, max_length = 100)]
+    company_name: String,
+    /// The authorisation to recover refunds after settlement from this account (S4).
+    deduction_authorised: bool,
+}
+
+/// The kinds of settlement account a seller binds.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SettlementKindChoice {
+    EnterpriseAlipay,
+    BankSubAccount,
+}
+
+/// Bind the settlement account proceeds are paid to (S4)
+///
+/// An enterprise Alipay account, or a bank sub-account opened through it, in the name of
+/// the caller's verified company (`company_name` must equal it), with the authorisation for
+/// deductions. It awaits an operator's verification (`pending_verification`); binding the
+/// same account again keeps its verification. Once one is bound, payouts go only to it,
+/// and only once it is verified (422 `SETTLEMENT_ACCOUNT_NOT_VERIFIED` until then).
+#[utoipa::path(
+    put,
+    operation_id = "bind_settlement_account",
+    path = "/me/settlement-account",
+    tag = "account",
+    request_body = SettlementAccountBody,
+    responses(
+        (status = 200, description = "The bound account", body = market_app::settlement::SettlementAccountView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 422, description = "NOT_VERIFIED, NOT_ENTERPRISE_ACCOUNT, COMPANY_NAME_MISMATCH", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn bind_settlement_account(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(body): Json<SettlementAccountBody>,
+) -> Result<Response, ApiError> {
+    use market_core::settlement::{Binding, SettlementKind};
+    let kind = match market_web::choice(
+        "kind",
+        Some(body.kind.as_str()),
+        &["enterprise_alipay", "bank_sub_account"],
+    )? {
+        "bank_sub_account" => SettlementKind::BankSubAccount,
+        _ => SettlementKind::EnterpriseAlipay,
+    };
+    let binding = Binding {
+        kind,
+        account: body.account,
+        company_name: body.company_name,
+        deduction_authorised: body.deduction_authorised,
+    };
+    let bound = market_app::settlement::bind(&app, &caller.account, binding).await?;
+    Ok(axum::Json(bound).into_response())
+}
+
+/// The caller's settlement account (S4)
+#[utoipa::path(
+    get,
+    operation_id = "my_settlement_account",
+    path = "/me/settlement-account",
+    tag = "account",
+    responses(
+        (status = 200, description = "The bound account", body = market_app::settlement::SettlementAccountView),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "NOT_FOUND (none bound)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn read_settlement_account(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let bound = market_app::settlement::get(&app, &caller.account).await?;
+    Ok(axum::Json(bound).into_response())
 }

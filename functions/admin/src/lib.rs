@@ -35,6 +35,11 @@ pub fn routes() -> RouteTable {
             "/admin/accounts/{account_id}/contacts/{contact_id}",
             put(put_contact),
         ),
+        (
+            "POST",
+            "/admin/accounts/{account_id}/settlement-account/verify",
+            post(verify_settlement_account),
+        ),
         ("PUT", "/admin/domains/{domain}", put(put_domain)),
         ("POST", "/admin/domains/{domain}/events", post(domain_event)),
         (
@@ -46,6 +51,11 @@ pub fn routes() -> RouteTable {
             "POST",
             "/admin/listings/{id}/takedown",
             post(take_down_listing),
+        ),
+        (
+            "POST",
+            "/admin/listings/{id}/appeal",
+            post(decide_listing_appeal),
         ),
         ("POST", "/admin/pushes/{id}/takedown", post(take_down_push)),
         ("PUT", "/admin/fees", put(put_fees)),
@@ -84,10 +94,12 @@ pub fn routes() -> RouteTable {
 #[openapi(paths(
     put_account,
     put_contact,
+    verify_settlement_account,
     put_domain,
     domain_event,
     transfer_out,
     take_down_listing,
+    decide_listing_appeal,
     take_down_push,
     put_fees,
     refund_order_item,
@@ -507,7 +519,9 @@ fn reason(body: &TakedownBody) -> Result<&str, Problem> {
 
 /// Take a listing down (M3)
 ///
-/// M3: an operator takes a listing down; the reason is shown to the seller.
+/// M3: an operator takes a listing down for a content breach; the reason is shown to the
+/// seller (`GET /me/listings`, `takedown`), while the public sees only `status: ended,
+/// end_reason: "taken_down"`. The seller may appeal once (`POST /listings/{id}/appeal`).
 #[utoipa::path(
     post,
     path = "/admin/listings/{id}/takedown",
@@ -530,14 +544,68 @@ async fn take_down_listing(
     PathParam(id): PathParam<ListingId>,
     Json(body): Json<TakedownBody>,
 ) -> Result<Response, ApiError> {
-    let listing = lifecycle::take_down_listing(&app, &id, reason(&body)?).await?;
-    let rate = market_app::listings::fee_rate(&app, app.now()).await?;
-    Ok(axum::Json(market_app::views::ListingView::new(
-        &listing,
-        rate,
-        app.now(),
-    ))
-    .into_response())
+    let listing = market_app::compliance::take_down(&app, &id, reason(&body)?).await?;
+    Ok(axum::Json(listing).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AppealDecision)]
+struct AppealDecisionBody {
+    /// `restore` puts the listing back on the market if it may still trade; `confirm`
+    /// upholds the takedown.
+    #[schema(value_type = AppealDecisionWord)]
+    decision: String,
+}
+
+/// An operator's decision on an appeal.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum AppealDecisionWord {
+    Restore,
+    Confirm,
+}
+
+/// Decide a takedown's appeal: restore or confirm (M3)
+///
+/// M3: `restore` re-checks that the listing may still trade (the seller A1, the domain L2:
+/// still owned, not expired or near expiry, not in another trade, no flag; the listing's
+/// end time still ahead) and puts it back on the market (cooling down again, L4) with its
+/// domain held; if it may not, 409 `RESTORE_NOT_ALLOWED` with the rule in `errors`, and
+/// the appeal stays pending. `confirm` upholds the takedown. An appeal is decided once.
+#[utoipa::path(
+    post,
+    path = "/admin/listings/{id}/appeal",
+    tag = "operators",
+    params(("id" = String, Path, description = "The listing's id")),
+    request_body = AppealDecisionBody,
+    responses(
+        (status = 200, description = "The listing with the decided appeal", body = market_app::views::ListingView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "NO_PENDING_APPEAL, RESTORE_NOT_ALLOWED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn decide_listing_appeal(
+    State(app): State<AppState>,
+    _admin: Admin,
+    PathParam(id): PathParam<ListingId>,
+    Json(body): Json<AppealDecisionBody>,
+) -> Result<Response, ApiError> {
+    let decision = match market_web::choice(
+        "decision",
+        Some(body.decision.as_str()),
+        &["restore", "confirm"],
+    )? {
+        "restore" => market_core::compliance::Decision::Restore,
+        _ => market_core::compliance::Decision::Confirm,
+    };
+    let listing = market_app::compliance::decide(&app, &id, decision).await?;
+    Ok(axum::Json(listing).into_response())
 }
 
 /// Take a push down (P10)
@@ -727,4 +795,33 @@ async fn redrive_outbox(State(app): State<AppState>, _admin: Admin) -> Result<Re
 #[allow(dead_code)]
 struct Redriven {
     redriven: usize,
+}
+
+/// Verify a seller's settlement account (S4)
+///
+/// S4: re-checks that the bound account is in the account's verified company name (a
+/// verified enterprise) and marks it verified: payouts then go to it. Verifying a verified
+/// one answers it unchanged.
+#[utoipa::path(
+    post,
+    path = "/admin/accounts/{account_id}/settlement-account/verify",
+    tag = "operators",
+    params(("account_id" = String, Path, description = "The account's id", pattern = "^[A-Za-z0-9._@-]{1,64}$")),
+    responses(
+        (status = 200, description = "The verified account", body = market_app::settlement::SettlementAccountView),
+        (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (none bound)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_VERIFIED, NOT_ENTERPRISE_ACCOUNT, COMPANY_NAME_MISMATCH", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn verify_settlement_account(
+    State(app): State<AppState>,
+    _admin: Admin,
+    PathParam(id): PathParam<AccountId>,
+) -> Result<Response, ApiError> {
+    let verified = market_app::settlement::verify(&app, &id).await?;
+    Ok(axum::Json(verified).into_response())
 }

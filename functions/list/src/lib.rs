@@ -32,6 +32,7 @@ pub fn routes() -> RouteTable {
         ("PATCH", "/listings/{id}", patch(change)),
         ("DELETE", "/listings/{id}", delete(delist)),
         ("GET", "/me/listings", get(mine)),
+        ("POST", "/listings/{id}/appeal", post(appeal)),
     ]
 }
 
@@ -46,7 +47,8 @@ pub fn routes() -> RouteTable {
         delist,
         mine,
         featured::featured,
-        featured::apply
+        featured::apply,
+        appeal
     ),
     components(schemas(BrowseSort))
 )]
@@ -279,6 +281,9 @@ async fn browse(
 }
 
 /// The caller's listings
+///
+/// Every status, newest first. A listing an operator took down carries `takedown`: the
+/// reason and the appeal (M3); public views never show them.
 #[utoipa::path(
     get,
     operation_id = "my_listings",
@@ -305,4 +310,51 @@ async fn mine(
     )
     .await?;
     Ok(axum::Json(page).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AppealTakedown)]
+struct AppealBody {
+    /// Why the listing should come back; not blank.
+    #[schema(min_length = 1, max_length = 500)]
+    text: String,
+}
+
+/// Appeal a takedown, once (M3)
+///
+/// M3: the seller asks for the review of an operator's takedown: once per takedown, only
+/// the seller, only for a listing taken down. An operator then restores it or confirms the
+/// takedown (`POST /admin/listings/{id}/appeal`). Honours `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    operation_id = "appeal_takedown",
+    path = "/listings/{id}/appeal",
+    tag = "listings",
+    params(("id" = String, Path, description = "The listing's id"), IdempotencyKey),
+    request_body = AppealBody,
+    responses(
+        (status = 201, description = "Filed: the listing with its takedown and the pending appeal", body = market_app::views::ListingView),
+        (status = 400, description = "INVALID_REQUEST (blank, or over 500 characters)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "NOT_TAKEN_DOWN, APPEAL_ALREADY_FILED, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn appeal(
+    State(app): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<ListingId>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
+    let body: AppealBody = raw.json()?;
+    // Before the Idempotency-Key is claimed: a text over its limit writes nothing.
+    market_core::compliance::check_appeal_text(&body.text)?;
+    market_web::create(&app, &caller, &raw, StatusCode::CREATED, || {
+        market_app::compliance::appeal(&app, &caller.account, &id, &body.text)
+    })
+    .await
 }

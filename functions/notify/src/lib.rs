@@ -5,16 +5,67 @@
 //! retried by the expire-sweeper's schedule, then dead-lettered with an alarm; the stream
 //! record itself fails (and is retried, then sent to the function's DLQ) only when the
 //! table cannot be read or written.
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+//!
+//! The stream event is read with the few fields used here rather than
+//! `aws_lambda_events`' `dynamodb` feature, which brings `serde_dynamo` and a second
+//! `base64` into every function's build for typed attribute values this function never
+//! reads.
+use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use market_app::App;
 
+/// A DynamoDB Stream batch, as Lambda delivers it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<StreamRecord>,
+}
+
+/// One change of the table.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventID", default)]
+    pub event_id: String,
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    #[serde(rename = "eventName", default)]
+    pub event_name: String,
+    #[serde(default)]
+    pub dynamodb: StreamChange,
+}
+
+/// The keys of the changed item (the stream is `KEYS_ONLY`) and its place in the shard.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamChange {
+    /// Attribute values as DynamoDB JSON: `{"pk": {"S": "OUTBOX#…"}, "sk": {"S": "O"}}`.
+    #[serde(default)]
+    pub keys: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub sequence_number: Option<String>,
+}
+
+/// The partial batch response (`FunctionResponseTypes: [ReportBatchItemFailures]`): the
+/// stream retries from the first record named.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamResponse {
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFailure {
+    /// The failed record's sequence number.
+    pub item_identifier: String,
+}
+
 /// The outbox message id a stream record is about: its `pk` is `OUTBOX#<id>`.
-pub fn outbox_id(record: &EventRecord) -> Option<String> {
-    let keys = serde_json::to_value(&record.change.keys).ok()?;
-    keys.get("pk")?
+pub fn outbox_id(record: &StreamRecord) -> Option<String> {
+    record
+        .dynamodb
+        .keys
+        .get("pk")?
         .get("S")?
         .as_str()?
         .strip_prefix("OUTBOX#")
@@ -24,24 +75,22 @@ pub fn outbox_id(record: &EventRecord) -> Option<String> {
 /// Delivers the message of every record in turn, each in its own span. A record whose
 /// delivery hit the table (not the receiver: that failure is recorded on the message) is
 /// reported by its sequence number, and the stream retries from there.
-pub async fn handle(app: &App, event: Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
+pub async fn handle(app: &App, event: StreamEvent) -> StreamResponse {
+    let mut response = StreamResponse::default();
     for record in &event.records {
-        let sequence = record.change.sequence_number.clone();
         let Some(id) = outbox_id(record) else {
             tracing::warn!(event_id = %record.event_id, event = %record.event_name, "a stream record that is not an outbox item; the stream's filter should have kept it out");
             continue;
         };
         let span = tracing::info_span!("outbox", outbox = %id, event_id = %record.event_id);
-        let outcome = market_app::outbox::deliver(app, &id).instrument(span).await;
-        match outcome {
+        match market_app::outbox::deliver(app, &id).instrument(span).await {
             Ok(true) => tracing::info!(outbox = %id, "delivered"),
             Ok(false) => tracing::info!(outbox = %id, "not delivered now; the sweep retries it"),
             Err(e) => {
                 tracing::error!(outbox = %id, error = %format!("{e:#}"), "the outbox message could not be read or recorded; the stream retries it");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = sequence;
-                response.batch_item_failures.push(failure);
+                response.batch_item_failures.push(ItemFailure {
+                    item_identifier: record.dynamodb.sequence_number.clone().unwrap_or_default(),
+                });
                 // The stream retries from the first failure on: the rest would be retried
                 // anyway.
                 break;

@@ -8,11 +8,9 @@ async fn main() -> Result<(), Error> {
     let app = market_adapters::config::cloud().await.inspect_err(|e| {
         lambda_runtime::tracing::error!(error = format!("{e:#}"), "the function cannot start");
     })?;
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| {
-            let app = app.clone();
-            async move { Ok::<_, Error>(fn_notify::handle(&app, event.payload).await) }
-        },
-    ))
+    lambda_runtime::run(service_fn(|event: LambdaEvent<fn_notify::StreamEvent>| {
+        let app = app.clone();
+        async move { Ok::<_, Error>(fn_notify::handle(&app, event.payload).await) }
+    }))
     .await
 }

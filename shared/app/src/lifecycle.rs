@@ -1,4 +1,5 @@
-//! Registry lifecycle events and operator takedowns (L6, L7, P10, M3): what the registrar
+//! Registry lifecycle events and operator takedowns of pushes (L6, L7, P10; a listing's
+//! takedown is `compliance`, M3): what the registrar
 //! core reports about a domain, and what an operator ends by policy. Each event updates the
 //! domain and ends the listing or push holding it, with the event as the reason.
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use super::retry::{retrying, written};
 use super::{pushes, App, AppResult};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
-use market_core::ids::{AccountId, ListingId, PushId};
+use market_core::ids::{AccountId, PushId};
 use market_core::model::{Domain, Listing, ListingStatus, PushStatus, TradeKind};
 use market_core::transfer::TransferOut;
 
@@ -215,41 +216,6 @@ async fn update_and_end(
         }
     }
     Ok(ended)
-}
-
-/// `POST /admin/listings/{id}/takedown` (L6, M3): ends an active listing for a policy breach.
-pub async fn take_down_listing(app: &App, id: &ListingId, reason: &str) -> AppResult<Listing> {
-    retrying(|| async {
-        let now = app.now();
-        let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
-            .await?
-            .ok_or_else(|| Problem::not_found("listing"))?;
-        let reason = format!("taken_down: {reason}");
-        let Some(write) = end_listing_writes(&listing, &reason, now) else {
-            return Err(Problem::new(Code::ListingNotActive, "the listing is not active").into());
-        };
-        let mut writes = vec![write];
-        if let Some(domain) =
-            load::<Domain>(&*app.store, repo::domain_key(&listing.value.domain)).await?
-        {
-            if domain
-                .value
-                .trade
-                .as_ref()
-                .is_some_and(|t| t.id() == id.as_str())
-            {
-                let mut freed = domain.value.clone();
-                freed.trade = None;
-                writes.extend(super::outbox::domain_writes(app, &freed, Some(&domain)));
-            }
-        }
-        written(app.transact(writes).await)?;
-        let mut ended = listing.value.clone();
-        ended.status = ListingStatus::Ended;
-        ended.end_reason = Some(reason);
-        Ok(ended)
-    })
-    .await
 }
 
 /// `POST /admin/pushes/{id}/takedown` (P10).

@@ -85,6 +85,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
             sold_to: None,
             domain_expires_at: Some(domain.value.expires_at),
             first_price: Some(new.price),
+            takedown: None,
         };
         let mut held = domain.value.clone();
         held.trade = Some(TradeHold {
@@ -309,7 +310,8 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
     .await
 }
 
-/// `GET /me/listings`: the caller's listings, all statuses, newest first.
+/// `GET /me/listings`: the caller's listings, all statuses, newest first; a takedown with
+/// its reason and appeal (M3: the seller's to read).
 pub async fn mine(
     app: &App,
     seller: &AccountId,
@@ -326,7 +328,9 @@ pub async fn mine(
     let items = page
         .items
         .iter()
-        .map(|item| repo::decode::<Listing>(item).map(|l| ListingView::new(&l.value, rate, now)))
+        .map(|item| {
+            repo::decode::<Listing>(item).map(|l| ListingView::for_seller(&l.value, rate, now))
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(PageView {
         items,

@@ -304,7 +304,12 @@ async fn publish_all(
 ) -> (usize, anyhow::Result<()>) {
     let batch: RegistrarBatch = match serde_json::from_value(payload.clone()) {
         Ok(batch) => batch,
-        Err(e) => return (from, Err(anyhow::anyhow!("unreadable registrar message: {e}"))),
+        Err(e) => {
+            return (
+                from,
+                Err(anyhow::anyhow!("unreadable registrar message: {e}")),
+            )
+        }
     };
     for (n, event) in batch.events.iter().enumerate().skip(from) {
         if let Err(e) = app.registrar.publish(event).await {
@@ -318,11 +323,17 @@ async fn publish_all(
 /// hours of an outage.
 pub const MAX_DELIVERY_ATTEMPTS: u32 = 10;
 
-/// Delivers one message if it is due: publishes or sends what it carries from where the
-/// last try stopped, then marks it delivered (or records how far it got, the failure and
-/// its next try with backoff; after [`MAX_DELIVERY_ATTEMPTS`], dead-lettered: out of the
-/// due index, logged as an error and counted in `OutboxDeadLettered`, which pages) on the
-/// condition that it is as read. Returns whether it is delivered.
+/// How long a deliverer holds a message it claimed: another deliverer (the notifier and
+/// the sweep race for every new message) leaves it alone meanwhile; one that crashed
+/// holding it leaves it to the sweep once this passes.
+pub const CLAIM: Duration = Duration::seconds(60);
+
+/// Delivers one message if it is due: claims it (its next try moved a [`CLAIM`] ahead, on
+/// the condition that it is as read, so two deliverers never send the same email twice at
+/// once), publishes or sends what it carries from where the last try stopped, then marks
+/// it delivered, or records how far it got, the failure and its next try with backoff;
+/// after [`MAX_DELIVERY_ATTEMPTS`] it is dead-lettered: out of the due index, logged as an
+/// error and counted in `OutboxDeadLettered`, which pages. Returns whether it is delivered.
 pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
     let Some(read) = load::<OutboxMessage>(&*app.store, repo::outbox_key(id)).await? else {
         return Ok(false);
@@ -334,16 +345,36 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
     if read.value.dead_at.is_some() || read.value.next_attempt_at > now {
         return Ok(false);
     }
-    let from = read.value.progress as usize;
-    let (reached, outcome) = match read.value.kind.as_str() {
-        KIND_REGISTRAR => publish_all(app, &read.value.payload, from).await,
-        crate::notifications::KIND_NOTIFY => {
-            crate::notifications::delivery::deliver_notices(app, &read.value, from).await
-        }
-        other => (from, Err(anyhow::anyhow!("no deliverer of outbox kind {other}"))),
+    let mut claimed = read.value.clone();
+    claimed.attempts += 1;
+    claimed.next_attempt_at = now + CLAIM;
+    // Straight to the store (not `App::transact`): this writes no new message.
+    match app
+        .store
+        .transact(vec![put(outbox_item(&claimed), Some(&read))])
+        .await
+    {
+        Ok(()) => {}
+        // Another deliverer has it (or has just delivered it).
+        Err(StoreError::Conflict { .. }) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let claimed = Versioned {
+        version: read.version + 1,
+        value: claimed,
     };
-    let mut next = read.value.clone();
-    next.attempts += 1;
+    let from = claimed.value.progress as usize;
+    let (reached, outcome) = match claimed.value.kind.as_str() {
+        KIND_REGISTRAR => publish_all(app, &claimed.value.payload, from).await,
+        crate::notifications::KIND_NOTIFY => {
+            crate::notifications::delivery::deliver_notices(app, &claimed.value, from).await
+        }
+        other => (
+            from,
+            Err(anyhow::anyhow!("no deliverer of outbox kind {other}")),
+        ),
+    };
+    let mut next = claimed.value.clone();
     next.progress = reached as u32;
     let delivered = match outcome {
         Ok(()) => {
@@ -368,12 +399,11 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
             false
         }
     };
-    // Straight to the store (not `App::transact`): this writes no new message. A concurrent
-    // deliverer may have marked it first; the receiver dedupes on the id, so losing this
-    // race is harmless.
+    // A deliverer that outlived its claim may find the message taken by another: that one
+    // goes on from the progress it read, and the receivers dedupe on the ids.
     match app
         .store
-        .transact(vec![put(outbox_item(&next), Some(&read))])
+        .transact(vec![put(outbox_item(&next), Some(&claimed))])
         .await
     {
         Ok(()) | Err(StoreError::Conflict { .. }) => Ok(delivered),

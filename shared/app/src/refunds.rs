@@ -91,8 +91,7 @@ pub async fn send_refund(app: &App, journal_id: &str) -> AppResult<bool> {
     }
     // A concurrent sender may have recorded the same outcome: the provider refunds once per
     // refund id, so losing this race is harmless.
-    match app.transact(writes).await
-    {
+    match app.transact(writes).await {
         Ok(()) | Err(crate::store::StoreError::Conflict { .. }) => Ok(confirmed),
         Err(e) => Err(e.into()),
     }

@@ -30,6 +30,7 @@
 //! | placement application | `PLACEAPP#{section}#{period}` | `{listing id}` | M4: written once: a listing applies once a period |
 //! | placement round | `PLACEROUND#{section}#{period}` | `R`     | M4: gsi5 due at the period's start until its winners are chosen |
 //! | featured  | `FEATURED#{section}` | `F`                     | M4: the winners of the section's latest chosen period |
+//! | settlement account | `SETTLEACCT#{account}` | `S`          | the seller's bound settlement account (S4): one per account |
 //! | categories | `CATEGORIES`      | `C`                       | M1: every listing category (TLDs, deposit), one item |
 //! | deposit   | `DEPOSIT#{id}`     | `D`                       | M1: gsi1 `DEPOSITS#{account}` / created#id; gsi5 due at its payment deadline while unpaid |
 //! | standing  | `STANDING#{account}` | `S`                     | M1, M2: deposits held per category, deposit payments open, exited; every listing is conditioned on it |
@@ -343,6 +344,16 @@ pub fn contact_key(account: &AccountId, contact_id: &str) -> (String, String) {
 pub fn contact_item(contact: &market_core::model::Contact) -> Item {
     let (pk, sk) = contact_key(&contact.account, &contact.details.id);
     Item::new(pk, sk, body(contact))
+}
+
+/// S4: a seller's settlement account (kept apart from the account, which the registrar's
+/// side replaces whole).
+pub fn settlement_account_key(owner: &AccountId) -> (String, String) {
+    (format!("SETTLEACCT#{owner}"), "S".into())
+}
+pub fn settlement_account_item(settlement: &market_core::settlement::SettlementAccount) -> Item {
+    let (pk, sk) = settlement_account_key(&settlement.owner);
+    Item::new(pk, sk, body(settlement))
 }
 
 pub fn account_item(account: &Account) -> Item {

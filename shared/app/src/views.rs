@@ -24,7 +24,8 @@ pub struct ListingView {
     #[schema(value_type = crate::schema::ListingStatusSchema)]
     pub status: ListingStatus,
     /// Why it ended, e.g. `delisted`, `ends_at_passed`, `domain_expired` (shown as soon as
-    /// the time passes, before any sweep, E1), or a registry event.
+    /// the time passes, before any sweep, E1), a registry event, or `taken_down` (M3: an
+    /// operator's takedown; its reason is shown to the seller only, in `takedown`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
     pub buyable_at: DateTime<Utc>,
@@ -32,12 +33,28 @@ pub struct ListingView {
     pub description: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// M3: the operator's takedown, its reason and the appeal: in the seller's own views
+    /// (`GET /me/listings`, the appeal) and the operators', never in public ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub takedown: Option<crate::compliance::TakedownView>,
 }
 
 impl ListingView {
-    /// The listing at `now`, with the fee rate a sale would pay now.
+    /// The listing at `now` as its seller (or an operator) sees it: with the takedown's
+    /// reason and appeal (M3).
+    pub fn for_seller(listing: &Listing, fee_rate: Decimal, now: DateTime<Utc>) -> ListingView {
+        ListingView {
+            takedown: market_core::compliance::takedown_of(listing)
+                .map(|t| crate::compliance::TakedownView::from(&t)),
+            ..ListingView::new(listing, fee_rate, now)
+        }
+    }
+
+    /// The listing at `now` as the public sees it, with the fee rate a sale would pay now.
+    /// M3: a takedown shows only as `end_reason: "taken_down"`.
     pub fn new(listing: &Listing, fee_rate: Decimal, now: DateTime<Utc>) -> ListingView {
         let (status, end_reason) = listing.status_at(now);
+        let end_reason = market_core::compliance::public_end_reason(end_reason);
         ListingView {
             id: listing.id.to_string(),
             domain: listing.domain.to_string(),
@@ -52,6 +69,7 @@ impl ListingView {
             description: listing.description.clone(),
             created_at: listing.created_at,
             updated_at: listing.updated_at,
+            takedown: None,
         }
     }
 }

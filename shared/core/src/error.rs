@@ -72,6 +72,23 @@ pub enum Code {
     ContactNotVerified,
     /// M4: the listing already applied for this section's next period.
     PlacementAlreadyApplied,
+    // Compliance takedowns (M3)
+    /// An appeal of a listing that was not taken down by an operator.
+    NotTakenDown,
+    /// A listing's takedown is appealed once; this one already was.
+    AppealAlreadyFiled,
+    /// An operator's decision on a listing with no appeal awaiting one.
+    NoPendingAppeal,
+    /// A restore the listing no longer allows (the domain left, expired, is in another
+    /// trade, the listing's end passed …): `errors` names the reason.
+    RestoreNotAllowed,
+    // Settlement accounts (S4)
+    /// Enterprise Alipay for an account that is not a verified enterprise.
+    NotEnterpriseAccount,
+    /// The settlement account's name differs from the account's verified name.
+    CompanyNameMismatch,
+    /// A payout while the bound settlement account awaits the operator's verification.
+    SettlementAccountNotVerified,
     /// M1: the domain's category needs a deposit the seller does not hold (`amount`: what
     /// is missing).
     DepositRequired,
@@ -118,7 +135,10 @@ impl Code {
             | TransferProhibited
             | SpecialDomain
             | PendingOperation
-            | Restricted => 422,
+            | Restricted
+            | NotEnterpriseAccount
+            | CompanyNameMismatch
+            | SettlementAccountNotVerified => 422,
             AlreadyInTrade
             | ListingNotActive
             | CoolingDown
@@ -131,6 +151,10 @@ impl Code {
             | PushNotPending
             | TransferLocked
             | PlacementAlreadyApplied
+            | NotTakenDown
+            | AppealAlreadyFiled
+            | NoPendingAppeal
+            | RestoreNotAllowed
             | DepositAlreadyHeld
             | ExitBlocked
             | IdempotencyInProgress => 409,
@@ -194,6 +218,13 @@ impl Code {
             TransferLocked => "Domain inside its transfer lock",
             ContactNotVerified => "Contact unknown or not verified",
             PlacementAlreadyApplied => "Already applied for this placement period",
+            NotTakenDown => "Listing not taken down",
+            AppealAlreadyFiled => "Takedown already appealed",
+            NoPendingAppeal => "No appeal awaiting a decision",
+            RestoreNotAllowed => "Listing cannot be restored",
+            NotEnterpriseAccount => "Not an enterprise account",
+            CompanyNameMismatch => "Company name differs from the verified name",
+            SettlementAccountNotVerified => "Settlement account not verified yet",
             DepositRequired => "A deposit is required for this category",
             DepositAlreadyHeld => "The category's deposit is held already",
             ExitBlocked => "The exit is blocked",

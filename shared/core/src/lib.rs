@@ -3,6 +3,7 @@
 //! idna, ulid and thiserror — a test keeps it so). Rule ids from RULES.md are cited next to
 //! the code that enforces them.
 pub mod calendar;
+pub mod compliance;
 pub mod delivery;
 pub mod deposit;
 pub mod domain_name;
@@ -23,4 +24,5 @@ pub mod placement;
 pub mod policy;
 pub mod push;
 pub mod security;
+pub mod settlement;
 pub mod transfer;

@@ -421,6 +421,7 @@ mod tests {
             sold_to: None,
             domain_expires_at: None,
             first_price: None,
+            takedown: None,
         }
     }
 

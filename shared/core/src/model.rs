@@ -174,6 +174,10 @@ pub struct Listing {
     /// measured; absent on listings written before it was kept (then no drop is known).
     #[serde(default)]
     pub first_price: Option<Money>,
+    /// M3: an operator's takedown and the seller's appeal, kept for the seller (the public
+    /// sees only `end_reason: "taken_down"`). Kept after a restore, as the listing's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takedown: Option<super::compliance::Takedown>,
 }
 
 impl Listing {

@@ -119,7 +119,10 @@ pub struct Rendered {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     #[error("no template for {kind} to the {audience:?} side")]
-    NoTemplate { kind: &'static str, audience: Audience },
+    NoTemplate {
+        kind: &'static str,
+        audience: Audience,
+    },
     #[error("the {kind} template ({locale}) needs the fact {fact}")]
     MissingFact {
         kind: &'static str,
@@ -281,8 +284,20 @@ mod tests {
     #[test]
     fn n1_the_locale_chooses_the_words() {
         let facts = every_fact();
-        let en = render(NoticeKind::PushPublished, Audience::Buyer, Locale::En, &facts).unwrap();
-        let zh = render(NoticeKind::PushPublished, Audience::Buyer, Locale::ZhCn, &facts).unwrap();
+        let en = render(
+            NoticeKind::PushPublished,
+            Audience::Buyer,
+            Locale::En,
+            &facts,
+        )
+        .unwrap();
+        let zh = render(
+            NoticeKind::PushPublished,
+            Audience::Buyer,
+            Locale::ZhCn,
+            &facts,
+        )
+        .unwrap();
         assert!(en.subject.contains("offers you"), "{}", en.subject);
         assert!(zh.subject.contains("带价 push"), "{}", zh.subject);
         assert!(en.body.contains("<domains>") && zh.body.contains("<domains>"));
@@ -301,7 +316,10 @@ mod tests {
                 fact: "push_id".into()
             }
         );
-        assert_eq!(fill("a {b} {C} {} {", &every_fact_b()).unwrap(), "a x {C} {} {");
+        assert_eq!(
+            fill("a {b} {C} {} {", &every_fact_b()).unwrap(),
+            "a x {C} {} {"
+        );
     }
 
     fn every_fact_b() -> Facts {

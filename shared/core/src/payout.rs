@@ -39,6 +39,16 @@ pub enum PayoutStatus {
     Failed,
 }
 
+/// What kind of account a payout is paid to (S4): an Alipay account (the A1 binding or an
+/// enterprise Alipay settlement account), or a bank sub-account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayeeKind {
+    #[default]
+    Alipay,
+    BankAccount,
+}
+
 /// A seller's payout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Payout {
@@ -49,6 +59,9 @@ pub struct Payout {
     pub payout_account: String,
     /// The account's verified real name: the provider refuses a payee whose name differs.
     pub payee_name: Option<String>,
+    /// S4: the payee's kind (payouts before settlement accounts were all Alipay).
+    #[serde(default)]
+    pub payee_kind: PayeeKind,
     pub status: PayoutStatus,
     /// Transfers sent so far.
     pub attempts: u32,
@@ -159,6 +172,7 @@ pub fn new_payout(
         amount,
         payout_account: payee.0,
         payee_name: payee.1,
+        payee_kind: PayeeKind::Alipay,
         status: PayoutStatus::Pending,
         attempts: 0,
         outcome_unknown: false,

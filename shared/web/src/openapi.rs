@@ -85,6 +85,13 @@ pub const CODES: &[Code] = {
         TransferLocked,
         ContactNotVerified,
         PlacementAlreadyApplied,
+        NotTakenDown,
+        AppealAlreadyFiled,
+        NoPendingAppeal,
+        RestoreNotAllowed,
+        NotEnterpriseAccount,
+        CompanyNameMismatch,
+        SettlementAccountNotVerified,
         DepositRequired,
         DepositAlreadyHeld,
         ExitBlocked,
@@ -143,6 +150,13 @@ fn listed(code: Code) {
         | TransferLocked
         | ContactNotVerified
         | PlacementAlreadyApplied
+        | NotTakenDown
+        | AppealAlreadyFiled
+        | NoPendingAppeal
+        | RestoreNotAllowed
+        | NotEnterpriseAccount
+        | CompanyNameMismatch
+        | SettlementAccountNotVerified
         | DepositRequired
         | DepositAlreadyHeld
         | ExitBlocked
@@ -338,6 +352,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 49);
+        assert_eq!(seen.len(), 56);
     }
 }

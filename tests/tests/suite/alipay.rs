@@ -240,6 +240,7 @@ async fn s6_a_function_without_the_payout_keys_cannot_pay_anyone_out() {
         amount: Money::parse("10.00").unwrap(),
         payee_account: "alice@example.com",
         payee_name: None,
+        payee_kind: market_core::payout::PayeeKind::Alipay,
         title: "proceeds",
     };
     let refused = alipay.transfer(&request, Utc::now()).await.unwrap_err();
@@ -247,7 +248,10 @@ async fn s6_a_function_without_the_payout_keys_cannot_pay_anyone_out() {
         refused.to_string().contains("no payout permission"),
         "{refused}"
     );
-    assert!(alipay.transfer_status("po_1", Utc::now()).await.is_err());
+    assert!(alipay
+        .transfer_status("po_1", market_core::payout::PayeeKind::Alipay, Utc::now())
+        .await
+        .is_err());
     assert!(
         seen.lock().unwrap().methods.is_empty(),
         "nothing reached Alipay"

@@ -574,3 +574,126 @@ async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_nev
     let (status, body) = call(&router, request).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
 }
+
+/// A DynamoDB Stream event (keys only, as the table's stream sends) of new items.
+fn stream_event(keys: &[(&str, &str)]) -> fn_notify::StreamEvent {
+    let records: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, (pk, sk))| {
+            json!({
+                "eventID": format!("e{n}"), "eventName": "INSERT", "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1764115200,
+                    "Keys": {"pk": {"S": pk}, "sk": {"S": sk}},
+                    "SequenceNumber": format!("{}", 100 + n), "SizeBytes": 60,
+                    "StreamViewType": "KEYS_ONLY"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("a stream event")
+}
+
+/// The emails the scene's mailbox kept.
+async fn kept_mail(store: &dyn market_app::store::Store) -> Vec<Value> {
+    let page = store
+        .query(market_app::store::Query::table("MAIL#sent"))
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .map(|i| serde_json::from_str(&i.body).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn n1_notify_function_delivers_each_new_outbox_item_once_and_reports_what_the_table_refused()
+{
+    let faulty = Arc::new(FaultyStore::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        7,
+        0.0,
+        0.0,
+    ));
+    let scene = Scene::over(faulty.clone());
+    let buyer = market_core::model::Account {
+        id: AccountId::parse("buyer").unwrap(),
+        real_name_verified: true,
+        real_name: None,
+        payout_account: None,
+        email: Some("buyer@example.com".into()),
+        enterprise: false,
+        locale: market_core::notice::Locale::En,
+    };
+    market_app::accounts::upsert_account(&scene.app, buyer)
+        .await
+        .unwrap();
+    // A refund confirmed: its notice is written to the outbox and (no notifier here) waits.
+    let now = scene.app.now();
+    let refund = market_core::model::Refund {
+        id: "rfd_1".into(),
+        journal_id: "jrn_1".into(),
+        payment_id: market_core::ids::PaymentId::parse("pay_01jd0000000000000000000000").unwrap(),
+        buyer: AccountId::parse("buyer").unwrap(),
+        amount: market_core::money::Money::parse("12.50").unwrap(),
+        reason: "the listing ended".into(),
+        status: market_core::model::RefundStatus::Confirmed,
+        attempts: 1,
+        next_attempt_at: now,
+        created_at: now,
+        confirmed_at: Some(now),
+    };
+    let write = market_app::notifications::refund_sent(&scene.app, &refund).unwrap();
+    let market_app::store::Write::Put(item, _) = &write else {
+        panic!("a put")
+    };
+    let key = item.pk.clone();
+    scene.app.transact(vec![write]).await.unwrap();
+    assert!(kept_mail(&*faulty).await.is_empty());
+
+    // The table refuses: the record is reported by its sequence number, nothing is sent.
+    faulty.set_enabled(true);
+    faulty.poison("OUTBOX#");
+    let event = stream_event(&[("ACCOUNT#x", "A"), (key.as_str(), "O")]);
+    let answer = fn_notify::handle(&scene.app, event.clone()).await;
+    let failed: Vec<String> = answer
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, vec!["101".to_owned()]);
+    // What Lambda reads back.
+    assert_eq!(
+        serde_json::to_value(&answer).unwrap(),
+        json!({ "batchItemFailures": [{ "itemIdentifier": "101" }] })
+    );
+    assert!(kept_mail(&*faulty).await.is_empty());
+
+    // The stream retries the batch: delivered once; a redelivery of the record changes nothing.
+    faulty.cure();
+    let answer = fn_notify::handle(&scene.app, event.clone()).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    let answer = fn_notify::handle(&scene.app, event).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    let mail = kept_mail(&*faulty).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["to"], "buyer@example.com");
+    assert!(
+        mail[0]["subject"].as_str().unwrap().contains("12.50"),
+        "{mail:?}"
+    );
+    let inbox = market_app::notifications::inbox::list(
+        &scene.app,
+        &AccountId::parse("buyer").unwrap(),
+        None,
+        50,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(inbox.items.len(), 1);
+    assert_eq!(inbox.items[0].id, mail[0]["id"].as_str().unwrap());
+}

@@ -770,7 +770,10 @@ fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
     let trigger = &notify["Events"]["OutboxItems"];
     assert_eq!(trigger["Type"], "DynamoDB");
     let props = &trigger["Properties"];
-    assert!(props["Stream"].to_string().contains("MarketTable"), "{props}");
+    assert!(
+        props["Stream"].to_string().contains("MarketTable"),
+        "{props}"
+    );
     assert_eq!(
         props["FunctionResponseTypes"],
         serde_json::json!(["ReportBatchItemFailures"])
@@ -791,18 +794,16 @@ fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
         pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
         "OUTBOX#"
     );
-    let record: aws_lambda_events::event::dynamodb::EventRecord = serde_json::from_value(
-        serde_json::json!({
-            "eventID": "1", "eventName": "INSERT", "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-            "dynamodb": {
-                "ApproximateCreationDateTime": 1764115200,
-                "Keys": {"pk": {"S": "OUTBOX#obx_01jd0000000000000000000000"}, "sk": {"S": "O"}},
-                "SequenceNumber": "100", "SizeBytes": 60, "StreamViewType": "KEYS_ONLY"
-            },
-            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"
-        }),
-    )
+    let record: fn_notify::StreamRecord = serde_json::from_value(serde_json::json!({
+        "eventID": "1", "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1764115200,
+            "Keys": {"pk": {"S": "OUTBOX#obx_01jd0000000000000000000000"}, "sk": {"S": "O"}},
+            "SequenceNumber": "100", "SizeBytes": 60, "StreamViewType": "KEYS_ONLY"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"
+    }))
     .expect("a stream record");
     assert_eq!(
         fn_notify::outbox_id(&record).as_deref(),
@@ -835,12 +836,17 @@ fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
     }
     for (alarm, watches) in [
         ("NotifyDeadLetters", "NotifyDeadLetterQueue"),
-        ("OutboxDeadLetterAlarm", market_app::metrics::OUTBOX_DEAD_LETTERED),
+        (
+            "OutboxDeadLetterAlarm",
+            market_app::metrics::OUTBOX_DEAD_LETTERED,
+        ),
         ("NotifyErrors", "NotifyFunction"),
     ] {
         let a = &t["Resources"][alarm];
         assert_eq!(a["Type"], "AWS::CloudWatch::Alarm", "{alarm}");
         assert!(a.to_string().contains(watches), "{alarm} watches {watches}");
-        assert!(a["Properties"]["AlarmActions"].to_string().contains("AlarmTopic"));
+        assert!(a["Properties"]["AlarmActions"]
+            .to_string()
+            .contains("AlarmTopic"));
     }
 }

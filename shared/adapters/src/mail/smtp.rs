@@ -23,8 +23,9 @@ fn host_and_port(url: &str) -> anyhow::Result<(String, u16)> {
     let (host, port) = match rest.rsplit_once(':') {
         Some((host, port)) => (
             host,
-            port.parse()
-                .map_err(|_| anyhow::anyhow!("MARKET_SMTP_URL {url:?}: the port is not a number"))?,
+            port.parse().map_err(|_| {
+                anyhow::anyhow!("MARKET_SMTP_URL {url:?}: the port is not a number")
+            })?,
         ),
         None => (rest, 25),
     };
@@ -84,8 +85,14 @@ mod tests {
 
     #[test]
     fn smtp_urls_name_a_host_and_a_port() {
-        assert_eq!(host_and_port("smtp://127.0.0.1:2525").unwrap(), ("127.0.0.1".into(), 2525));
-        assert_eq!(host_and_port("smtp://mail.local").unwrap(), ("mail.local".into(), 25));
+        assert_eq!(
+            host_and_port("smtp://127.0.0.1:2525").unwrap(),
+            ("127.0.0.1".into(), 2525)
+        );
+        assert_eq!(
+            host_and_port("smtp://mail.local").unwrap(),
+            ("mail.local".into(), 25)
+        );
         assert!(host_and_port("smtps://mail.local:465").is_err());
         assert!(host_and_port("smtp://:25").is_err());
         assert!(host_and_port("smtp://h:x").is_err());

@@ -18,6 +18,7 @@ use market_app::ports::payment::{
     TradeStatus, TransferRequest, TransferState, VerifyError,
 };
 use market_core::money::Money;
+use market_core::payout::PayeeKind;
 
 /// The Alipay adapter's settings.
 pub struct AlipayConfig {
@@ -324,10 +325,19 @@ impl PaymentProvider for AlipayProvider {
         request: &TransferRequest<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
+        let identity_type = match request.payee_kind {
+            PayeeKind::Alipay => market_core::payout::identity_type(request.payee_account),
+            // S4: a bank sub-account is paid as a corporate bank account.
+            PayeeKind::BankAccount => "BANKCARD_ACCOUNT",
+        };
+        let product = transfer_product(request.payee_kind);
         let mut payee = json!({
             "identity": request.payee_account,
-            "identity_type": market_core::payout::identity_type(request.payee_account),
+            "identity_type": identity_type,
         });
+        if request.payee_kind == PayeeKind::BankAccount {
+            payee["bankcard_ext_info"] = json!({ "account_type": "1" });
+        }
         if let Some(name) = request.payee_name {
             // Alipay checks the name against the payee's verified name and refuses a mismatch.
             payee["name"] = json!(name);
@@ -336,7 +346,7 @@ impl PaymentProvider for AlipayProvider {
             // Alipay pays one out_biz_no at most once: a retry cannot pay twice.
             "out_biz_no": request.payout_id,
             "trans_amount": request.amount.to_string(),
-            "product_code": TRANSFER_PRODUCT,
+            "product_code": product,
             "biz_scene": TRANSFER_SCENE,
             "order_title": request.title,
             "payee_info": payee,
@@ -357,11 +367,12 @@ impl PaymentProvider for AlipayProvider {
     async fn transfer_status(
         &self,
         payout_id: &str,
+        kind: PayeeKind,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
         let biz = json!({
             "out_biz_no": payout_id,
-            "product_code": TRANSFER_PRODUCT,
+            "product_code": transfer_product(kind),
             "biz_scene": TRANSFER_SCENE,
         });
         let answer = self
@@ -380,6 +391,16 @@ impl PaymentProvider for AlipayProvider {
 
 /// S6: payouts are Alipay's "transfer to an Alipay account without a password" scene.
 const TRANSFER_PRODUCT: &str = "TRANS_ACCOUNT_NO_PWD";
+/// S4: the product of a transfer to a bank account.
+const TRANSFER_PRODUCT_BANK: &str = "TRANS_BANKCARD_NO_PWD";
+
+/// The product a transfer to a payee of `kind` is sent (and looked up) under.
+fn transfer_product(kind: PayeeKind) -> &'static str {
+    match kind {
+        PayeeKind::Alipay => TRANSFER_PRODUCT,
+        PayeeKind::BankAccount => TRANSFER_PRODUCT_BANK,
+    }
+}
 const TRANSFER_SCENE: &str = "DIRECT_TRANSFER";
 
 /// Reads the status word of a transfer (uni.transfer's and common.query's `status`).

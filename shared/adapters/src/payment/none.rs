@@ -53,6 +53,7 @@ impl PaymentProvider for NoProvider {
     async fn transfer_status(
         &self,
         _payout_id: &str,
+        _kind: market_core::payout::PayeeKind,
         _now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
         anyhow::bail!("this function has no payment provider")

@@ -497,6 +497,7 @@ impl PaymentProvider for SandboxProvider {
     async fn transfer_status(
         &self,
         payout_id: &str,
+        _kind: market_core::payout::PayeeKind,
         _now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState> {
         if self.failure(Operation::Query).is_some() {

@@ -7,14 +7,14 @@ use market_core::payout::MIN_PAYOUT;
 
 use crate::balances::Available;
 use crate::refunds::{refund_for, send_refund_now};
-use crate::repo::{self, deposit_item, exit_item, journal_writes, load, put, Versioned};
+use crate::repo::{self, deposit_item, exit_item, journal_writes, load, put};
 use crate::retry::{retrying, written};
 use crate::{App, AppError, AppResult};
 use market_core::deposit::{Deposit, DepositStatus};
 use market_core::exit::{blockers, next_try, Exit, ExitStatus};
 use market_core::ids::AccountId;
 use market_core::ledger;
-use market_core::model::{Account, Payment};
+use market_core::model::Payment;
 use market_core::money::Money;
 
 use crate::deposits::standing_write;
@@ -185,20 +185,20 @@ async fn pay_out(app: &App, account: &AccountId) -> AppResult<()> {
     if exit.value.status != ExitStatus::Processed || exit.value.payout_done {
         return Ok(());
     }
-    let holder: Option<Versioned<Account>> = load(&*app.store, repo::account_key(account)).await?;
+    // The payouts path decides who can be paid (S4: a verified settlement account, else
+    // the A1 binding): its refusal keeps the money available, with the reason.
     let available = Available::read(app, account).await?.amount;
-    let (payout, note) = match market_core::payout::payee(holder.as_ref().map(|a| &a.value)) {
-        Err(why) => (None, Some(format!("kept available: {}", why.detail))),
-        Ok(_) if available < MIN_PAYOUT => (None, Some("nothing to pay out".to_owned())),
-        Ok(_) => {
-            let key = format!("market-exit:{}", exit.value.applied_at.timestamp_millis());
-            match crate::payouts::request(app, account, None, Some(&key)).await {
-                Ok(view) => (Some(view.id.clone()), None),
-                Err(AppError::Refused(why)) => {
-                    (None, Some(format!("kept available: {}", why.detail)))
-                }
-                Err(e) => return Err(e),
+    let (payout, note) = if available < MIN_PAYOUT {
+        (None, Some("nothing to pay out".to_owned()))
+    } else {
+        let key = format!("market-exit:{}", exit.value.applied_at.timestamp_millis());
+        match crate::payouts::request(app, account, None, Some(&key)).await {
+            Ok(view) => (Some(view.id.clone()), None),
+            Err(AppError::Refused(why)) => {
+                tracing::info!(account = %account, code = ?why.code, "exit balance kept available (M2)");
+                (None, Some(format!("kept available: {}", why.detail)))
             }
+            Err(e) => return Err(e),
         }
     };
     retrying(|| async {

@@ -49,7 +49,11 @@ pub fn notification_item(note: &Notification) -> Item {
         serde_json::to_string(note).expect("notifications serialise"),
     );
     if note.read_at.is_none() {
-        item = item.indexed(Index::Gsi1, unread_partition(&note.account), note.id.clone());
+        item = item.indexed(
+            Index::Gsi1,
+            unread_partition(&note.account),
+            note.id.clone(),
+        );
     }
     item
 }

@@ -89,7 +89,11 @@ pub fn push_step(app: &App, kind: NoticeKind, push: &Push) -> Option<Write> {
     fact(&mut facts, "buyer", &push.buyer);
     fact(&mut facts, "count", push.domains.len());
     let names: Vec<String> = push.domains.iter().map(|d| d.unicode()).collect();
-    fact(&mut facts, "domains", domain_lines(names.iter().map(String::as_str)));
+    fact(
+        &mut facts,
+        "domains",
+        domain_lines(names.iter().map(String::as_str)),
+    );
     fact(&mut facts, "price", push.price);
     fact(&mut facts, "expires_at", push.expires_at.to_rfc3339());
     let lock = push.forced_at.map(|at| {
@@ -167,7 +171,11 @@ pub fn order_outcome(app: &App, order: &Order) -> Option<Write> {
             let mut facts = Facts::new();
             fact(&mut facts, "order_id", &order.id);
             fact(&mut facts, "count", theirs.len());
-            fact(&mut facts, "domains", domain_lines(names.iter().map(String::as_str)));
+            fact(
+                &mut facts,
+                "domains",
+                domain_lines(names.iter().map(String::as_str)),
+            );
             fact(&mut facts, "amount", format!("{amount:.2}"));
             notices.push(Notice {
                 kind,

@@ -15,11 +15,11 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use crate::repo::{self, create};
-use crate::{App, AppError, AppResult};
 use crate::metrics;
 use crate::ports::queue::Topic;
+use crate::repo::{self, create};
 use crate::store::Item;
+use crate::{App, AppError, AppResult};
 use market_core::error::{Code, Problem};
 
 /// The largest notification body accepted (API.md: over 16 KB → 413).

@@ -10,9 +10,9 @@
 //! journal, dedupe record, refund and settlement on its key being new.
 
 mod apply;
-pub mod door;
 mod credit;
 mod delivery;
+pub mod door;
 mod intake;
 mod refresh;
 mod refunds;

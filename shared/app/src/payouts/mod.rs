@@ -39,8 +39,8 @@ fn payout_id(app: &App, seller: &AccountId, idempotency_key: Option<&str>) -> Pa
     }
 }
 
-/// `POST /me/payouts`: pays `amount` (default: everything available) to the caller's bound
-/// account. Answers the payout as it stands after the first transfer attempt.
+/// `POST /me/payouts`: pays `amount` (default: everything available) to the caller's
+/// verified settlement account (S4), or, when none is bound, the A1 Alipay binding. Answers the payout as it stands after the first transfer attempt.
 pub async fn request(
     app: &App,
     seller: &AccountId,
@@ -58,10 +58,16 @@ pub async fn request(
         }
         let account: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(seller)).await?;
-        let payee = payout::payee(account.as_ref().map(|a| &a.value))?;
+        // S4: a verified settlement account is the payee; without one, the A1 binding.
+        let settlement = crate::settlement::of(app, seller).await?;
+        let (to, name, kind) = market_core::settlement::payee(
+            account.as_ref().map(|a| &a.value),
+            settlement.as_ref().map(|s| &s.value),
+        )?;
         let available = Available::read(app, seller).await?;
         let amount = payout::payout_amount(amount, available.amount)?;
-        let payout = payout::new_payout(id.clone(), seller.clone(), amount, payee, now);
+        let mut payout = payout::new_payout(id.clone(), seller.clone(), amount, (to, name), now);
+        payout.payee_kind = kind;
         let mut writes = vec![
             create(payout_item(&payout)),
             available.moved_by(-amount.amount()),

@@ -42,7 +42,11 @@ pub async fn send(app: &App, id: &PayoutId) -> AppResult<Sent> {
         let Some(leased) = lease(app, &current, false, now).await? else {
             return Ok(unchanged(current.value));
         };
-        match app.provider.transfer_status(id.as_str(), now).await {
+        match app
+            .provider
+            .transfer_status(id.as_str(), current.value.payee_kind, now)
+            .await
+        {
             Ok(TransferState::NotFound) if payout::may_give_up(&leased.value, now) => {
                 let reason = format!(
                     "the provider never received the transfer ({} attempts over a day); the amount is back in available",
@@ -68,12 +72,17 @@ pub async fn send(app: &App, id: &PayoutId) -> AppResult<Sent> {
         amount: p.amount,
         payee_account: &p.payout_account,
         payee_name: p.payee_name.as_deref(),
+        payee_kind: p.payee_kind,
         title: TRANSFER_TITLE,
     };
     match app.provider.transfer(&request, now).await {
         // A refusal of a resend does not prove that an earlier send did not pay: look first.
         Ok(TransferState::Failed { reason }) if p.attempts > 1 => {
-            match app.provider.transfer_status(id.as_str(), now).await {
+            match app
+                .provider
+                .transfer_status(id.as_str(), p.payee_kind, now)
+                .await
+            {
                 Ok(TransferState::NotFound) => {
                     let tries = leased.value.tries;
                     end(app, id, Err((reason, tries)), now).await

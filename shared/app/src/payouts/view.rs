@@ -16,8 +16,11 @@ pub struct PayoutView {
     /// `pending` → `succeeded` | `failed` (the amount is back in `available`).
     #[schema(value_type = PayoutStatusWord)]
     pub status: PayoutStatus,
-    /// The bound account it is paid to.
+    /// The account it is paid to: the verified settlement account (S4), or the A1 binding.
     pub payout_account: String,
+    /// `alipay` or `bank_account` (a bank sub-account settlement account, S4).
+    #[schema(value_type = String, pattern = "^(alipay|bank_account)$")]
+    pub payee_kind: market_core::payout::PayeeKind,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Why it failed (the provider's refusal, or the attempts given up).
@@ -42,6 +45,7 @@ impl From<&Payout> for PayoutView {
             amount: payout.amount.to_string(),
             status: payout.status,
             payout_account: payout.payout_account.clone(),
+            payee_kind: payout.payee_kind,
             created_at: payout.created_at,
             updated_at: payout.updated_at,
             failure_reason: payout.failure_reason.clone(),

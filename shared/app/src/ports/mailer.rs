@@ -28,6 +28,9 @@ pub struct NoMailer;
 #[async_trait]
 impl Mailer for NoMailer {
     async fn send(&self, email: &Email) -> anyhow::Result<()> {
-        anyhow::bail!("this function sends no email ({}); the notifier does", email.id)
+        anyhow::bail!(
+            "this function sends no email ({}); the notifier does",
+            email.id
+        )
     }
 }

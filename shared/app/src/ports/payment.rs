@@ -115,6 +115,8 @@ pub struct TransferRequest<'a> {
     pub payee_account: &'a str,
     /// The verified real name: the provider refuses a payee whose name differs.
     pub payee_name: Option<&'a str>,
+    /// S4: an Alipay account, or a bank (sub-)account.
+    pub payee_kind: market_core::payout::PayeeKind,
     pub title: &'a str,
 }
 
@@ -157,10 +159,12 @@ pub trait PaymentProvider: Send + Sync {
         request: &TransferRequest<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState>;
-    /// Looks a transfer up by our payout id (`alipay.fund.trans.common.query`).
+    /// Looks a transfer up by our payout id (`alipay.fund.trans.common.query`); `kind` is
+    /// the payee's, as sent (the provider files bank transfers under their own product).
     async fn transfer_status(
         &self,
         payout_id: &str,
+        kind: market_core::payout::PayeeKind,
         now: DateTime<Utc>,
     ) -> anyhow::Result<TransferState>;
 }

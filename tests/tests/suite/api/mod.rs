@@ -1,5 +1,6 @@
 //! End-to-end tests over real HTTP against the marketplace started in-process (zero2prod
 //! style). Rule ids from RULES.md name the tests.
+mod compliance;
 mod contacts;
 mod credit;
 mod deposits;
@@ -12,6 +13,7 @@ mod late_sweep;
 mod limits;
 mod listings;
 mod nothing_wedges;
+mod notifications;
 mod on_alipay_gateway;
 mod on_dynamodb;
 mod orders;
@@ -25,3 +27,4 @@ mod registrar;
 mod restart;
 mod sale;
 mod security;
+mod settlement;

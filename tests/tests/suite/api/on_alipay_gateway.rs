@@ -405,3 +405,69 @@ async fn s6_without_certificate_mode_a_payout_waits_in_flight_and_is_never_retur
     );
     assert!(gateway.transfers().is_empty());
 }
+
+/// S4 against the stand-in: a verified settlement account is paid, in the company's name;
+/// a bank sub-account as a corporate bank account (`BANKCARD_ACCOUNT` under
+/// `TRANS_BANKCARD_NO_PWD`), and a lost answer to it is looked up under that product.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_a_payout_to_the_verified_settlement_account_goes_through_the_gateway() {
+    let gateway = Gateway::start().await;
+    let app = seller_with_money(&gateway).await;
+    const COMPANY: &str = "Alice Trading Co., Ltd.";
+    app.put(
+        "/admin/accounts/alice",
+        Some("admin"),
+        json!({ "real_name_verified": true, "real_name": COMPANY, "payout_account": "alice@example.com", "enterprise": true }),
+    )
+    .await;
+    gateway.add_payee("finance@alice.example", COMPANY);
+    gateway.add_payee("6228480012345678901", COMPANY);
+    let bind = |kind: &str, account: &str| json!({ "kind": kind, "account": account, "company_name": COMPANY, "deduction_authorised": true });
+    let verify = "/admin/accounts/alice/settlement-account/verify";
+
+    let bound = app
+        .put(
+            "/me/settlement-account",
+            Some("alice"),
+            bind("enterprise_alipay", "finance@alice.example"),
+        )
+        .await;
+    assert_eq!(bound.status, 200, "{bound:?}");
+    assert_eq!(app.post(verify, Some("admin"), json!({})).await.status, 200);
+    let paid = app
+        .post("/me/payouts", Some("alice"), json!({ "amount": "40.00" }))
+        .await;
+    assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
+    let id = paid.body["id"].as_str().unwrap();
+    let transfers = gateway.transfers();
+    assert_eq!(transfers[id].identity, "finance@alice.example");
+    assert_eq!(transfers[id].name.as_deref(), Some(COMPANY));
+
+    app.put(
+        "/me/settlement-account",
+        Some("alice"),
+        bind("bank_sub_account", "6228480012345678901"),
+    )
+    .await;
+    assert_eq!(app.post(verify, Some("admin"), json!({})).await.status, 200);
+    gateway.fail_next(TRANSFER, Fault::DoneThen502);
+    let pending = app
+        .post("/me/payouts", Some("alice"), json!({ "amount": "50.00" }))
+        .await;
+    assert_eq!(pending.body["status"], "pending", "{pending:?}");
+    assert_eq!(pending.body["payee_kind"], "bank_account");
+    let id = pending.body["id"].as_str().unwrap().to_owned();
+    app.advance(120).await;
+    let done = app.get(&format!("/me/payouts/{id}"), Some("alice")).await;
+    assert_eq!(done.body["status"], "succeeded", "{done:?}");
+    let transfers = gateway.transfers();
+    assert_eq!(transfers.len(), 2, "paid once each");
+    assert_eq!(
+        gateway.calls(TRANSFER),
+        2,
+        "the lost answer was found by a lookup under the bank product, not sent again"
+    );
+    assert_eq!(transfers[&id].identity, "6228480012345678901");
+    assert_eq!(transfers[&id].name.as_deref(), Some(COMPANY));
+    assert_eq!(available(&app).await, "9.00");
+}

@@ -4,6 +4,10 @@ use std::sync::Arc;
 use market_tests::client::spawn_app_on_dynamo;
 use rust_decimal::Decimal;
 
+use crate::api::compliance::{
+    m3_a_restore_reactivates_the_listing_and_holds_its_domain,
+    m3_the_seller_reads_the_reason_the_public_never_does,
+};
 use crate::api::credit::{
     o8_credit_paid_orders_are_refunded_and_the_balance_then_pays,
     o8_credit_paid_pushes_are_refunded_and_the_balance_then_pays,
@@ -30,6 +34,7 @@ use crate::api::security::{
     p12_racing_wrong_tries_are_counted_exactly, p12_required_refuses_an_account_without_one,
     p12_set_change_publish_and_accept,
 };
+use crate::api::settlement::s4_a_payout_goes_to_the_verified_settlement_account;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sale_end_to_end_on_dynamodb() {
@@ -363,6 +368,67 @@ async fn s5_an_increase_announced_mid_month_waits_on_dynamodb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s5_a_reduction_takes_effect_at_once_on_dynamodb() {
     crate::api::fee_notice::s5_a_reduction_takes_effect_at_once(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_every_push_step_tells_the_right_people_once_on_dynamodb() {
+    crate::api::notifications::n1_every_push_step_tells_the_right_people_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_the_inbox_is_paged_filtered_and_marked_read_on_dynamodb() {
+    crate::api::notifications::n1_the_inbox_is_paged_filtered_and_marked_read(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_an_order_tells_the_buyer_and_each_seller_of_their_domains_on_dynamodb() {
+    crate::api::notifications::n1_an_order_tells_the_buyer_and_each_seller_of_their_domains(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_a_mail_server_failing_three_times_sends_once_on_dynamodb() {
+    crate::api::notifications::n1_a_mail_server_failing_three_times_sends_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_trades_complete_while_email_is_down_on_dynamodb() {
+    crate::api::notifications::n1_trades_complete_while_email_is_down(&spawn_app_on_dynamo().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n1_a_dead_lettered_notice_is_redriven_by_an_operator_on_dynamodb() {
+    crate::api::notifications::n1_a_dead_lettered_notice_is_redriven_by_an_operator(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m3_the_public_never_sees_the_takedown_reason_and_one_appeal_on_dynamodb() {
+    m3_the_seller_reads_the_reason_the_public_never_does(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s4_a_payout_goes_only_to_the_verified_settlement_account_on_dynamodb() {
+    s4_a_payout_goes_to_the_verified_settlement_account(&spawn_app_on_dynamo().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m3_a_restore_reactivates_the_listing_and_holds_its_domain_on_dynamodb() {
+    m3_a_restore_reactivates_the_listing_and_holds_its_domain(&spawn_app_on_dynamo().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
