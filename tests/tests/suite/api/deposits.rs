@@ -410,3 +410,48 @@ pub async fn m1_one_deposit_notification_delivered_eight_times_at_once_is_held_o
         Decimal::ZERO
     );
 }
+
+#[tokio::test]
+async fn m1_m3_a_restore_needs_the_deposit_a_new_listing_would_need() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    app.domain("appealed.cn", "alice").await;
+    let listing = app.list("alice", "appealed.cn", "120.00").await;
+    let id = listing["id"].as_str().unwrap();
+    // The category comes after the listing: it stays, but a restore is a listing again.
+    premium_category(&app, "500.00").await;
+    let down = app
+        .post(
+            &format!("/admin/listings/{id}/takedown"),
+            Some("admin"),
+            json!({ "reason": "breach" }),
+        )
+        .await;
+    assert_eq!(down.status, 200, "{down:?}");
+    let appealed = app
+        .post(
+            &format!("/listings/{id}/appeal"),
+            Some("alice"),
+            json!({ "text": "please look again" }),
+        )
+        .await;
+    assert_eq!(appealed.status, 201, "{appealed:?}");
+    let decide = || async {
+        app.post(
+            &format!("/admin/listings/{id}/appeal"),
+            Some("admin"),
+            json!({ "decision": "restore" }),
+        )
+        .await
+    };
+    let refused = decide().await;
+    assert_problem(&refused, 409, "RESTORE_NOT_ALLOWED");
+    assert_eq!(
+        refused.body["errors"][0]["code"], "DEPOSIT_REQUIRED",
+        "{refused:?}"
+    );
+    paid_deposit(&app, "alice", "cn-premium").await;
+    let restored = decide().await;
+    assert_eq!(restored.status, 200, "{restored:?}");
+    assert_eq!(restored.body["status"], "active");
+}
