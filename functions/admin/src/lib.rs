@@ -74,6 +74,16 @@ pub fn routes() -> RouteTable {
             "/admin/placements/{section}",
             put(crate::operator::put_placement_section),
         ),
+        (
+            "PUT",
+            "/admin/categories/{category}",
+            put(crate::operator::put_category),
+        ),
+        (
+            "POST",
+            "/admin/deposits/{id}/forfeit",
+            post(crate::operator::forfeit_deposit),
+        ),
         ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
         ("POST", "/admin/outbox/redrive", post(redrive_outbox)),
         (
@@ -102,7 +112,9 @@ pub fn routes() -> RouteTable {
     import_legacy_listing,
     operator::put_holidays,
     operator::get_holidays,
-    operator::put_placement_section
+    operator::put_placement_section,
+    operator::put_category,
+    operator::forfeit_deposit
 ))]
 pub struct Api;
 

@@ -99,6 +99,7 @@ struct PublishBody {
         (status = 201, description = "Published", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
+        (status = 403, description = "DEPOSIT_REQUIRED (M1, with the `amount` missing), SELLER_EXITED (M2)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ALREADY_IN_TRADE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),

@@ -24,6 +24,8 @@ pub mod balances;
 pub mod calendar;
 pub mod compliance;
 pub mod contacts;
+pub mod deposits;
+pub mod exit;
 pub mod fees;
 mod holds;
 pub mod idempotency;

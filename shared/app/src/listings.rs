@@ -107,7 +107,9 @@ pub(crate) async fn publish_writes(
         trade: TradeRef::Listing(listing.id.clone()),
         until: Some(ends_at),
     });
-    let mut writes = vec![create(listing_item(&listing))];
+    // M1, M2: not exited, the category's deposit held; conditioned on that standing.
+    let standing = crate::deposits::may_sell(app, seller, [new.domain.tld()]).await?;
+    let mut writes = vec![create(listing_item(&listing)), standing];
     writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
     Ok((listing, writes))
 }

@@ -89,6 +89,15 @@ pub enum Code {
     CompanyNameMismatch,
     /// A payout while the bound settlement account awaits the operator's verification.
     SettlementAccountNotVerified,
+    /// M1: the domain's category needs a deposit the seller does not hold (`amount`: what
+    /// is missing).
+    DepositRequired,
+    /// M1: the deposit of this category is held in full already.
+    DepositAlreadyHeld,
+    /// M2: the exit cannot go ahead; `errors` lists every reason.
+    ExitBlocked,
+    /// M2: the account's exit was processed: it can no longer sell.
+    SellerExited,
     /// L11: a legacy listing converted (or imported again) after it was converted.
     AlreadyConverted,
 }
@@ -107,7 +116,11 @@ impl Code {
             | CaptchaFailed
             | InvalidQuery => 400,
             Unauthenticated => 401,
-            Forbidden | SecurityPasswordRequired | SecurityCheckFailed => 403,
+            Forbidden
+            | SecurityPasswordRequired
+            | SecurityCheckFailed
+            | DepositRequired
+            | SellerExited => 403,
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited | SecurityLocked => 429,
@@ -144,6 +157,8 @@ impl Code {
             | AppealAlreadyFiled
             | NoPendingAppeal
             | RestoreNotAllowed
+            | DepositAlreadyHeld
+            | ExitBlocked
             | AlreadyConverted
             | IdempotencyInProgress => 409,
         }
@@ -213,6 +228,10 @@ impl Code {
             NotEnterpriseAccount => "Not an enterprise account",
             CompanyNameMismatch => "Company name differs from the verified name",
             SettlementAccountNotVerified => "Settlement account not verified yet",
+            DepositRequired => "A deposit is required for this category",
+            DepositAlreadyHeld => "The category's deposit is held already",
+            ExitBlocked => "The exit is blocked",
+            SellerExited => "The account has left the marketplace",
             AlreadyConverted => "Legacy listing already converted",
         }
     }
@@ -244,6 +263,17 @@ pub struct Problem {
     /// Seconds after which the same request may succeed (`Retry-After`): for `RATE_LIMITED`,
     /// `SECURITY_LOCKED` (P12) and `BUSY`.
     pub retry_after: Option<u32>,
+    /// For `DEPOSIT_REQUIRED`: the amount missing (M1).
+    pub amount: Option<rust_decimal::Decimal>,
+    /// For `EXIT_BLOCKED`: every reason, each with its own code (M2).
+    pub reasons: Vec<Reason>,
+}
+
+/// One reason of a refusal that has several (M2: an exit's blockers), as `{code, detail}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub detail: String,
 }
 
 impl Problem {
@@ -256,7 +286,21 @@ impl Problem {
             errors: Vec::new(),
             status: None,
             retry_after: None,
+            amount: None,
+            reasons: Vec::new(),
         }
+    }
+
+    /// The same refusal, with the amount it is about (M1).
+    pub fn with_amount(mut self, amount: rust_decimal::Decimal) -> Problem {
+        self.amount = Some(amount);
+        self
+    }
+
+    /// The same refusal, with every reason (M2).
+    pub fn with_reasons(mut self, reasons: Vec<Reason>) -> Problem {
+        self.reasons = reasons;
+        self
     }
 
     /// The same refusal, telling the client when to try again.

@@ -5,8 +5,10 @@
 pub mod calendar;
 pub mod compliance;
 pub mod delivery;
+pub mod deposit;
 pub mod domain_name;
 pub mod error;
+pub mod exit;
 pub mod fee_notice;
 pub mod funding;
 pub mod ids;

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::domain_name::DomainName;
-use super::ids::{AccountId, ListingId, OrderId, PaymentId, PushId};
+use super::ids::{AccountId, DepositId, ListingId, OrderId, PaymentId, PushId};
 use super::money::Money;
 
 /// A registrar account as the marketplace sees it (A1).
@@ -344,7 +344,7 @@ impl Payment {
     pub fn order_id(&self) -> Option<&OrderId> {
         match &self.purchase {
             Purchase::Order(id) => Some(id),
-            Purchase::Push(_) => None,
+            Purchase::Push(_) | Purchase::Deposit(_) => None,
         }
     }
 
@@ -352,7 +352,7 @@ impl Payment {
     pub fn push_id(&self) -> Option<&PushId> {
         match &self.purchase {
             Purchase::Push(id) => Some(id),
-            Purchase::Order(_) => None,
+            Purchase::Order(_) | Purchase::Deposit(_) => None,
         }
     }
 }
@@ -443,6 +443,8 @@ pub fn fee_rate_at(periods: &[FeePeriod], at: DateTime<Utc>, default: Decimal) -
 pub enum Purchase {
     Order(OrderId),
     Push(PushId),
+    /// M1: a seller's deposit for a listing category.
+    Deposit(DepositId),
 }
 
 /// Lifecycle of a priced push (API.md Pushes, P1–P10).

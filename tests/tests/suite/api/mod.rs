@@ -3,6 +3,8 @@
 mod compliance;
 mod contacts;
 mod credit;
+mod deposits;
+mod exit;
 mod fee_notice;
 mod helpers;
 mod idempotency;
