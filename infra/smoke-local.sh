@@ -10,11 +10,13 @@ log=$(mktemp)
 MARKET_DATA=:memory: MARKET_ADDR="127.0.0.1:$port" RUST_LOG=warn "$bin" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+# Ready once it answers and has printed its demo tokens (printed after it starts listening).
+token=""
 for _ in $(seq 300); do
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  token=$(sed -n 's/^  bob  *\(ey[^ ]*\)$/\1/p' "$log")
+  [ -n "$token" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.1
 done
-token=$(sed -n 's/^  bob  *\(ey[^ ]*\)$/\1/p' "$log")
 [ -n "$token" ] || { echo "no token printed"; cat "$log"; exit 1; }
 infra/smoke.sh "http://127.0.0.1:$port" "$token"
 # And it does fail: against a base URL where no marketplace answers, every check fails.

@@ -638,6 +638,8 @@ struct RegistrarEvents {
     )
 )]
 async fn registrar_events(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
+    // What was committed before this request is told by now (or has failed a try).
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
     let items = dev.registrar.events().await.map_err(AppError::Internal)?;
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
@@ -674,7 +676,12 @@ struct PartnerWebhooks {
         (status = 503, response = Busy),
     )
 )]
-async fn partner_webhooks(State(app): State<AppState>) -> Result<Response, ApiError> {
+async fn partner_webhooks(
+    State(app): State<AppState>,
+    Extension(dev): Extension<DevState>,
+) -> Result<Response, ApiError> {
+    // The notifier sends them off the request's time: what a client reads next is settled.
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
     let items = market_adapters::partner::recorded_webhooks(&*app.store)
         .await
         .map_err(AppError::Internal)?;
@@ -714,6 +721,7 @@ struct Mailbox {
     )
 )]
 async fn mail(Extension(dev): Extension<DevState>) -> Result<Response, ApiError> {
+    dev.notifier.caught_up(NOTIFIER_WAIT).await;
     let items = dev.mailer.sent().await.map_err(AppError::Internal)?;
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
@@ -723,6 +731,7 @@ async fn mail(Extension(dev): Extension<DevState>) -> Result<Response, ApiError>
 #[schema(as = MailFailNext)]
 struct MailFailNextBody {
     /// How many of the next sends fail (0: none; 4294967295: down until set again).
+    #[schema(value_type = i64, minimum = 0, maximum = 4294967295_i64)]
     count: u32,
 }
 

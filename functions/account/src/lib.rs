@@ -1,7 +1,8 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
 //! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
 //! password (API.md "Security password", P12), the caller's notices (API.md
-//! "Notifications", N1) and the seller's settlement account (S4).
+//! "Notifications", N1), the seller's settlement account (S4), and the seller's deposits
+//! (M1) and exit (M2).
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +23,8 @@ use market_web::problem::ApiError;
 use market_web::{
     page_cursor, page_limit, router_from, AppState, Paging, PathParam, Raw, RouteTable,
 };
+
+mod seller;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -49,6 +52,10 @@ pub fn routes() -> RouteTable {
             "/me/settlement-account",
             get(read_settlement_account),
         ),
+        ("POST", "/me/deposits", post(seller::open_deposit)),
+        ("GET", "/me/deposits", get(seller::my_deposits)),
+        ("POST", "/me/exit", post(seller::apply_exit)),
+        ("GET", "/me/exit", get(seller::my_exit)),
     ]
 }
 
@@ -65,7 +72,11 @@ pub fn routes() -> RouteTable {
     notifications,
     read_notification,
     bind_settlement_account,
-    read_settlement_account
+    read_settlement_account,
+    seller::open_deposit,
+    seller::my_deposits,
+    seller::apply_exit,
+    seller::my_exit
 ))]
 pub struct Api;
 

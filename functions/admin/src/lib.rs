@@ -75,6 +75,16 @@ pub fn routes() -> RouteTable {
             "/admin/placements/{section}",
             put(crate::operator::put_placement_section),
         ),
+        (
+            "PUT",
+            "/admin/categories/{category}",
+            put(crate::operator::put_category),
+        ),
+        (
+            "POST",
+            "/admin/deposits/{id}/forfeit",
+            post(crate::operator::forfeit_deposit),
+        ),
         ("POST", "/admin/orders/{id}/refund", post(refund_order_item)),
         ("POST", "/admin/outbox/redrive", post(redrive_outbox)),
         (
@@ -86,6 +96,11 @@ pub fn routes() -> RouteTable {
             "POST",
             "/admin/orders/{id}/confirm-transfer",
             post(crate::partners::confirm_transfer),
+        ),
+        (
+            "PUT",
+            "/admin/legacy-listings/{domain}",
+            put(import_legacy_listing),
         ),
     ]
 }
@@ -105,11 +120,14 @@ pub fn routes() -> RouteTable {
     put_fees,
     refund_order_item,
     redrive_outbox,
+    import_legacy_listing,
     operator::put_holidays,
     operator::get_holidays,
     operator::put_placement_section,
     partners::put_partner,
-    partners::confirm_transfer
+    partners::confirm_transfer,
+    operator::put_category,
+    operator::forfeit_deposit
 ))]
 pub struct Api;
 
@@ -779,7 +797,7 @@ async fn transfer_out(
     path = "/admin/outbox/redrive",
     tag = "operators",
     responses(
-        (status = 200, description = "How many messages were re-armed", body = Redriven),
+        (status = 200, description = "How many messages were re-armed", body = OutboxRedriven),
         (status = 401, response = Unauthenticated),
         (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -791,10 +809,10 @@ async fn redrive_outbox(State(app): State<AppState>, _admin: Admin) -> Result<Re
     Ok(axum::Json(serde_json::json!({ "redriven": redriven })).into_response())
 }
 
-/// How many dead letters were re-armed.
+/// How many of the outbox's dead letters were re-armed.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-struct Redriven {
+struct OutboxRedriven {
     redriven: usize,
 }
 
@@ -825,4 +843,63 @@ async fn verify_settlement_account(
 ) -> Result<Response, ApiError> {
     let verified = market_app::settlement::verify(&app, &id).await?;
     Ok(axum::Json(verified).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ImportLegacyListing)]
+struct LegacyBody {
+    /// The seller's account.
+    seller: String,
+    /// What the seller asked for offline, if anything.
+    #[schema(value_type = Option<market_web::openapi::ListingPriceSchema>)]
+    asking_price: Option<serde_json::Value>,
+    #[schema(max_length = 500)]
+    description: String,
+}
+
+/// Import a legacy offline-negotiation listing (L11)
+///
+/// Sellers cannot create these any more; operators bring over the old system's. Importing
+/// a domain again updates its open one (the id is kept); a converted one cannot be
+/// imported again (409 ALREADY_CONVERTED).
+#[utoipa::path(
+    put,
+    path = "/admin/legacy-listings/{domain}",
+    tag = "operators",
+    params(("domain" = String, Path, description = "The domain (ASCII or Unicode)")),
+    request_body = LegacyBody,
+    responses(
+        (status = 200, description = "The legacy listing", body = market_app::legacy::LegacyView),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (no such seller)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "ALREADY_CONVERTED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn import_legacy_listing(
+    State(app): State<AppState>,
+    _admin: Admin,
+    PathParam(domain): PathParam<DomainName>,
+    Json(body): Json<LegacyBody>,
+) -> Result<Response, ApiError> {
+    let seller = AccountId::parse(&body.seller).map_err(|_| {
+        Problem::new(
+            Code::InvalidRequest,
+            format!("`{}` is not an account id", body.seller),
+        )
+    })?;
+    let import = market_app::legacy::LegacyImport {
+        seller,
+        asking_price: body
+            .asking_price
+            .as_ref()
+            .map(market_web::json::amount)
+            .transpose()?,
+        description: body.description,
+    };
+    let legacy = market_app::legacy::import(&app, domain, import).await?;
+    Ok(axum::Json(legacy).into_response())
 }

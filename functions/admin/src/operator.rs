@@ -1,11 +1,13 @@
 //! The operator's marketplace rules (M4, and the working-day calendar M2, M4 and S5 use):
-//! holidays and placement sections.
+//! holidays and placement sections; listing categories and sellers' deposits (M1).
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use market_app::calendar::{self, Holidays};
 use market_core::error::{Code, Problem};
+use market_core::ids::DepositId;
+use market_core::money::Money;
 use market_core::placement::{PlacementRule, Section};
 use market_web::auth::Admin;
 use market_web::json::Json;
@@ -168,4 +170,105 @@ impl std::str::FromStr for SectionName {
     fn from_str(text: &str) -> Result<SectionName, Problem> {
         Ok(SectionName(text.to_owned()))
     }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PutCategory)]
+pub(crate) struct CategoryBody {
+    /// The TLDs of the category, in Unicode or punycode, with or without the dot (`cn`,
+    /// `中国`, `.公司`); normalised as domain names are (A4).
+    #[schema(min_items = 1, max_items = 200, example = json!(["cn", "中国", "公司", "网络"]))]
+    tlds: Vec<String>,
+    /// The deposit a seller must hold to list a domain of these TLDs; absent or 0: none.
+    #[schema(value_type = Option<String>, example = "5000.00")]
+    deposit: Option<String>,
+}
+
+/// A listing category as stored.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Category)]
+#[allow(dead_code)]
+struct CategorySchema {
+    name: String,
+    /// In normal form (punycode), sorted.
+    tlds: Vec<String>,
+    #[schema(value_type = Option<String>, required = true)]
+    deposit: Option<String>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Create or change a listing category and its deposit (M1)
+///
+/// Listing or pushing a domain of one of its TLDs without its deposit held in full is
+/// refused with 403 `DEPOSIT_REQUIRED` (and the `amount` missing). A raised deposit
+/// applies to new listings at once: sellers top it up with `POST /me/deposits`.
+#[utoipa::path(
+    put,
+    path = "/admin/categories/{category}",
+    tag = "operators",
+    params(("category" = String, Path, description = "The category's name", pattern = "^[a-z0-9_-]{1,64}$")),
+    request_body = CategoryBody,
+    responses(
+        (status = 200, description = "The category", body = CategorySchema),
+        (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+pub(crate) async fn put_category(
+    State(app): State<AppState>,
+    _admin: Admin,
+    PathParam(SectionName(name)): PathParam<SectionName>,
+    Json(body): Json<CategoryBody>,
+) -> Result<Response, ApiError> {
+    let deposit = body.deposit.as_deref().map(Money::parse).transpose()?;
+    let category =
+        market_app::deposits::categories::put_category(&app, &name, &body.tlds, deposit).await?;
+    Ok(axum::Json(category).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ForfeitDeposit)]
+pub(crate) struct ForfeitBody {
+    /// What to forfeit: more than 0, at most what the deposit still holds.
+    #[schema(value_type = String, example = "200.00")]
+    amount: String,
+    /// Why (kept on the deposit and its ledger entry, shown to the seller).
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// Forfeit part or all of a seller's deposit (M1)
+///
+/// Each forfeit is one ledger entry (the seller's deposits to the platform's forfeited
+/// deposits) with its reason; the seller must top the deposit up before listing in its
+/// category again. What is left is returned on exit (M2).
+#[utoipa::path(
+    post,
+    path = "/admin/deposits/{id}/forfeit",
+    tag = "operators",
+    params(("id" = String, Path, description = "The deposit's id")),
+    request_body = ForfeitBody,
+    responses(
+        (status = 200, description = "The deposit after the forfeit", body = market_app::deposits::DepositView),
+        (status = 400, description = "INVALID_REQUEST (no reason), INVALID_AMOUNT", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "INSUFFICIENT_FUNDS (more than the deposit holds, or it holds nothing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+pub(crate) async fn forfeit_deposit(
+    State(app): State<AppState>,
+    _admin: Admin,
+    PathParam(id): PathParam<DepositId>,
+    Json(body): Json<ForfeitBody>,
+) -> Result<Response, ApiError> {
+    let amount = Money::parse(&body.amount)?;
+    let view = market_app::deposits::forfeit(&app, &id, amount, &body.reason).await?;
+    Ok(axum::Json(view).into_response())
 }

@@ -1,4 +1,5 @@
-//! `functions/list`: fixed-price listings (API.md "Listings"). The router runs under
+//! `functions/list`: fixed-price listings (API.md "Listings") and the legacy
+//! offline-negotiation listings (L11). The router runs under
 //! `lambda_http` in the cloud and inside the local runner.
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,6 +21,7 @@ use market_web::PathParam;
 use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
 mod featured;
+mod legacy;
 mod partner;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
@@ -50,6 +52,12 @@ pub fn routes() -> RouteTable {
             "/partner/deliveries/{id}",
             post(partner::confirm_delivery),
         ),
+        ("GET", "/legacy-listings", get(legacy::browse)),
+        (
+            "POST",
+            "/legacy-listings/{id}/convert",
+            post(legacy::convert),
+        ),
     ]
 }
 
@@ -68,7 +76,9 @@ pub fn routes() -> RouteTable {
         appeal,
         partner::put_listing,
         partner::delete_listing,
-        partner::confirm_delivery
+        partner::confirm_delivery,
+        legacy::browse,
+        legacy::convert
     ),
     components(schemas(BrowseSort))
 )]
@@ -109,6 +119,7 @@ struct PublishBody {
         (status = 201, description = "Published", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
+        (status = 403, description = "DEPOSIT_REQUIRED (M1, with the `amount` missing), SELLER_EXITED (M2)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ALREADY_IN_TRADE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),

@@ -96,7 +96,7 @@ struct PublishBody {
         (status = 201, description = "Published", body = market_app::pushes::PushView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN, BATCH_TOO_LARGE", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "SECURITY_PASSWORD_REQUIRED, SECURITY_CHECK_FAILED (P12)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "SECURITY_PASSWORD_REQUIRED, SECURITY_CHECK_FAILED (P12), DEPOSIT_REQUIRED (M1, with the `amount` missing), SELLER_EXITED (M2)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND (the buyer)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ALREADY_IN_TRADE, SELF_PURCHASE, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "NOT_VERIFIED, NO_PAYOUT_ACCOUNT, NOT_OWNER, PUSH_REFUSED, TOO_SOON_AFTER_REGISTRATION, NEAR_EXPIRY, DOMAIN_EXPIRED, TRANSFER_PROHIBITED, SPECIAL_DOMAIN, PENDING_OPERATION, RESTRICTED, IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),

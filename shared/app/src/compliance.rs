@@ -210,6 +210,14 @@ async fn restore(
         Err(crate::AppError::Refused(why)) => return Err(refused(why)),
         Err(other) => return Err(other.into()),
     }
+    // M1, M2: the seller still sells here (not exited, the category's deposit held); the
+    // standing is a condition of the restore as of any listing.
+    let standing =
+        match crate::deposits::may_sell(app, &listing.seller, [listing.domain.tld()]).await {
+            Ok(check) => check,
+            Err(crate::AppError::Refused(why)) => return Err(refused(why)),
+            Err(other) => return Err(other.into()),
+        };
     if listing.ends_at <= now {
         return Err(refused(Problem::new(
             Code::ListingNotActive,
@@ -230,7 +238,9 @@ async fn restore(
         trade: TradeRef::Listing(listing.id.clone()),
         until: Some(listing.ends_at),
     });
-    Ok(super::outbox::domain_writes(app, &held, Some(&domain)))
+    let mut writes = super::outbox::domain_writes(app, &held, Some(&domain));
+    writes.push(standing);
+    Ok(writes)
 }
 
 async fn seller_view(app: &App, listing: &Listing) -> AppResult<ListingView> {

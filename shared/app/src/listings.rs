@@ -45,60 +45,74 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
     check_description(&new.description)?;
     retrying(|| async {
         let now = app.now();
-        let ends_at = new
-            .ends_at
-            .unwrap_or(now + app.policy.default_listing_duration);
-        check_ends_at(ends_at, now)?;
-        let account: Option<Versioned<Account>> =
-            load(&*app.store, repo::account_key(seller)).await?;
-        check_trader(account.as_ref().map(|a| &a.value))?;
-        let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(&new.domain))
-            .await?
-            .ok_or_else(|| {
-                Problem::new(
-                    Code::NotOwner,
-                    format!("{} is not in your account", new.domain),
-                )
-            })?;
-        check_free_for_trade(
-            app,
-            &domain.value,
-            seller,
-            now,
-            app.policy.listing_expiry_margin,
-        )
-        .await?;
-
-        let listing = Listing {
-            id: ListingId::mint(app.ulid()),
-            domain: new.domain.clone(),
-            seller: seller.clone(),
-            price: new.price,
-            status: ListingStatus::Active,
-            end_reason: None,
-            buyable_at: now + app.policy.listing_cooldown, // L4
-            ends_at,
-            description: new.description.clone(),
-            created_at: now,
-            updated_at: now,
-            hold: None,
-            sold_to: None,
-            domain_expires_at: Some(domain.value.expires_at),
-            first_price: Some(new.price),
-            takedown: None,
-            partner: None,
-        };
-        let mut held = domain.value.clone();
-        held.trade = Some(TradeHold {
-            trade: TradeRef::Listing(listing.id.clone()),
-            until: Some(ends_at),
-        });
-        let mut writes = vec![create(listing_item(&listing))];
-        writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
+        let (listing, writes) = publish_writes(app, seller, &new, now).await?;
         written(app.transact(writes).await)?;
         Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
     })
     .await
+}
+
+/// The checks of a new listing (A1, L2, its end time) and, when they pass, the listing
+/// and the writes that publish it (the listing, the domain's trade hold): what `publish`
+/// commits, and what a legacy listing's conversion (L11) commits with its own change.
+pub(crate) async fn publish_writes(
+    app: &App,
+    seller: &AccountId,
+    new: &NewListing,
+    now: DateTime<Utc>,
+) -> Result<(Listing, Vec<Write>), Attempt> {
+    let ends_at = new
+        .ends_at
+        .unwrap_or(now + app.policy.default_listing_duration);
+    check_ends_at(ends_at, now)?;
+    let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(seller)).await?;
+    check_trader(account.as_ref().map(|a| &a.value))?;
+    let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(&new.domain))
+        .await?
+        .ok_or_else(|| {
+            Problem::new(
+                Code::NotOwner,
+                format!("{} is not in your account", new.domain),
+            )
+        })?;
+    check_free_for_trade(
+        app,
+        &domain.value,
+        seller,
+        now,
+        app.policy.listing_expiry_margin,
+    )
+    .await?;
+
+    let listing = Listing {
+        id: ListingId::mint(app.ulid()),
+        domain: new.domain.clone(),
+        seller: seller.clone(),
+        price: new.price,
+        status: ListingStatus::Active,
+        end_reason: None,
+        buyable_at: now + app.policy.listing_cooldown, // L4
+        ends_at,
+        description: new.description.clone(),
+        created_at: now,
+        updated_at: now,
+        hold: None,
+        sold_to: None,
+        domain_expires_at: Some(domain.value.expires_at),
+        first_price: Some(new.price),
+        takedown: None,
+        partner: None,
+    };
+    let mut held = domain.value.clone();
+    held.trade = Some(TradeHold {
+        trade: TradeRef::Listing(listing.id.clone()),
+        until: Some(ends_at),
+    });
+    // M1, M2: not exited, the category's deposit held; conditioned on that standing.
+    let standing = crate::deposits::may_sell(app, seller, [new.domain.tld()]).await?;
+    let mut writes = vec![create(listing_item(&listing)), standing];
+    writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
+    Ok((listing, writes))
 }
 
 /// Reads a listing of `seller` for a change: others may see it but not change it (403).

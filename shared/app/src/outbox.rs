@@ -10,9 +10,9 @@
 //!
 //! Notices to people (N1, kind `notify`, `crate::notifications`) ride the same outbox.
 //!
-//! Delivery is at least once: right after the transaction that wrote it commits
-//! (`App::transact` calls [`hand_on`]: registrar messages at once, every message to the
-//! notifier), and again by the sweep (the message is in the
+//! Delivery is at least once: right after the transaction that wrote it commits, by the
+//! notifier (`App::transact` calls [`hand_on`]; the notify function on the table's stream
+//! in the cloud), and again by the sweep (the message is in the
 //! due index until delivered) with backoff until the receiver takes it. The message is
 //! marked delivered with a conditional write. A message published twice (a crash between
 //! publishing and marking, a sweep racing the first try) carries the same id, which the
@@ -265,33 +265,21 @@ fn created_message(write: &Write) -> Option<OutboxMessage> {
     serde_json::from_str::<OutboxMessage>(&item.body).ok()
 }
 
-/// The messages (id, kind) a transaction creates (handed on once it commits).
-pub(crate) fn created(writes: &[Write]) -> Vec<(String, String)> {
-    writes
-        .iter()
-        .filter_map(created_message)
-        .map(|m| (m.id, m.kind))
-        .collect()
+/// The messages a transaction creates (handed on once it commits).
+pub(crate) fn created(writes: &[Write]) -> Vec<OutboxMessage> {
+    writes.iter().filter_map(created_message).collect()
 }
 
-/// After the transaction that wrote them committed: registrar messages are delivered at
-/// once (a lock change should reach the registrar core before the caller's next step; a
-/// failure is left to the sweep); every message is also handed to the outbox feed (the
-/// local notifier: email is never sent on a request's time, and never by a function
-/// that has no mailer).
-pub(crate) async fn hand_on(app: &App, messages: &[(String, String)]) {
+/// After the transaction that wrote them committed, the messages are handed to the outbox
+/// feed: the local notifier, or nobody in the cloud, where the table's stream hands every
+/// new outbox item to the notify function. Nothing is delivered on the request's time: a
+/// request pays for its transaction only, never for an email or a PutEvents, and a function
+/// needs no mailer or bus of its own.
+pub(crate) async fn hand_on(app: &App, messages: &[OutboxMessage]) {
     if messages.is_empty() {
         return;
     }
-    for (id, kind) in messages {
-        // L10: a partner learns of a paid order at once (the sweep retries a failure).
-        if kind == KIND_REGISTRAR || kind == crate::partners::delivery::KIND_PARTNER {
-            if let Err(e) = deliver(app, id).await {
-                tracing::warn!(outbox = %id, error = %e, "outbox message not delivered yet; the sweep retries it");
-            }
-        }
-    }
-    let ids: Vec<String> = messages.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
     app.outbox_feed.committed(&ids);
 }
 

@@ -36,6 +36,10 @@
 //! | partner nonce | `PNONCE#{partner}#{nonce}` | `N`          | L10: ttl; written once: a signed request serves once |
 //! | partner order | `PORDER#{id}`  | `O`                       | L10: gsi1 `PBUYER#{id}` / created#id; gsi5 due at `pay_by` while awaiting a transfer |
 //! | buyer balance | `BUYERBAL#{account}` | `B`                 | L10: available balance, written with every posting to `balance:{account}` |
+//! | categories | `CATEGORIES`      | `C`                       | M1: every listing category (TLDs, deposit), one item |
+//! | deposit   | `DEPOSIT#{id}`     | `D`                       | M1: gsi1 `DEPOSITS#{account}` / created#id; gsi5 due at its payment deadline while unpaid |
+//! | standing  | `STANDING#{account}` | `S`                     | M1, M2: deposits held per category, deposit payments open, exited; every listing is conditioned on it |
+//! | exit      | `EXIT#{account}`   | `X`                       | M2: gsi5 due at its next check until processed and paid out |
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -192,6 +196,10 @@ pub enum Due {
     PlacementRound(String),
     /// L10: a partner order whose bank-transfer window ended.
     PartnerOrder(String),
+    /// M1: a deposit whose payment window ended.
+    Deposit(String),
+    /// M2: an account's exit to process (or to pay out).
+    Exit(String),
     Unknown,
 }
 
@@ -218,6 +226,10 @@ pub fn due_kind(pk: &str) -> Due {
         Due::PlacementRound(round)
     } else if let Some(id) = after("PORDER#") {
         Due::PartnerOrder(id)
+    } else if let Some(id) = after("DEPOSIT#") {
+        Due::Deposit(id)
+    } else if let Some(account) = after("EXIT#") {
+        Due::Exit(account)
     } else {
         Due::Unknown
     }
@@ -584,6 +596,99 @@ pub fn featured_key(section: &str) -> (String, String) {
 /// An item of any entity kept whole as JSON (the small operator records above).
 pub fn plain_item<T: Serialize>(key: (String, String), value: &T) -> Item {
     Item::new(key.0, key.1, body(value))
+}
+
+/// M1: the operator's listing categories (one item: they are few, and a listing reads them
+/// all at once).
+pub fn categories_key() -> (String, String) {
+    ("CATEGORIES".into(), "C".into())
+}
+
+/// M1: a deposit.
+pub fn deposit_key(id: &market_core::ids::DepositId) -> (String, String) {
+    (format!("DEPOSIT#{id}"), "D".into())
+}
+
+/// M1: a seller's deposits, by creation.
+pub fn deposits_partition(account: &AccountId) -> String {
+    format!("DEPOSITS#{account}")
+}
+
+/// M1: a deposit, listed under its seller; due at its payment deadline while unpaid.
+pub fn deposit_item(deposit: &market_core::deposit::Deposit) -> Item {
+    let (pk, sk) = deposit_key(&deposit.id);
+    let created = format!("{}#{}", time_key(deposit.created_at), deposit.id);
+    let mut item = Item::new(pk.clone(), sk, body(deposit)).indexed(
+        Index::Gsi1,
+        deposits_partition(&deposit.account),
+        created,
+    );
+    if deposit.status == market_core::deposit::DepositStatus::AwaitingPayment {
+        let due = deposit.pay_by;
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+/// L11: a legacy offline-negotiation listing, by its id.
+pub fn legacy_key(id: &market_core::ids::LegacyListingId) -> (String, String) {
+    (format!("LEGACY#{id}"), "G".into())
+}
+
+/// L11: the one legacy listing of a domain (an operator's import is by domain).
+pub fn legacy_domain_key(domain: &DomainName) -> (String, String) {
+    (format!("LEGACYDOMAIN#{domain}"), "G".into())
+}
+
+/// L11: the open legacy listings, newest first (gsi2).
+pub const LEGACY_MARKET: &str = "LEGACYMKT";
+
+/// A legacy listing: in the public list (gsi2) while open.
+pub fn legacy_item(legacy: &market_core::legacy::LegacyListing) -> Item {
+    let (pk, sk) = legacy_key(&legacy.id);
+    let mut item = Item::new(pk, sk, body(legacy));
+    if legacy.status == market_core::legacy::LegacyStatus::Open {
+        item = item.indexed(
+            Index::Gsi2,
+            LEGACY_MARKET,
+            format!("{}#{}", time_key(legacy.created_at), legacy.id),
+        );
+    }
+    item
+}
+
+/// M1, M2: a seller's standing.
+pub fn standing_key(account: &AccountId) -> (String, String) {
+    (format!("STANDING#{account}"), "S".into())
+}
+
+/// M2: an account's exit application.
+pub fn exit_key(account: &AccountId) -> (String, String) {
+    (format!("EXIT#{account}"), "X".into())
+}
+
+/// M2: an exit, due at its next check until everything is done.
+pub fn exit_item(exit: &market_core::exit::Exit) -> Item {
+    let (pk, sk) = exit_key(&exit.account);
+    let mut item = Item::new(pk.clone(), sk, body(exit));
+    if let Some(due) = exit.due_at() {
+        item = item.indexed(
+            Index::Gsi5,
+            due_bucket(due),
+            format!("{}#{pk}", time_key(due)),
+        );
+    }
+    item
+}
+
+/// The pointer from a domain to its legacy listing.
+pub fn legacy_domain_item(domain: &DomainName, id: &market_core::ids::LegacyListingId) -> Item {
+    let (pk, sk) = legacy_domain_key(domain);
+    Item::new(pk, sk, body(&serde_json::json!({ "id": id })))
 }
 
 /// L10: a partner as the operator defined it.

@@ -126,6 +126,33 @@ pub struct DomainRefusalSchema {
     pub buyable_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// One reason of `EXIT_BLOCKED` (M2), also kept on a blocked exit.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Reason)]
+#[allow(dead_code)]
+pub struct ReasonSchema {
+    /// `OPEN_LISTINGS`, `OPEN_PUSHES`, `OPEN_ORDERS`, `DEPOSIT_PAYMENT_OPEN`,
+    /// `FROZEN_FUNDS`, `PAYOUT_IN_FLIGHT` or `UNPAID_DEBT`.
+    #[schema(example = "OPEN_LISTINGS")]
+    pub code: String,
+    pub detail: String,
+}
+
+/// One entry of a problem's `errors`: a refused domain of a batch (with `domain`), or one
+/// reason of `EXIT_BLOCKED` (M2, without).
+#[derive(utoipa::ToSchema)]
+#[schema(as = ProblemError)]
+#[allow(dead_code)]
+pub struct ProblemErrorSchema {
+    /// The refused domain (batch refusals only).
+    pub domain: Option<String>,
+    /// The stable code (upper snake case), e.g. `COOLING_DOWN`, `OPEN_LISTINGS`.
+    pub code: String,
+    pub detail: String,
+    /// For `COOLING_DOWN`: when the listing opens (L4).
+    pub buyable_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A fee period as `PUT /admin/fees` answers it (`market_core::model::FeePeriod`).
 #[derive(utoipa::ToSchema)]
 #[schema(as = FeePeriod)]

@@ -16,8 +16,9 @@ use super::payments::{self, deliver};
 use super::repo::{self, due_bucket, time_key, Versioned};
 use super::{lifecycle, listings, metrics, orders, payouts, pushes, App, AppError, AppResult};
 use crate::store::{Expect, Index, Item, Query, SkRange, StoreError, Write};
+use market_core::deposit::{Deposit, DepositStatus};
 use market_core::domain_name::DomainName;
-use market_core::ids::{ListingId, OrderId, PayoutId, PushId};
+use market_core::ids::{AccountId, DepositId, ListingId, OrderId, PayoutId, PushId};
 use market_core::model::{Order, OrderStatus, PaymentRef, PaymentStatus, Push, PushStatus};
 use market_core::payout::PayoutStatus;
 
@@ -69,6 +70,12 @@ pub struct SweepReport {
     pub placements_filled: Vec<String>,
     /// L10: partner orders whose bank transfer did not come within 3 days.
     pub partner_orders_expired: Vec<String>,
+    /// M1: deposits not paid within their window.
+    pub deposits_expired: Vec<String>,
+    /// M2: exits processed (accounts).
+    pub exits_processed: Vec<String>,
+    /// M2: exits found blocked at processing (accounts; the reasons are on each).
+    pub exits_blocked: Vec<String>,
     /// Index entries read (the sweep's cost).
     pub items_read: usize,
     /// The walk stopped at [`MAX_BUCKETS_PER_SWEEP`] short of now, or out of time: the next
@@ -153,6 +160,19 @@ async fn push_due(app: &App, id: &PushId) -> AppResult<Option<&'static str>> {
     pushes::due(app, id).await
 }
 
+/// M1: a deposit whose payment window ended: its pending attempt is asked about first
+/// (O6), then it expires unless the money came in time.
+async fn deposit_due(app: &App, id: &DepositId) -> AppResult<bool> {
+    let Some(deposit) = repo::load::<Deposit>(&*app.store, repo::deposit_key(id)).await? else {
+        return Ok(false);
+    };
+    if deposit.value.status != DepositStatus::AwaitingPayment || app.now() < deposit.value.pay_by {
+        return Ok(false);
+    }
+    ask_provider_first(app, deposit.value.payment.as_ref()).await?;
+    super::deposits::expire_if_due(app, id).await
+}
+
 /// Handles one due item by its kind.
 async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> {
     match repo::due_kind(&item.pk) {
@@ -218,6 +238,24 @@ async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> 
             let id = OrderId::parse(&id)?;
             if super::partners::orders::expire_transfer(app, &id).await? {
                 report.partner_orders_expired.push(id.to_string());
+            }
+        }
+        repo::Due::Deposit(id) => {
+            let id = DepositId::parse(&id)?;
+            if deposit_due(app, &id).await? {
+                report.deposits_expired.push(id.to_string());
+            }
+        }
+        repo::Due::Exit(account) => {
+            let account = AccountId::parse(&account)?;
+            match super::exit::due(app, &account).await? {
+                Some(super::exit::Processed::Processed) => {
+                    report.exits_processed.push(account.to_string())
+                }
+                Some(super::exit::Processed::Blocked) => {
+                    report.exits_blocked.push(account.to_string())
+                }
+                None => {}
             }
         }
         repo::Due::Unknown => {

@@ -103,6 +103,17 @@ pub enum Code {
     MixedCart,
     /// A delivery confirmation for an order that is not awaiting one.
     DeliveryNotPending,
+    /// M1: the domain's category needs a deposit the seller does not hold (`amount`: what
+    /// is missing).
+    DepositRequired,
+    /// M1: the deposit of this category is held in full already.
+    DepositAlreadyHeld,
+    /// M2: the exit cannot go ahead; `errors` lists every reason.
+    ExitBlocked,
+    /// M2: the account's exit was processed: it can no longer sell.
+    SellerExited,
+    /// L11: a legacy listing converted (or imported again) after it was converted.
+    AlreadyConverted,
 }
 
 impl Code {
@@ -122,7 +133,11 @@ impl Code {
             | PartnerSignatureInvalid
             | PartnerRequestStale
             | PartnerRequestReplayed => 401,
-            Forbidden | SecurityPasswordRequired | SecurityCheckFailed => 403,
+            Forbidden
+            | SecurityPasswordRequired
+            | SecurityCheckFailed
+            | DepositRequired
+            | SellerExited => 403,
             NotFound => 404,
             IdempotencyKeyReused | PushRefused => 422,
             RateLimited | SecurityLocked => 429,
@@ -162,6 +177,9 @@ impl Code {
             | RestoreNotAllowed
             | PartnerListingConflict
             | DeliveryNotPending
+            | DepositAlreadyHeld
+            | ExitBlocked
+            | AlreadyConverted
             | IdempotencyInProgress => 409,
         }
     }
@@ -236,6 +254,11 @@ impl Code {
             PartnerListingConflict => "Domain not available for a partner listing",
             MixedCart => "Partner and registrar listings in one cart",
             DeliveryNotPending => "No delivery awaiting confirmation",
+            DepositRequired => "A deposit is required for this category",
+            DepositAlreadyHeld => "The category's deposit is held already",
+            ExitBlocked => "The exit is blocked",
+            SellerExited => "The account has left the marketplace",
+            AlreadyConverted => "Legacy listing already converted",
         }
     }
 }
@@ -266,6 +289,17 @@ pub struct Problem {
     /// Seconds after which the same request may succeed (`Retry-After`): for `RATE_LIMITED`,
     /// `SECURITY_LOCKED` (P12) and `BUSY`.
     pub retry_after: Option<u32>,
+    /// For `DEPOSIT_REQUIRED`: the amount missing (M1).
+    pub amount: Option<rust_decimal::Decimal>,
+    /// For `EXIT_BLOCKED`: every reason, each with its own code (M2).
+    pub reasons: Vec<Reason>,
+}
+
+/// One reason of a refusal that has several (M2: an exit's blockers), as `{code, detail}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub detail: String,
 }
 
 impl Problem {
@@ -278,7 +312,21 @@ impl Problem {
             errors: Vec::new(),
             status: None,
             retry_after: None,
+            amount: None,
+            reasons: Vec::new(),
         }
+    }
+
+    /// The same refusal, with the amount it is about (M1).
+    pub fn with_amount(mut self, amount: rust_decimal::Decimal) -> Problem {
+        self.amount = Some(amount);
+        self
+    }
+
+    /// The same refusal, with every reason (M2).
+    pub fn with_reasons(mut self, reasons: Vec<Reason>) -> Problem {
+        self.reasons = reasons;
+        self
     }
 
     /// The same refusal, telling the client when to try again.

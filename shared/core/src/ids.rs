@@ -61,8 +61,14 @@ id_type!(
     /// A payment attempt; its `out_trade_no` is what the provider knows it by.
     PaymentId, "pay");
 id_type!(
+    /// A legacy offline-negotiation listing (L11).
+    LegacyListingId, "lgc");
+id_type!(
     /// A seller's payout (S6); its `out_biz_no` at the provider, so a retry never pays twice.
     PayoutId, "po");
+id_type!(
+    /// A seller's deposit for a listing category (M1).
+    DepositId, "dep");
 
 /// An account of the registrar (the JWT `sub`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

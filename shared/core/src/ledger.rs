@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AccountId, OrderId, PaymentId, PayoutId, PushId};
+use super::ids::{AccountId, DepositId, OrderId, PaymentId, PayoutId, PushId};
 use super::model::{Order, OrderItem, Payment, Push};
 use super::money::Money;
 use super::payout::Payout;
@@ -32,6 +32,10 @@ pub enum LedgerAccount {
     PartnerPayable(String),
     /// L10: offline bank transfers received (goes negative as buyers pay in).
     BankTransfers,
+    /// M1: the deposits a seller holds with the platform (returned on exit).
+    Deposits(AccountId),
+    /// M1: deposits forfeited by an operator's ruling: the platform's.
+    DepositsForfeited,
 }
 
 impl LedgerAccount {
@@ -48,6 +52,8 @@ impl LedgerAccount {
             LedgerAccount::BuyerBalance(id) => format!("balance:{id}"),
             LedgerAccount::PartnerPayable(id) => format!("partner:{id}"),
             LedgerAccount::BankTransfers => "bank_transfers".into(),
+            LedgerAccount::Deposits(id) => format!("deposits:{id}"),
+            LedgerAccount::DepositsForfeited => "deposits_forfeited".into(),
         }
     }
 }
@@ -68,6 +74,12 @@ pub enum EntryKind {
     Payout,
     /// S6: a payout that failed, its amount back in available.
     PayoutReturned,
+    /// M1: a deposit paid in and held.
+    Deposit,
+    /// M1: (part of) a deposit forfeited by an operator.
+    DepositForfeit,
+    /// M1: a deposit returned on exit.
+    DepositRefund,
 }
 
 /// One side of a journal.
@@ -456,6 +468,104 @@ fn payout_journal(
         reason,
         postings: postings.into(),
     }
+}
+
+/// A journal of a deposit (M1): no order, push or payout.
+fn deposit_journal(
+    id: String,
+    payment: &Payment,
+    at: DateTime<Utc>,
+    reason: Option<String>,
+    postings: Vec<Posting>,
+) -> Journal {
+    Journal {
+        id,
+        at,
+        order_id: None,
+        push_id: None,
+        payment_id: Some(payment.id.clone()),
+        domain: None,
+        payout_id: None,
+        reason,
+        postings,
+    }
+}
+
+/// M1: a paid deposit moves from the seller's escrow (where [`payment_received`] put it)
+/// into the seller's deposits account. Its id names the deposit: written once.
+pub fn deposit_held(deposit: &DepositId, payment: &Payment, at: DateTime<Utc>) -> Journal {
+    let amount = payment.amount.amount();
+    deposit_journal(
+        format!("deposit:{deposit}"),
+        payment,
+        at,
+        None,
+        vec![
+            posting(
+                LedgerAccount::Escrow(payment.buyer.clone()),
+                EntryKind::Deposit,
+                -amount,
+            ),
+            posting(
+                LedgerAccount::Deposits(payment.buyer.clone()),
+                EntryKind::Deposit,
+                amount,
+            ),
+        ],
+    )
+}
+
+/// M1: the `n`th forfeit of a deposit (an operator's ruling, with its reason): from the
+/// seller's deposits to the platform.
+pub fn deposit_forfeited(
+    deposit: &DepositId,
+    n: usize,
+    payment: &Payment,
+    amount: Decimal,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Journal {
+    deposit_journal(
+        format!("deposit_forfeit:{deposit}:{n}"),
+        payment,
+        at,
+        Some(reason.to_owned()),
+        vec![
+            posting(
+                LedgerAccount::Deposits(payment.buyer.clone()),
+                EntryKind::DepositForfeit,
+                -amount,
+            ),
+            posting(
+                LedgerAccount::DepositsForfeited,
+                EntryKind::DepositForfeit,
+                amount,
+            ),
+        ],
+    )
+}
+
+/// M1, M2: what is left of a deposit goes back through the provider on exit.
+pub fn deposit_refunded(
+    deposit: &DepositId,
+    payment: &Payment,
+    amount: Decimal,
+    at: DateTime<Utc>,
+) -> Journal {
+    deposit_journal(
+        format!("deposit_refund:{deposit}"),
+        payment,
+        at,
+        None,
+        vec![
+            posting(
+                LedgerAccount::Deposits(payment.buyer.clone()),
+                EntryKind::DepositRefund,
+                -amount,
+            ),
+            posting(LedgerAccount::Provider, EntryKind::DepositRefund, amount),
+        ],
+    )
 }
 
 /// S4, S6: a seller's balances: `available` (settled, withdrawable), `frozen` (before the

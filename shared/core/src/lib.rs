@@ -5,12 +5,15 @@
 pub mod calendar;
 pub mod compliance;
 pub mod delivery;
+pub mod deposit;
 pub mod domain_name;
 pub mod error;
+pub mod exit;
 pub mod fee_notice;
 pub mod funding;
 pub mod ids;
 pub mod ledger;
+pub mod legacy;
 pub mod limits;
 pub mod listing;
 pub mod model;

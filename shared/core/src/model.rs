@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::domain_name::DomainName;
-use super::ids::{AccountId, ListingId, OrderId, PaymentId, PushId};
+use super::ids::{AccountId, DepositId, ListingId, OrderId, PaymentId, PushId};
 use super::money::Money;
 
 /// A registrar account as the marketplace sees it (A1).
@@ -348,7 +348,7 @@ impl Payment {
     pub fn order_id(&self) -> Option<&OrderId> {
         match &self.purchase {
             Purchase::Order(id) => Some(id),
-            Purchase::Push(_) | Purchase::TopUp => None,
+            Purchase::Push(_) | Purchase::TopUp | Purchase::Deposit(_) => None,
         }
     }
 
@@ -356,7 +356,7 @@ impl Payment {
     pub fn push_id(&self) -> Option<&PushId> {
         match &self.purchase {
             Purchase::Push(id) => Some(id),
-            Purchase::Order(_) | Purchase::TopUp => None,
+            Purchase::Order(_) | Purchase::TopUp | Purchase::Deposit(_) => None,
         }
     }
 }
@@ -449,6 +449,8 @@ pub enum Purchase {
     Push(PushId),
     /// L10: money into the buyer's account balance (its id is the payment's).
     TopUp,
+    /// M1: a seller's deposit for a listing category.
+    Deposit(DepositId),
 }
 
 /// Lifecycle of a priced push (API.md Pushes, P1–P10).

@@ -27,9 +27,13 @@ pub struct ProblemSchema {
     pub code: String,
     /// For `COOLING_DOWN`: when the listing opens (L4).
     pub buyable_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// For batch refusals: every refused domain and why.
-    #[schema(value_type = Option<Vec<market_app::schema::DomainRefusalSchema>>)]
+    /// For batch refusals: every refused domain and why. For `EXIT_BLOCKED` (M2): every
+    /// reason as `{code, detail}` (no `domain`).
+    #[schema(value_type = Option<Vec<market_app::schema::ProblemErrorSchema>>)]
     pub errors: Option<Vec<()>>,
+    /// For `DEPOSIT_REQUIRED` (M1): the amount still missing, CNY.
+    #[schema(example = "5000.00")]
+    pub amount: Option<String>,
 }
 
 /// Every code of the contract, in `market_core::error::Code`'s order.
@@ -94,6 +98,11 @@ pub const CODES: &[Code] = {
         PartnerListingConflict,
         MixedCart,
         DeliveryNotPending,
+        DepositRequired,
+        DepositAlreadyHeld,
+        ExitBlocked,
+        SellerExited,
+        AlreadyConverted,
     ]
 };
 
@@ -161,6 +170,7 @@ fn listed(code: Code) {
         | PartnerListingConflict
         | MixedCart
         | DeliveryNotPending => {}
+        DepositRequired | DepositAlreadyHeld | ExitBlocked | SellerExited | AlreadyConverted => {}
     }
 }
 
@@ -352,6 +362,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 58);
+        assert_eq!(seen.len(), 63);
     }
 }

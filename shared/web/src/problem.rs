@@ -23,6 +23,13 @@ pub fn problem_body(p: &Problem) -> serde_json::Value {
     if !p.errors.is_empty() {
         body["errors"] = json!(p.errors);
     }
+    // M2: an exit's blockers, in the same `errors` member (a refusal has one or the other).
+    if !p.reasons.is_empty() {
+        body["errors"] = json!(p.reasons);
+    }
+    if let Some(amount) = p.amount {
+        body["amount"] = json!(format!("{amount:.2}"));
+    }
     body
 }
 

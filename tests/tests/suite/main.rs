@@ -21,6 +21,7 @@ mod openapi;
 mod queue_contract;
 mod registrar_eventbridge;
 mod replay;
+mod requests;
 mod secrets;
 mod sqs_consumer;
 mod store_contract;

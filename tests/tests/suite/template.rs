@@ -139,8 +139,9 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
             "dev routes are never deployed"
         );
     }
-    // Public routes: the market browse, a listing, the provider's notifications, and the
-    // partners' routes (L10: signed with their HMAC key, checked by the function).
+    // Public routes: the market browse, a listing, the legacy listings (L11), the
+    // provider's notifications, and the partners' routes (L10: signed with their HMAC key,
+    // checked by the function).
     let public: BTreeSet<(String, String)> = functions
         .values()
         .flat_map(|f| {
@@ -161,6 +162,7 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
         ("GET", "/listings"),
         ("GET", "/listings/featured"),
         ("GET", "/listings/{id}"),
+        ("GET", "/legacy-listings"),
         ("POST", "/payments/alipay/notify"),
         ("PUT", "/partner/listings/{domain}"),
         ("DELETE", "/partner/listings/{domain}"),
@@ -725,22 +727,13 @@ fn the_dashboard_reads_the_metrics_the_functions_write() {
     }
 }
 
-/// The functions that change domains (listings, orders' delivery, pushes, the sweep, the
-/// operators and the registry's events), whose lock changes go out to the registrar core,
-/// and the notifier, which delivers what the others left in the outbox.
-const DOMAIN_WRITERS: [&str; 8] = [
-    "list",
-    "order",
-    "pay-callback",
-    "push",
-    "expire-sweeper",
-    "admin",
-    "registry-events",
-    "notify",
-];
+/// The outbox's deliverers: the notify function (each message's first try, from the
+/// table's stream) and the sweep (the retries). Nothing else publishes or sends: a request
+/// only commits its outbox message.
+const DELIVERERS: [&str; 2] = ["notify", "expire-sweeper"];
 
 #[test]
-fn p9_p11_only_the_functions_that_change_domains_put_registrar_events_on_that_one_bus() {
+fn p9_p11_only_the_outboxs_deliverers_put_registrar_events_on_that_one_bus() {
     let t = template();
     let bus = t["Globals"]["Function"]["Environment"]["Variables"]["REGISTRAR_BUS_NAME"].clone();
     let text = bus.to_string();
@@ -753,21 +746,18 @@ fn p9_p11_only_the_functions_that_change_domains_put_registrar_events_on_that_on
             .into_iter()
             .filter(|s| s.to_string().contains("events:PutEvents"))
             .collect();
-        if DOMAIN_WRITERS.contains(&name.as_str()) {
+        if DELIVERERS.contains(&name.as_str()) {
             assert_eq!(puts.len(), 1, "{name}");
             assert_eq!(puts[0]["Action"], serde_json::json!(["events:PutEvents"]));
             assert_eq!(puts[0]["Resource"], bus, "{name}: that bus only");
         } else {
-            assert!(
-                puts.is_empty(),
-                "{name} changes no domain and puts no event"
-            );
+            assert!(puts.is_empty(), "{name} delivers no outbox message");
         }
     }
 }
 
 #[test]
-fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
+fn n1_new_outbox_items_stream_to_the_notify_function_and_only_deliverers_send_email() {
     let t = template();
     let table = &t["Resources"]["MarketTable"]["Properties"];
     assert_eq!(table["StreamSpecification"]["StreamViewType"], "KEYS_ONLY");
@@ -814,17 +804,20 @@ fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
         fn_notify::outbox_id(&record).as_deref(),
         Some("obx_01jd0000000000000000000000")
     );
-    assert_eq!(
-        notify["Environment"]["Variables"]["MAIL_FROM"],
-        serde_json::json!({"Ref": "MailFrom"})
-    );
-    // Only the notifier may send email, and only as the stack's sender.
+    for deliverer in ["NotifyFunction", "ExpireSweeperFunction"] {
+        assert_eq!(
+            t["Resources"][deliverer]["Properties"]["Environment"]["Variables"]["MAIL_FROM"],
+            serde_json::json!({"Ref": "MailFrom"}),
+            "{deliverer}"
+        );
+    }
+    // Only the outbox's deliverers may send email, and only as the stack's sender.
     for (name, f) in &functions(&t) {
         let sends: Vec<&Value> = statements(f)
             .into_iter()
             .filter(|s| s.to_string().contains("ses:"))
             .collect();
-        if name == "notify" {
+        if DELIVERERS.contains(&name.as_str()) {
             assert_eq!(sends.len(), 1, "{name}");
             assert_eq!(sends[0]["Action"], serde_json::json!(["ses:SendEmail"]));
             assert_eq!(
@@ -856,9 +849,9 @@ fn n1_new_outbox_items_stream_to_the_notify_function_which_alone_sends_email() {
     }
 }
 
-/// L10: the functions that verify partner requests (list) or sign delivery webhooks (those
-/// that commit or retry outbox messages: order, admin, expire-sweeper, notify).
-const PARTNER_KEY_FUNCTIONS: [&str; 5] = ["list", "order", "admin", "expire-sweeper", "notify"];
+/// L10: the functions that verify partner requests (list) or sign delivery webhooks (the
+/// outbox's deliverers: notify, and the sweep that retries).
+const PARTNER_KEY_FUNCTIONS: [&str; 3] = ["list", "expire-sweeper", "notify"];
 
 #[test]
 fn l10_partner_keys_stay_in_secrets_manager_and_only_partner_functions_read_them() {

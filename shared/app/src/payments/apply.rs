@@ -39,6 +39,8 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
                 Purchase::Order(_) => paid_order(app, n).await,
                 Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
                 Purchase::TopUp => crate::partners::balance::paid_top_up(app, n).await,
+                // M1: a deposit, applied once like the others.
+                Purchase::Deposit(id) => crate::deposits::paid(app, n, id).await,
             },
         },
     }
@@ -77,6 +79,9 @@ pub(super) async fn failed_attempt_writes(
     let order_id = match &payment.purchase {
         Purchase::Push(push_id) => {
             return crate::pushes::attempt_failed_writes(app, push_id, payment, failure, now).await
+        }
+        Purchase::Deposit(id) => {
+            return crate::deposits::attempt_failed_writes(app, id, payment, failure, now).await
         }
         Purchase::Order(order_id) => order_id,
         // L10: a failed top-up changes nothing but its attempt.

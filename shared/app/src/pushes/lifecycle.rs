@@ -127,7 +127,10 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
             forced_at: None,
             contact: None,
         };
-        let mut writes = vec![create(push_item(&push))];
+        // M1, M2: a push sells too: not exited, every category's deposit held.
+        let standing =
+            crate::deposits::may_sell(app, seller, names.iter().map(DomainName::tld)).await?;
+        let mut writes = vec![create(push_item(&push)), standing];
         for domain in &domains {
             let mut held = domain.value.clone();
             held.trade = Some(TradeHold {

@@ -3,11 +3,14 @@
 mod compliance;
 mod contacts;
 mod credit;
+mod deposits;
+mod exit;
 mod fee_notice;
 mod helpers;
 mod idempotency;
 mod identity;
 mod late_sweep;
+mod legacy;
 mod limits;
 mod listings;
 mod nothing_wedges;

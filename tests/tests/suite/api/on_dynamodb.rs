@@ -442,3 +442,88 @@ async fn l10_the_balance_never_goes_negative_on_dynamodb() {
     let app = spawn_app_on_dynamo().await;
     crate::api::partners::l10_the_balance_never_goes_negative_under_concurrent_orders(&app).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_listing_needs_the_deposit_and_one_is_held_once_on_dynamodb() {
+    crate::api::deposits::m1_listing_needs_the_deposit_and_one_is_held_once_however_often_notified(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_an_unpaid_deposit_expires_and_a_late_payment_is_refunded_on_dynamodb() {
+    crate::api::deposits::m1_an_unpaid_deposit_expires_and_a_late_payment_is_refunded(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_forfeits_are_ledger_entries_never_exceeding_what_is_held_on_dynamodb() {
+    crate::api::deposits::m1_forfeits_are_ledger_entries_never_exceeding_what_is_held(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_exit_is_refused_with_every_reason_until_none_remains_on_dynamodb() {
+    crate::api::exit::m2_exit_is_refused_with_every_reason_until_none_remains(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_windows_of_the_19th_20th_and_31st_across_holidays_on_dynamodb() {
+    crate::api::exit::m2_windows_of_the_19th_20th_and_31st_across_holidays(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_m1_an_exit_refunds_deposits_less_forfeits_and_pays_out_on_dynamodb() {
+    crate::api::exit::m2_m1_an_exit_refunds_deposits_less_forfeits_and_pays_out(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_an_exit_blocked_at_processing_records_why_then_goes_ahead_on_dynamodb() {
+    crate::api::exit::m2_an_exit_blocked_at_processing_records_why_then_goes_ahead(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once_on_dynamodb() {
+    crate::api::deposits::m1_one_deposit_notification_delivered_eight_times_at_once_is_held_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m2_a_payout_in_flight_then_a_debt_block_the_exit_on_dynamodb() {
+    crate::api::exit::m2_a_payout_in_flight_then_a_debt_block_the_exit(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn l11_the_seller_converts_once_into_a_listing_checked_like_any_on_dynamodb() {
+    crate::api::legacy::l11_the_seller_converts_once_into_a_listing_checked_like_any(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn l11_racing_conversions_make_one_listing_on_dynamodb() {
+    crate::api::legacy::l11_racing_conversions_make_one_listing(&spawn_app_on_dynamo().await).await;
+}
