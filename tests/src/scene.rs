@@ -27,6 +27,8 @@ pub struct Scene {
     pub app: Arc<App>,
     pub clock: Arc<DevClock>,
     pub sandbox: Arc<SandboxProvider>,
+    /// What the table's stream would carry to the notify function.
+    pub feed: Arc<StreamStandIn>,
 }
 
 /// One order of a scene, paid (a payment attempt opened).
@@ -58,6 +60,7 @@ impl Scene {
         ));
         let store_for_mail = store.clone();
         let partner_store = store.clone();
+        let feed = Arc::new(StreamStandIn::default());
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
@@ -75,8 +78,8 @@ impl Scene {
                 clock.clone(),
                 None,
             )),
-            // No notifier: notices wait in the outbox for the scene's sweeps.
-            outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
+            // As the cloud's stream would: kept for `Scene::stream` to deliver.
+            outbox_feed: feed.clone(),
             partner: Arc::new(market_adapters::partner::StorePartner::new(
                 market_adapters::partner::PartnerKeys::from_json(infra::TEST_PARTNER_KEYS)
                     .expect("test keys"),
@@ -89,6 +92,7 @@ impl Scene {
             app,
             clock,
             sandbox,
+            feed,
         }
     }
 
@@ -177,5 +181,31 @@ impl Scene {
             });
         }
         paid
+    }
+}
+
+/// The table's stream, as a scene has it: the outbox messages committed, kept until
+/// [`Scene::stream`] hands them to the deliverer as the notify function would.
+#[derive(Default)]
+pub struct StreamStandIn {
+    committed: std::sync::Mutex<Vec<String>>,
+}
+
+impl market_app::ports::outbox_feed::OutboxFeed for StreamStandIn {
+    fn committed(&self, ids: &[String]) {
+        self.committed.lock().expect("feed").extend_from_slice(ids);
+    }
+}
+
+impl Scene {
+    /// Delivers every outbox message committed so far, as the notify function does with
+    /// the stream's records (the sweep only retries what that left).
+    pub async fn stream(&self) {
+        let ids = std::mem::take(&mut *self.feed.committed.lock().expect("feed"));
+        for id in ids {
+            market_app::outbox::deliver(&self.app, &id)
+                .await
+                .expect("delivered");
+        }
     }
 }

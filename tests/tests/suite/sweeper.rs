@@ -174,6 +174,8 @@ async fn the_sweep_reads_what_is_due_not_what_waits() {
         .await
         .unwrap();
     }
+    // The registrar's messages of those writes, delivered as the stream delivers them.
+    scene.stream().await;
     scene.clock.advance(Duration::minutes(11));
     let report = sweep::sweep(&scene.app).await.unwrap();
     assert_eq!(report.expired_orders.len(), 10);
@@ -239,6 +241,7 @@ async fn a_poison_item_is_deferred_with_backoff_and_never_stops_the_sweep() {
         .transact(vec![Write::Put(poison, Expect::Absent)])
         .await
         .unwrap();
+    scene.stream().await;
     scene.clock.advance(Duration::minutes(11));
 
     let report = sweep::sweep(&scene.app).await.unwrap();

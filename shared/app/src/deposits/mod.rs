@@ -55,10 +55,21 @@ pub(crate) async fn may_sell<'a>(
     seller: &AccountId,
     tlds: impl IntoIterator<Item = &'a str>,
 ) -> AppResult<Write> {
-    let read = standing(app, seller).await?;
+    // The standing and the catalogue in one round trip (issue 15).
+    let (standing_key, catalogue_key) = (repo::standing_key(seller), repo::categories_key());
+    let found = app
+        .store
+        .get_many(&[standing_key.clone(), catalogue_key.clone()])
+        .await?;
+    let item_of = |key: &(String, String)| found.iter().find(|i| i.pk == key.0 && i.sk == key.1);
+    let read: Option<Versioned<Standing>> = item_of(&standing_key).map(repo::decode).transpose()?;
+    let categories: Vec<market_core::deposit::Category> = item_of(&catalogue_key)
+        .map(repo::decode::<categories::Catalogue>)
+        .transpose()?
+        .map(|c| c.value.categories.into_values().collect())
+        .unwrap_or_default();
     let standing = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
     check_not_exited(&standing)?;
-    let categories = categories::all(app).await?;
     for tld in tlds {
         check_deposit(&categories, tld, &standing.held)?;
     }
