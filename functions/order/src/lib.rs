@@ -82,8 +82,9 @@ struct PlaceBody {
     /// identity. Unknown or unverified: 422 CONTACT_NOT_VERIFIED, nothing ordered.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     contact_id: Option<String>,
-    /// L10: how a cart of partner listings is paid: `balance` (at once) or `bank_transfer`
-    /// (3 days, confirmed by an operator); required for them. A cart mixing partner and
+    /// L10: how a cart of partner listings is paid: `balance` (at once), `alipay` (the
+    /// answer carries each order's `pay_url`) or `bank_transfer` (3 days, confirmed by an
+    /// operator); required for them. A cart mixing partner and
     /// registrar listings is 422 MIXED_CART.
     #[schema(example = "balance")]
     payment: Option<String>,

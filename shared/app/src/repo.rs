@@ -730,7 +730,11 @@ pub fn partner_order_item(order: &market_core::partner::PartnerOrder) -> Item {
         format!("PBUYER#{}", order.buyer),
         created,
     );
-    if let (PartnerOrderStatus::AwaitingTransfer, Some(due)) = (order.status, order.pay_by) {
+    let unpaid = matches!(
+        order.status,
+        PartnerOrderStatus::AwaitingTransfer | PartnerOrderStatus::AwaitingPayment
+    );
+    if let (true, Some(due)) = (unpaid, order.pay_by) {
         item = item.indexed(
             Index::Gsi5,
             due_bucket(due),

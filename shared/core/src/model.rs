@@ -348,7 +348,10 @@ impl Payment {
     pub fn order_id(&self) -> Option<&OrderId> {
         match &self.purchase {
             Purchase::Order(id) => Some(id),
-            Purchase::Push(_) | Purchase::TopUp | Purchase::Deposit(_) => None,
+            Purchase::Push(_)
+            | Purchase::TopUp
+            | Purchase::Deposit(_)
+            | Purchase::PartnerOrder(_) => None,
         }
     }
 
@@ -356,7 +359,10 @@ impl Payment {
     pub fn push_id(&self) -> Option<&PushId> {
         match &self.purchase {
             Purchase::Push(id) => Some(id),
-            Purchase::Order(_) | Purchase::TopUp | Purchase::Deposit(_) => None,
+            Purchase::Order(_)
+            | Purchase::TopUp
+            | Purchase::Deposit(_)
+            | Purchase::PartnerOrder(_) => None,
         }
     }
 }
@@ -449,6 +455,8 @@ pub enum Purchase {
     Push(PushId),
     /// L10: money into the buyer's account balance (its id is the payment's).
     TopUp,
+    /// L10: a partner order paid online.
+    PartnerOrder(OrderId),
     /// M1: a seller's deposit for a listing category.
     Deposit(DepositId),
 }

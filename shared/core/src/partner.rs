@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::domain_name::DomainName;
 use super::error::{Code, Problem};
-use super::ids::{AccountId, ListingId, OrderId};
+use super::ids::{AccountId, ListingId, OrderId, PaymentId};
 use super::money::Money;
 
 /// How far a signed request's `X-Timestamp` may be from the server's clock, either way.
@@ -153,6 +153,8 @@ pub enum PartnerPayment {
     Balance,
     /// An offline bank transfer with a reference code, confirmed by an operator.
     BankTransfer,
+    /// Online through the provider (Alipay), inside the payment window.
+    Alipay,
 }
 
 impl PartnerPayment {
@@ -160,13 +162,10 @@ impl PartnerPayment {
         match text {
             "balance" => Ok(PartnerPayment::Balance),
             "bank_transfer" => Ok(PartnerPayment::BankTransfer),
-            "alipay" => Err(Problem::new(
-                Code::PaymentMethodNotAllowed,
-                "partner listings are paid by balance or bank_transfer here; top the balance up through Alipay (POST /me/balance/top-ups)",
-            )),
+            "alipay" => Ok(PartnerPayment::Alipay),
             _ => Err(Problem::new(
                 Code::PaymentMethodNotAllowed,
-                "payment is balance or bank_transfer",
+                "payment is balance, alipay or bank_transfer",
             )),
         }
     }
@@ -176,6 +175,8 @@ impl PartnerPayment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum PartnerOrderStatus {
+    /// Alipay: waiting for the provider's payment until `pay_by`.
+    AwaitingPayment,
     /// Bank transfer: waiting for the money (and an operator's confirmation) until `pay_by`.
     AwaitingTransfer,
     /// Paid; the partner was told and its confirmation is awaited.
@@ -184,7 +185,8 @@ pub enum PartnerOrderStatus {
     Completed,
     /// The partner could not deliver: the buyer's money went back.
     Refunded,
-    /// No transfer within [`TRANSFER_WINDOW`].
+    /// Not paid in time (no transfer within [`TRANSFER_WINDOW`], no Alipay payment within
+    /// the payment window).
     Expired,
 }
 
@@ -201,8 +203,11 @@ pub struct PartnerOrder {
     pub status: PartnerOrderStatus,
     /// Bank transfer: the code the buyer writes on the transfer.
     pub reference: Option<String>,
-    /// Bank transfer: the end of the window.
+    /// Bank transfer, Alipay: the end of the window.
     pub pay_by: Option<DateTime<Utc>>,
+    /// Alipay: the payment attempt (`out_trade_no`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<PaymentId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
@@ -297,6 +302,8 @@ pub mod journals {
         let from = match order.payment {
             super::PartnerPayment::Balance => LedgerAccount::BuyerBalance(order.buyer.clone()),
             super::PartnerPayment::BankTransfer => LedgerAccount::BankTransfers,
+            // Alipay money is received by `ledger::payment_received`, not here.
+            super::PartnerPayment::Alipay => LedgerAccount::Provider,
         };
         journal(
             format!("partner_paid:{}", order.id),

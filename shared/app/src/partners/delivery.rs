@@ -3,21 +3,24 @@
 //! commit (and again, with backoff, until the partner answers 2xx; the order id is the
 //! dedupe id). The partner answers with `POST /partner/deliveries/{id}`: `delivered`
 //! completes the sale (escrow → the partner's payable account), `failed` gives the buyer
-//! the whole price back (to the balance). A repeat of the same answer changes nothing.
+//! the whole price back: through the provider when paid online, else to the balance. A
+//! repeat of the same answer changes nothing.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::orders::{load_order, PartnerOrderView};
 use crate::outbox::{message, outbox_item, OutboxMessage};
 use crate::ports::partner::Webhook;
-use crate::repo::{create, journal_writes, partner_order_item, put};
+use crate::repo::{self, create, journal_writes, load, partner_order_item, put};
 use crate::retry::{retrying, written};
 use crate::store::Write;
-use crate::{App, AppResult};
+use crate::{App, AppError, AppResult};
 use market_core::error::{Code, Problem};
 use market_core::ids::OrderId;
+use market_core::ledger;
+use market_core::model::Payment;
 use market_core::partner::{
-    canonical_request, journals, Partner, PartnerOrder, PartnerOrderStatus,
+    canonical_request, journals, Partner, PartnerOrder, PartnerOrderStatus, PartnerPayment,
 };
 
 /// The outbox kind of delivery webhooks.
@@ -142,7 +145,7 @@ pub async fn confirm(
     id: &OrderId,
     outcome: Outcome,
 ) -> AppResult<PartnerOrderView> {
-    retrying(|| async {
+    let (view, refund) = retrying(|| async {
         let now = app.now();
         let order = load_order(app, id)
             .await?
@@ -155,7 +158,7 @@ pub async fn confirm(
         };
         // The same answer again (the partner retried): nothing more happens.
         if o.status == target {
-            return Ok(PartnerOrderView::from(o));
+            return Ok((PartnerOrderView::from(o), None));
         }
         if o.status != PartnerOrderStatus::Delivering {
             return Err(Problem::new(
@@ -169,17 +172,42 @@ pub async fn confirm(
         ended.ended_at = Some(now);
         ended.updated_at = now;
         let mut writes = vec![put(partner_order_item(&ended), Some(&order))];
-        match outcome {
-            Outcome::Delivered => writes.extend(journal_writes(&journals::sale(&ended, now))),
-            Outcome::Failed => {
+        let mut refund = None;
+        match (outcome, o.payment, o.payment_id.as_ref()) {
+            (Outcome::Delivered, _, _) => {
+                writes.extend(journal_writes(&journals::sale(&ended, now)))
+            }
+            (Outcome::Failed, PartnerPayment::Alipay, Some(payment_id)) => {
+                // Back through the provider it came from (S1), retried until confirmed.
+                let payment = load::<Payment>(&*app.store, repo::payment_key(payment_id.as_str()))
+                    .await?
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {id} names a missing payment")))?
+                    .value;
+                let journal = ledger::refund(&payment, "all", payment.amount, now);
+                let (record, write) = crate::refunds::refund_for(
+                    &journal,
+                    &payment,
+                    "the partner could not deliver the domain (L10)",
+                    now,
+                    app.ulid(),
+                );
+                writes.extend(journal_writes(&journal));
+                writes.push(write);
+                refund = Some(record.journal_id);
+            }
+            (Outcome::Failed, _, _) => {
                 writes.extend(super::balance::posted(app, &journals::refund(&ended, now)).await?)
             }
         }
         written(app.transact(writes).await)?;
         tracing::info!(order = %id, partner = %partner.id, outcome = ?outcome, "partner delivery answered");
-        Ok(PartnerOrderView::from(&ended))
+        Ok((PartnerOrderView::from(&ended), refund))
     })
-    .await
+    .await?;
+    if let Some(journal_id) = refund {
+        crate::refunds::send_refund_now(app, &journal_id).await;
+    }
+    Ok(view)
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! L10: ordering partner listings. No real-name verification or bound Alipay is asked
 //! (L10); one order per domain, each paid, delivered or refunded alone. Paid from the
 //! balance: at once, in one conditional transaction with the balance (never negative), the
-//! listing sold, the escrow journal and the partner's outbox message. By bank transfer:
+//! listing sold, the escrow journal and the partner's outbox message. Online (Alipay): a
+//! payment attempt with the order, holding the listing for the payment window; the
+//! provider's notification applies once (`paid_online`), a late one is refunded. By bank transfer:
 //! the order awaits the transfer for 3 days holding its listing (L5), with a reference
 //! code; an operator confirms the money came, or the sweep expires it and frees the
 //! listing. A cart mixing partner and registrar listings is refused whole (`MIXED_CART`):
-//! the two are paid differently (Alipay only for registrar listings, O8).
+//! the two are paid and delivered differently (registrar ones through `/orders/{id}/pay`).
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -36,10 +38,11 @@ pub struct PartnerOrderView {
     pub listing_id: String,
     #[schema(value_type = crate::schema::MoneySchema)]
     pub price: market_core::money::Money,
-    /// `balance` or `bank_transfer`.
+    /// `balance`, `alipay` or `bank_transfer`.
     #[schema(value_type = String)]
     pub payment: PartnerPayment,
-    /// `awaiting_transfer`, `delivering`, `completed`, `refunded`, `expired`.
+    /// `awaiting_payment`, `awaiting_transfer`, `delivering`, `completed`, `refunded`,
+    /// `expired`.
     #[schema(value_type = String)]
     pub status: PartnerOrderStatus,
     /// Bank transfer: the code to write on the transfer.
@@ -48,6 +51,12 @@ pub struct PartnerOrderView {
     /// Bank transfer: the transfer must be confirmed before this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_by: Option<DateTime<Utc>>,
+    /// Alipay: the payment attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_trade_no: Option<String>,
+    /// Alipay: the provider's page to pay on (in the answer to `POST /orders` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -65,6 +74,8 @@ impl From<&PartnerOrder> for PartnerOrderView {
             status: o.status,
             reference: o.reference.clone(),
             pay_by: o.pay_by,
+            out_trade_no: o.payment_id.as_ref().map(|p| p.to_string()),
+            pay_url: None,
             created_at: o.created_at,
         }
     }
@@ -113,7 +124,7 @@ pub async fn cart_kind(app: &App, domains: &[String]) -> AppResult<CartKind> {
 pub fn mixed_cart() -> Problem {
     Problem::new(
         Code::MixedCart,
-        "partner listings and registrar listings are ordered separately (L10: partner ones are paid by balance or bank transfer, registrar ones by Alipay only)",
+        "partner listings and registrar listings are ordered separately (L10: partner ones are paid at order time and delivered by the partner)",
     )
 }
 
@@ -148,7 +159,16 @@ pub async fn place(
             }
         };
         match place_one(app, buyer, &name, payment).await {
-            Ok(order) => orders.push(PartnerOrderView::from(&order)),
+            Ok((order, attempt)) => {
+                let mut view = PartnerOrderView::from(&order);
+                if let Some(attempt) = attempt {
+                    let subject = format!("Partner domain order {}", order.id);
+                    let page =
+                        crate::attempts::attempt_view(app, &attempt, &subject, app.now()).await?;
+                    view.pay_url = Some(page.pay_url);
+                }
+                orders.push(view);
+            }
             Err(crate::AppError::Refused(p)) => rejected.push(p.for_domain(name.ascii())),
             Err(e) => return Err(e),
         }
@@ -205,7 +225,7 @@ async fn place_one(
     buyer: &AccountId,
     name: &DomainName,
     payment: PartnerPayment,
-) -> AppResult<PartnerOrder> {
+) -> AppResult<(PartnerOrder, Option<market_core::model::Payment>)> {
     retrying(|| async {
         let now = app.now();
         let listing = orderable(app, name, now).await?;
@@ -226,7 +246,9 @@ async fn place_one(
             updated_at: now,
             paid_at: Some(now),
             ended_at: None,
+            payment_id: None,
         };
+        let mut attempt = None;
         let mut next = listing.value.clone();
         next.updated_at = now;
         let mut writes = Vec::new();
@@ -237,6 +259,28 @@ async fn place_one(
                 next.hold = None;
                 writes.extend(super::balance::posted(app, &journals::paid(&order, now)).await?);
                 writes.push(super::delivery::announce(app, &order, now));
+            }
+            PartnerPayment::Alipay => {
+                let pay_by = now + app.policy.payment_window;
+                let page = crate::attempts::new_attempt(
+                    app,
+                    market_core::model::Purchase::PartnerOrder(id.clone()),
+                    buyer,
+                    order.price,
+                    pay_by,
+                    now,
+                );
+                order.status = PartnerOrderStatus::AwaitingPayment;
+                order.pay_by = Some(pay_by);
+                order.paid_at = None;
+                order.payment_id = Some(page.id.clone());
+                next.hold = Some(OrderHold {
+                    order_id: id.clone(),
+                    buyer: buyer.clone(),
+                    until: pay_by,
+                });
+                writes.push(create(crate::repo::payment_item(&page)));
+                attempt = Some(page);
             }
             PartnerPayment::BankTransfer => {
                 let pay_by = now + TRANSFER_WINDOW;
@@ -255,7 +299,7 @@ async fn place_one(
         writes.push(put(listing_item(&next), Some(&listing)));
         written(app.transact(writes).await)?;
         tracing::info!(order = %order.id, domain = %name, payment = ?payment, "partner order placed");
-        Ok(order)
+        Ok((order, attempt.clone()))
     })
     .await
 }
@@ -331,16 +375,31 @@ pub async fn confirm_transfer(app: &App, id: &OrderId) -> AppResult<PartnerOrder
     .await
 }
 
-/// L10 (E1): a bank-transfer order past its 3 days expires and frees its listing. Returns
-/// whether this call changed it.
+/// L10 (E1): an unpaid order past its window (3 days for a bank transfer, the payment
+/// window for Alipay) expires and frees its listing. O6 first: an Alipay attempt whose
+/// result is not back is asked about (paid in time → applied); no answer is an error, so
+/// the sweep tries again later. Returns whether this call changed it.
 pub async fn expire_transfer(app: &App, id: &OrderId) -> AppResult<bool> {
+    if let Some(order) = load_order(app, id).await? {
+        let o = &order.value;
+        let due = o.pay_by.is_some_and(|by| app.now() >= by);
+        if let (PartnerOrderStatus::AwaitingPayment, true, Some(payment)) =
+            (o.status, due, o.payment_id.as_ref())
+        {
+            crate::payments::query_and_apply(app, payment.as_str()).await?;
+        }
+    }
     retrying(|| async {
         let now = app.now();
         let Some(order) = load_order(app, id).await? else {
             return Ok(false);
         };
         let o = &order.value;
-        if o.status != PartnerOrderStatus::AwaitingTransfer || o.pay_by.is_some_and(|by| now < by) {
+        let unpaid = matches!(
+            o.status,
+            PartnerOrderStatus::AwaitingTransfer | PartnerOrderStatus::AwaitingPayment
+        );
+        if !unpaid || o.pay_by.is_none_or(|by| now < by) {
             return Ok(false);
         }
         let mut expired = o.clone();
@@ -358,4 +417,83 @@ pub async fn expire_transfer(app: &App, id: &OrderId) -> AppResult<bool> {
         Ok(true)
     })
     .await
+}
+
+/// The provider's success for a partner order (S1, E1), applied once with the
+/// notification's dedupe records: in time → the money is in escrow, the order delivering,
+/// the listing sold and the partner told; late (or the order no longer awaits it) → the
+/// money goes back through the provider.
+pub(crate) async fn paid_online(
+    app: &App,
+    n: &crate::ports::payment::Notification,
+    id: &OrderId,
+) -> AppResult<crate::attempts::Applied> {
+    use crate::attempts::{dedupe_records, Applied};
+    use market_core::model::{Payment, PaymentStatus};
+    let (outcome, refund) = retrying(|| async {
+        let now = app.now();
+        let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
+            .await?
+            .ok_or_else(|| crate::AppError::Internal(anyhow::anyhow!("payment vanished")))?;
+        if matches!(
+            payment.value.status,
+            PaymentStatus::Succeeded | PaymentStatus::Refunded
+        ) {
+            return Ok((Applied::NoChange, None));
+        }
+        let order = load_order(app, id).await?.ok_or_else(|| {
+            crate::AppError::Internal(anyhow::anyhow!("payment for a missing partner order"))
+        })?;
+        let paid_at = n.paid_at.unwrap_or(now).min(now);
+        let o = &order.value;
+        let in_time = o.status == PartnerOrderStatus::AwaitingPayment
+            && o.payment_id.as_ref() == Some(&payment.value.id)
+            && o.pay_by.is_some_and(|by| paid_at < by);
+        let mut settled = payment.value.clone();
+        settled.trade_no = Some(n.trade_no.clone());
+        settled.settled_at = Some(now);
+        let mut writes = dedupe_records(n, now);
+        writes.extend(journal_writes(&market_core::ledger::payment_received(
+            &payment.value,
+            now,
+        )));
+        if in_time {
+            settled.status = PaymentStatus::Succeeded;
+            let mut paid = o.clone();
+            paid.status = PartnerOrderStatus::Delivering;
+            paid.paid_at = Some(now);
+            paid.updated_at = now;
+            writes.push(put(partner_order_item(&paid), Some(&order)));
+            if let Some(listing) = listing_of(app, o).await? {
+                let mut sold = listing.value.clone();
+                sold.status = ListingStatus::Sold;
+                sold.sold_to = Some(o.buyer.clone());
+                sold.hold = None;
+                sold.updated_at = now;
+                writes.push(put(listing_item(&sold), Some(&listing)));
+            }
+            writes.push(super::delivery::announce(app, &paid, now));
+            writes.push(put(crate::repo::payment_item(&settled), Some(&payment)));
+            written(app.transact(writes).await)?;
+            tracing::info!(order = %id, "partner order paid online");
+            return Ok((Applied::Paid, None));
+        }
+        settled.status = PaymentStatus::Refunded;
+        let journal = market_core::ledger::refund(&payment.value, "all", payment.value.amount, now);
+        let reason =
+            "payment arrived after the partner order's window or for an order no longer payable";
+        let (refund, refund_write) =
+            crate::refunds::refund_for(&journal, &payment.value, reason, now, app.ulid());
+        writes.extend(journal_writes(&journal));
+        writes.push(refund_write);
+        writes.push(put(crate::repo::payment_item(&settled), Some(&payment)));
+        written(app.transact(writes).await)?;
+        tracing::info!(order = %id, "late or unwanted partner payment refunded");
+        Ok((Applied::Refunded, Some(refund.journal_id)))
+    })
+    .await?;
+    if let Some(journal_id) = refund {
+        crate::refunds::send_refund_now(app, &journal_id).await;
+    }
+    Ok(outcome)
 }

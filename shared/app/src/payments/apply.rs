@@ -39,6 +39,9 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
                 Purchase::Order(_) => paid_order(app, n).await,
                 Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
                 Purchase::TopUp => crate::partners::balance::paid_top_up(app, n).await,
+                Purchase::PartnerOrder(id) => {
+                    crate::partners::orders::paid_online(app, n, id).await
+                }
                 // M1: a deposit, applied once like the others.
                 Purchase::Deposit(id) => crate::deposits::paid(app, n, id).await,
             },
@@ -85,7 +88,8 @@ pub(super) async fn failed_attempt_writes(
         }
         Purchase::Order(order_id) => order_id,
         // L10: a failed top-up changes nothing but its attempt.
-        Purchase::TopUp => return Ok(vec![]),
+        // L10: the partner order waits for its window's end (one attempt per order).
+        Purchase::TopUp | Purchase::PartnerOrder(_) => return Ok(vec![]),
     };
     let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
         return Ok(vec![]);

@@ -538,8 +538,8 @@ async fn l10_registered_domains_cannot_be_fed_and_mixed_carts_are_refused() {
     app.advance(180).await;
     let mixed = partner_order(&app, "bob", &["ours.com", "theirs.com"], "balance").await;
     assert_problem(&mixed, 422, "MIXED_CART");
-    let alipay = partner_order(&app, "bob", &["theirs.com"], "alipay").await;
-    assert_problem(&alipay, 400, "PAYMENT_METHOD_NOT_ALLOWED");
+    let card = partner_order(&app, "bob", &["theirs.com"], "card").await;
+    assert_problem(&card, 400, "PAYMENT_METHOD_NOT_ALLOWED");
     // A seller's routes never change a partner's listing.
     let listing = feed(&app, "theirs.com", "11.00").await;
     let id = listing.body["id"].as_str().unwrap();
@@ -585,4 +585,47 @@ pub async fn l10_the_balance_never_goes_negative_under_concurrent_orders(app: &T
 async fn l10_the_balance_never_goes_negative_on_the_embedded_store() {
     let app = spawn_app().await;
     l10_the_balance_never_goes_negative_under_concurrent_orders(&app).await;
+}
+
+#[tokio::test]
+async fn l10_alipay_orders_pay_online_and_a_failed_delivery_is_refunded_through_the_provider() {
+    let app = spawn_app().await;
+    partners_defined(&app).await;
+    assert_eq!(feed(&app, "online.cn", "120.00").await.status, 201);
+    assert_eq!(feed(&app, "unpaid.cn", "30.00").await.status, 201);
+    app.advance(180).await;
+    let placed = partner_order(&app, "hana", &["online.cn"], "alipay").await;
+    assert_eq!(placed.status, 201, "{placed:?}");
+    let order = placed.body["orders"][0].clone();
+    assert_eq!(order["status"], "awaiting_payment");
+    assert!(order["pay_url"].is_string(), "{order}");
+    let id = order["id"].as_str().unwrap().to_owned();
+    let otn = order["out_trade_no"].as_str().unwrap().to_owned();
+    // Nothing is announced before the money comes.
+    assert!(webhooks(&app).await.is_empty());
+    app.provider_says(&otn, "TRADE_SUCCESS").await;
+    app.provider_says(&otn, "TRADE_SUCCESS").await;
+    let read = app.get(&format!("/orders/{id}"), Some("hana")).await;
+    assert_eq!(read.body["status"], "delivering", "{read:?}");
+    assert_eq!(webhooks(&app).await.len(), 1);
+    let failed = deliver(&app, &id, "failed", &Signing::acme()).await;
+    assert_eq!(failed.body["status"], "refunded", "{failed:?}");
+    // The money went back to the provider, not to the balance; the ledger balances.
+    assert_eq!(balance(&app, "hana").await, "0.00");
+    let provider = market_app::balances::sum_of(&app.running.app, &LedgerAccount::Provider)
+        .await
+        .unwrap();
+    assert_eq!(provider, Decimal::ZERO);
+    assert_l10_conserved(&app, &["hana"]).await;
+
+    // Unpaid within the payment window: expired, the listing free again.
+    let unpaid = partner_order(&app, "hana", &["unpaid.cn"], "alipay").await;
+    let unpaid_id = unpaid.body["orders"][0]["id"].as_str().unwrap().to_owned();
+    let held = partner_order(&app, "ivan", &["unpaid.cn"], "alipay").await;
+    assert_problem(&held, 409, "ORDER_PENDING");
+    app.advance(11 * 60).await;
+    let read = app.get(&format!("/orders/{unpaid_id}"), Some("hana")).await;
+    assert_eq!(read.body["status"], "expired", "{read:?}");
+    let again = partner_order(&app, "ivan", &["unpaid.cn"], "alipay").await;
+    assert_eq!(again.status, 201, "{again:?}");
 }
