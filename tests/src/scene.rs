@@ -95,6 +95,7 @@ impl Scene {
                 payout_account: Some(format!("{who}@example.com")),
                 email: None,
                 enterprise: false,
+                credit_control: false,
                 locale: Default::default(),
             };
             accounts::upsert_account(&self.app, account)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fee_notice;
 pub mod funding;
 pub mod ids;
+pub mod instrument;
 pub mod ledger;
 pub mod limits;
 pub mod listing;

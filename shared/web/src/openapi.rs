@@ -88,6 +88,15 @@ pub const CODES: &[Code] = {
         NotEnterpriseAccount,
         CompanyNameMismatch,
         SettlementAccountNotVerified,
+        CardBrandNotAccepted,
+        CardTypeNotAccepted,
+        CardExpiring,
+        PaypalRegionNotAccepted,
+        BankTransferNotAllowed,
+        AlreadyBoundElsewhere,
+        PreauthorizationFailed,
+        PreferredMethod,
+        LastMethodInUse,
     ]
 };
 
@@ -148,7 +157,16 @@ fn listed(code: Code) {
         | RestoreNotAllowed
         | NotEnterpriseAccount
         | CompanyNameMismatch
-        | SettlementAccountNotVerified => {}
+        | SettlementAccountNotVerified
+        | CardBrandNotAccepted
+        | CardTypeNotAccepted
+        | CardExpiring
+        | PaypalRegionNotAccepted
+        | BankTransferNotAllowed
+        | AlreadyBoundElsewhere
+        | PreauthorizationFailed
+        | PreferredMethod
+        | LastMethodInUse => {}
     }
 }
 
@@ -340,6 +358,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 52);
+        assert_eq!(seen.len(), 61);
     }
 }

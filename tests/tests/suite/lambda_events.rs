@@ -626,6 +626,7 @@ async fn n1_notify_function_delivers_each_new_outbox_item_once_and_reports_what_
         payout_account: None,
         email: Some("buyer@example.com".into()),
         enterprise: false,
+        credit_control: false,
         locale: market_core::notice::Locale::En,
     };
     market_app::accounts::upsert_account(&scene.app, buyer)
