@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Code, Problem};
-use super::ids::AccountId;
+use super::ids::{AccountId, PaymentMethodId};
 use super::model::Account;
 
 /// The card brands S3 accepts, as card processors name them.
@@ -170,7 +170,7 @@ impl MethodKind {
 /// of methods (`MethodList`), so that changing it writes one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentMethod {
-    pub id: String,
+    pub id: PaymentMethodId,
     pub owner: AccountId,
     pub kind: MethodKind,
     /// Cards: the brand and the last four digits (all that is shown of a card).
