@@ -76,6 +76,8 @@ impl Scene {
             )),
             // No notifier: notices wait in the outbox for the scene's sweeps.
             outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
+            cards: Arc::new(market_adapters::instruments::SandboxCards::new()),
+            paypal: Arc::new(market_adapters::instruments::SandboxPayPal),
             policy,
         });
         Scene {

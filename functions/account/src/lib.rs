@@ -1,11 +1,12 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
 //! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
 //! password (API.md "Security password", P12), the caller's notices (API.md
-//! "Notifications", N1) and the seller's settlement account (S4).
+//! "Notifications", N1), the seller's settlement account (S4) and the caller's payment
+//! methods (S3, `methods`).
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use serde::Deserialize;
 
@@ -22,6 +23,8 @@ use market_web::problem::ApiError;
 use market_web::{
     page_cursor, page_limit, router_from, AppState, Paging, PathParam, Raw, RouteTable,
 };
+
+mod methods;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
 pub fn routes() -> RouteTable {
@@ -49,6 +52,26 @@ pub fn routes() -> RouteTable {
             "/me/settlement-account",
             get(read_settlement_account),
         ),
+        (
+            "POST",
+            "/me/payment-methods",
+            post(methods::bind_payment_method),
+        ),
+        (
+            "GET",
+            "/me/payment-methods",
+            get(methods::list_payment_methods),
+        ),
+        (
+            "POST",
+            "/me/payment-methods/{id}/preferred",
+            post(methods::prefer_payment_method),
+        ),
+        (
+            "DELETE",
+            "/me/payment-methods/{id}",
+            delete(methods::remove_payment_method),
+        ),
     ]
 }
 
@@ -65,7 +88,11 @@ pub fn routes() -> RouteTable {
     notifications,
     read_notification,
     bind_settlement_account,
-    read_settlement_account
+    read_settlement_account,
+    methods::bind_payment_method,
+    methods::list_payment_methods,
+    methods::prefer_payment_method,
+    methods::remove_payment_method
 ))]
 pub struct Api;
 

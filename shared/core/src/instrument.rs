@@ -401,7 +401,10 @@ mod tests {
             list = list.with(&format!("m{n}")).unwrap();
         }
         assert_eq!(list.preferred.as_deref(), Some("m0"));
-        assert_eq!(list.with("one more").unwrap_err().code, Code::InvalidRequest);
+        assert_eq!(
+            list.with("one more").unwrap_err().code,
+            Code::InvalidRequest
+        );
     }
 
     #[test]
@@ -416,14 +419,20 @@ mod tests {
             ..none
         };
         let one = MethodList::default().with("a").unwrap();
-        assert_eq!(remove(&one, "a", debt).unwrap_err().code, Code::LastMethodInUse);
+        assert_eq!(
+            remove(&one, "a", debt).unwrap_err().code,
+            Code::LastMethodInUse
+        );
         assert_eq!(
             remove(&one, "a", deposit).unwrap_err().code,
             Code::LastMethodInUse
         );
         assert_eq!(remove(&one, "a", none).unwrap(), MethodList::default());
         let two = one.with("b").unwrap();
-        assert_eq!(remove(&two, "a", none).unwrap_err().code, Code::PreferredMethod);
+        assert_eq!(
+            remove(&two, "a", none).unwrap_err().code,
+            Code::PreferredMethod
+        );
         let left = remove(&two, "b", debt).unwrap();
         assert_eq!(left.methods, ["a"]);
         assert_eq!(remove(&two, "zz", none).unwrap_err().code, Code::NotFound);

@@ -149,6 +149,8 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         registrar: app.registrar.clone(),
         mailer: app.mailer.clone(),
         outbox_feed: app.outbox_feed.clone(),
+        cards: app.cards.clone(),
+        paypal: app.paypal.clone(),
         policy: app.policy.clone(),
     })
 }

@@ -24,5 +24,6 @@ mod replay;
 mod secrets;
 mod sqs_consumer;
 mod store_contract;
+mod stripe;
 mod sweeper;
 mod template;

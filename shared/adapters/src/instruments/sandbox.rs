@@ -24,10 +24,22 @@ const DECLINED: &str = "pm_card_chargeDeclined";
 /// (token, brand, funding, last4, country)
 const CARDS: [(&str, &str, Funding, &str, &str); 8] = [
     ("pm_card_visa", "visa", Funding::Credit, "4242", "US"),
-    ("pm_card_mastercard", "mastercard", Funding::Credit, "4444", "US"),
+    (
+        "pm_card_mastercard",
+        "mastercard",
+        Funding::Credit,
+        "4444",
+        "US",
+    ),
     ("pm_card_amex", "amex", Funding::Credit, "8431", "US"),
     ("pm_card_jcb", "jcb", Funding::Credit, "0505", "JP"),
-    ("pm_card_unionpay", "unionpay", Funding::Credit, "0005", "CN"),
+    (
+        "pm_card_unionpay",
+        "unionpay",
+        Funding::Credit,
+        "0005",
+        "CN",
+    ),
     (
         "pm_card_mastercard_prepaid",
         "mastercard",
@@ -184,12 +196,19 @@ mod tests {
             Err(InstrumentError::Declined(_))
         ));
         let placed = cards.preauthorize("pm_card_visa", "k1").await.unwrap();
-        assert_eq!(cards.preauthorize("pm_card_visa", "k1").await.unwrap(), placed);
+        assert_eq!(
+            cards.preauthorize("pm_card_visa", "k1").await.unwrap(),
+            placed
+        );
         cards.cancel(&placed, "k2").await.unwrap();
         let record = cards.preauthorizations();
         assert_eq!(record.len(), 1);
         assert_eq!(
-            (record[0].amount_minor, record[0].currency.as_str(), record[0].status.as_str()),
+            (
+                record[0].amount_minor,
+                record[0].currency.as_str(),
+                record[0].status.as_str()
+            ),
             (100, "usd", "canceled")
         );
     }

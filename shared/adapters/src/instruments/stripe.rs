@@ -127,8 +127,7 @@ impl StripeCards {
         if status.is_success() {
             return Ok(body);
         }
-        let error: StripeError =
-            serde_json::from_value(body["error"].clone()).unwrap_or_default();
+        let error: StripeError = serde_json::from_value(body["error"].clone()).unwrap_or_default();
         match (status.as_u16(), error.r#type.as_str()) {
             (402, _) | (_, "card_error") => Err(InstrumentError::Declined(error.reason())),
             (404, _) | (_, "invalid_request_error") if error.code == "resource_missing" => {
@@ -303,7 +302,9 @@ mod tests {
     #[test]
     fn s3_stripe_settings() {
         assert!(config(&[]).unwrap().is_none());
-        let c = config(&[("STRIPE_SECRET_KEY", "sk_test_x")]).unwrap().unwrap();
+        let c = config(&[("STRIPE_SECRET_KEY", "sk_test_x")])
+            .unwrap()
+            .unwrap();
         assert_eq!(c.api_base, STRIPE_API_BASE);
         assert!(!format!("{c:?}").contains("sk_test_x"));
         assert!(config(&[("STRIPE_SECRET_KEY", "a"), ("STRIPE_SECRET_ARN", "b")]).is_err());

@@ -16,9 +16,13 @@ use market_core::model::Account;
 #[derive(Debug, Clone)]
 pub enum NewMethod {
     /// A card processor's token (a Stripe PaymentMethod id, `pm_…`).
-    Card { token: String },
+    Card {
+        token: String,
+    },
     /// A PayPal vault token.
-    Paypal { token: String },
+    Paypal {
+        token: String,
+    },
     BankTransfer,
 }
 
@@ -177,7 +181,10 @@ async fn preauthorize_and_release(
     id: &PaymentMethodId,
     token: &str,
 ) -> AppResult<()> {
-    let placed: Preauthorization = match app.cards.preauthorize(token, &format!("{id}-preauth")).await
+    let placed: Preauthorization = match app
+        .cards
+        .preauthorize(token, &format!("{id}-preauth"))
+        .await
     {
         Ok(placed) => placed,
         Err(InstrumentError::Declined(reason)) => {
@@ -214,11 +221,7 @@ fn refusal(owner: &AccountId, doing: &str, e: InstrumentError) -> AppError {
         }
         InstrumentError::Declined(reason) => {
             tracing::info!(account = %owner, %reason, "{doing}: declined");
-            Problem::new(
-                Code::PreauthorizationFailed,
-                format!("declined: {reason}"),
-            )
-            .into()
+            Problem::new(Code::PreauthorizationFailed, format!("declined: {reason}")).into()
         }
         InstrumentError::Unavailable(e) => {
             tracing::error!(account = %owner, error = %e, "{doing} failed");

@@ -430,3 +430,11 @@ async fn s4_a_payout_goes_only_to_the_verified_settlement_account_on_dynamodb() 
 async fn m3_a_restore_reactivates_the_listing_and_holds_its_domain_on_dynamodb() {
     m3_a_restore_reactivates_the_listing_and_holds_its_domain(&spawn_app_on_dynamo().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_two_accounts_binding_one_card_at_once_on_dynamodb() {
+    crate::api::payment_methods::s3_two_accounts_binding_one_card_at_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}
