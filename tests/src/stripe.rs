@@ -116,7 +116,7 @@ fn record(
     path: String,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Received, Response> {
+) -> Result<Received, Box<Response>> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -133,20 +133,20 @@ fn record(
     };
     inner.lock().unwrap().received.push(received.clone());
     if received.authorization.as_deref() != Some(&format!("Bearer {SECRET_KEY}")) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
             "api_key_invalid",
             None,
-        ));
+        )));
     }
     if method == Method::POST && received.idempotency_key.is_none() {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             "idempotency_key_missing",
             None,
-        ));
+        )));
     }
     Ok(received)
 }
@@ -189,7 +189,7 @@ async fn payment_method(
         &headers,
         &[],
     ) {
-        return refused;
+        return *refused;
     }
     let Some((id, brand, funding, last4, fingerprint)) =
         CARDS.into_iter().find(|(known, ..)| *known == id)
@@ -228,7 +228,7 @@ async fn create_intent(State(inner): State<Shared>, headers: HeaderMap, body: By
         &body,
     ) {
         Ok(r) => r,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let key = received.idempotency_key.clone().unwrap_or_default();
     let mut state = inner.lock().unwrap();
@@ -275,7 +275,7 @@ async fn cancel_intent(
         &headers,
         &body,
     ) {
-        return refused;
+        return *refused;
     }
     let mut state = inner.lock().unwrap();
     match state.intents.iter_mut().find(|i| i.id == id) {

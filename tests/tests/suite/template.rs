@@ -512,7 +512,10 @@ fn s3_only_the_account_function_reads_the_stripe_key_and_only_when_given() {
     );
     for (name, f) in &functions(&t) {
         let vars = &f["Properties"]["Environment"]["Variables"];
-        assert!(vars.get("STRIPE_SECRET_KEY").is_none(), "{name}: never the key itself");
+        assert!(
+            vars.get("STRIPE_SECRET_KEY").is_none(),
+            "{name}: never the key itself"
+        );
         let reads: Vec<&Value> = statements(f)
             .into_iter()
             .filter(|s| s["Resource"] == stripe)
