@@ -456,3 +456,42 @@ async fn s3_the_runner_binds_through_stripe_when_configured() {
         "PREAUTHORIZATION_FAILED",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_tokens_and_the_stripe_key_are_never_logged() {
+    let logs = market_tests::logs::capture_process();
+    let stripe = FakeStripe::start().await;
+    let app = spawn_app_with_env(
+        infra::Settings::for_tests(),
+        &[
+            ("STRIPE_SECRET_KEY", SECRET_KEY.to_owned()),
+            ("STRIPE_API_BASE", stripe.base()),
+        ],
+    )
+    .await;
+    assert_eq!(card(&app, "logs1", "pm_card_visa").await.status, 201);
+    for token in [
+        "pm_card_discover",
+        "pm_card_chargeDeclined",
+        "pm_card_nosuch",
+    ] {
+        assert!(card(&app, "logs1", token).await.status >= 400);
+    }
+    let sandbox = spawn_app().await;
+    assert_eq!(card(&sandbox, "logs2", "pm_card_jcb").await.status, 201);
+    let paypal = json!({ "kind": "paypal", "token": "paypal_sandbox_cn" });
+    assert_eq!(bind(&sandbox, "logs2", paypal).await.status, 422);
+    let lines = logs.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "payment method bound (S3)"),
+        "bindings are logged"
+    );
+    for line in lines {
+        let text = line.to_string();
+        for secret in [SECRET_KEY, "pm_card_", "paypal_sandbox_"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+}
