@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ports::captcha::Captcha;
 use crate::ports::clock::Clock;
+use crate::ports::instruments::{CardProcessor, PayPal};
 use crate::ports::mailer::Mailer;
 use crate::ports::outbox_feed::OutboxFeed;
 use crate::ports::payment::PaymentProvider;
@@ -37,6 +38,7 @@ pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod paging;
+pub mod payment_methods;
 pub mod payments;
 pub mod payouts;
 pub mod placements;
@@ -70,6 +72,10 @@ pub struct App {
     /// N1: told of committed outbox messages (the local notifier; a no-op in the cloud,
     /// where the DynamoDB Stream tells the `notify` function).
     pub outbox_feed: Arc<dyn OutboxFeed>,
+    /// S3: the card processor behind card payment methods (never for trades, O8).
+    pub cards: Arc<dyn CardProcessor>,
+    /// S3: the PayPal vault behind PayPal payment methods.
+    pub paypal: Arc<dyn PayPal>,
     pub policy: Policy,
 }
 

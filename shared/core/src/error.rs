@@ -89,6 +89,25 @@ pub enum Code {
     CompanyNameMismatch,
     /// A payout while the bound settlement account awaits the operator's verification.
     SettlementAccountNotVerified,
+    // Payment instruments (S3)
+    /// A card brand other than Visa, Mastercard, American Express and JCB.
+    CardBrandNotAccepted,
+    /// A UnionPay-only, prepaid, virtual or gift card.
+    CardTypeNotAccepted,
+    /// A card that expires this month (or has expired).
+    CardExpiring,
+    /// A PayPal account registered in mainland China.
+    PaypalRegionNotAccepted,
+    /// Bank transfer for an account that is not an enterprise on credit control.
+    BankTransferNotAllowed,
+    /// The card or PayPal account is bound to another platform account.
+    AlreadyBoundElsewhere,
+    /// The 1.00 USD pre-authorisation of a binding was declined.
+    PreauthorizationFailed,
+    /// The preferred method cannot be removed while there are others.
+    PreferredMethod,
+    /// The only method cannot be removed while bills are unpaid or deposits held.
+    LastMethodInUse,
     /// M1: the domain's category needs a deposit the seller does not hold (`amount`: what
     /// is missing).
     DepositRequired,
@@ -140,7 +159,13 @@ impl Code {
             | Restricted
             | NotEnterpriseAccount
             | CompanyNameMismatch
-            | SettlementAccountNotVerified => 422,
+            | SettlementAccountNotVerified
+            | CardBrandNotAccepted
+            | CardTypeNotAccepted
+            | CardExpiring
+            | PaypalRegionNotAccepted
+            | BankTransferNotAllowed
+            | PreauthorizationFailed => 422,
             AlreadyInTrade
             | ListingNotActive
             | CoolingDown
@@ -157,6 +182,9 @@ impl Code {
             | AppealAlreadyFiled
             | NoPendingAppeal
             | RestoreNotAllowed
+            | AlreadyBoundElsewhere
+            | PreferredMethod
+            | LastMethodInUse
             | DepositAlreadyHeld
             | ExitBlocked
             | AlreadyConverted
@@ -228,6 +256,15 @@ impl Code {
             NotEnterpriseAccount => "Not an enterprise account",
             CompanyNameMismatch => "Company name differs from the verified name",
             SettlementAccountNotVerified => "Settlement account not verified yet",
+            CardBrandNotAccepted => "Card brand not accepted",
+            CardTypeNotAccepted => "Card type not accepted",
+            CardExpiring => "Card expires this month",
+            PaypalRegionNotAccepted => "PayPal account region not accepted",
+            BankTransferNotAllowed => "Bank transfer not allowed for this account",
+            AlreadyBoundElsewhere => "Already bound to another account",
+            PreauthorizationFailed => "Pre-authorisation failed",
+            PreferredMethod => "The preferred method cannot be removed",
+            LastMethodInUse => "The only method is in use",
             DepositRequired => "A deposit is required for this category",
             DepositAlreadyHeld => "The category's deposit is held already",
             ExitBlocked => "The exit is blocked",

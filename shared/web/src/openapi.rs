@@ -92,6 +92,15 @@ pub const CODES: &[Code] = {
         NotEnterpriseAccount,
         CompanyNameMismatch,
         SettlementAccountNotVerified,
+        CardBrandNotAccepted,
+        CardTypeNotAccepted,
+        CardExpiring,
+        PaypalRegionNotAccepted,
+        BankTransferNotAllowed,
+        AlreadyBoundElsewhere,
+        PreauthorizationFailed,
+        PreferredMethod,
+        LastMethodInUse,
         DepositRequired,
         DepositAlreadyHeld,
         ExitBlocked,
@@ -158,6 +167,15 @@ fn listed(code: Code) {
         | NotEnterpriseAccount
         | CompanyNameMismatch
         | SettlementAccountNotVerified
+        | CardBrandNotAccepted
+        | CardTypeNotAccepted
+        | CardExpiring
+        | PaypalRegionNotAccepted
+        | BankTransferNotAllowed
+        | AlreadyBoundElsewhere
+        | PreauthorizationFailed
+        | PreferredMethod
+        | LastMethodInUse
         | DepositRequired
         | DepositAlreadyHeld
         | ExitBlocked
@@ -354,6 +372,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 57);
+        assert_eq!(seen.len(), 66);
     }
 }

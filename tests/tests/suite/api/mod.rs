@@ -18,6 +18,7 @@ mod notifications;
 mod on_alipay_gateway;
 mod on_dynamodb;
 mod orders;
+mod payment_methods;
 mod payments;
 mod payouts;
 mod placements;
