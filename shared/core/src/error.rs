@@ -119,6 +119,8 @@ pub enum Code {
     SellerExited,
     /// L11: a legacy listing converted (or imported again) after it was converted.
     AlreadyConverted,
+    /// M4: a listing applying for a section of another TLD.
+    NotInSection,
 }
 
 impl Code {
@@ -165,7 +167,8 @@ impl Code {
             | CardExpiring
             | PaypalRegionNotAccepted
             | BankTransferNotAllowed
-            | PreauthorizationFailed => 422,
+            | PreauthorizationFailed
+            | NotInSection => 422,
             AlreadyInTrade
             | ListingNotActive
             | CoolingDown
@@ -270,6 +273,7 @@ impl Code {
             ExitBlocked => "The exit is blocked",
             SellerExited => "The account has left the marketplace",
             AlreadyConverted => "Legacy listing already converted",
+            NotInSection => "The listing's TLD is not the section's",
         }
     }
 }
