@@ -32,5 +32,6 @@ fn check(rows: &[Row]) {
 async fn store_requests_per_operation_on_the_embedded_store() {
     let rows =
         measure(|| async { Arc::new(EmbeddedStore::in_memory().unwrap()) as Arc<dyn Store> }).await;
+    println!("{}", table("embedded store", &rows));
     check(&rows);
 }
