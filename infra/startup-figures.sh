@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-7}
 
-cargo build --release -q -p fn-list -p fn-order -p fn-pay-callback -p fn-push -p fn-expire-sweeper -p fn-admin -p fn-account -p infra
+cargo build --release -q -p fn-list -p fn-order -p fn-pay-callback -p fn-push -p fn-expire-sweeper -p fn-admin -p fn-account -p fn-notify -p infra
 
 events=target/startup-events
 mkdir -p "$events"
@@ -28,6 +28,7 @@ http("push", "GET", "/pushes/not-an-id")
 http("admin", "PUT", "/admin/fees")
 http("account", "GET", "/me/ledger")
 json.dump({"Records": []}, open(f"{out}/pay-callback.json", "w"))
+json.dump({"Records": []}, open(f"{out}/notify.json", "w"))
 sqs = json.load(open("tests/fixtures/events/sqs-payments-batch.json"))
 sqs["Records"] = sqs["Records"][1:2]
 sqs["Records"][0]["body"] = "not an order id"
@@ -37,12 +38,12 @@ json.dump({"hello": "event"}, open(f"{out}/hello-lambda.json", "w"))
 PY
 
 args=(target/release/hello-lambda "$events/hello-lambda.json")
-for b in list order pay-notify pay-callback push expire-sweeper admin registry-events account; do
+for b in list order pay-notify pay-callback push expire-sweeper admin registry-events account notify; do
   args+=("target/release/$b" "$events/$b.json")
 done
 python3 infra/lambda_emulator.py "$runs" "${args[@]}"
 echo
 echo "sizes (host release: lto, 1 codegen unit, stripped, opt-level s)"
-for b in hello-lambda list order pay-notify pay-callback push expire-sweeper admin registry-events account; do
+for b in hello-lambda list order pay-notify pay-callback push expire-sweeper admin registry-events account notify; do
   printf '%-16s %8s bytes\n' "$b" "$(stat -c %s "target/release/$b")"
 done

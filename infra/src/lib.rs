@@ -10,6 +10,9 @@ use anyhow::Context;
 use axum::Router;
 
 use market_adapters::config::CaptchaMode;
+use market_adapters::instruments::{
+    CardProcessor, SandboxCards, SandboxPayPal, StripeCards, StripeConfig,
+};
 use market_adapters::mail::{SmtpMailer, StoreMailer};
 use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
@@ -207,6 +210,9 @@ pub struct Running {
     pub registrar: Arc<StoreRegistrar>,
     /// The local mailbox (N1; tests make it fail sends).
     pub mailer: Arc<StoreMailer>,
+    /// The sandbox card processor (S3; tests read its pre-authorisations). Unused when
+    /// `STRIPE_SECRET_KEY` points the runner at Stripe (or a stand-in).
+    pub cards: Arc<SandboxCards>,
     pub settings: Settings,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
@@ -328,6 +334,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         store.clone(),
         clock.clone(),
     ));
+    // S3: Stripe (or a stand-in) when `STRIPE_SECRET_KEY` is set, else the sandbox that
+    // knows Stripe's test PaymentMethod ids; the sandbox PayPal vault.
+    let sandbox_cards = Arc::new(SandboxCards::new());
+    let cards: Arc<dyn CardProcessor> =
+        match StripeConfig::from_lookup(&|name| std::env::var(name).ok())? {
+            Some(config) => Arc::new(StripeCards::new(config)?),
+            None => sandbox_cards.clone(),
+        };
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
@@ -339,6 +353,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         mailer: mailer.clone(),
         outbox_feed: Arc::new(feed),
         partner,
+        cards,
+        paypal: Arc::new(SandboxPayPal),
         policy: settings.policy.clone(),
     });
     if settings.seed_demo {
@@ -405,6 +421,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         sandbox,
         registrar,
         mailer,
+        cards: sandbox_cards,
         settings,
         stop,
         server,

@@ -43,6 +43,7 @@ pub async fn seed_if_empty(app: &App) -> anyhow::Result<bool> {
                 payout_account: payout.map(str::to_owned),
                 email: Some(format!("{account}@example.com")),
                 enterprise: false,
+                credit_control: false,
                 // N1: alice reads her notices in English, the others in Chinese.
                 locale: if account == "alice" {
                     market_core::notice::Locale::En

@@ -11,5 +11,6 @@ pub mod moto;
 pub mod requests;
 pub mod scene;
 pub mod siteverify;
+pub mod stripe;
 
 pub use client::{spawn_app, spawn_app_on_dynamo, spawn_app_with, Reply, TestApp};

@@ -78,6 +78,8 @@ impl Scene {
                 clock.clone(),
                 None,
             )),
+            cards: Arc::new(market_adapters::instruments::SandboxCards::new()),
+            paypal: Arc::new(market_adapters::instruments::SandboxPayPal),
             // As the cloud's stream would: kept for `Scene::stream` to deliver.
             outbox_feed: feed.clone(),
             partner: Arc::new(market_adapters::partner::StorePartner::new(
@@ -106,6 +108,7 @@ impl Scene {
                 payout_account: Some(format!("{who}@example.com")),
                 email: None,
                 enterprise: false,
+                credit_control: false,
                 locale: Default::default(),
             };
             accounts::upsert_account(&self.app, account)

@@ -1,12 +1,12 @@
 //! `functions/account`: what the caller owns: domains and money (API.md "Domains and money
 //! of the caller"), the seller's payouts (API.md "Payouts", S6), and the caller's security
 //! password (API.md "Security password", P12), the caller's notices (API.md
-//! "Notifications", N1), the seller's settlement account (S4), and the seller's deposits
-//! (M1) and exit (M2).
+//! "Notifications", N1), the seller's settlement account (S4), the seller's deposits (M1)
+//! and exit (M2), and the caller's payment methods (S3, `methods`).
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use serde::Deserialize;
 
@@ -24,6 +24,7 @@ use market_web::{
     page_cursor, page_limit, router_from, AppState, Paging, PathParam, Raw, RouteTable,
 };
 
+mod methods;
 mod seller;
 
 /// The routes of this function, as data (see `market_web::RouteTable`).
@@ -52,6 +53,26 @@ pub fn routes() -> RouteTable {
             "/me/settlement-account",
             get(read_settlement_account),
         ),
+        (
+            "POST",
+            "/me/payment-methods",
+            post(methods::bind_payment_method),
+        ),
+        (
+            "GET",
+            "/me/payment-methods",
+            get(methods::list_payment_methods),
+        ),
+        (
+            "POST",
+            "/me/payment-methods/{id}/preferred",
+            post(methods::prefer_payment_method),
+        ),
+        (
+            "DELETE",
+            "/me/payment-methods/{id}",
+            delete(methods::remove_payment_method),
+        ),
         ("POST", "/me/deposits", post(seller::open_deposit)),
         ("GET", "/me/deposits", get(seller::my_deposits)),
         ("POST", "/me/exit", post(seller::apply_exit)),
@@ -73,6 +94,10 @@ pub fn routes() -> RouteTable {
     read_notification,
     bind_settlement_account,
     read_settlement_account,
+    methods::bind_payment_method,
+    methods::list_payment_methods,
+    methods::prefer_payment_method,
+    methods::remove_payment_method,
     seller::open_deposit,
     seller::my_deposits,
     seller::apply_exit,

@@ -149,6 +149,9 @@ struct AccountBody {
     #[schema(max_length = 254)]
     email: Option<String>,
     enterprise: Option<bool>,
+    /// S3: the operator's credit control of an enterprise account: with `enterprise`, the
+    /// account may bind bank transfer as a payment method. Absent: false.
+    credit_control: Option<bool>,
     /// The language of the account's notices (N1); `zh-CN` when absent.
     locale: Option<LocaleWord>,
 }
@@ -208,6 +211,7 @@ async fn put_account(
         payout_account: body.payout_account.filter(|p| !p.trim().is_empty()),
         email: body.email,
         enterprise: body.enterprise.unwrap_or(false),
+        credit_control: body.credit_control.unwrap_or(false),
         locale: body.locale.map(Locale::from).unwrap_or_default(),
     };
     Ok(axum::Json(accounts::upsert_account(&app, account).await?).into_response())

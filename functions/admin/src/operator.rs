@@ -117,6 +117,9 @@ pub(crate) struct SectionBody {
     /// the most recently published listings; `deals`: the largest drop from the first price.
     #[schema(value_type = RuleSchema)]
     rule: PlacementRule,
+    /// A section of one TLD's listings (`cn`, `中国`); absent: every listing.
+    #[schema(example = "cn")]
+    tld: Option<String>,
 }
 
 /// A placement section as stored.
@@ -129,6 +132,8 @@ struct SectionSchema {
     period_days: u32,
     #[schema(value_type = RuleSchema)]
     rule: String,
+    /// Only listings of this TLD (punycode); absent: every listing.
+    tld: Option<String>,
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -156,9 +161,15 @@ pub(crate) async fn put_placement_section(
     PathParam(SectionName(name)): PathParam<SectionName>,
     Json(body): Json<SectionBody>,
 ) -> Result<Response, ApiError> {
-    let section: Section =
-        market_app::placements::put_section(&app, &name, body.slots, body.period_days, body.rule)
-            .await?;
+    let section: Section = market_app::placements::put_section(
+        &app,
+        &name,
+        body.slots,
+        body.period_days,
+        body.rule,
+        body.tld.as_deref(),
+    )
+    .await?;
     Ok(axum::Json(section).into_response())
 }
 

@@ -42,7 +42,7 @@ pub(crate) struct ApplyBody {
         (status = 403, description = "FORBIDDEN (another seller's listing)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND (no such listing or section)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "LISTING_NOT_ACTIVE, PLACEMENT_ALREADY_APPLIED, IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "NOT_IN_SECTION (a section of another TLD), IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
 )]

@@ -10,6 +10,7 @@ use crate::second_factor::Argon2Password;
 use crate::store::dynamo::DynamoStore;
 use async_trait::async_trait;
 use market_app::ports::clock::{Clock, SystemClock};
+use market_app::ports::instruments::{CardProcessor, PayPal};
 use market_app::store::{Item, Page, Query, Store, StoreError, Write};
 use market_app::App;
 use market_core::policy::Policy;
@@ -109,6 +110,17 @@ pub enum ProviderChoice {
     None,
 }
 
+/// Which card processor and PayPal vault a function gets (S3).
+#[derive(Debug)]
+pub enum InstrumentsChoice {
+    /// Stripe (`STRIPE_SECRET_ARN`), no PayPal vault adapter yet.
+    Stripe(crate::instruments::StripeConfig),
+    /// The sandboxes (test stacks: `MARKET_PAYMENT_PROVIDER=sandbox`).
+    Sandbox,
+    /// None: binding a card or PayPal account is answered "try again later".
+    None,
+}
+
 /// A Lambda function's settings, read from the environment once, at start, and typed:
 /// nothing else reads the environment afterwards. Secrets are not here: the Alipay keys
 /// and the captcha service's secret key are read from Secrets Manager on first use
@@ -136,6 +148,9 @@ pub struct CloudSettings {
     /// JSON object of partner id → key, L10), read on first use; absent: no partner is
     /// served (every partner request is refused as unsigned).
     pub partner_keys_secret: Option<String>,
+    /// S3: `STRIPE_SECRET_ARN` (+ `STRIPE_API_BASE`), else the sandboxes on a sandbox
+    /// stack, else none.
+    pub instruments: InstrumentsChoice,
 }
 
 impl CloudSettings {
@@ -164,6 +179,13 @@ impl CloudSettings {
             }
             None => ProviderChoice::None,
         };
+        let instruments = match crate::instruments::StripeConfig::from_lookup(&var)? {
+            Some(config) => InstrumentsChoice::Stripe(config),
+            None if matches!(provider, ProviderChoice::Sandbox { .. }) => {
+                InstrumentsChoice::Sandbox
+            }
+            None => InstrumentsChoice::None,
+        };
         Ok(CloudSettings {
             table: required("TABLE_NAME")?,
             queue_urls,
@@ -173,6 +195,7 @@ impl CloudSettings {
             registrar_bus: var("REGISTRAR_BUS_NAME"),
             mail_from: var("MAIL_FROM"),
             partner_keys_secret: var("PARTNER_KEYS_SECRET_ARN"),
+            instruments,
         })
     }
 }
@@ -219,6 +242,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         None => crate::partner::PartnerKeys::none(),
     };
     let partner = Arc::new(crate::partner::HttpPartner::new(partner_keys)?);
+    let (cards, paypal) = instruments(settings.instruments)?;
     Ok(Arc::new(App {
         store,
         clock,
@@ -231,8 +255,24 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         // The table's DynamoDB Stream hands new outbox items to the notify function.
         outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
         partner,
+        cards,
+        paypal,
         policy: settings.policy,
     }))
+}
+
+/// The card processor and PayPal vault of a choice (S3). Makes no network call.
+pub fn instruments(
+    choice: InstrumentsChoice,
+) -> anyhow::Result<(Arc<dyn CardProcessor>, Arc<dyn PayPal>)> {
+    use crate::instruments::{NoCards, NoPayPal, SandboxCards, SandboxPayPal, StripeCards};
+    Ok(match choice {
+        InstrumentsChoice::Stripe(config) => {
+            (Arc::new(StripeCards::new(config)?), Arc::new(NoPayPal))
+        }
+        InstrumentsChoice::Sandbox => (Arc::new(SandboxCards::new()), Arc::new(SandboxPayPal)),
+        InstrumentsChoice::None => (Arc::new(NoCards), Arc::new(NoPayPal)),
+    })
 }
 
 /// The SDK configuration of a Lambda, loaded on first use rather than at cold start: a

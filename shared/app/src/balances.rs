@@ -62,10 +62,15 @@ impl Available {
 
 /// Every entry of one ledger account, oldest first.
 pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Entry>> {
+    entries_under(app, &account.key()).await
+}
+
+/// Every entry posted under a ledger account's key, oldest first.
+pub(crate) async fn entries_under(app: &App, key: &str) -> AppResult<Vec<Entry>> {
     let mut entries = Vec::new();
     let mut after = None;
     loop {
-        let mut query = Query::table(repo::ledger_partition(&account.key()));
+        let mut query = Query::table(repo::ledger_partition(key));
         query.limit = 500;
         query.after = after;
         let page = app.store.query(query).await?;

@@ -1,11 +1,17 @@
 //! S5: fee rates per trade kind with validity periods, set by operators
 //! (`PUT /admin/fees`); the rate in force at order time is frozen onto the order.
+//!
+//! A kind's periods are one item, its schedule (operators set a handful by hand): a
+//! listing view reads it in the same BatchGetItem as the listing (issue 15: one request),
+//! and a new period is added on the condition that the schedule is as read.
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
-use super::repo::{self, create, time_key};
+use super::repo::{self, load, plain_item, put, Versioned};
+use super::retry::{retrying, written};
 use super::{App, AppResult};
-use crate::store::{Item, Query};
+use crate::store::Item;
 use market_core::error::{Code, Problem};
 use market_core::fee_notice::{earliest_effect, is_pure_reduction};
 use market_core::model::{fee_rate_at, FeeKind, FeePeriod};
@@ -26,15 +32,45 @@ fn default_rate(app: &App, kind: FeeKind) -> Decimal {
     }
 }
 
+/// Every period of a kind, in the order they were set.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Schedule {
+    periods: Vec<FeePeriod>,
+}
+
+/// The most periods a kind keeps (far below the 400 KB of an item).
+const MAX_PERIODS: usize = 500;
+
+/// The key of a kind's schedule.
+pub fn schedule_key(kind: FeeKind) -> (String, String) {
+    (partition(kind), "SCHEDULE".into())
+}
+
+async fn schedule(app: &App, kind: FeeKind) -> AppResult<Option<Versioned<Schedule>>> {
+    load(&*app.store, schedule_key(kind)).await
+}
+
 /// Every period set for a kind (a handful: operators set them by hand).
 pub async fn periods(app: &App, kind: FeeKind) -> AppResult<Vec<FeePeriod>> {
-    let mut query = Query::table(partition(kind));
-    query.limit = 1000;
-    let page = app.store.query(query).await?;
-    page.items
-        .iter()
-        .map(|i| repo::decode::<FeePeriod>(i).map(|v| v.value))
-        .collect()
+    Ok(schedule(app, kind)
+        .await?
+        .map(|s| s.value.periods)
+        .unwrap_or_default())
+}
+
+/// The rate in force for `kind` at `at`, from its schedule's item as read with others
+/// (`None`: no period was ever set).
+pub fn rate_in(
+    app: &App,
+    kind: FeeKind,
+    item: Option<&Item>,
+    at: DateTime<Utc>,
+) -> AppResult<Decimal> {
+    let periods = match item {
+        Some(item) => repo::decode::<Schedule>(item)?.value.periods,
+        None => Vec::new(),
+    };
+    Ok(fee_rate_at(&periods, at, default_rate(app, kind)))
 }
 
 /// The rate in force for `kind` at `at` (L8: 1% for fixed price, P8: 0 for pushes, unless a
@@ -108,47 +144,58 @@ pub async fn set_period(app: &App, change: FeeChange) -> AppResult<FeePeriod> {
         .into());
     }
     let announced_at = announce_at.map_or(now, |a| a.max(now));
-    let existing = periods(app, kind).await?;
-    let lowers = is_pure_reduction(&existing, default_rate(app, kind), rate, from, until, now);
-    if reduction == Some(true) && !lowers {
-        return Err(Problem::new(
-            Code::InvalidRequest,
-            "not a pure reduction: the rate would rise above the one in force for part of the period (S5)",
-        )
-        .into());
-    }
-    let immediate = reduction.unwrap_or(lowers);
     let calendar = super::calendar::around(app, announced_at).await?;
-    let earliest = earliest_effect(&calendar, announced_at, immediate);
-    let effective_from = from.map_or(earliest, |f| f.max(earliest));
-    if until.is_some_and(|u| u <= effective_from) {
-        return Err(Problem::new(
-            Code::InvalidRequest,
-            format!("the period ends before {effective_from}, the earliest this change may take effect (S5: the first working day of the month after its announcement)"),
-        )
-        .into());
-    }
-    // A reduction keeps an absent `from` (in force from now, as before notices).
-    let from = if immediate && from.is_none() {
-        None
-    } else {
-        Some(effective_from)
-    };
-    let period = FeePeriod {
-        kind,
-        rate,
-        from,
-        until,
-        created_at: now,
-        announced_at: Some(announced_at),
-        reduction: immediate,
-    };
-    let item = Item::new(
-        partition(kind),
-        format!("{}#{}", time_key(now), app.ulid()),
-        serde_json::to_string(&period).map_err(|e| super::AppError::Internal(e.into()))?,
-    );
-    app.transact(vec![create(item)]).await?;
-    tracing::info!(?kind, %rate, ?from, ?until, %announced_at, reduction = immediate, "fee period set (S5)");
-    Ok(period)
+    retrying(|| async {
+        let read = schedule(app, kind).await?;
+        let mut next = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
+        if next.periods.len() >= MAX_PERIODS {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                format!("a fee kind keeps at most {MAX_PERIODS} periods"),
+            )
+            .into());
+        }
+        let lowers =
+            is_pure_reduction(&next.periods, default_rate(app, kind), rate, from, until, now);
+        if reduction == Some(true) && !lowers {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                "not a pure reduction: the rate would rise above the one in force for part of the period (S5)",
+            )
+            .into());
+        }
+        let immediate = reduction.unwrap_or(lowers);
+        let earliest = earliest_effect(&calendar, announced_at, immediate);
+        let effective_from = from.map_or(earliest, |f| f.max(earliest));
+        if until.is_some_and(|u| u <= effective_from) {
+            return Err(Problem::new(
+                Code::InvalidRequest,
+                format!("the period ends before {effective_from}, the earliest this change may take effect (S5: the first working day of the month after its announcement)"),
+            )
+            .into());
+        }
+        // A reduction keeps an absent `from` (in force from now, as before notices).
+        let from = if immediate && from.is_none() {
+            None
+        } else {
+            Some(effective_from)
+        };
+        let period = FeePeriod {
+            kind,
+            rate,
+            from,
+            until,
+            created_at: now,
+            announced_at: Some(announced_at),
+            reduction: immediate,
+        };
+        next.periods.push(period.clone());
+        written(
+            app.transact(vec![put(plain_item(schedule_key(kind), &next), read.as_ref())])
+                .await,
+        )?;
+        tracing::info!(?kind, %rate, ?from, ?until, %announced_at, reduction = immediate, "fee period set (S5)");
+        Ok(period)
+    })
+    .await
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ports::captcha::Captcha;
 use crate::ports::clock::Clock;
+use crate::ports::instruments::{CardProcessor, PayPal};
 use crate::ports::mailer::Mailer;
 use crate::ports::outbox_feed::OutboxFeed;
 use crate::ports::partner::Partner;
@@ -39,6 +40,7 @@ pub mod orders;
 pub mod outbox;
 pub mod paging;
 pub mod partners;
+pub mod payment_methods;
 pub mod payments;
 pub mod payouts;
 pub mod placements;
@@ -74,6 +76,10 @@ pub struct App {
     pub outbox_feed: Arc<dyn OutboxFeed>,
     /// L10: partners' HMAC keys and their delivery webhooks.
     pub partner: Arc<dyn Partner>,
+    /// S3: the card processor behind card payment methods (never for trades, O8).
+    pub cards: Arc<dyn CardProcessor>,
+    /// S3: the PayPal vault behind PayPal payment methods.
+    pub paypal: Arc<dyn PayPal>,
     pub policy: Policy,
 }
 

@@ -238,15 +238,23 @@ pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<
 
 /// `GET /listings/{id}`: public.
 pub async fn get(app: &App, id: &ListingId) -> AppResult<ListingView> {
-    let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
-        .await?
+    // The listing and the fee schedule in one request (issue 15).
+    let (listing_key, fees_key) = (
+        repo::listing_key(id),
+        crate::fees::schedule_key(FeeKind::FixedPrice),
+    );
+    let found = app
+        .store
+        .get_many(&[listing_key.clone(), fees_key.clone()])
+        .await?;
+    let item_of = |key: &(String, String)| found.iter().find(|i| i.pk == key.0 && i.sk == key.1);
+    let listing: Versioned<Listing> = item_of(&listing_key)
+        .map(repo::decode)
+        .transpose()?
         .ok_or_else(|| Problem::not_found("listing"))?;
     let now = app.now();
-    Ok(ListingView::new(
-        &listing.value,
-        fee_rate(app, now).await?,
-        now,
-    ))
+    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, item_of(&fees_key), now)?;
+    Ok(ListingView::new(&listing.value, rate, now))
 }
 
 /// How browse orders its results.

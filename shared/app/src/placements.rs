@@ -86,8 +86,14 @@ pub async fn put_section(
     slots: u32,
     period_days: u32,
     rule: PlacementRule,
+    tld: Option<&str>,
 ) -> AppResult<Section> {
     check_section(name, slots, period_days)?;
+    // "By TLD": the TLD as domains carry it (Unicode TLDs in punycode).
+    let tld = match tld {
+        Some(tld) => Some(market_core::deposit::normalise_tlds(&[tld.to_owned()])?.remove(0)),
+        None => None,
+    };
     retrying(|| async {
         let key = repo::placement_section_key(name);
         let read: Option<Versioned<Section>> = load(&*app.store, key.clone()).await?;
@@ -96,6 +102,7 @@ pub async fn put_section(
             slots,
             period_days,
             rule,
+            tld: tld.clone(),
             updated_at: app.now(),
         };
         let item = repo::plain_item(key, &section);
@@ -147,6 +154,7 @@ pub async fn apply(
                 Problem::new(Code::ListingNotActive, "the listing is not active").into(),
             );
         }
+        market_core::placement::check_eligible(&section, listing.value.domain.tld())?;
         let calendar = super::calendar::around(app, now).await?;
         let period = next_period(&calendar, section.period_days, now);
         if listing.value.status_at(period.starts_at).0 != ListingStatus::Active {

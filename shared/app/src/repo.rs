@@ -36,6 +36,9 @@
 //! | partner nonce | `PNONCE#{partner}#{nonce}` | `N`          | L10: ttl; written once: a signed request serves once |
 //! | partner order | `PORDER#{id}`  | `O`                       | L10: gsi1 `PBUYER#{id}` / created#id; gsi5 due at `pay_by` while awaiting a transfer |
 //! | buyer balance | `BUYERBAL#{account}` | `B`                 | L10: available balance, written with every posting to `balance:{account}` |
+//! | payment method | `PAYMETHOD#{account}` | `{method id}`      | S3: a bound card, PayPal account or bank transfer |
+//! | method list | `PAYMETHODS#{account}` | `L`                  | S3: the account's methods and the preferred one (every change writes it on its version) |
+//! | method binding | `PAYBIND#{kind}#{fingerprint}` | `B`      | S3: written once: a card or PayPal account binds to one account |
 //! | categories | `CATEGORIES`      | `C`                       | M1: every listing category (TLDs, deposit), one item |
 //! | deposit   | `DEPOSIT#{id}`     | `D`                       | M1: gsi1 `DEPOSITS#{account}` / created#id; gsi5 due at its payment deadline while unpaid |
 //! | standing  | `STANDING#{account}` | `S`                     | M1, M2: deposits held per category, deposit payments open, exited; every listing is conditioned on it |
@@ -596,6 +599,31 @@ pub fn featured_key(section: &str) -> (String, String) {
 /// An item of any entity kept whole as JSON (the small operator records above).
 pub fn plain_item<T: Serialize>(key: (String, String), value: &T) -> Item {
     Item::new(key.0, key.1, body(value))
+}
+
+/// S3: the partition of an account's payment methods.
+pub fn payment_methods_partition(owner: &AccountId) -> String {
+    format!("PAYMETHOD#{owner}")
+}
+pub fn payment_method_key(
+    owner: &AccountId,
+    id: &market_core::ids::PaymentMethodId,
+) -> (String, String) {
+    (payment_methods_partition(owner), id.to_string())
+}
+pub fn payment_method_item(method: &market_core::instrument::PaymentMethod) -> Item {
+    let (pk, sk) = payment_method_key(&method.owner, &method.id);
+    Item::new(pk, sk, body(method))
+}
+/// S3: the account's list of methods and its preferred one: every bind, preference and
+/// removal writes it on the version read, so two of them never both count the same list.
+pub fn payment_method_list_key(owner: &AccountId) -> (String, String) {
+    (format!("PAYMETHODS#{owner}"), "L".into())
+}
+/// S3: the claim that binds an instrument (`card#{fingerprint}`, `paypal#{payer id}`,
+/// `bank_transfer#{account}`) to one account: created on the condition that it is absent.
+pub fn payment_binding_key(binding: &str) -> (String, String) {
+    (format!("PAYBIND#{binding}"), "B".into())
 }
 
 /// M1: the operator's listing categories (one item: they are few, and a listing reads them

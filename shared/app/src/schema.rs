@@ -188,6 +188,8 @@ pub struct AccountSchema {
     #[schema(required = true)]
     pub email: Option<String>,
     pub enterprise: bool,
+    /// S3: on credit control (with `enterprise`: may bind bank transfer).
+    pub credit_control: bool,
     /// `zh-CN` or `en` (N1).
     pub locale: String,
 }

@@ -103,6 +103,25 @@ pub enum Code {
     MixedCart,
     /// A delivery confirmation for an order that is not awaiting one.
     DeliveryNotPending,
+    // Payment instruments (S3)
+    /// A card brand other than Visa, Mastercard, American Express and JCB.
+    CardBrandNotAccepted,
+    /// A UnionPay-only, prepaid, virtual or gift card.
+    CardTypeNotAccepted,
+    /// A card that expires this month (or has expired).
+    CardExpiring,
+    /// A PayPal account registered in mainland China.
+    PaypalRegionNotAccepted,
+    /// Bank transfer for an account that is not an enterprise on credit control.
+    BankTransferNotAllowed,
+    /// The card or PayPal account is bound to another platform account.
+    AlreadyBoundElsewhere,
+    /// The 1.00 USD pre-authorisation of a binding was declined.
+    PreauthorizationFailed,
+    /// The preferred method cannot be removed while there are others.
+    PreferredMethod,
+    /// The only method cannot be removed while bills are unpaid or deposits held.
+    LastMethodInUse,
     /// M1: the domain's category needs a deposit the seller does not hold (`amount`: what
     /// is missing).
     DepositRequired,
@@ -114,6 +133,8 @@ pub enum Code {
     SellerExited,
     /// L11: a legacy listing converted (or imported again) after it was converted.
     AlreadyConverted,
+    /// M4: a listing applying for a section of another TLD.
+    NotInSection,
 }
 
 impl Code {
@@ -158,7 +179,14 @@ impl Code {
             | NotEnterpriseAccount
             | CompanyNameMismatch
             | SettlementAccountNotVerified
-            | MixedCart => 422,
+            | MixedCart
+            | CardBrandNotAccepted
+            | CardTypeNotAccepted
+            | CardExpiring
+            | PaypalRegionNotAccepted
+            | BankTransferNotAllowed
+            | PreauthorizationFailed
+            | NotInSection => 422,
             AlreadyInTrade
             | ListingNotActive
             | CoolingDown
@@ -177,6 +205,9 @@ impl Code {
             | RestoreNotAllowed
             | PartnerListingConflict
             | DeliveryNotPending
+            | AlreadyBoundElsewhere
+            | PreferredMethod
+            | LastMethodInUse
             | DepositAlreadyHeld
             | ExitBlocked
             | AlreadyConverted
@@ -254,11 +285,21 @@ impl Code {
             PartnerListingConflict => "Domain not available for a partner listing",
             MixedCart => "Partner and registrar listings in one cart",
             DeliveryNotPending => "No delivery awaiting confirmation",
+            CardBrandNotAccepted => "Card brand not accepted",
+            CardTypeNotAccepted => "Card type not accepted",
+            CardExpiring => "Card expires this month",
+            PaypalRegionNotAccepted => "PayPal account region not accepted",
+            BankTransferNotAllowed => "Bank transfer not allowed for this account",
+            AlreadyBoundElsewhere => "Already bound to another account",
+            PreauthorizationFailed => "Pre-authorisation failed",
+            PreferredMethod => "The preferred method cannot be removed",
+            LastMethodInUse => "The only method is in use",
             DepositRequired => "A deposit is required for this category",
             DepositAlreadyHeld => "The category's deposit is held already",
             ExitBlocked => "The exit is blocked",
             SellerExited => "The account has left the marketplace",
             AlreadyConverted => "Legacy listing already converted",
+            NotInSection => "The listing's TLD is not the section's",
         }
     }
 }

@@ -58,6 +58,9 @@ id_type!(
     /// A priced push.
     PushId, "psh");
 id_type!(
+    /// A bound payment method of an account (S3).
+    PaymentMethodId, "mth");
+id_type!(
     /// A payment attempt; its `out_trade_no` is what the provider knows it by.
     PaymentId, "pay");
 id_type!(

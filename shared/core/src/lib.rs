@@ -12,6 +12,7 @@ pub mod exit;
 pub mod fee_notice;
 pub mod funding;
 pub mod ids;
+pub mod instrument;
 pub mod ledger;
 pub mod legacy;
 pub mod limits;

@@ -486,6 +486,7 @@ mod tests {
             payout_account: Some("bob@example.com".into()),
             email: None,
             enterprise: false,
+            credit_control: false,
             locale: Default::default(),
         };
         let err = check_named_buyer(&bob).unwrap_err();
@@ -510,6 +511,7 @@ mod tests {
             payout_account: None,
             email: None,
             enterprise: false,
+            credit_control: false,
             locale: Default::default(),
         };
         assert_eq!(check_trader(None).unwrap_err().code, Code::NotVerified);

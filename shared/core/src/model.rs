@@ -22,6 +22,10 @@ pub struct Account {
     pub email: Option<String>,
     #[serde(default)]
     pub enterprise: bool,
+    /// S3: the operator put the (enterprise) account on credit control: it may pay the
+    /// platform by bank transfer.
+    #[serde(default)]
+    pub credit_control: bool,
     /// The language of the account's notices (N1).
     #[serde(default)]
     pub locale: crate::notice::Locale,

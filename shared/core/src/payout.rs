@@ -278,6 +278,7 @@ mod tests {
             payout_account: None,
             email: None,
             enterprise: false,
+            credit_control: false,
             locale: Default::default(),
         };
         assert_eq!(

@@ -37,7 +37,25 @@ pub struct Section {
     /// 15: periods start on the 1st and the 16th; 30: on the 1st.
     pub period_days: u32,
     pub rule: PlacementRule,
+    /// A section of one TLD's listings ("by TLD"): only they may apply (punycode,
+    /// lower-case); none: every listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tld: Option<String>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// M4: whether a listing of a domain with this TLD may apply for `section`.
+pub fn check_eligible(section: &Section, domain_tld: &str) -> Result<(), Problem> {
+    match &section.tld {
+        Some(tld) if tld != domain_tld => Err(Problem::new(
+            Code::NotInSection,
+            format!(
+                "the section {} takes .{tld} listings only, not .{domain_tld}",
+                section.name
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks a section's name and shape.

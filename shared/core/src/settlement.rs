@@ -191,6 +191,7 @@ mod tests {
             payout_account: Some("acme@example.com".into()),
             email: None,
             enterprise: true,
+            credit_control: false,
             locale: Default::default(),
         }
     }

@@ -98,11 +98,21 @@ pub const CODES: &[Code] = {
         PartnerListingConflict,
         MixedCart,
         DeliveryNotPending,
+        CardBrandNotAccepted,
+        CardTypeNotAccepted,
+        CardExpiring,
+        PaypalRegionNotAccepted,
+        BankTransferNotAllowed,
+        AlreadyBoundElsewhere,
+        PreauthorizationFailed,
+        PreferredMethod,
+        LastMethodInUse,
         DepositRequired,
         DepositAlreadyHeld,
         ExitBlocked,
         SellerExited,
         AlreadyConverted,
+        NotInSection,
     ]
 };
 
@@ -169,8 +179,22 @@ fn listed(code: Code) {
         | PartnerRequestReplayed
         | PartnerListingConflict
         | MixedCart
-        | DeliveryNotPending => {}
-        DepositRequired | DepositAlreadyHeld | ExitBlocked | SellerExited | AlreadyConverted => {}
+        | DeliveryNotPending
+        | CardBrandNotAccepted
+        | CardTypeNotAccepted
+        | CardExpiring
+        | PaypalRegionNotAccepted
+        | BankTransferNotAllowed
+        | AlreadyBoundElsewhere
+        | PreauthorizationFailed
+        | PreferredMethod
+        | LastMethodInUse
+        | DepositRequired
+        | DepositAlreadyHeld
+        | ExitBlocked
+        | SellerExited
+        | AlreadyConverted
+        | NotInSection => {}
     }
 }
 
@@ -362,6 +386,6 @@ mod tests {
             assert!(seen.insert(code.as_str()), "{code:?} twice");
         }
         // As many as `listed` names.
-        assert_eq!(seen.len(), 63);
+        assert_eq!(seen.len(), 73);
     }
 }

@@ -449,6 +449,8 @@ async fn o7_the_lambdas_pass_the_action_and_api_gateways_source_ip() {
         mailer: scene.app.mailer.clone(),
         outbox_feed: scene.app.outbox_feed.clone(),
         partner: scene.app.partner.clone(),
+        cards: scene.app.cards.clone(),
+        paypal: scene.app.paypal.clone(),
         policy: scene.app.policy.clone(),
     });
     let order = market_web::lambda_router(fn_order::router(), app.clone());

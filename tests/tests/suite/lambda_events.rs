@@ -150,6 +150,8 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         mailer: app.mailer.clone(),
         outbox_feed: app.outbox_feed.clone(),
         partner: app.partner.clone(),
+        cards: app.cards.clone(),
+        paypal: app.paypal.clone(),
         policy: app.policy.clone(),
     })
 }
@@ -627,6 +629,7 @@ async fn n1_notify_function_delivers_each_new_outbox_item_once_and_reports_what_
         payout_account: None,
         email: Some("buyer@example.com".into()),
         enterprise: false,
+        credit_control: false,
         locale: market_core::notice::Locale::En,
     };
     market_app::accounts::upsert_account(&scene.app, buyer)

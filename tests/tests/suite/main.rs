@@ -25,5 +25,6 @@ mod requests;
 mod secrets;
 mod sqs_consumer;
 mod store_contract;
+mod stripe;
 mod sweeper;
 mod template;

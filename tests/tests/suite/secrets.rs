@@ -151,6 +151,8 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         mailer: scene.app.mailer.clone(),
         outbox_feed: scene.app.outbox_feed.clone(),
         partner: scene.app.partner.clone(),
+        cards: scene.app.cards.clone(),
+        paypal: scene.app.paypal.clone(),
         policy: scene.app.policy.clone(),
     };
     let body = fixture("notify_trade_success.txt");

@@ -480,14 +480,15 @@ fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_r
         } else {
             assert!(reads.is_empty(), "{name} never reads the captcha secret");
         }
-        // Every secret a function may read is the captcha's or an Alipay one (checked in
-        // their own test).
+        // Every secret a function may read is the captcha's, an Alipay one or Stripe's
+        // (checked in their own tests).
         for s in statements(f) {
             if s.to_string().contains("secretsmanager:") {
                 let resource = s["Resource"].to_string();
                 assert!(
                     s["Resource"] == secret
                         || s["Resource"] == reference("PartnerKeysSecretArn")
+                        || s["Resource"] == reference("StripeSecretArn")
                         || resource.contains("\"AlipaySecretArn\"")
                         || resource.contains("\"AlipayPayoutSecretArn\""),
                     "{name}: {s}"
@@ -499,6 +500,54 @@ fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_r
         t["Conditions"]["HasCaptchaSecret"],
         serde_json::json!({ "Fn::Not": [{ "Fn::Equals": [secret, ""] }] })
     );
+}
+
+/// S3: Stripe's secret key is read by the account function alone (it binds payment
+/// methods), only when one is given, and never copied into its configuration.
+#[test]
+fn s3_only_the_account_function_reads_the_stripe_key_and_only_when_given() {
+    let t = template();
+    assert!(t["Parameters"]["StripeSecretArn"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .contains(":secretsmanager:"));
+    assert_eq!(t["Parameters"]["StripeSecretArn"]["Default"], "");
+    let stripe = serde_json::json!({ "Ref": "StripeSecretArn" });
+    assert_eq!(
+        t["Conditions"]["HasStripeSecret"],
+        serde_json::json!({ "Fn::Not": [{ "Fn::Equals": [stripe, ""] }] })
+    );
+    for (name, f) in &functions(&t) {
+        let vars = &f["Properties"]["Environment"]["Variables"];
+        assert!(
+            vars.get("STRIPE_SECRET_KEY").is_none(),
+            "{name}: never the key itself"
+        );
+        let reads: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| s["Resource"] == stripe)
+            .collect();
+        if name == "account" {
+            assert_eq!(
+                vars["STRIPE_SECRET_ARN"],
+                serde_json::json!({ "Fn::If": ["HasStripeSecret", stripe, { "Ref": "AWS::NoValue" }] })
+            );
+            assert_eq!(reads.len(), 1, "{name}");
+            assert_eq!(
+                reads[0]["Action"],
+                serde_json::json!(["secretsmanager:GetSecretValue"])
+            );
+            let granted_if_given = f["Properties"]["Policies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["Fn::If"][0] == "HasStripeSecret");
+            assert!(granted_if_given, "{name}");
+        } else {
+            assert!(vars.get("STRIPE_SECRET_ARN").is_none(), "{name}");
+            assert!(reads.is_empty(), "{name} never reads Stripe's key");
+        }
+    }
 }
 
 /// The functions that serve the security password (P12): push checks it, account sets it.

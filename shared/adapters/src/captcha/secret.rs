@@ -51,6 +51,8 @@ impl SecretSource {
 /// A Secrets Manager secret holding the key, read once and cached.
 pub struct ManagedSecret {
     secret_id: String,
+    /// What the secret is, for the logs (`captcha secret`, `Stripe secret key`).
+    what: &'static str,
     client: OnceCell<aws_sdk_secretsmanager::Client>,
     value: OnceCell<Arc<SecretString>>,
 }
@@ -59,8 +61,15 @@ impl ManagedSecret {
     /// The secret `secret_id` (ARN or name); the client is built from the process's AWS SDK
     /// configuration on first use.
     pub fn new(secret_id: impl Into<String>) -> ManagedSecret {
+        ManagedSecret::labelled(secret_id, "captcha secret")
+    }
+
+    /// The secret `secret_id`, named `what` in logs and errors (another service's key
+    /// kept the same way, e.g. Stripe's).
+    pub fn labelled(secret_id: impl Into<String>, what: &'static str) -> ManagedSecret {
         ManagedSecret {
             secret_id: secret_id.into(),
+            what,
             client: OnceCell::new(),
             value: OnceCell::new(),
         }
@@ -73,6 +82,7 @@ impl ManagedSecret {
     ) -> ManagedSecret {
         ManagedSecret {
             secret_id: secret_id.into(),
+            what: "captcha secret",
             client: OnceCell::new_with(Some(client)),
             value: OnceCell::new(),
         }
@@ -95,18 +105,19 @@ impl ManagedSecret {
                     .await
                     .map_err(|e| {
                         anyhow::anyhow!(
-                            "reading the captcha secret {}: {}",
+                            "reading the {} {}: {}",
+                            self.what,
                             self.secret_id,
                             aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
                         )
                     })?;
                 let text = answer.secret_string().ok_or_else(|| {
-                    anyhow::anyhow!("the captcha secret {} has no SecretString", self.secret_id)
+                    anyhow::anyhow!("the {} {} has no SecretString", self.what, self.secret_id)
                 })?;
                 let key = key_of(text).ok_or_else(|| {
-                    anyhow::anyhow!("the captcha secret {} holds no key", self.secret_id)
+                    anyhow::anyhow!("the {} {} holds no key", self.what, self.secret_id)
                 })?;
-                tracing::info!(secret = %self.secret_id, "captcha secret read from Secrets Manager");
+                tracing::info!(secret = %self.secret_id, "{} read from Secrets Manager", self.what);
                 Ok(Arc::new(key))
             })
             .await

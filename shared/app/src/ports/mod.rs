@@ -2,6 +2,7 @@
 //! adapters live in `market-adapters`.
 pub mod captcha;
 pub mod clock;
+pub mod instruments;
 pub mod mailer;
 pub mod outbox_feed;
 pub mod partner;

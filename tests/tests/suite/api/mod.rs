@@ -19,6 +19,7 @@ mod on_alipay_gateway;
 mod on_dynamodb;
 mod orders;
 mod partners;
+mod payment_methods;
 mod payments;
 mod payouts;
 mod placements;

@@ -527,3 +527,11 @@ async fn l11_the_seller_converts_once_into_a_listing_checked_like_any_on_dynamod
 async fn l11_racing_conversions_make_one_listing_on_dynamodb() {
     crate::api::legacy::l11_racing_conversions_make_one_listing(&spawn_app_on_dynamo().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_two_accounts_binding_one_card_at_once_on_dynamodb() {
+    crate::api::payment_methods::s3_two_accounts_binding_one_card_at_once(
+        &spawn_app_on_dynamo().await,
+    )
+    .await;
+}

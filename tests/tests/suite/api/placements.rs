@@ -391,3 +391,52 @@ async fn holidays_are_set_per_year_and_refuse_dates_of_another_year() {
         json!(["2027-10-01", "2027-10-02"])
     );
 }
+
+#[tokio::test]
+async fn m4_a_section_by_tld_takes_only_that_tlds_listings() {
+    let app = spawn_app().await;
+    just_after_a_period_start(&app).await;
+    app.trader("alice").await;
+    let cn = long_listing(&app, "alice", "shop.cn", "100.00").await;
+    let zhongguo = long_listing(&app, "alice", "商店.中国", "100.00").await;
+    let com = long_listing(&app, "alice", "shop.com", "100.00").await;
+    for (name, tld) in [("cn-only", "cn"), ("zhongguo", "中国")] {
+        let reply = app
+            .put(
+                &format!("/admin/placements/{name}"),
+                Some("admin"),
+                json!({ "slots": 5, "period_days": 15, "rule": "newest", "tld": tld }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    // A Unicode TLD is kept as domains carry it.
+    let shown = app
+        .put(
+            "/admin/placements/zhongguo",
+            Some("admin"),
+            json!({ "slots": 5, "period_days": 15, "rule": "newest", "tld": "中国" }),
+        )
+        .await;
+    assert_eq!(shown.body["tld"], "xn--fiqs8s", "{shown:?}");
+    assert_eq!(apply(&app, "alice", &cn, "cn-only").await.status, 201);
+    assert_eq!(
+        apply(&app, "alice", &zhongguo, "zhongguo").await.status,
+        201
+    );
+    assert_problem(
+        &apply(&app, "alice", &com, "cn-only").await,
+        422,
+        "NOT_IN_SECTION",
+    );
+    assert_problem(
+        &apply(&app, "alice", &cn, "zhongguo").await,
+        422,
+        "NOT_IN_SECTION",
+    );
+    // A section for every TLD takes them all.
+    section(&app, "all", 5, "newest").await;
+    for id in [&cn, &zhongguo, &com] {
+        assert_eq!(apply(&app, "alice", id, "all").await.status, 201);
+    }
+}
