@@ -13,7 +13,7 @@ use market_tests::requests::{measure, table, Row};
 /// besides the account, the domain and the domain's last order.
 const FIGURES: [(&str, usize); 6] = [
     ("GET /listings/{id}", 1),
-    ("POST /listings", 5),
+    ("POST /listings", 2),
     ("POST /orders, 1 domain", 7),
     ("POST /orders, 50 domains of one seller", 7),
     ("POST /orders, 500 domains of 10 sellers", 22),
