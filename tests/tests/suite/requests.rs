@@ -17,7 +17,7 @@ const FIGURES: [(&str, usize); 6] = [
     ("POST /orders, 1 domain", 5),
     ("POST /orders, 50 domains of one seller", 5),
     ("POST /orders, 500 domains of 10 sellers", 21),
-    ("notification applied (1-domain order, through delivery)", 7),
+    ("notification applied (1-domain order, through delivery)", 5),
 ];
 
 fn check(rows: &[Row]) {
