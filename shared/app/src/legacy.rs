@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::listings::{fee_rate, publish_writes, NewListing};
+use crate::listings::{publish_writes, NewListing};
 use crate::repo::{self, create, legacy_item, load, put, Versioned};
 use crate::retry::{retrying, written};
 use crate::store::{Index, Query};
@@ -172,7 +172,7 @@ pub async fn convert(
             ends_at,
             description: legacy.value.description.clone(),
         };
-        let (listing, mut writes) = publish_writes(app, caller, &new, now).await?;
+        let (listing, mut writes, rate) = publish_writes(app, caller, &new, now).await?;
         let mut converted = legacy.value.clone();
         converted.status = LegacyStatus::Converted;
         converted.listing_id = Some(listing.id.clone());
@@ -180,7 +180,7 @@ pub async fn convert(
         writes.push(put(legacy_item(&converted), Some(&legacy)));
         written(app.transact(writes).await)?;
         tracing::info!(legacy = %id, listing = %listing.id, "legacy listing converted (L11)");
-        Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
+        Ok(ListingView::new(&listing, rate, now))
     })
     .await
 }

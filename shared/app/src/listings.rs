@@ -45,36 +45,48 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResul
     check_description(&new.description)?;
     retrying(|| async {
         let now = app.now();
-        let (listing, writes) = publish_writes(app, seller, &new, now).await?;
+        let (listing, writes, rate) = publish_writes(app, seller, &new, now).await?;
         written(app.transact(writes).await)?;
-        Ok(ListingView::new(&listing, fee_rate(app, now).await?, now))
+        Ok(ListingView::new(&listing, rate, now))
     })
     .await
 }
 
-/// The checks of a new listing (A1, L2, its end time) and, when they pass, the listing
-/// and the writes that publish it (the listing, the domain's trade hold): what `publish`
-/// commits, and what a legacy listing's conversion (L11) commits with its own change.
+/// The checks of a new listing (A1, L2, M1/M2, its end time) and, when they pass, the
+/// listing, the writes that publish it (the listing, the domain's trade hold, the
+/// condition on the seller's standing) and the fee rate in force: what `publish` commits,
+/// and what a legacy listing's conversion (L11) commits with its own change. Everything
+/// it decides on is read in one BatchGetItem (issue 15).
 pub(crate) async fn publish_writes(
     app: &App,
     seller: &AccountId,
     new: &NewListing,
     now: DateTime<Utc>,
-) -> Result<(Listing, Vec<Write>), Attempt> {
+) -> Result<(Listing, Vec<Write>, Decimal), Attempt> {
     let ends_at = new
         .ends_at
         .unwrap_or(now + app.policy.default_listing_duration);
     check_ends_at(ends_at, now)?;
-    let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(seller)).await?;
+    let keys = [
+        repo::account_key(seller),
+        repo::domain_key(&new.domain),
+        repo::standing_key(seller),
+        repo::categories_key(),
+        crate::fees::schedule_key(FeeKind::FixedPrice),
+    ];
+    let found = app.store.get_many(&keys).await?;
+    let item_of = |n: usize| {
+        let (pk, sk) = &keys[n];
+        found.iter().find(|i| &i.pk == pk && &i.sk == sk)
+    };
+    let account: Option<Versioned<Account>> = item_of(0).map(repo::decode).transpose()?;
     check_trader(account.as_ref().map(|a| &a.value))?;
-    let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(&new.domain))
-        .await?
-        .ok_or_else(|| {
-            Problem::new(
-                Code::NotOwner,
-                format!("{} is not in your account", new.domain),
-            )
-        })?;
+    let domain: Versioned<Domain> = item_of(1).map(repo::decode).transpose()?.ok_or_else(|| {
+        Problem::new(
+            Code::NotOwner,
+            format!("{} is not in your account", new.domain),
+        )
+    })?;
     check_free_for_trade(
         app,
         &domain.value,
@@ -109,10 +121,12 @@ pub(crate) async fn publish_writes(
         until: Some(ends_at),
     });
     // M1, M2: not exited, the category's deposit held; conditioned on that standing.
-    let standing = crate::deposits::may_sell(app, seller, [new.domain.tld()]).await?;
+    let standing =
+        crate::deposits::may_sell_as_read(seller, [new.domain.tld()], item_of(2), item_of(3))?;
+    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, item_of(4), now)?;
     let mut writes = vec![create(listing_item(&listing)), standing];
     writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
-    Ok((listing, writes))
+    Ok((listing, writes, rate))
 }
 
 /// Reads a listing of `seller` for a change: others may see it but not change it (403).

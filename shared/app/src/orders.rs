@@ -2,7 +2,6 @@
 //! listings for the payment window; payment, cancellation and expiry.
 use std::collections::{BTreeSet, HashMap};
 
-use super::listings::fee_rate;
 use super::rate_limit::{self, Counted};
 use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
 use super::retry::{retrying, written, Attempt};
@@ -16,6 +15,7 @@ use market_core::error::{Code, DomainRefusal, Problem};
 use market_core::ids::{AccountId, OrderId};
 use market_core::limits::check_cart_size;
 use market_core::listing::{check_orderable, check_trader};
+use market_core::model::FeeKind;
 use market_core::model::{
     Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
     PaymentRef, PaymentStatus, Purchase,
@@ -67,10 +67,6 @@ pub async fn place_with_contact(
     if !app.captcha.verify(CaptchaAction::Order, human).await {
         return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
     }
-    let account: Option<Versioned<Account>> = load(&*app.store, repo::account_key(buyer)).await?;
-    check_trader(account.as_ref().map(|a| &a.value))?;
-    let contact = crate::contacts::choose(app, buyer, contact_id).await?;
-
     let mut rejected = Vec::new();
     let mut names: Vec<DomainName> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -81,9 +77,32 @@ pub async fn place_with_contact(
             Err(problem) => rejected.push(problem.for_domain(raw)),
         }
     }
+    // The buyer's account, the fee schedule and every domain in one batched read (issue 15).
+    let (account_key, fees_key) = (
+        repo::account_key(buyer),
+        crate::fees::schedule_key(FeeKind::FixedPrice),
+    );
+    let mut keys = vec![account_key.clone(), fees_key.clone()];
+    keys.extend(names.iter().map(repo::domain_key));
+    let mut found = app.store.get_many(&keys).await?;
+    let mut take = |key: &(String, String)| {
+        found
+            .iter()
+            .position(|i| i.pk == key.0 && i.sk == key.1)
+            .map(|at| found.swap_remove(at))
+    };
+    let account: Option<Versioned<Account>> =
+        take(&account_key).map(|i| repo::decode(&i)).transpose()?;
+    let schedule = take(&fees_key);
+    check_trader(account.as_ref().map(|a| &a.value))?;
+    let contact = crate::contacts::choose(app, buyer, contact_id).await?;
     let now = app.now();
+    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, schedule.as_ref(), now)?;
     let mut candidates = Vec::new();
-    for (name, outcome) in names.iter().zip(candidates_of(app, buyer, &names).await?) {
+    for (name, outcome) in names
+        .iter()
+        .zip(candidates_from(app, buyer, &names, found).await?)
+    {
         match outcome {
             Ok(c) => candidates.push(c),
             Err(problem) => rejected.push(problem.for_domain(name.ascii())),
@@ -100,6 +119,7 @@ pub async fn place_with_contact(
             buyer,
             group.into_iter().map(|(_, c)| c).collect(),
             contact.as_ref(),
+            rate,
         )
         .await?;
         rejected.extend(refused);
@@ -153,8 +173,19 @@ async fn candidates_of(
     names: &[DomainName],
 ) -> AppResult<Vec<Result<Candidate, Problem>>> {
     let domain_keys: Vec<(String, String)> = names.iter().map(repo::domain_key).collect();
+    let found = app.store.get_many(&domain_keys).await?;
+    candidates_from(app, buyer, names, found).await
+}
+
+/// [`candidates_of`] over the domains as already read (`found`: those that exist).
+async fn candidates_from(
+    app: &App,
+    buyer: &AccountId,
+    names: &[DomainName],
+    found: Vec<crate::store::Item>,
+) -> AppResult<Vec<Result<Candidate, Problem>>> {
     let mut domains: HashMap<String, Versioned<Domain>> = HashMap::new();
-    for item in app.store.get_many(&domain_keys).await? {
+    for item in found {
         domains.insert(item.pk.clone(), repo::decode(&item)?);
     }
     let listing_of = |d: &Versioned<Domain>| match &d.value.trade {
@@ -205,11 +236,11 @@ async fn reserve(
     buyer: &AccountId,
     group: Vec<Candidate>,
     contact: Option<&market_core::model::RegistrantContact>,
+    rate: rust_decimal::Decimal,
 ) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
     let now = app.now();
     let order_id = OrderId::mint(app.ulid());
     let pay_by = now + app.policy.payment_window;
-    let rate = fee_rate(app, now).await?;
     let atomic = group.len() <= ATOMIC_GROUP;
     let mut pending = group;
     let mut held: Vec<Candidate> = Vec::new();

@@ -62,8 +62,24 @@ pub(crate) async fn may_sell<'a>(
         .get_many(&[standing_key.clone(), catalogue_key.clone()])
         .await?;
     let item_of = |key: &(String, String)| found.iter().find(|i| i.pk == key.0 && i.sk == key.1);
-    let read: Option<Versioned<Standing>> = item_of(&standing_key).map(repo::decode).transpose()?;
-    let categories: Vec<market_core::deposit::Category> = item_of(&catalogue_key)
+    may_sell_as_read(
+        seller,
+        tlds,
+        item_of(&standing_key),
+        item_of(&catalogue_key),
+    )
+}
+
+/// [`may_sell`] over the seller's standing and the catalogue as the caller read them (in a
+/// batch of its own: `POST /listings` reads everything it decides on in one request).
+pub(crate) fn may_sell_as_read<'a>(
+    seller: &AccountId,
+    tlds: impl IntoIterator<Item = &'a str>,
+    standing_item: Option<&crate::store::Item>,
+    catalogue_item: Option<&crate::store::Item>,
+) -> AppResult<Write> {
+    let read: Option<Versioned<Standing>> = standing_item.map(repo::decode).transpose()?;
+    let categories: Vec<market_core::deposit::Category> = catalogue_item
         .map(repo::decode::<categories::Catalogue>)
         .transpose()?
         .map(|c| c.value.categories.into_values().collect())

@@ -36,7 +36,7 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
             // O8: money from a credit instrument never buys anything.
             Some(credit) => super::credit::refuse_credit(app, n, &credit_refusal(credit)).await,
             None => match &payment.value.purchase {
-                Purchase::Order(_) => paid_order(app, n).await,
+                Purchase::Order(_) => paid_order(app, n, payment).await,
                 Purchase::Push(push_id) => crate::pushes::paid(app, n, push_id).await,
                 Purchase::TopUp => crate::partners::balance::paid_top_up(app, n).await,
                 Purchase::PartnerOrder(id) => {
@@ -87,8 +87,8 @@ pub(super) async fn failed_attempt_writes(
             return crate::deposits::attempt_failed_writes(app, id, payment, failure, now).await
         }
         Purchase::Order(order_id) => order_id,
-        // L10: a failed top-up changes nothing but its attempt.
-        // L10: the partner order waits for its window's end (one attempt per order).
+        // L10: a failed top-up changes nothing but its attempt; a partner order waits for
+        // its window's end (one attempt per order).
         Purchase::TopUp | Purchase::PartnerOrder(_) => return Ok(vec![]),
     };
     let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
@@ -115,17 +115,31 @@ pub(super) async fn failed_attempt_writes(
 /// `TRADE_SUCCESS`/`TRADE_FINISHED` for an order. In time for an unpaid order → the order is paid and delivered;
 /// otherwise (late, cancelled, expired, already paid) → refunded (E1, S1). A repeat of an
 /// applied success only resumes delivery.
-pub(super) async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied> {
-    let (outcome, order_id, refund) = retrying(|| async {
+pub(super) async fn paid_order(
+    app: &App,
+    n: &Notification,
+    read: Versioned<Payment>,
+) -> AppResult<Applied> {
+    // The payment as the caller read it serves the first try; a try that lost a race reads
+    // it again (issue 15: one request less).
+    let first = std::sync::Mutex::new(Some(read));
+    let (outcome, paid) = retrying(|| async {
         let now = app.now();
-        let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?;
+        let known = first.lock().expect("first read").take();
+        let payment: Versioned<Payment> = match known {
+            Some(payment) => payment,
+            None => load(&*app.store, repo::payment_key(&n.out_trade_no))
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment vanished")))?,
+        };
         match payment.value.status {
             PaymentStatus::Succeeded => {
-                return Ok((Applied::NoChange, payment.value.order_id().cloned(), None))
+                return Ok((
+                    Applied::NoChange,
+                    Paid::Deliver(payment.value.order_id().cloned(), None),
+                ))
             }
-            PaymentStatus::Refunded => return Ok((Applied::NoChange, None, None)),
+            PaymentStatus::Refunded => return Ok((Applied::NoChange, Paid::Nothing)),
             PaymentStatus::Pending | PaymentStatus::Failed => {}
         }
         let order_id = payment
@@ -157,7 +171,15 @@ pub(super) async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied
             writes.push(put(payment_item(&settled), Some(&payment)));
             writes.push(put(order_item(&next), Some(&order)));
             written(app.transact(writes).await)?;
-            Ok((Applied::Paid, Some(order.value.id.clone()), None))
+            // Delivery goes on from the order as just written (its version is the next).
+            let written_order = Versioned {
+                version: order.version + 1,
+                value: next,
+            };
+            Ok((
+                Applied::Paid,
+                Paid::Deliver(Some(order.value.id.clone()), Some(written_order)),
+            ))
         } else {
             settled.status = PaymentStatus::Refunded;
             let journal = ledger::refund(&payment.value, "all", payment.value.amount, now);
@@ -185,15 +207,23 @@ pub(super) async fn paid_order(app: &App, n: &Notification) -> AppResult<Applied
             }
             written(app.transact(writes).await)?;
             tracing::info!(payment = %payment.value.id, "late or unwanted payment refunded");
-            Ok((Applied::Refunded, None, Some(refund)))
+            Ok((Applied::Refunded, Paid::Refund(refund)))
         }
     })
     .await?;
-    if let Some(refund) = refund {
-        send_refund_now(app, &refund.journal_id).await;
-    }
-    if let Some(order_id) = order_id {
-        deliver(app, &order_id).await?;
+    match paid {
+        Paid::Refund(refund) => send_refund_now(app, &refund.journal_id).await,
+        Paid::Deliver(Some(order_id), known) => deliver_from(app, &order_id, known).await?,
+        Paid::Deliver(None, _) | Paid::Nothing => {}
     }
     Ok(outcome)
+}
+
+/// What a paid order's notification leaves to do after its transaction.
+enum Paid {
+    /// Deliver the order (from the order as written, when this try wrote it).
+    Deliver(Option<market_core::ids::OrderId>, Option<Versioned<Order>>),
+    /// Send the refund of a late or unwanted payment.
+    Refund(market_core::model::Refund),
+    Nothing,
 }

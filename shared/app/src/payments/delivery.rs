@@ -51,11 +51,27 @@ pub(super) const DELIVERY_BATCH: usize = 11;
 /// journal (L8) and its pending settlement (S4); or, for a domain that cannot be delivered,
 /// its refund (O9, S1) alone. Then completes the order.
 pub async fn deliver(app: &App, order_id: &OrderId) -> AppResult<()> {
+    deliver_from(app, order_id, None).await
+}
+
+/// [`deliver`] from the order as its caller just wrote it (`known`: its first batch reads
+/// no order; issue 15), else as read.
+pub(crate) async fn deliver_from(
+    app: &App,
+    order_id: &OrderId,
+    known: Option<Versioned<Order>>,
+) -> AppResult<()> {
+    let known = std::sync::Mutex::new(known);
     loop {
         let (done, refunds) = retrying(|| async {
             let now = app.now();
-            let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
-                return Ok((true, vec![]));
+            let given = known.lock().expect("known order").take();
+            let order = match given {
+                Some(order) => order,
+                None => match load::<Order>(&*app.store, repo::order_key(order_id)).await? {
+                    Some(order) => order,
+                    None => return Ok((true, vec![])),
+                },
             };
             if order.value.status != OrderStatus::Paid {
                 return Ok((true, vec![]));
