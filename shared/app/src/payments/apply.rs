@@ -178,7 +178,7 @@ pub(super) async fn paid_order(
             };
             Ok((
                 Applied::Paid,
-                Paid::Deliver(Some(order.value.id.clone()), Some(written_order)),
+                Paid::Deliver(Some(order.value.id.clone()), Some(Box::new(written_order))),
             ))
         } else {
             settled.status = PaymentStatus::Refunded;
@@ -213,7 +213,9 @@ pub(super) async fn paid_order(
     .await?;
     match paid {
         Paid::Refund(refund) => send_refund_now(app, &refund.journal_id).await,
-        Paid::Deliver(Some(order_id), known) => deliver_from(app, &order_id, known).await?,
+        Paid::Deliver(Some(order_id), known) => {
+            deliver_from(app, &order_id, known.map(|order| *order)).await?
+        }
         Paid::Deliver(None, _) | Paid::Nothing => {}
     }
     Ok(outcome)
@@ -222,7 +224,10 @@ pub(super) async fn paid_order(
 /// What a paid order's notification leaves to do after its transaction.
 enum Paid {
     /// Deliver the order (from the order as written, when this try wrote it).
-    Deliver(Option<market_core::ids::OrderId>, Option<Versioned<Order>>),
+    Deliver(
+        Option<market_core::ids::OrderId>,
+        Option<Box<Versioned<Order>>>,
+    ),
     /// Send the refund of a late or unwanted payment.
     Refund(market_core::model::Refund),
     Nothing,
