@@ -1,7 +1,7 @@
 //! L10: the partners' routes. Not behind the JWT authorizer: each request is signed with
 //! the partner's HMAC key (`X-Partner-Id`, `X-Timestamp`, `X-Nonce`, `X-Signature`, see
 //! `market_app::partners::signing`), checked before the body is even parsed.
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -18,7 +18,7 @@ use market_core::partner::Partner;
 use market_web::json::amount;
 use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
-use market_web::{AppState, PathParam, Raw};
+use market_web::{AppState, Raw};
 
 /// Checks the request's signature; the partner it comes from.
 async fn signed_by(app: &AppState, raw: &Raw) -> Result<Partner, ApiError> {
@@ -73,10 +73,12 @@ pub(crate) struct ListingBody {
 )]
 pub(crate) async fn put_listing(
     State(app): State<AppState>,
-    PathParam(domain): PathParam<DomainName>,
+    Path(domain): Path<String>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
+    // The signature first: an unsigned request learns nothing, not even about its path.
     let partner = signed_by(&app, &raw).await?;
+    let domain = DomainName::parse(&domain)?;
     let body: ListingBody = raw.json()?;
     let price = amount(&body.price)?;
     let fed = feed::put_listing(&app, &partner, &domain, price, body.ends_at).await?;
@@ -94,9 +96,16 @@ pub(crate) async fn put_listing(
     operation_id = "partner_delete_listing",
     path = "/partner/listings/{domain}",
     tag = "partners",
-    params(("domain" = String, Path, description = "The domain")),
+    params(
+        ("domain" = String, Path, description = "The domain"),
+        ("X-Partner-Id" = String, Header, description = "The partner's id"),
+        ("X-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of the server's clock"),
+        ("X-Nonce" = String, Header, description = "8-64 of letters, digits, - and _; used once"),
+        ("X-Signature" = String, Header, description = "Lower-case hex HMAC-SHA256 of the canonical request"),
+    ),
     responses(
         (status = 204, description = "Ended"),
+        (status = 400, description = "INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "NOT_FOUND (not this partner's active listing)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
@@ -105,10 +114,11 @@ pub(crate) async fn put_listing(
 )]
 pub(crate) async fn delete_listing(
     State(app): State<AppState>,
-    PathParam(domain): PathParam<DomainName>,
+    Path(domain): Path<String>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
     let partner = signed_by(&app, &raw).await?;
+    let domain = DomainName::parse(&domain)?;
     feed::delete_listing(&app, &partner, &domain).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -128,7 +138,13 @@ pub(crate) struct DeliveryBody {
     operation_id = "partner_confirm_delivery",
     path = "/partner/deliveries/{id}",
     tag = "partners",
-    params(("id" = String, Path, description = "The delivery id (the order id of the webhook)")),
+    params(
+        ("id" = String, Path, description = "The delivery id (the order id of the webhook)"),
+        ("X-Partner-Id" = String, Header, description = "The partner's id"),
+        ("X-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of the server's clock"),
+        ("X-Nonce" = String, Header, description = "8-64 of letters, digits, - and _; used once"),
+        ("X-Signature" = String, Header, description = "Lower-case hex HMAC-SHA256 of the canonical request"),
+    ),
     request_body = DeliveryBody,
     responses(
         (status = 200, description = "The order", body = PartnerOrderView),
@@ -141,10 +157,11 @@ pub(crate) struct DeliveryBody {
 )]
 pub(crate) async fn confirm_delivery(
     State(app): State<AppState>,
-    PathParam(id): PathParam<OrderId>,
+    Path(id): Path<String>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
     let partner = signed_by(&app, &raw).await?;
+    let id = OrderId::parse(&id)?;
     let body: DeliveryBody = raw.json()?;
     let outcome = match body.status.as_str() {
         "delivered" => Outcome::Delivered,

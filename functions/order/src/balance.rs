@@ -21,6 +21,8 @@ use market_web::{AppState, Raw};
     responses(
         (status = 200, description = "The balance", body = BalanceView),
         (status = 401, response = Unauthenticated),
+        (status = 409, description = "IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
 )]
