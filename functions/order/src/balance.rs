@@ -21,8 +21,6 @@ use market_web::{AppState, Raw};
     responses(
         (status = 200, description = "The balance", body = BalanceView),
         (status = 401, response = Unauthenticated),
-        (status = 409, description = "IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
 )]
@@ -53,6 +51,8 @@ pub(crate) struct TopUpBody {
         (status = 201, description = "The payment attempt and the provider's page", body = market_app::views::PaymentView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
+        (status = 409, description = "IDEMPOTENCY_IN_PROGRESS", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
 )]
