@@ -20,6 +20,25 @@ use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
 use market_web::{AppState, Raw};
 
+/// The headers that sign a partner's request (see `market_app::partners::signing`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct PartnerSignature {
+    /// The partner's id.
+    #[param(rename = "X-Partner-Id")]
+    partner_id: String,
+    /// Unix seconds; within 5 minutes of the server's clock.
+    #[param(rename = "X-Timestamp")]
+    timestamp: String,
+    /// 8-64 of letters, digits, - and _; used once.
+    #[param(rename = "X-Nonce")]
+    nonce: String,
+    /// Lower-case hex HMAC-SHA256 of the canonical request.
+    #[param(rename = "X-Signature")]
+    signature: String,
+}
+
 /// Checks the request's signature; the partner it comes from.
 async fn signed_by(app: &AppState, raw: &Raw) -> Result<Partner, ApiError> {
     let header = |name: &str| raw.headers.get(name).and_then(|v| v.to_str().ok());
@@ -56,10 +75,7 @@ pub(crate) struct ListingBody {
     tag = "partners",
     params(
         ("domain" = String, Path, description = "The domain (ASCII or Unicode)"),
-        ("X-Partner-Id" = String, Header, description = "The partner's id"),
-        ("X-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of the server's clock"),
-        ("X-Nonce" = String, Header, description = "8-64 of letters, digits, - and _; used once"),
-        ("X-Signature" = String, Header, description = "Lower-case hex HMAC-SHA256 of the canonical request"),
+        PartnerSignature,
     ),
     request_body = ListingBody,
     responses(
@@ -98,10 +114,7 @@ pub(crate) async fn put_listing(
     tag = "partners",
     params(
         ("domain" = String, Path, description = "The domain"),
-        ("X-Partner-Id" = String, Header, description = "The partner's id"),
-        ("X-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of the server's clock"),
-        ("X-Nonce" = String, Header, description = "8-64 of letters, digits, - and _; used once"),
-        ("X-Signature" = String, Header, description = "Lower-case hex HMAC-SHA256 of the canonical request"),
+        PartnerSignature,
     ),
     responses(
         (status = 204, description = "Ended"),
@@ -140,10 +153,7 @@ pub(crate) struct DeliveryBody {
     tag = "partners",
     params(
         ("id" = String, Path, description = "The delivery id (the order id of the webhook)"),
-        ("X-Partner-Id" = String, Header, description = "The partner's id"),
-        ("X-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of the server's clock"),
-        ("X-Nonce" = String, Header, description = "8-64 of letters, digits, - and _; used once"),
-        ("X-Signature" = String, Header, description = "Lower-case hex HMAC-SHA256 of the canonical request"),
+        PartnerSignature,
     ),
     request_body = DeliveryBody,
     responses(
