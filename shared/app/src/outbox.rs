@@ -408,16 +408,19 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
 pub async fn redrive(app: &App) -> AppResult<usize> {
     let now = app.now();
     let mut redriven = 0;
+    // One pass over the dead letters, page by page: an index that still shows a message
+    // just re-armed (GSIs lag on DynamoDB) is not read again, so this never spins.
+    let mut query = crate::store::Query::index(Index::Gsi1, DEAD_LETTERS);
     loop {
-        let page = app
-            .store
-            .query(crate::store::Query::index(Index::Gsi1, DEAD_LETTERS))
-            .await?;
-        if page.items.is_empty() {
-            return Ok(redriven);
-        }
+        let page = app.store.query(query.clone()).await?;
         for item in &page.items {
-            let read: Versioned<OutboxMessage> = repo::decode(item)?;
+            let read: Versioned<OutboxMessage> = match repo::decode(item) {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::error!(key = %item.pk, error = %e, "a dead letter that cannot be read is left where it is");
+                    continue;
+                }
+            };
             let mut next = read.value.clone();
             next.dead_at = None;
             next.attempts = 0;
@@ -430,9 +433,16 @@ pub async fn redrive(app: &App) -> AppResult<usize> {
                     redriven += 1;
                     app.outbox_feed.committed(std::slice::from_ref(&next.id));
                 }
-                Err(StoreError::Conflict { .. }) => {}
+                // Changed since the index showed it: re-armed or delivered by someone else.
+                Err(StoreError::Conflict { .. }) => {
+                    tracing::info!(outbox = %next.id, "dead letter changed meanwhile; left to its new state")
+                }
                 Err(e) => return Err(e.into()),
             }
+        }
+        match page.next {
+            Some(next) if !page.items.is_empty() => query.after = Some(next),
+            _ => return Ok(redriven),
         }
     }
 }
