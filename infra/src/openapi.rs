@@ -64,7 +64,8 @@ impl utoipa::Modify for BearerJwt {
             market_web::openapi::RateLimitedOrSecurityLocked,
             market_web::openapi::SecurityLocked,
             market_web::openapi::TooLarge,
-            market_web::openapi::Unauthenticated
+            market_web::openapi::Unauthenticated,
+            market_web::openapi::PartnerUnsigned
         ),
         schemas(
             market_web::openapi::ProblemSchema,

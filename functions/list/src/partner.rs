@@ -16,7 +16,7 @@ use market_core::error::{Code, Problem};
 use market_core::ids::OrderId;
 use market_core::partner::Partner;
 use market_web::json::amount;
-use market_web::openapi::{Busy, ProblemSchema as ProblemDoc};
+use market_web::openapi::{Busy, PartnerUnsigned, ProblemSchema as ProblemDoc};
 use market_web::problem::ApiError;
 use market_web::{AppState, Raw};
 
@@ -82,7 +82,7 @@ pub(crate) struct ListingBody {
         (status = 200, description = "Changed", body = market_app::views::ListingView),
         (status = 201, description = "Created", body = market_app::views::ListingView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = PartnerUnsigned),
         (status = 409, description = "PARTNER_LISTING_CONFLICT, ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -119,7 +119,7 @@ pub(crate) async fn put_listing(
     responses(
         (status = 204, description = "Ended"),
         (status = 400, description = "INVALID_DOMAIN", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = PartnerUnsigned),
         (status = 404, description = "NOT_FOUND (not this partner's active listing)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "ORDER_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
@@ -159,7 +159,7 @@ pub(crate) struct DeliveryBody {
     responses(
         (status = 200, description = "The order", body = PartnerOrderView),
         (status = 400, description = "INVALID_REQUEST", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, response = PartnerUnsigned),
         (status = 404, description = "NOT_FOUND (not this partner's delivery)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "DELIVERY_NOT_PENDING", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),

@@ -280,6 +280,25 @@ impl<'r> utoipa::ToResponse<'r> for Unauthenticated {
     }
 }
 
+/// 401 of a partner's route (L10): the request's HMAC signature does not hold, is stale or
+/// is a replay.
+pub struct PartnerUnsigned;
+
+impl<'r> utoipa::ToResponse<'r> for PartnerUnsigned {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "PartnerUnsigned",
+            ResponseBuilder::new()
+                .description(
+                    "PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE, PARTNER_REQUEST_REPLAYED",
+                )
+                .content(PROBLEM_JSON, problem_content())
+                .build()
+                .into(),
+        )
+    }
+}
+
 /// 429 `RATE_LIMITED`.
 pub struct RateLimited;
 
