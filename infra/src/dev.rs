@@ -44,6 +44,8 @@ pub struct DevState {
     pub mailer: Arc<StoreMailer>,
     /// How far the notifier is behind (N1): a sweep waits for it, before and after.
     pub notifier: crate::notifier::Progress,
+    /// Signs the console's dev sign-in tokens (`POST /dev/token`).
+    pub jwt_secret: secrecy::SecretString,
 }
 
 /// How long a dev sweep waits for the notifier to catch up.
@@ -68,8 +70,9 @@ pub fn routes() -> RouteTable {
         (
             "POST",
             "/dev/payments/{out_trade_no}/complete",
-            post(complete_payment),
+            post(complete_payment).get(crate::dev_console::cashier),
         ),
+        ("POST", "/dev/token", post(crate::dev_console::sign_in)),
         ("GET", "/dev/clock", get(clock)),
         ("POST", "/dev/clock/advance", post(advance)),
         ("POST", "/dev/sweep", post(run_sweep)),
@@ -86,6 +89,8 @@ pub fn routes() -> RouteTable {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     complete_payment,
+    crate::dev_console::cashier,
+    crate::dev_console::sign_in,
     clock,
     advance,
     run_sweep,

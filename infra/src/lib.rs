@@ -27,7 +27,9 @@ use market_app::App;
 use market_core::policy::Policy;
 use market_web::auth::{self, AuthMode};
 
+pub mod console;
 pub mod dev;
+pub mod dev_console;
 pub mod notifier;
 pub mod openapi;
 pub mod pump;
@@ -77,6 +79,9 @@ pub struct Settings {
     /// `MARKET_PARTNER_KEYS`: the partners' HMAC keys, a JSON object of partner id → key
     /// (L10; the cloud reads them from Secrets Manager). Never printed.
     pub partner_keys: SecretString,
+    /// `MARKET_CONSOLE_DIR`: the built web console served at `/` (default
+    /// `shared/console/dist`, what `npm run build` writes).
+    pub console_dir: PathBuf,
 }
 
 /// The partner keys of the tests (and of nothing else).
@@ -142,6 +147,9 @@ impl Settings {
             partner_keys: var("MARKET_PARTNER_KEYS")
                 .unwrap_or_else(|| "{}".into())
                 .into(),
+            console_dir: var("MARKET_CONSOLE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(console::default_dir),
         })
     }
 
@@ -160,6 +168,7 @@ impl Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             partner_keys: TEST_PARTNER_KEYS.to_owned().into(),
+            console_dir: console::default_dir(),
         }
     }
 }
@@ -257,8 +266,10 @@ impl Running {
     }
 }
 
-/// Every route of every function, plus the dev routes when enabled.
-pub fn routes(dev: Option<dev::DevState>) -> Router<market_web::AppState> {
+/// Every route of every function, plus the dev routes when enabled, and the web console
+/// from `console_dir` for every GET no route takes.
+pub fn routes(dev: Option<dev::DevState>, console_dir: PathBuf) -> Router<market_web::AppState> {
+    let dev_sign_in = dev.is_some();
     let mut router = Router::new()
         .merge(fn_list::router())
         .merge(fn_order::router())
@@ -273,7 +284,26 @@ pub fn routes(dev: Option<dev::DevState>) -> Router<market_web::AppState> {
     if let Some(dev) = dev {
         router = router.merge(dev::router(dev));
     }
-    router.fallback(market_web::problem::no_route)
+    console::attach(router, console_dir, dev_sign_in)
+}
+
+/// Sets every answer's `Date` header from the marketplace's clock, which `POST
+/// /dev/clock/advance` moves: a client counting down to a `pay_by` or `buyable_at` reads
+/// "now" from the server it asked (hyper adds a `Date` only where none is set).
+async fn date_from_clock(
+    axum::extract::State(app): axum::extract::State<market_web::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let now = app.now();
+    let mut response = next.run(request).await;
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&date) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
 }
 
 /// Starts the marketplace with `settings` and returns once it takes requests.
@@ -370,9 +400,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         registrar: registrar.clone(),
         mailer: mailer.clone(),
         notifier: notified.clone(),
+        jwt_secret: settings.jwt_secret.clone(),
     });
-    let router = routes(dev)
+    let router = routes(dev, settings.console_dir.clone())
         .with_state(app.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            date_from_clock,
+        ))
         .layer(axum::middleware::from_fn(market_web::trace::request_span))
         .layer(auth::layer(AuthMode::hs256(
             settings.jwt_secret.expose_secret(),

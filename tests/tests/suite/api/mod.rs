@@ -1,6 +1,7 @@
 //! End-to-end tests over real HTTP against the marketplace started in-process (zero2prod
 //! style). Rule ids from RULES.md name the tests.
 mod compliance;
+mod console;
 mod contacts;
 mod credit;
 mod deposits;
