@@ -30,6 +30,14 @@ async fn main() -> anyhow::Result<()> {
         CaptchaMode::Siteverify(config) => format!("siteverify at {}", config.verify_url),
     };
     println!("\nDomain marketplace listening on {base}  (store: {store})");
+    if infra::console::is_built(&running.settings.console_dir) {
+        println!("Web console: {base}/  (sign in as alice, bob, carol or ops)");
+    } else {
+        println!(
+            "Web console: not built; to build it: {}",
+            infra::console::BUILD_HINT
+        );
+    }
     println!("Human check (O7, MARKET_CAPTCHA): {captcha}");
     println!("JWT secret (HS256, MARKET_JWT_SECRET): {secret}");
     println!("Demo tokens, valid 30 days:");

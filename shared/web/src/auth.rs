@@ -94,10 +94,11 @@ fn caller_roles(parts: &Parts, claims: &HashMap<String, String>) -> Vec<String> 
             tracing::warn!(why, "roles not read from the bearer token");
             Vec::new()
         }),
-        None => claims
-            .get("roles")
-            .map(|r| roles_from_claim(r))
-            .unwrap_or_default(),
+        None => ROLE_CLAIMS
+            .iter()
+            .filter_map(|name| claims.get(*name))
+            .flat_map(|r| roles_from_claim(r))
+            .collect(),
     }
 }
 
@@ -136,15 +137,23 @@ fn roles_from_token(
             return Err("the token is not the one the authorizer verified");
         }
     }
-    Ok(match &payload["roles"] {
-        serde_json::Value::Array(entries) => entries
-            .iter()
-            .filter_map(|e| e.as_str().map(str::to_owned))
-            .collect(),
-        serde_json::Value::String(one) => vec![one.clone()],
-        _ => Vec::new(),
-    })
+    Ok(ROLE_CLAIMS
+        .iter()
+        .flat_map(|name| match &payload[*name] {
+            serde_json::Value::Array(entries) => entries
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect(),
+            serde_json::Value::String(one) => vec![one.clone()],
+            _ => Vec::new(),
+        })
+        .collect())
 }
+
+/// Where a token names its roles: `roles` (the registrar's identity provider, the local
+/// runner), or `cognito:groups` (the template's default Cognito pool: its group `admin`
+/// makes operators, with no token-changing trigger to run).
+const ROLE_CLAIMS: [&str; 2] = ["roles", "cognito:groups"];
 
 /// The roles as API Gateway renders the claim: a JSON array as JSON; `[a b]` (its rendering
 /// of an array) as the space-separated entries; any other string as one entry. Never split
@@ -325,5 +334,25 @@ mod tests {
             token(serde_json::json!({ "sub": "mallory", "exp": 2100000000, "roles": ["admin"] }));
         assert!(roles_from_token(&format!("Bearer {later}"), &passed).is_err());
         assert!(roles_from_token("Bearer not-a-jwt", &passed).is_err());
+    }
+
+    #[test]
+    fn a_cognito_access_token_names_its_roles_by_its_groups() {
+        let passed = claims(&[("sub", "3f1c"), ("exp", "2000000000")]);
+        let access = token(serde_json::json!({
+            "sub": "3f1c", "exp": 2000000000, "client_id": "console",
+            "cognito:groups": ["admin"], "token_use": "access"
+        }));
+        assert_eq!(
+            roles_from_token(&format!("Bearer {access}"), &passed).unwrap(),
+            vec!["admin"]
+        );
+        // Without the header (event fixtures), the authorizer's rendering of the claim.
+        let parts_claims = claims(&[("sub", "3f1c"), ("cognito:groups", "[admin buyers]")]);
+        let (no_header, ()) = axum::http::Request::new(()).into_parts();
+        assert_eq!(
+            caller_roles(&no_header, &parts_claims),
+            vec!["admin", "buyers"]
+        );
     }
 }

@@ -938,3 +938,127 @@ fn l10_partner_keys_stay_in_secrets_manager_and_only_partner_functions_read_them
         }
     }
 }
+
+#[test]
+fn the_web_console_is_a_private_bucket_read_only_by_its_distribution() {
+    let t = template();
+    let resources = &t["Resources"];
+    let bucket = &resources["ConsoleBucket"]["Properties"];
+    for flag in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(
+            bucket["PublicAccessBlockConfiguration"][flag], true,
+            "{flag}"
+        );
+    }
+    assert!(
+        bucket["WebsiteConfiguration"].is_null(),
+        "no public website endpoint"
+    );
+    // The distribution reads it through origin access control (SigV4), not a public URL.
+    let oac = &resources["ConsoleOriginAccessControl"]["Properties"]["OriginAccessControlConfig"];
+    assert_eq!(oac["OriginAccessControlOriginType"], "s3");
+    assert_eq!(oac["SigningBehavior"], "always");
+    let config = &resources["ConsoleDistribution"]["Properties"]["DistributionConfig"];
+    let origins = config["Origins"].as_array().unwrap();
+    assert_eq!(origins.len(), 1);
+    assert!(origins[0]["OriginAccessControlId"]
+        .to_string()
+        .contains("ConsoleOriginAccessControl"));
+    assert_eq!(origins[0]["S3OriginConfig"]["OriginAccessIdentity"], "");
+    assert_eq!(config["DefaultRootObject"], "index.html");
+    assert_eq!(
+        config["DefaultCacheBehavior"]["ViewerProtocolPolicy"],
+        "redirect-to-https"
+    );
+    // The bucket policy allows exactly one reader: this distribution.
+    let statements = resources["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    let allows: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    assert_eq!(allows.len(), 1, "{allows:?}");
+    assert_eq!(
+        allows[0]["Principal"]["Service"],
+        "cloudfront.amazonaws.com"
+    );
+    assert_eq!(allows[0]["Action"], "s3:GetObject");
+    let source = allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"].to_string();
+    assert!(
+        source.contains("distribution/${ConsoleDistribution}"),
+        "{source}"
+    );
+    // The API lets the console's origin call it and read the server's clock (countdowns).
+    let cors = &resources["MarketApi"]["Properties"]["CorsConfiguration"];
+    assert!(cors["AllowOrigins"]
+        .to_string()
+        .contains("ConsoleDistribution.DomainName"));
+    for header in ["authorization", "content-type", "idempotency-key"] {
+        assert!(
+            cors["AllowHeaders"].to_string().contains(header),
+            "{header}"
+        );
+    }
+    assert!(cors["ExposeHeaders"].to_string().contains("date"));
+}
+
+#[test]
+fn without_an_issuer_the_api_trusts_the_stacks_cognito_pool_and_its_console_client() {
+    let t = template();
+    let resources = &t["Resources"];
+    assert_eq!(t["Parameters"]["JwtIssuer"]["Default"], "");
+    assert_eq!(
+        t["Conditions"]["UseCognito"],
+        serde_json::json!({"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]})
+    );
+    for id in [
+        "ConsoleUserPool",
+        "ConsoleUserPoolClient",
+        "ConsoleUserPoolDomain",
+        "ConsoleOperatorsGroup",
+    ] {
+        assert_eq!(resources[id]["Condition"], "UseCognito", "{id}");
+    }
+    let jwt = &resources["MarketApi"]["Properties"]["Auth"]["Authorizers"]["MarketJwt"]
+        ["JwtConfiguration"];
+    let issuer = jwt["issuer"].to_string();
+    assert!(
+        issuer.contains("UseCognito")
+            && issuer.contains("cognito-idp")
+            && issuer.contains("ConsoleUserPool"),
+        "{issuer}"
+    );
+    assert!(jwt["audience"]
+        .to_string()
+        .contains("ConsoleUserPoolClient"));
+    // A public client (PKCE, no secret), code flow only, back to the console.
+    let client = &resources["ConsoleUserPoolClient"]["Properties"];
+    assert_eq!(client["GenerateSecret"], false);
+    assert_eq!(client["AllowedOAuthFlows"], serde_json::json!(["code"]));
+    assert!(client["CallbackURLs"]
+        .to_string()
+        .contains("ConsoleDistribution.DomainName"));
+    // The operators' group is the `admin` role the operator routes ask for.
+    assert_eq!(
+        resources["ConsoleOperatorsGroup"]["Properties"]["GroupName"],
+        "admin"
+    );
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let deploy = std::fs::read_to_string(root.join("infra/deploy-console.sh")).unwrap();
+    for output in [
+        "ConsoleBucketName",
+        "ConsoleDistributionId",
+        "ApiUrl",
+        "CognitoDomain",
+        "CognitoClientId",
+    ] {
+        assert!(t["Outputs"][output].is_object(), "{output}");
+        assert!(deploy.contains(output), "deploy-console.sh reads {output}");
+    }
+}
