@@ -70,7 +70,12 @@ pub fn routes() -> RouteTable {
         (
             "POST",
             "/dev/payments/{out_trade_no}/complete",
-            post(complete_payment).get(crate::dev_console::cashier),
+            post(complete_payment),
+        ),
+        (
+            "GET",
+            "/dev/payments/{out_trade_no}/complete",
+            get(crate::dev_console::cashier),
         ),
         ("POST", "/dev/token", post(crate::dev_console::sign_in)),
         ("GET", "/dev/clock", get(clock)),

@@ -31,6 +31,7 @@ pub(crate) fn new_attempt(
         expires_at,
         trade_no: None,
         settled_at: None,
+        delivers: Vec::new(),
     }
 }
 

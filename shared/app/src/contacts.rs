@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::repo::{self, contact_item, load, put, Versioned};
 use crate::retry::{retrying, written};
-use crate::store::Query;
+use crate::store::{Expect, Item, Query, Write};
 use crate::views::PageView;
 use crate::{App, AppResult};
 use market_core::error::{Code, Problem};
@@ -119,6 +119,33 @@ pub async fn put_contact(
                 writes.push(put(contact_item(&cleared), Some(other)));
             }
         }
+        // The verified default after this change, copied where an order reads it.
+        let default_after = if default {
+            verified.then(|| details.clone())
+        } else {
+            existing
+                .iter()
+                .filter(|c| c.value.details.id != details.id)
+                .find(|c| c.value.default && c.value.verified)
+                .map(|c| c.value.details.clone())
+        };
+        let pointer_key = repo::default_contact_key(account);
+        let pointer = app.store.get(&pointer_key.0, &pointer_key.1).await?;
+        let expect = pointer
+            .as_ref()
+            .map_or(Expect::Absent, |p| Expect::Version(p.version));
+        match default_after {
+            Some(details) => writes.push(Write::Put(
+                Item::new(pointer_key.0, pointer_key.1, repo::body(&details)),
+                expect,
+            )),
+            None if pointer.is_some() => writes.push(Write::Delete {
+                pk: pointer_key.0,
+                sk: pointer_key.1,
+                expect,
+            }),
+            None => {}
+        }
         written(app.transact(writes).await)?;
         Ok(ContactView::from(&contact))
     })
@@ -145,6 +172,36 @@ pub async fn list(
         items,
         next_cursor: page.next,
     })
+}
+
+/// O9, as an order reads it (issue 15): the key whose item is the contact asked for, or the
+/// account's verified default when none is; read with the order's other keys, then given to
+/// [`chosen`]. A malformed id is refused as an unknown one.
+pub fn key_to_read(account: &AccountId, contact_id: Option<&str>) -> AppResult<(String, String)> {
+    match contact_id {
+        Some(id) if !valid_contact_id(id) => Err(not_verified("no such contact template").into()),
+        Some(id) => Ok(repo::contact_key(account, id)),
+        None => Ok(repo::default_contact_key(account)),
+    }
+}
+
+/// [`choose`] over the item read at [`key_to_read`]'s key.
+pub fn chosen(
+    contact_id: Option<&str>,
+    found: Option<&Item>,
+) -> AppResult<Option<RegistrantContact>> {
+    match (contact_id, found) {
+        (Some(_), None) => Err(not_verified("no such contact template").into()),
+        (Some(_), Some(item)) => {
+            let contact: Versioned<Contact> = repo::decode(item)?;
+            if !contact.value.verified {
+                return Err(not_verified("the contact template is not verified").into());
+            }
+            Ok(Some(contact.value.details))
+        }
+        (None, Some(item)) => Ok(Some(repo::decode::<RegistrantContact>(item)?.value)),
+        (None, None) => Ok(None),
+    }
 }
 
 fn not_verified(detail: &str) -> Problem {
@@ -174,11 +231,10 @@ pub async fn choose(
                 Some(c) => Ok(Some(c.value.details)),
             }
         }
-        None => Ok(all_of(app, account)
-            .await?
-            .into_iter()
-            .find(|c| c.value.default && c.value.verified)
-            .map(|c| c.value.details)),
+        None => {
+            let (pk, sk) = repo::default_contact_key(account);
+            chosen(None, app.store.get(&pk, &sk).await?.as_ref())
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! listings for the payment window; payment, cancellation and expiry.
 use std::collections::{BTreeSet, HashMap};
 
-use super::rate_limit::{self, Counted};
+use super::rate_limit::{self, Counted, InTransaction};
 use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
 use super::retry::{retrying, written, Attempt};
 use super::views::{OrderView, PageView, PaymentView};
@@ -63,10 +63,6 @@ pub async fn place_with_contact(
     contact_id: Option<&str>,
 ) -> AppResult<Placed> {
     check_cart_size(domains.len(), app.policy.max_cart)?;
-    rate_limit::count(app, buyer, Counted::OrderAttempt).await?;
-    if !app.captcha.verify(CaptchaAction::Order, human).await {
-        return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
-    }
     let mut rejected = Vec::new();
     let mut names: Vec<DomainName> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -77,12 +73,18 @@ pub async fn place_with_contact(
             Err(problem) => rejected.push(problem.for_domain(raw)),
         }
     }
-    // The buyer's account, the fee schedule and every domain in one batched read (issue 15).
-    let (account_key, fees_key) = (
+    // The buyer's account, rate counter and registrant contact, the fee schedule and every
+    // domain in one batched read (issue 15).
+    let (account_key, fees_key, counter_key) = (
         repo::account_key(buyer),
         crate::fees::schedule_key(FeeKind::FixedPrice),
+        InTransaction::key(app, buyer, Counted::OrderAttempt),
     );
-    let mut keys = vec![account_key.clone(), fees_key.clone()];
+    let contact_key = crate::contacts::key_to_read(buyer, contact_id);
+    let mut keys = vec![account_key.clone(), fees_key.clone(), counter_key.clone()];
+    if let Ok(key) = &contact_key {
+        keys.push(key.clone());
+    }
     keys.extend(names.iter().map(repo::domain_key));
     let mut found = app.store.get_many(&keys).await?;
     let mut take = |key: &(String, String)| {
@@ -91,11 +93,76 @@ pub async fn place_with_contact(
             .position(|i| i.pk == key.0 && i.sk == key.1)
             .map(|at| found.swap_remove(at))
     };
-    let account: Option<Versioned<Account>> =
-        take(&account_key).map(|i| repo::decode(&i)).transpose()?;
+    // O7: at the limit, refused and not counted; below it, counted by the first order's
+    // transaction, or by itself when the attempt ends without one.
+    let counter = take(&counter_key);
+    let mut attempt = Some(InTransaction::check(
+        app,
+        buyer,
+        Counted::OrderAttempt,
+        counter.as_ref(),
+    )?);
+    let account = take(&account_key);
     let schedule = take(&fees_key);
+    let contact = contact_key.map(|key| take(&key));
+    let placed = place_read(
+        app,
+        buyer,
+        Read {
+            names,
+            rejected,
+            found,
+            account,
+            schedule,
+            contact,
+            contact_id,
+        },
+        human,
+        &mut attempt,
+    )
+    .await;
+    if let Some(attempt) = attempt {
+        attempt.fall_back(app).await?;
+    }
+    placed
+}
+
+/// What `POST /orders` read in its one batched read.
+struct Read<'a> {
+    names: Vec<DomainName>,
+    rejected: Vec<DomainRefusal>,
+    found: Vec<crate::store::Item>,
+    account: Option<crate::store::Item>,
+    schedule: Option<crate::store::Item>,
+    /// The registrant contact's item, or why its id is refused.
+    contact: AppResult<Option<crate::store::Item>>,
+    contact_id: Option<&'a str>,
+}
+
+/// `POST /orders` once read: the human check, A1, O9, the per-domain checks and one
+/// reservation per O2 group. `attempt` is taken by the transaction that counts it.
+async fn place_read(
+    app: &App,
+    buyer: &AccountId,
+    read: Read<'_>,
+    human: &HumanCheck,
+    attempt: &mut Option<InTransaction>,
+) -> AppResult<Placed> {
+    let Read {
+        names,
+        mut rejected,
+        found,
+        account,
+        schedule,
+        contact,
+        contact_id,
+    } = read;
+    if !app.captcha.verify(CaptchaAction::Order, human).await {
+        return Err(Problem::new(Code::CaptchaFailed, "the human check did not pass (O7)").into());
+    }
+    let account: Option<Versioned<Account>> = account.map(|i| repo::decode(&i)).transpose()?;
     check_trader(account.as_ref().map(|a| &a.value))?;
-    let contact = crate::contacts::choose(app, buyer, contact_id).await?;
+    let contact = crate::contacts::chosen(contact_id, contact?.as_ref())?;
     let now = app.now();
     let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, schedule.as_ref(), now)?;
     let mut candidates = Vec::new();
@@ -120,6 +187,7 @@ pub async fn place_with_contact(
             group.into_iter().map(|(_, c)| c).collect(),
             contact.as_ref(),
             rate,
+            attempt,
         )
         .await?;
         rejected.extend(refused);
@@ -198,7 +266,11 @@ async fn candidates_from(
         .map(|id| repo::listing_key(&id))
         .collect();
     let mut listings: HashMap<String, Versioned<Listing>> = HashMap::new();
-    for item in app.store.get_many(&listing_keys).await? {
+    let read = match listing_keys.is_empty() {
+        true => Vec::new(),
+        false => app.store.get_many(&listing_keys).await?,
+    };
+    for item in read {
         listings.insert(item.pk.clone(), repo::decode(&item)?);
     }
     let now = app.now();
@@ -237,11 +309,19 @@ async fn reserve(
     group: Vec<Candidate>,
     contact: Option<&market_core::model::RegistrantContact>,
     rate: rust_decimal::Decimal,
+    attempt: &mut Option<InTransaction>,
 ) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
     let now = app.now();
     let order_id = OrderId::mint(app.ulid());
     let pay_by = now + app.policy.payment_window;
     let atomic = group.len() <= ATOMIC_GROUP;
+    // The attempt is counted in the order's transaction while it has room for the counter
+    // (O7, issue 15); a larger group counts it first, by itself.
+    if !(atomic && group.len() < ATOMIC_GROUP) {
+        if let Some(attempt) = attempt.take() {
+            attempt.fall_back(app).await?;
+        }
+    }
     let mut pending = group;
     let mut held: Vec<Candidate> = Vec::new();
     let mut refused = Vec::new();
@@ -263,16 +343,20 @@ async fn reserve(
             .chunks(chunk_size)
             .map(<[Candidate]>::to_vec)
             .collect();
+        // Each chunk's writes: its listings' holds first (index i is chunk[i]), then, in the
+        // atomic case, the order and the attempt's counter.
+        let counter = attempt.as_ref().map(|a| a.write(app));
         let attempts = chunks.iter().map(|chunk| {
-            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() + 1);
-            if atomic {
-                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by, contact);
-                writes.push(create(order_item(&order)));
-            }
+            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() + 2);
             for c in chunk {
                 let mut claimed = c.listing.value.clone();
                 claimed.hold = Some(hold.clone());
                 writes.push(put(listing_item(&claimed), Some(&c.listing)));
+            }
+            if atomic {
+                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by, contact);
+                writes.push(create(order_item(&order)));
+                writes.extend(counter.clone());
             }
             app.transact(writes)
         });
@@ -281,18 +365,30 @@ async fn reserve(
         let mut lost = Vec::new();
         for (chunk, result) in chunks.into_iter().zip(results) {
             match result {
-                Ok(()) => held.extend(chunk),
+                Ok(()) => {
+                    held.extend(chunk);
+                    if atomic {
+                        // Counted by this transaction.
+                        attempt.take();
+                    }
+                }
                 Err(StoreError::Conflict { failed }) => {
                     // The cancellation reasons name the listings that changed: those are
-                    // re-read and re-checked; the rest go again as they are.
-                    let offset = usize::from(atomic);
+                    // re-read and re-checked; the rest go again as they are. A counter that
+                    // moved (the same buyer ordering at once) is counted the atomic way.
                     let named: BTreeSet<usize> = failed
                         .iter()
-                        .filter(|&&i| i >= offset)
-                        .map(|i| i - offset)
+                        .copied()
+                        .filter(|&i| i < chunk.len())
                         .collect();
+                    let counter_moved = atomic && failed.contains(&(chunk.len() + 1));
+                    if counter_moved {
+                        if let Some(attempt) = attempt.take() {
+                            attempt.fall_back(app).await?;
+                        }
+                    }
                     for (i, c) in chunk.into_iter().enumerate() {
-                        if named.is_empty() || named.contains(&i) {
+                        if (named.is_empty() && !counter_moved) || named.contains(&i) {
                             lost.push(c.domain.name.clone());
                         } else {
                             again.push(c);
@@ -311,6 +407,9 @@ async fn reserve(
             ));
         }
         pending = again;
+        if lost.is_empty() {
+            continue;
+        }
         for (name, outcome) in lost.iter().zip(candidates_of(app, buyer, &lost).await?) {
             match outcome {
                 Ok(c) => pending.push(c),
@@ -457,7 +556,7 @@ pub async fn pay(
                     .value
             }
             None => {
-                let payment = super::attempts::new_attempt(
+                let mut payment = super::attempts::new_attempt(
                     app,
                     Purchase::Order(id.clone()),
                     buyer,
@@ -465,6 +564,7 @@ pub async fn pay(
                     order.value.pay_by,
                     now,
                 );
+                payment.delivers = crate::payments::first_delivery(&order.value);
                 let mut next = order.value.clone();
                 next.status = OrderStatus::Processing;
                 next.payment = Some(PaymentRef {

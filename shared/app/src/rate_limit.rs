@@ -6,6 +6,7 @@
 use chrono::{Duration, Timelike};
 
 use super::repo;
+use super::store::{Expect, Item, Write};
 use super::{App, AppResult};
 use market_core::error::{Code, Problem};
 use market_core::ids::AccountId;
@@ -60,15 +61,78 @@ pub async fn count(app: &App, account: &AccountId, what: Counted) -> AppResult<(
         .await?
     {
         Some(_) => Ok(()),
-        None => Err(Problem::new(
-            Code::RateLimited,
-            format!(
-                "at most {limit} {} attempts a minute; try again in a minute ({})",
-                what.name(),
-                what.rule()
-            ),
-        )
-        .with_retry_after(60 - now.second())
-        .into()),
+        None => Err(refusal(app, what).into()),
     }
+}
+
+/// An attempt counted inside the transaction it leads to (issue 15: the counter read with
+/// the operation's other reads, its `ADD` one action of the operation's transaction, not a
+/// request of its own). The write expects the count that was read, so two attempts at once
+/// cannot both take the last place: the loser's transaction names the counter, and
+/// [`InTransaction::fall_back`] counts it the atomic way.
+#[derive(Debug, Clone)]
+pub struct InTransaction {
+    what: Counted,
+    account: AccountId,
+    key: (String, String),
+    /// The count read (the counter item's version; 0 when absent).
+    read: u64,
+}
+
+impl InTransaction {
+    /// The counter's key, to read with the operation's other keys.
+    pub fn key(app: &App, account: &AccountId, what: Counted) -> (String, String) {
+        repo::rate_key(what.name(), account, app.now())
+    }
+
+    /// Checks the count read (`found`: the counter item, if any) against the limit: at the
+    /// limit, `RATE_LIMITED` and nothing counted, as [`count`] refuses.
+    pub fn check(
+        app: &App,
+        account: &AccountId,
+        what: Counted,
+        found: Option<&Item>,
+    ) -> AppResult<InTransaction> {
+        let read = found.map_or(0, |item| item.version);
+        if read >= u64::from(what.limit(app)) {
+            return Err(refusal(app, what).into());
+        }
+        Ok(InTransaction {
+            what,
+            account: account.clone(),
+            key: Self::key(app, account, what),
+            read,
+        })
+    }
+
+    /// The transaction's action that counts the attempt.
+    pub fn write(&self, app: &App) -> Write {
+        let mut item = Item::new(self.key.0.clone(), self.key.1.clone(), String::new());
+        item.ttl = Some((app.now() + Duration::minutes(2)).timestamp());
+        let expect = match self.read {
+            0 => Expect::Absent,
+            n => Expect::Version(n),
+        };
+        Write::Put(item, expect)
+    }
+
+    /// Counts the attempt by itself (one atomic increment), when it is not counted by a
+    /// transaction: none was made, or the counter moved since it was read.
+    pub async fn fall_back(&self, app: &App) -> AppResult<()> {
+        count(app, &self.account, self.what).await
+    }
+}
+
+fn refusal(app: &App, what: Counted) -> Problem {
+    let now = app.now();
+    Problem::new(
+        Code::RateLimited,
+        format!(
+            "at most {} {} attempts a minute; try again in a minute ({})",
+            what.limit(app),
+            what.name(),
+            what.rule()
+        ),
+    )
+    .with_retry_after(60 - now.second())
 }

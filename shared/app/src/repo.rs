@@ -320,7 +320,8 @@ pub fn audit_partitions(at: DateTime<Utc>) -> Vec<String> {
         .collect()
 }
 
-fn body<T: Serialize>(value: &T) -> String {
+/// An entity as an item's JSON body.
+pub fn body<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("entities serialise")
 }
 
@@ -352,6 +353,12 @@ pub fn contacts_partition(account: &AccountId) -> String {
 }
 pub fn contact_key(account: &AccountId, contact_id: &str) -> (String, String) {
     (contacts_partition(account), contact_id.to_owned())
+}
+/// O9: a copy of the account's verified default template, kept by every change of its
+/// templates, so that an order reads it by key with its other reads (issue 15) instead of
+/// querying the templates.
+pub fn default_contact_key(account: &AccountId) -> (String, String) {
+    (format!("CONTACT_DEFAULT#{account}"), "D".into())
 }
 pub fn contact_item(contact: &market_core::model::Contact) -> Item {
     let (pk, sk) = contact_key(&contact.account, &contact.details.id);

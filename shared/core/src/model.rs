@@ -345,6 +345,18 @@ pub struct Payment {
     pub expires_at: DateTime<Utc>,
     pub trade_no: Option<String>,
     pub settled_at: Option<DateTime<Utc>>,
+    /// An order's first delivery batch, known when its payment starts: the notification
+    /// that pays it reads these listings and domains with the order in one request
+    /// (issue 15). Empty for other purchases and for payments recorded before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivers: Vec<DeliveryKey>,
+}
+
+/// A domain of an order and the listing it is bought from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryKey {
+    pub listing_id: ListingId,
+    pub domain: DomainName,
 }
 
 impl Payment {

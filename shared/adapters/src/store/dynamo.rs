@@ -26,6 +26,37 @@ pub struct DynamoStore {
 type Attrs = HashMap<String, AttributeValue>;
 
 impl DynamoStore {
+    /// One BatchGetItem of at most 100 keys; unprocessed keys are asked for again.
+    async fn get_chunk(&self, chunk: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::with_capacity(chunk.len());
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.iter().map(|(p, s)| key_attrs(p, s)).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(other)?;
+        loop {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|e| sdk(e, "BatchGetItem"))?;
+            for attrs in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                items.push(from_attrs(&attrs)?);
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys.is_empty() => pending = rest,
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// A store over `table`, through an already configured client (built once per process).
     pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
         DynamoStore {
@@ -293,37 +324,10 @@ impl Store for DynamoStore {
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::with_capacity(keys.len());
-        // BatchGetItem takes at most 100 keys; unprocessed keys are asked for again.
-        for chunk in keys.chunks(100) {
-            let mut pending = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|(p, s)| key_attrs(p, s)).collect()))
-                .consistent_read(true)
-                .build()
-                .map_err(other)?;
-            loop {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| sdk(e, "BatchGetItem"))?;
-                for attrs in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    items.push(from_attrs(&attrs)?);
-                }
-                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                    Some(rest) if !rest.keys.is_empty() => pending = rest,
-                    _ => break,
-                }
-            }
-        }
-        Ok(items)
+        // BatchGetItem takes at most 100 keys: the chunks go out at once, one wave of
+        // round trips however many keys (issue 15).
+        let chunks = futures::future::try_join_all(keys.chunks(100).map(|c| self.get_chunk(c)));
+        Ok(chunks.await?.into_iter().flatten().collect())
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use crate::payments::door::audit;
 use crate::ports::payment::{Notification, TradeStatus};
 use crate::repo::{self, journal_writes, load, order_item, payment_item, put, Versioned};
 use crate::retry::{retrying, written};
-use crate::store::Write;
+use crate::store::{Write, MAX_TRANSACTION_WRITES};
 use crate::{App, AppError, AppResult};
 use market_core::funding::{credit_fund, credit_refusal};
 use market_core::ledger::{self};
@@ -126,6 +126,7 @@ pub(super) async fn paid_order(
     let (outcome, paid) = retrying(|| async {
         let now = app.now();
         let known = first.lock().expect("first read").take();
+        let first_try = known.is_some();
         let payment: Versioned<Payment> = match known {
             Some(payment) => payment,
             None => load(&*app.store, repo::payment_key(&n.out_trade_no))
@@ -146,8 +147,24 @@ pub(super) async fn paid_order(
             .value
             .order_id()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("not an order's payment")))?;
-        let order: Versioned<Order> = load(&*app.store, repo::order_key(order_id))
-            .await?
+        // The first try reads the order with the listings and domains of its first delivery
+        // batch, which the payment names (issue 15); a retry reads the order alone.
+        let order_key = repo::order_key(order_id);
+        let mut batch_items = None;
+        let order = if first_try && !payment.value.delivers.is_empty() {
+            let mut keys = vec![order_key.clone()];
+            keys.extend(named_keys(&payment.value.delivers));
+            let mut read = by_pk(app.store.get_many(&keys).await?);
+            let order = read
+                .remove(&order_key.0)
+                .map(|i| repo::decode(&i))
+                .transpose()?;
+            batch_items = Some(read);
+            order
+        } else {
+            load(&*app.store, order_key).await?
+        };
+        let order: Versioned<Order> = order
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment for a missing order")))?;
         let paid_at = n.paid_at.unwrap_or(now).min(now);
         let in_time = order.value.status.is_unpaid() && paid_at < order.value.pay_by;
@@ -169,6 +186,33 @@ pub(super) async fn paid_order(
                 failure: None,
             });
             writes.push(put(payment_item(&settled), Some(&payment)));
+            // The first delivery batch in the payment's own transaction, when it was read
+            // with the order and fits (issue 15: one transaction, not two).
+            let named = batch_items.as_mut().and_then(|items| {
+                Some((first_batch_named(&next, &payment.value.delivers)?, items))
+            });
+            if let Some((batch, items)) = named {
+                let settled_read = Versioned {
+                    version: payment.version + 1,
+                    value: settled.clone(),
+                };
+                let planned =
+                    plan_batch(app, &next, &batch, items, Some(settled_read), now).await?;
+                if writes.len() + 1 + planned.writes.len() <= MAX_TRANSACTION_WRITES {
+                    let mut all = writes;
+                    all.push(put(order_item(&planned.next), Some(&order)));
+                    all.extend(planned.writes);
+                    written(app.transact(all).await)?;
+                    let delivered = Versioned {
+                        version: order.version + 1,
+                        value: planned.next,
+                    };
+                    return Ok((
+                        Applied::Paid,
+                        Paid::Delivered(Box::new(delivered), planned.refunds),
+                    ));
+                }
+            }
             writes.push(put(order_item(&next), Some(&order)));
             written(app.transact(writes).await)?;
             // Delivery goes on from the order as just written (its version is the next).
@@ -216,6 +260,15 @@ pub(super) async fn paid_order(
         Paid::Deliver(Some(order_id), known) => {
             deliver_from(app, &order_id, known.map(|order| *order)).await?
         }
+        Paid::Delivered(order, refunds) => {
+            for refund in refunds {
+                send_refund_now(app, &refund.journal_id).await;
+            }
+            if order.value.status != OrderStatus::Completed {
+                let id = order.value.id.clone();
+                deliver_from(app, &id, Some(*order)).await?;
+            }
+        }
         Paid::Deliver(None, _) | Paid::Nothing => {}
     }
     Ok(outcome)
@@ -228,6 +281,9 @@ enum Paid {
         Option<market_core::ids::OrderId>,
         Option<Box<Versioned<Order>>>,
     ),
+    /// Paid with its first delivery batch: the order as written, the refunds to send; the
+    /// rest of the order is delivered next.
+    Delivered(Box<Versioned<Order>>, Vec<market_core::model::Refund>),
     /// Send the refund of a late or unwanted payment.
     Refund(market_core::model::Refund),
     Nothing,

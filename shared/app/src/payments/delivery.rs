@@ -6,15 +6,17 @@ use crate::repo::{
     self, create, journal_writes, listing_item, load, order_item, put, settlement_item, Versioned,
 };
 use crate::retry::{retrying, written};
-use crate::store::Item;
+use crate::store::{Item, Write};
 use crate::{App, AppError, AppResult};
 use market_core::delivery::{check_deliverable, Undeliverable};
 use market_core::ids::{AccountId, OrderId};
 use market_core::ledger::{self};
 use market_core::model::{
-    Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment, PendingSettlement,
+    DeliveryKey, Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment,
+    PendingSettlement,
 };
 use market_core::order::all_items_settled;
+use std::collections::HashMap;
 
 use super::*;
 
@@ -76,118 +78,20 @@ pub(crate) async fn deliver_from(
             if order.value.status != OrderStatus::Paid {
                 return Ok((true, vec![]));
             }
-            let mut next = order.value.clone();
-            next.updated_at = now;
-            let batch: Vec<usize> = next
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(_, i)| i.status == ItemStatus::Pending)
-                .map(|(n, _)| n)
-                .take(DELIVERY_BATCH)
-                .collect();
-            let mut writes = Vec::new();
-            let mut refunds = Vec::new();
-            if !batch.is_empty() {
-                let keys: Vec<(String, String)> = batch
-                    .iter()
-                    .flat_map(|&n| [repo::listing_key(&next.items[n].listing_id), repo::domain_key(&next.items[n].domain)])
-                    .collect();
-                let mut found: std::collections::HashMap<String, Item> =
-                    app.store.get_many(&keys).await?.into_iter().map(|i| (i.pk.clone(), i)).collect();
-                let mut payment: Option<Versioned<Payment>> = None;
-                for &n in &batch {
-                    let item = next.items[n].clone();
-                    let listing: Option<Versioned<Listing>> =
-                        found.remove(&repo::listing_key(&item.listing_id).0).map(|i| repo::decode(&i)).transpose()?;
-                    let domain: Option<Versioned<Domain>> =
-                        found.remove(&repo::domain_key(&item.domain).0).map(|i| repo::decode(&i)).transpose()?;
-                    let why_not = undeliverable(
-                        &order.value,
-                        listing.as_ref().map(|l| &l.value),
-                        domain.as_ref().map(|d| &d.value),
-                        &item.seller,
-                        now,
-                    );
-                    match (why_not, listing, domain) {
-                        (None, Some(listing), Some(domain)) => {
-                            next.items[n].status = ItemStatus::Completed;
-                            let mut sold = listing.value.clone();
-                            sold.status = ListingStatus::Sold;
-                            sold.sold_to = Some(order.value.buyer.clone());
-                            sold.hold = None;
-                            sold.updated_at = now;
-                            let mut moved = domain.value.clone();
-                            moved.owner = order.value.buyer.clone(); // A3: the expiry time is kept
-                            moved.trade = None;
-                            let settles_at = now + app.policy.settlement_period;
-                            let journal = ledger::sale(&order.value, &item, now, settles_at);
-                            let pending = PendingSettlement {
-                                sale_journal_id: journal.id.clone(),
-                                seller: item.seller.clone(),
-                                due_at: settles_at,
-                                settled: false,
-                                cancelled: false,
-                            };
-                            writes.push(put(listing_item(&sold), Some(&listing)));
-                            writes.extend(crate::outbox::domain_writes(
-                                app,
-                                &moved,
-                                Some(&domain),
-                            ));
-                            // O9: the registrant change with the buyer's chosen contact.
-                            writes.push(crate::outbox::registrant_changed(
-                                app,
-                                &moved,
-                                &domain.value.owner,
-                                order.value.contact.as_ref(),
-                                false,
-                            ));
-                            writes.extend(journal_writes(&journal));
-                            writes.push(create(settlement_item(&pending)));
-                        }
-                        (why_not, listing, _) => {
-                            let why_not = why_not.unwrap_or("undeliverable");
-                            next.items[n].status = ItemStatus::Failed;
-                            next.items[n].failure = Some(why_not.to_owned());
-                            next.items[n].refund = Some(item.price);
-                            if payment.is_none() {
-                                let id = order.value.payment.as_ref().map(|p| p.payment_id.clone());
-                                payment = match id {
-                                    Some(id) => load::<Payment>(&*app.store, repo::payment_key(id.as_str())).await?,
-                                    None => None,
-                                };
-                            }
-                            let payment = payment.as_ref().ok_or_else(|| {
-                                AppError::Internal(anyhow::anyhow!("paid order {order_id} without its payment"))
-                            })?;
-                            let journal = ledger::refund(&payment.value, item.domain.ascii(), item.price, now);
-                            let (record, refund_write) = refund_for(&journal, &payment.value, why_not, now, app.ulid());
-                            writes.extend(journal_writes(&journal));
-                            writes.push(refund_write);
-                            refunds.push(record);
-                            let ours = |l: &Versioned<Listing>| {
-                                l.value.hold.as_ref().is_some_and(|h| h.order_id == order.value.id)
-                            };
-                            if let Some(listing) = listing.filter(ours) {
-                                let mut freed = listing.value.clone();
-                                freed.hold = None;
-                                writes.push(put(listing_item(&freed), Some(&listing)));
-                            }
-                            tracing::info!(order = %order_id, domain = %item.domain, "domain undeliverable; refunded");
-                        }
-                    }
-                }
-            }
-            if all_items_settled(&next) {
-                next.status = OrderStatus::Completed;
-                next.completed_at = Some(now);
-                // N1: the buyer and each seller are told what was delivered and what not.
-                writes.extend(crate::notifications::order_outcome(app, &next));
-            }
-            writes.insert(0, put(order_item(&next), Some(&order)));
+            let batch = batch_of(&order.value, DELIVERY_BATCH);
+            let keys = batch_keys(&order.value, &batch);
+            let mut found = match keys.is_empty() {
+                true => HashMap::new(),
+                false => by_pk(app.store.get_many(&keys).await?),
+            };
+            let planned = plan_batch(app, &order.value, &batch, &mut found, None, now).await?;
+            let mut writes = planned.writes;
+            writes.insert(0, put(order_item(&planned.next), Some(&order)));
             written(app.transact(writes).await)?;
-            Ok((next.status == OrderStatus::Completed, refunds))
+            Ok((
+                planned.next.status == OrderStatus::Completed,
+                planned.refunds,
+            ))
         })
         .await?;
         for refund in refunds {
@@ -197,4 +101,199 @@ pub(crate) async fn deliver_from(
             return Ok(());
         }
     }
+}
+
+/// The pending items of `order` its next delivery batch takes, at most `max`.
+fn batch_of(order: &Order, max: usize) -> Vec<usize> {
+    order
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.status == ItemStatus::Pending)
+        .map(|(n, _)| n)
+        .take(max)
+        .collect()
+}
+
+/// The listing and domain keys a batch reads.
+fn batch_keys(order: &Order, batch: &[usize]) -> Vec<(String, String)> {
+    batch
+        .iter()
+        .flat_map(|&n| {
+            [
+                repo::listing_key(&order.items[n].listing_id),
+                repo::domain_key(&order.items[n].domain),
+            ]
+        })
+        .collect()
+}
+
+/// Items by partition key (listings and domains are alone in theirs).
+pub(crate) fn by_pk(items: Vec<Item>) -> HashMap<String, Item> {
+    items.into_iter().map(|i| (i.pk.clone(), i)).collect()
+}
+
+/// The first delivery batch of an order whose payment starts: what its payment records
+/// (`Payment::delivers`), so the notification paying it reads them with the order and
+/// delivers them in the payment's own transaction (issue 15). One domain fewer than a
+/// delivery batch: that transaction also records the payment (dedupe records, journal).
+pub(crate) fn first_delivery(order: &Order) -> Vec<DeliveryKey> {
+    batch_of(order, DELIVERY_BATCH - 1)
+        .into_iter()
+        .map(|n| DeliveryKey {
+            listing_id: order.items[n].listing_id.clone(),
+            domain: order.items[n].domain.clone(),
+        })
+        .collect()
+}
+
+/// A paid order's first batch as its payment named it (item indexes), if the order's
+/// pending items still begin with those domains.
+pub(crate) fn first_batch_named(order: &Order, named: &[DeliveryKey]) -> Option<Vec<usize>> {
+    let batch = batch_of(order, named.len());
+    let same = batch.len() == named.len()
+        && batch.iter().zip(named).all(|(&n, key)| {
+            order.items[n].listing_id == key.listing_id && order.items[n].domain == key.domain
+        });
+    same.then_some(batch)
+}
+
+/// The keys a payment's first batch reads (before its order is read).
+pub(crate) fn named_keys(named: &[DeliveryKey]) -> Vec<(String, String)> {
+    named
+        .iter()
+        .flat_map(|k| {
+            [
+                repo::listing_key(&k.listing_id),
+                repo::domain_key(&k.domain),
+            ]
+        })
+        .collect()
+}
+
+/// One delivery batch, planned: the order after it, every write besides the order's own,
+/// and the refunds to send once they are written.
+pub(crate) struct Planned {
+    pub next: Order,
+    pub writes: Vec<Write>,
+    pub refunds: Vec<market_core::model::Refund>,
+}
+
+/// Plans delivering the items `batch` of the paid `order` from `found` (the batch's
+/// listing and domain items by partition key; one missing does not exist): each domain
+/// delivered (ownership, listing sold, sale journal, settlement, registrant change) or
+/// refunded alone; the order completed once every item is settled (N1: its outcome told).
+/// `payment` is the order's payment when the caller has it (a refund needs it).
+pub(crate) async fn plan_batch(
+    app: &App,
+    order: &Order,
+    batch: &[usize],
+    found: &mut HashMap<String, Item>,
+    mut payment: Option<Versioned<Payment>>,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    let order_id = &order.id;
+    let mut next = order.clone();
+    next.updated_at = now;
+    let mut writes = Vec::new();
+    let mut refunds = Vec::new();
+    for &n in batch {
+        let item = next.items[n].clone();
+        let listing: Option<Versioned<Listing>> = found
+            .remove(&repo::listing_key(&item.listing_id).0)
+            .map(|i| repo::decode(&i))
+            .transpose()?;
+        let domain: Option<Versioned<Domain>> = found
+            .remove(&repo::domain_key(&item.domain).0)
+            .map(|i| repo::decode(&i))
+            .transpose()?;
+        let why_not = undeliverable(
+            order,
+            listing.as_ref().map(|l| &l.value),
+            domain.as_ref().map(|d| &d.value),
+            &item.seller,
+            now,
+        );
+        match (why_not, listing, domain) {
+            (None, Some(listing), Some(domain)) => {
+                next.items[n].status = ItemStatus::Completed;
+                let mut sold = listing.value.clone();
+                sold.status = ListingStatus::Sold;
+                sold.sold_to = Some(order.buyer.clone());
+                sold.hold = None;
+                sold.updated_at = now;
+                let mut moved = domain.value.clone();
+                moved.owner = order.buyer.clone(); // A3: the expiry time is kept
+                moved.trade = None;
+                let settles_at = now + app.policy.settlement_period;
+                let journal = ledger::sale(order, &item, now, settles_at);
+                let pending = PendingSettlement {
+                    sale_journal_id: journal.id.clone(),
+                    seller: item.seller.clone(),
+                    due_at: settles_at,
+                    settled: false,
+                    cancelled: false,
+                };
+                writes.push(put(listing_item(&sold), Some(&listing)));
+                writes.extend(crate::outbox::domain_writes(app, &moved, Some(&domain)));
+                // O9: the registrant change with the buyer's chosen contact.
+                writes.push(crate::outbox::registrant_changed(
+                    app,
+                    &moved,
+                    &domain.value.owner,
+                    order.contact.as_ref(),
+                    false,
+                ));
+                writes.extend(journal_writes(&journal));
+                writes.push(create(settlement_item(&pending)));
+            }
+            (why_not, listing, _) => {
+                let why_not = why_not.unwrap_or("undeliverable");
+                next.items[n].status = ItemStatus::Failed;
+                next.items[n].failure = Some(why_not.to_owned());
+                next.items[n].refund = Some(item.price);
+                if payment.is_none() {
+                    let id = order.payment.as_ref().map(|p| p.payment_id.clone());
+                    payment = match id {
+                        Some(id) => {
+                            load::<Payment>(&*app.store, repo::payment_key(id.as_str())).await?
+                        }
+                        None => None,
+                    };
+                }
+                let payment = payment.as_ref().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("paid order {order_id} without its payment"))
+                })?;
+                let journal = ledger::refund(&payment.value, item.domain.ascii(), item.price, now);
+                let (record, refund_write) =
+                    refund_for(&journal, &payment.value, why_not, now, app.ulid());
+                writes.extend(journal_writes(&journal));
+                writes.push(refund_write);
+                refunds.push(record);
+                let ours = |l: &Versioned<Listing>| {
+                    l.value
+                        .hold
+                        .as_ref()
+                        .is_some_and(|h| h.order_id == order.id)
+                };
+                if let Some(listing) = listing.filter(ours) {
+                    let mut freed = listing.value.clone();
+                    freed.hold = None;
+                    writes.push(put(listing_item(&freed), Some(&listing)));
+                }
+                tracing::info!(order = %order_id, domain = %item.domain, "domain undeliverable; refunded");
+            }
+        }
+    }
+    if all_items_settled(&next) {
+        next.status = OrderStatus::Completed;
+        next.completed_at = Some(now);
+        // N1: the buyer and each seller are told what was delivered and what not.
+        writes.extend(crate::notifications::order_outcome(app, &next));
+    }
+    Ok(Planned {
+        next,
+        writes,
+        refunds,
+    })
 }
