@@ -1,8 +1,11 @@
 // Server time (E1): every deadline is the server's. The server's clock may be advanced in
 // development, so "now" is the `Date` header of the last response plus the time elapsed
 // since it arrived (monotonic), never the browser's wall clock.
-let anchorServerMs: number | null = null;
-let anchorLocalMs = 0;
+// The header has whole seconds: one response says the server clock was in [D, D+1s) when it
+// arrived. The offset (server - local) is kept as an interval, narrowed by every response
+// that agrees with it and reset by one that does not (the dev clock was advanced).
+let lo: number | null = null;
+let hi = 0;
 
 const monotonic = (): number =>
   typeof performance !== 'undefined' ? performance.now() : Date.now();
@@ -11,13 +14,20 @@ export function syncServerClock(dateHeader: string | null, localMs = monotonic()
   if (!dateHeader) return;
   const ms = Date.parse(dateHeader);
   if (Number.isNaN(ms)) return;
-  anchorServerMs = ms;
-  anchorLocalMs = localMs;
+  const l = ms - localMs;
+  const u = ms + 1000 - localMs;
+  if (lo === null || u <= lo || l >= hi) {
+    lo = l;
+    hi = u;
+  } else {
+    lo = Math.max(lo, l);
+    hi = Math.min(hi, u);
+  }
 }
 
 export function serverNow(localMs = monotonic()): number {
-  if (anchorServerMs === null) return Date.now();
-  return anchorServerMs + (localMs - anchorLocalMs);
+  if (lo === null) return Date.now();
+  return localMs + (lo + hi) / 2;
 }
 
 /** Milliseconds left until `deadline` (RFC 3339) by the server's clock; never negative. */
@@ -27,7 +37,7 @@ export function remainingMs(deadline: string, now = serverNow()): number {
 
 /** "9:58", or "1:02:03" past an hour, or "2d 03:04:05" past a day. */
 export function formatRemaining(ms: number): string {
-  const total = Math.ceil(ms / 1000);
+  const total = Math.round(ms / 1000);
   const d = Math.floor(total / 86400);
   const h = Math.floor((total % 86400) / 3600);
   const m = Math.floor((total % 3600) / 60);
@@ -39,6 +49,6 @@ export function formatRemaining(ms: number): string {
 }
 
 export function _resetClockForTests(): void {
-  anchorServerMs = null;
-  anchorLocalMs = 0;
+  lo = null;
+  hi = 0;
 }
