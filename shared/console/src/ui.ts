@@ -125,7 +125,8 @@ export function when(iso: string | null | undefined): string {
 }
 
 export function money(v: string | null | undefined): string {
-  return v == null ? '—' : `¥${v}`;
+  if (v == null) return '—';
+  return v.startsWith('-') ? `−¥${v.slice(1)}` : `¥${v}`;
 }
 
 export function field(label: string, input: HTMLElement, hint?: string): HTMLElement {

@@ -10,7 +10,7 @@ function result(out: HTMLElement, data: unknown): void {
   const rows = data && typeof data === 'object'
     ? Object.entries(data as Record<string, unknown>).map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'object' ? JSON.stringify(v) : String(v))])
     : [h('dd', null, String(data))];
-  clear(out, h('div', { class: 'success', role: 'status' }, h('p', null, t('done')), h('dl', { class: 'facts' }, rows)));
+  clear(out, h('div', { class: 'success', role: 'status' }, h('p', null, t('done')), h('dl', { class: 'kv' }, rows)));
 }
 
 function form(title: string, fields: HTMLElement[], submitLabel: string, action: (out: HTMLElement) => Promise<unknown>, id: string): HTMLElement {

@@ -125,7 +125,7 @@ export function proceedsPage(root: HTMLElement): void {
       return h('dl', { class: 'facts balances', id: 'balances' },
         h('dt', null, t('available')), h('dd', { 'data-balance': 'available' }, money(bal.available)),
         h('dt', null, t('frozen')), h('dd', { 'data-balance': 'frozen' }, money(led.balances.frozen ?? '0.00')),
-        led.balances.paying_out ? [h('dt', null, t('payingOut')), h('dd', null, money(led.balances.paying_out))] : null,
+        led.balances.paying_out && led.balances.paying_out !== '0.00' ? [h('dt', null, t('payingOut')), h('dd', null, money(led.balances.paying_out))] : null,
       );
     });
     void load(payouts, async () => {
@@ -144,7 +144,7 @@ export function proceedsPage(root: HTMLElement): void {
           h('span', null, when(s('at') || s('created_at'))),
           h('span', null, tOr(`ledger_${s('kind')}`, s('kind'))),
           h('span', { class: 'price' }, money(s('amount'))),
-          s('order_id') ? h('a', { href: `#/order/${encodeURIComponent(s('order_id'))}`, class: 'muted small' }, s('order_id')) : null,
+          s('order_id') ? h('span', { class: 'muted small' }, s('order_id')) : null,
           s('push_id') ? h('span', { class: 'muted small' }, s('push_id')) : null);
       }));
     });
