@@ -173,8 +173,16 @@ test('a. bob finds example.com, orders it through its payment group, pays in the
   await placed.waitFor();
   assert.match(await placed.locator('.countdown').innerText(), /^(10:00|9:\d\d)$/);
 
+  // The unpaid orders (O4), each with its countdown.
+  await page.getByRole('link', { name: 'Orders' }).click();
+  const unpaid = page.locator('.order').first();
+  await unpaid.waitFor();
+  assert.match(await unpaid.innerText(), /example\.com/);
+  assert.match(await unpaid.locator('.countdown').innerText(), /^(10:00|9:\d\d)$/);
+  await shot(page, 'orders');
+
   // The order with its countdown from the server's pay_by.
-  await placed.getByRole('link', { name: /^Order / }).click();
+  await unpaid.getByRole('link', { name: 'Details' }).click();
   await page.locator('#order-status').waitFor();
   await settle(page);
   const left = await page.locator('.countdown').first().innerText();
@@ -232,6 +240,17 @@ test('b. alice lists shop.cn and sees the cool-down countdown', async () => {
   await until('the countdown to tick', async () => (await cd.innerText()) !== first, { tries: 10, every: 400 });
   assert.match(await page.locator('.listing-detail').innerText(), /cannot be ordered for 3 minutes/);
   await shot(page, 'listing-cooling');
+
+  // A change of price restarts the cool-down (L4).
+  await go(page, '#/seller');
+  const mine = page.locator('.listing-row[data-domain="shop.cn"]');
+  await mine.getByRole('button', { name: 'Edit' }).click();
+  await page.getByLabel('Price').fill('999.00');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  const changed = page.locator('#listing-published');
+  await changed.waitFor();
+  assert.match(await changed.innerText(), /shop\.cn changed: ¥999\.00/);
+  assert.match(await changed.locator('.countdown').innerText(), /^(3:00|2:\d\d)$/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

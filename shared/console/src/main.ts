@@ -60,7 +60,7 @@ function renderHeader(): void {
       h(
         'div',
         { class: 'right' },
-        h('button', { type: 'button', id: 'lang-toggle', class: 'ghost', lang: lang() === 'en' ? 'zh-CN' : 'en', onclick: () => setLang(lang() === 'en' ? 'zh' : 'en'), 'aria-label': t('switchLangLabel') }, lang() === 'en' ? '中文' : 'English'),
+        h('button', { type: 'button', id: 'lang-toggle', class: 'ghost', lang: lang() === 'en' ? 'zh-CN' : 'en', onclick: () => setLang(lang() === 'en' ? 'zh' : 'en'), 'aria-label': `${lang() === 'en' ? '中文' : 'English'} — ${t('switchLangLabel')}` }, lang() === 'en' ? '中文' : 'English'),
         who
           ? [h('span', { class: 'who', 'data-account': who }, who), h('button', { type: 'button', class: 'ghost', id: 'sign-out', onclick: signOut }, t('signOut'))]
           : h('a', { href: '#/signin', class: 'nav-link', id: 'sign-in-link' }, t('signIn')),
