@@ -98,8 +98,9 @@ async function shot(page, name) {
 
 /** Polls `check` (which may nudge the server) until it is true. */
 async function until(what, check, { tries = 40, every = 500 } = {}) {
+  const t0 = Date.now();
   for (let i = 0; i < tries; i++) {
-    if (await check(i)) return;
+    if (await check(i)) { if (process.env.DEBUG_UNTIL) console.error(`# ${what}: ${i + 1} tries, ${Date.now() - t0} ms`); return; }
     await new Promise((r) => setTimeout(r, every));
   }
   assert.fail(`timed out waiting for ${what}`);
@@ -196,7 +197,7 @@ test('a. bob finds example.com, orders it through its payment group, pays in the
   await page.locator('#order-status').waitFor();
   await until('the order to complete', async (i) => {
     if (i % 4 === 3) await api('POST', '/dev/sweep');
-    const s = await page.locator('#order-status').innerText().catch(() => '');
+    const s = await page.locator('#order-status').innerText({ timeout: 2000 }).catch(() => '');
     if (/completed/.test(s)) return true;
     const refresh = page.getByRole('button', { name: 'Refresh status' });
     if (await refresh.isVisible().catch(() => false) && await refresh.isEnabled().catch(() => false)) await refresh.click().catch(() => {});
@@ -308,7 +309,8 @@ test('c. alice pushes a domain to bob; bob accepts, pays in the sandbox; the pus
   await until('the push to be accepted', async () => {
     const st = await card.getAttribute('data-status');
     if (st === 'accepted') return true;
-    const problem = await card.locator('.problem').innerText().catch(() => '');
+    const shown = card.locator('.problem');
+    const problem = (await shown.count()) ? await shown.innerText() : '';
     if (/security password is required/.test(problem)) needPw = true;
     return false;
   }, { tries: 30, every: 300 });

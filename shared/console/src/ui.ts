@@ -72,13 +72,15 @@ export function problem(e: unknown): HTMLElement {
   if (!(e instanceof ApiError)) {
     return h('div', { class: 'problem', role: 'alert' }, h('p', null, codeMessage('UNKNOWN')), h('p', { class: 'muted' }, String(e)));
   }
+  // A one-domain refusal repeats the whole answer's code: say it once, naming the domain.
+  const single = e.errors.length === 1 && e.errors[0].code === e.code ? e.errors[0] : null;
   return h(
     'div',
     { class: 'problem', role: 'alert', 'data-code': e.code },
-    h('p', null, h('strong', null, codeMessage(e.code))),
+    h('p', null, single?.domain ? h('strong', null, single.domain, ': ') : null, h('strong', null, codeMessage(e.code))),
     e.buyable_at ? h('p', null, t('opensAt'), ' ', when(e.buyable_at), ' (', countdown(e.buyable_at), ')') : null,
     e.code === 'UNAUTHENTICATED' ? h('p', null, h('a', { href: '#/signin' }, t('signIn'))) : null,
-    e.errors.length ? refusals(e.errors) : null,
+    e.errors.length && !single ? refusals(e.errors) : null,
     h('p', { class: 'muted small' }, `${e.code}${e.detail ? ' — ' + e.detail : ''}`),
   );
 }
