@@ -72,7 +72,9 @@ async function signIn(page, account) {
 }
 
 async function go(page, hash) {
-  await page.evaluate((h) => { location.hash = h; }, hash);
+  const same = await page.evaluate((h) => location.hash === h, hash);
+  if (same) await page.reload(); // the same hash is no navigation: load the page afresh
+  else await page.evaluate((h) => { location.hash = h; }, hash);
   await page.locator(`.page[data-page="${hash.split('/')[1]}"]`).waitFor();
   await settle(page);
 }
@@ -124,6 +126,34 @@ async function seedDomain(domain, owner = 'alice') {
 
 async function passCaptcha(scope) {
   await scope.getByLabel('I am human').check();
+}
+
+const BOB_SECURITY_PASSWORD = 'bob-secret-123';
+
+/**
+ * Accepts the push shown in `card` with the human check; when the account has a security
+ * password (P12) the console says it is required, and it is typed in and sent again.
+ * Returns whether the password was asked for.
+ */
+async function acceptPush(card, password) {
+  let asked = false;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    await passCaptcha(card);
+    await card.getByRole('button', { name: 'Accept' }).click();
+    let outcome = '';
+    await until('the accept to be answered', async () => {
+      if ((await card.getAttribute('data-status')) === 'accepted') outcome = 'accepted';
+      const shown = card.locator('.problem');
+      if (!outcome && (await shown.count())) outcome = (await shown.getAttribute('data-code')) ?? 'problem';
+      return outcome !== '';
+    }, { tries: 40, every: 250 });
+    if (outcome === 'accepted') return asked;
+    assert.equal(outcome, 'SECURITY_PASSWORD_REQUIRED', `accept refused: ${outcome}`);
+    assert.match(await card.locator('.problem').innerText(), /security password is required/);
+    asked = true;
+    await card.getByLabel('Security password').fill(password);
+  }
+  assert.fail('the push was not accepted');
 }
 
 /** Pays in the sandbox cashier the page was sent to, and waits to be back in the console. */
@@ -292,9 +322,16 @@ test('c. alice pushes a domain to bob; bob accepts, pays in the sandbox; the pus
   await seller.locator(`.push[data-push="${pushId}"][data-status="pending"]`).waitFor();
   await shot(seller, 'push-sent');
 
-  // Bob sees it in his inbox with the transfer fee, accepts it with the human check.
+  // Bob protects pushes with a security password (P12)...
   const buyer = await newPage();
   await signIn(buyer, 'bob');
+  await go(buyer, '#/pushes/security');
+  await buyer.getByLabel('New password').fill(BOB_SECURITY_PASSWORD);
+  await buyer.getByRole('button', { name: 'Save' }).click();
+  await buyer.locator('.success', { hasText: 'Saved.' }).waitFor();
+
+  // ...sees the push in his inbox with the transfer fee, accepts it with the human check and,
+  // once asked, his security password.
   await go(buyer, '#/pushes/received');
   const card = buyer.locator(`.push[data-push="${pushId}"]`);
   await card.waitFor();
@@ -302,19 +339,8 @@ test('c. alice pushes a domain to bob; bob accepts, pays in the sandbox; the pus
   assert.match(text, /Registry transfer fee/);
   assert.match(text, /Accepting means paying ¥[\d.]+: price ¥500\.00/);
   assert.match(text, /Locked: after payment/);
-  await passCaptcha(card);
   await shot(buyer, 'push-inbox');
-  await card.getByRole('button', { name: 'Accept' }).click();
-  let needPw = false;
-  await until('the push to be accepted', async () => {
-    const st = await card.getAttribute('data-status');
-    if (st === 'accepted') return true;
-    const shown = card.locator('.problem');
-    const problem = (await shown.count()) ? await shown.innerText() : '';
-    if (/security password is required/.test(problem)) needPw = true;
-    return false;
-  }, { tries: 30, every: 300 });
-  assert.equal(needPw, false, 'bob has no security password: none required');
+  assert.equal(await acceptPush(card, BOB_SECURITY_PASSWORD), true, 'bob set a security password: it is asked for');
 
   // Pay like an order, in the sandbox cashier.
   await card.getByRole('button', { name: /^Pay ¥/ }).click();
@@ -412,4 +438,58 @@ test('e. the language switch changes the text and is remembered; the phone-width
   await page.locator('h1', { hasText: 'Market' }).waitFor();
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test('f. pushes without the lock: the seller withdraws one, and confirms another after payment', async () => {
+  await seedDomain('withdrawn-push.com');
+  await seedDomain('confirm-push.com');
+  const seller = await newPage();
+  await signIn(seller, 'alice');
+  const publish = async (domain, price) => {
+    await go(seller, '#/pushes/new');
+    await seller.getByLabel(domain).check();
+    await seller.getByLabel('Buyer account id').fill('bob');
+    await seller.getByLabel('Asking price (¥)').fill(price);
+    await seller.getByLabel(/No lock/).check();
+    await seller.getByRole('button', { name: 'Publish push' }).click();
+    await seller.locator('#push-created, form .problem').first().waitFor();
+    const problem = seller.locator('form .problem');
+    assert.equal(await problem.count(), 0, `publishing ${domain}: ${(await problem.count()) ? await problem.innerText() : ''}`);
+    return seller.locator('#push-created').getAttribute('data-push');
+  };
+  const first = await publish('withdrawn-push.com', '10.00');
+  const second = await publish('confirm-push.com', '20.00');
+
+  // Withdraw the first while it is pending (P6).
+  await go(seller, '#/pushes/sent');
+  const w = seller.locator(`.push[data-push="${first}"]`);
+  await w.getByRole('button', { name: 'Withdraw' }).click();
+  await seller.locator(`.push[data-push="${first}"][data-status="withdrawn"]`).waitFor();
+
+  // Bob accepts and pays the second.
+  const buyer = await newPage();
+  await signIn(buyer, 'bob');
+  await go(buyer, '#/pushes/received');
+  const card = buyer.locator(`.push[data-push="${second}"]`);
+  assert.match(await card.innerText(), /Not locked: after payment the seller confirms/);
+  await acceptPush(card, BOB_SECURITY_PASSWORD);
+  await card.getByRole('button', { name: /^Pay ¥/ }).click();
+  await payInCashier(buyer);
+  await until('the push to await the seller', async () => {
+    await go(buyer, '#/pushes/received');
+    return (await buyer.locator(`.push[data-push="${second}"]`).getAttribute('data-status')) === 'awaiting_seller_confirmation';
+  });
+  assert.match(await buyer.locator(`.push[data-push="${second}"]`).innerText(), /Force the change now/);
+
+  // Alice confirms the change of registrant (P9, not locked).
+  await go(seller, '#/pushes/sent');
+  const c = seller.locator(`.push[data-push="${second}"]`);
+  assert.match(await c.innerText(), /The buyer has paid/);
+  await shot(seller, 'push-confirm');
+  await c.getByRole('button', { name: 'Confirm change of registrant' }).click();
+  await seller.locator(`.push[data-push="${second}"][data-status="completed"]`).waitFor();
+  assert.deepEqual(seller.errors, []);
+  assert.deepEqual(buyer.errors, []);
+  await seller.context().close();
+  await buyer.context().close();
 });

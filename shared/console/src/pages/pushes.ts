@@ -111,7 +111,7 @@ function pushCard(p0: Push, role: 'received' | 'sent'): HTMLElement {
   return card;
 }
 
-function newPush(body: HTMLElement): void {
+function newPush(body: HTMLElement, flash: HTMLElement | null = null): void {
   const out = h('div', { 'aria-live': 'polite' });
   const domains = h('fieldset', { class: 'domains-pick' }, h('legend', null, t('domainsToPush')), h('p', { class: 'muted' }, t('loading')));
   const extra = h('input', { name: 'domains_extra', placeholder: 'example.com, 例子.中国', autocomplete: 'off' });
@@ -151,11 +151,12 @@ function newPush(body: HTMLElement): void {
         message: message.value.trim() || undefined,
         security_password: pw.value || undefined,
       });
-      clear(out, h('div', { class: 'success', role: 'status', id: 'push-created', 'data-push': p.id },
+      // A fresh form (the pushed domains are in a trade now), the confirmation above it.
+      newPush(body, h('div', { class: 'success', role: 'status', id: 'push-created', 'data-push': p.id },
         fmt('pushCreated', { id: p.id, buyer: p.buyer }), ' ', h('a', { href: '#/pushes/sent' }, t('pushTab_sent'))));
     });
   });
-  clear(body, form);
+  clear(body, flash, form);
   void api.myDomains().then(
     (page) => {
       const free = page.items.filter((d) => !d.in_trade);
