@@ -59,6 +59,7 @@ async function newPage(viewport = DESKTOP) {
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('dialog', (d) => d.accept()); // "Cancel this order?" and the like: yes
   page.errors = errors;
   return page;
 }
@@ -414,6 +415,34 @@ test('d. refusals show the human explanation of their code', async () => {
   assert.match(await alice.locator('.problem').innerText(), /You cannot buy your own domain \(O1\)/);
   await shot(alice, 'refusal-self-purchase');
   await alice.context().close();
+
+  // A cart that is partly orderable: the order is placed, the refused domain listed after it.
+  await seedDomain('late-listing.com');
+  const late = await api('POST', '/listings', { domain: 'late-listing.com', price: '80.00' }, 'alice');
+  assert.equal(late.status, 201);
+  const buyer = await newPage();
+  await signIn(buyer, 'bob');
+  for (const lid of [id, late.body.id]) {
+    await go(buyer, `#/listing/${lid}`);
+    await buyer.getByRole('button', { name: 'Add to cart' }).click();
+  }
+  await go(buyer, '#/cart');
+  assert.match(await buyer.locator('.group[data-group="1"]').innerText(), /2 domain\(s\) · 1 seller\(s\) · ¥200\.00/);
+  await passCaptcha(buyer);
+  await buyer.getByRole('button', { name: 'Place order' }).click();
+  await buyer.locator('#rejected').waitFor();
+  const rejected = await buyer.locator('#rejected').innerText();
+  assert.match(rejected, /late-listing\.com: This listing was just published or changed/);
+  assert.match(await buyer.locator('#placed').innerText(), /¥120\.00/);
+  assert.match(await buyer.locator('.group').innerText(), /late-listing\.com/, 'the refused domain stays in the cart');
+  await shot(buyer, 'cart-rejected');
+
+  // The buyer changes his mind: cancelling frees the listing at once.
+  await buyer.locator('#placed').getByRole('link', { name: /^Order / }).click();
+  await buyer.getByRole('button', { name: 'Cancel order' }).click();
+  await buyer.locator('#order-status', { hasText: 'cancelled' }).waitFor();
+  assert.deepEqual(buyer.errors, []);
+  await buyer.context().close();
 });
 
 test('e. the language switch changes the text and is remembered; the phone-width market does not scroll sideways', async () => {
@@ -434,7 +463,13 @@ test('e. the language switch changes the text and is remembered; the phone-width
 
   await page.reload();
   await page.locator('h1', { hasText: '市场' }).waitFor();
-  await page.locator('#lang-toggle').click();
+
+  // By keyboard: the first Tab reaches the skip link; the toggle works with Enter.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip');
+  await page.locator('#lang-toggle').focus();
+  assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle), 'solid', 'visible focus');
+  await page.keyboard.press('Enter');
   await page.locator('h1', { hasText: 'Market' }).waitFor();
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -48,7 +48,7 @@ export function cartPage(root: HTMLElement): void {
       err,
     );
   };
-  clear(root, h('h1', null, t('navCart')), body, out);
+  clear(root, h('h1', null, t('navCart')), out, body);
   draw();
 }
 
