@@ -90,10 +90,12 @@ async function shot(page, name) {
   await settle(page);
   const vp = page.viewportSize();
   await page.setViewportSize(DESKTOP);
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header at the top of a full-page shot
   await page.screenshot({ path: `${SHOTS}${name}-desktop.png`, fullPage: true });
   await page.setViewportSize(PHONE);
   await settle(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${SHOTS}${name}-phone.png`, fullPage: true });
   await page.setViewportSize(vp);
   assert.ok(overflow <= 0, `${name}: ${overflow}px of horizontal scroll at phone width`);
@@ -175,7 +177,7 @@ test('a. bob finds example.com, orders it through its payment group, pays in the
 
   // Market: filter by keyword and TLD.
   await page.getByLabel('Keyword').fill('example');
-  await page.getByLabel('TLD').selectOption('com');
+  await page.getByLabel('TLD').fill('.com');
   await page.getByRole('button', { name: 'Search' }).click();
   await settle(page);
   const card = page.locator('.listing[data-domain="example.com"]');
@@ -250,6 +252,17 @@ test('b. alice lists shop.cn and sees the cool-down countdown', async () => {
   const page = await newPage();
   await signIn(page, 'alice');
   await go(page, '#/seller');
+
+  // fresh.cn was registered 2 days ago: refused, the rule explained (L2.2).
+  await page.locator('.domain-row[data-domain="fresh.cn"]').getByRole('button', { name: /List for sale/ }).click();
+  await page.getByLabel('Price').fill('100.00');
+  await page.getByRole('button', { name: 'Publish listing' }).click();
+  const refused = page.locator('#listing-form .problem');
+  await refused.waitFor();
+  assert.equal(await refused.getAttribute('data-code'), 'TOO_SOON_AFTER_REGISTRATION');
+  assert.match(await refused.innerText(), /\.cn\/\.中国\/\.公司\/\.网络 domains can be traded 7 days after registration/);
+  await shot(page, 'seller-refused');
+
   const row = page.locator('.domain-row[data-domain="shop.cn"]');
   await row.getByRole('button', { name: /List for sale/ }).click();
   assert.equal(await page.getByLabel('Domain', { exact: true }).inputValue(), 'shop.cn');

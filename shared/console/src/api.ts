@@ -3,7 +3,7 @@
 // answers into ApiError with the stable `code`.
 import { config } from './config';
 import { syncServerClock } from './clock';
-import { token } from './session';
+import { setToken, token } from './session';
 
 export type Money = string;
 
@@ -190,6 +190,8 @@ export async function call<T>(method: string, path: string, body?: unknown, opts
     bump(-1);
   }
   syncServerClock(res.headers.get('Date'));
+  // A token the server no longer takes (expired, bad signature): signed out.
+  if (res.status === 401 && headers.Authorization) setToken(null);
   const text = await res.text();
   let data: unknown = null;
   if (text) {

@@ -3,6 +3,7 @@
 import { api, type Listing } from '../api';
 import { addToCart, inCart } from '../cart';
 import { serverNow } from '../clock';
+import { normalizeTld } from '../domain';
 import { t } from '../i18n';
 import { accountId } from '../session';
 import { h, clear, field, load, money, countdown, when, button, status } from '../ui';
@@ -35,11 +36,9 @@ function listingCard(l: Listing): HTMLElement {
 
 export function marketPage(root: HTMLElement): void {
   const results = h('div', { class: 'results' });
-  const tld = h('select', { name: 'tld' },
-    h('option', { value: '' }, t('anyTld')),
-    ['com', 'cn', 'net', 'org', 'xn--fiqs8s'].map((v) => h('option', { value: v }, v === 'xn--fiqs8s' ? '.中国' : `.${v}`)),
-  );
-  tld.value = filters.tld;
+  // Any TLD, typed with or without the dot, in Unicode or punycode; common ones suggested.
+  const tld = h('input', { name: 'tld', list: 'tld-list', value: filters.tld, placeholder: t('anyTld'), autocomplete: 'off', spellcheck: 'false' });
+  const tlds = h('datalist', { id: 'tld-list' }, ['com', 'cn', 'net', 'org', '中国', '公司', '网络'].map((v) => h('option', { value: v })));
   const min = h('input', { name: 'min_price', inputmode: 'decimal', placeholder: '0.00', value: filters.min_price, autocomplete: 'off' });
   const max = h('input', { name: 'max_price', inputmode: 'decimal', placeholder: '100000.00', value: filters.max_price, autocomplete: 'off' });
   const q = h('input', { name: 'q', type: 'search', value: filters.q, placeholder: t('keywordHint'), autocomplete: 'off' });
@@ -50,14 +49,14 @@ export function marketPage(root: HTMLElement): void {
   );
   sort.value = filters.sort;
   const form = h('form', { class: 'filters', role: 'search' },
-    field(t('tld'), tld), field(t('minPrice'), min), field(t('maxPrice'), max), field(t('keyword'), q), field(t('sort'), sort),
+    field(t('tld'), tld), tlds, field(t('minPrice'), min), field(t('maxPrice'), max), field(t('keyword'), q), field(t('sort'), sort),
     h('div', { class: 'field actions' }, h('button', { type: 'submit', class: 'primary', id: 'search' }, t('search'))),
   );
   const run = (cursor?: string, append = false): Promise<void> => {
     const target = append ? h('div') : results;
     if (append) results.append(target);
     return load(target, async () => {
-      const page = await api.listings({ ...filters, cursor, limit: 50 });
+      const page = await api.listings({ ...filters, tld: normalizeTld(filters.tld), cursor, limit: 50 });
       if (!page.items.length && !append) return h('p', { class: 'empty' }, t('noListings'));
       const more = page.next_cursor
         ? button(t('loadMore'), (b) => { b.remove(); void run(page.next_cursor!, true); })
@@ -67,7 +66,7 @@ export function marketPage(root: HTMLElement): void {
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(filters, { tld: tld.value, min_price: min.value.trim(), max_price: max.value.trim(), q: q.value.trim(), sort: sort.value });
+    Object.assign(filters, { tld: normalizeTld(tld.value), min_price: min.value.trim(), max_price: max.value.trim(), q: q.value.trim(), sort: sort.value });
     void run();
   });
   clear(root, h('h1', null, t('navMarket')), form, results);
