@@ -13,6 +13,14 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
+# Chinese pages need a CJK font, or the screenshots show empty boxes.
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "== installing Debian's fonts-noto-cjk (the console's Chinese pages)"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null \
+    || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null; }
+fi
 /usr/bin/chromium --version
 
 echo "== the console: npm ci, unit tests (vitest), build (vite)"

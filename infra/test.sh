@@ -52,5 +52,7 @@ echo "== schemathesis --checks all: the local runner against openapi.yaml (infra
 infra/contract.sh
 echo "== smoke test: infra/smoke.sh against the local runner (infra/smoke-local.sh)"
 infra/smoke-local.sh
+echo "== the web console in chromium (infra/browser.sh)"
+infra/browser.sh
 echo "== the deploy path offline: sam validate --lint, sam build (infra/package-check.sh)"
 infra/package-check.sh

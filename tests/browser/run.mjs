@@ -13,7 +13,11 @@ if (!BASE) {
   console.error('MARKET_URL is not set (e.g. http://127.0.0.1:3100)');
   process.exit(2);
 }
-const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+// Each run writes its screenshots under target/ (never committed); the set in
+// tests/browser/screenshots/ is refreshed on purpose: SCREENSHOTS_DIR=tests/browser/screenshots.
+const SHOTS = process.env.SCREENSHOTS_DIR
+  ? `${process.env.SCREENSHOTS_DIR.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../../target/console-screenshots/', import.meta.url));
 mkdirSync(SHOTS, { recursive: true });
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
