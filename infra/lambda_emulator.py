@@ -1,6 +1,7 @@
 """A minimal Lambda Runtime API (the 2018-06-01 interface the runtime crates speak), to
-measure each function binary from process start to its first answered event, and its peak
-RSS. Used by infra/startup-figures.sh; prints one line per binary.
+measure each function binary from process start to its first answered event, then the same
+event again on the warm process (hand-out to answer), and its peak RSS. Used by
+infra/startup-figures.sh; prints one line per binary.
 
 usage: lambda_emulator.py RUNS BINARY EVENT_JSON [BINARY EVENT_JSON ...]
 """
@@ -25,11 +26,13 @@ def measure(binary, event):
             pass
 
         def do_GET(self):
-            if self.path == f"{API}/invocation/next" and "served" not in state:
-                state["served"] = True
+            served = state.get("served", 0)
+            if self.path == f"{API}/invocation/next" and served < 2:
+                state["served"] = served + 1
+                state[f"handed{served}"] = time.perf_counter()
                 body = json.dumps(event).encode()
                 self.send_response(200)
-                self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
+                self.send_header("Lambda-Runtime-Aws-Request-Id", f"req-{served + 1}")
                 self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
                 self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:f")
                 self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
@@ -43,12 +46,23 @@ def measure(binary, event):
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))
-            state["answer"] = self.rfile.read(length)
-            state["kind"] = self.path.rsplit("/", 1)[-1]
-            state["at"] = time.perf_counter()
+            answer = self.rfile.read(length)
+            n = state.get("answers", 0)
+            state["answers"] = n + 1
+            state[f"at{n}"] = time.perf_counter()
+            if n == 0:
+                state["answer"] = answer
+                state["kind"] = self.path.rsplit("/", 1)[-1]
+                try:  # an HTTP function's answer says its status
+                    status = json.loads(answer).get("statusCode")
+                    if status is not None:
+                        state["kind"] += f" {status}"
+                except (ValueError, AttributeError):
+                    pass
             self.send_response(202)
             self.end_headers()
-            done.set()
+            if n == 1:
+                done.set()
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -85,7 +99,9 @@ def measure(binary, event):
     server.shutdown()
     if not answered:
         raise SystemExit(f"{binary}: no answer within 30 s")
-    return (state["at"] - started) * 1000.0, rss_kb / 1024.0, state["kind"]
+    first = (state["at0"] - started) * 1000.0
+    warm = (state["at1"] - state["handed1"]) * 1000.0
+    return first, rss_kb / 1024.0, state["kind"], warm
 
 
 def main():
@@ -97,11 +113,13 @@ def main():
         samples = [measure(binary, event) for _ in range(runs)]
         ms = statistics.median(s[0] for s in samples)
         rss = max(s[1] for s in samples)
-        rows.append((os.path.basename(binary), ms, rss, samples[0][2]))
+        warm = statistics.median(s[3] for s in samples)
+        label = os.environ.get("LABEL_" + os.path.basename(event_file).split(".")[0].replace("-", "_"))
+        rows.append((label or os.path.basename(binary), ms, rss, samples[0][2], warm))
     base = rows[0][1]
-    print(f"{'binary':<16} {'start→first answer':>20} {'× hello':>8} {'peak RSS':>10}  answer")
-    for name, ms, rss, kind in rows:
-        print(f"{name:<16} {ms:>17.1f} ms {ms / base:>8.2f} {rss:>7.1f} MB  {kind}")
+    print(f"{'binary':<22} {'start→first answer':>20} {'× hello':>8} {'warm answer':>12} {'peak RSS':>10}  answer")
+    for name, ms, rss, kind, warm in rows:
+        print(f"{name:<22} {ms:>17.1f} ms {ms / base:>8.2f} {warm:>9.2f} ms {rss:>7.1f} MB  {kind}")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,14 @@
 # Start-up and size figures: each function binary (release profile, host architecture) from
 # process start to its first answered event through a local Lambda Runtime API emulation
 # (infra/lambda_emulator.py), next to a hello-world lambda_runtime binary built the same way,
-# with peak RSS. The events need no network: an init that called out would show here.
+# then the same event on the warm process, with peak RSS. The first events need no network:
+# an init that called out would show here. Then real work (issue 15): `GET /listings/{id}`
+# of a listing that exists, served by the list function from DynamoDB's API (moto, seeded
+# by the local runner), next to hello and to its own warm second answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-7}
+release="${CARGO_TARGET_DIR:-target}/release"
 
 cargo build --release -q -p fn-list -p fn-order -p fn-pay-callback -p fn-push -p fn-expire-sweeper -p fn-admin -p fn-account -p fn-notify -p infra
 
@@ -37,13 +41,49 @@ json.dump({"detail-type": "DomainLifecycle", "source": "registrar.core", "detail
 json.dump({"hello": "event"}, open(f"{out}/hello-lambda.json", "w"))
 PY
 
-args=(target/release/hello-lambda "$events/hello-lambda.json")
+args=($release/hello-lambda "$events/hello-lambda.json")
 for b in list order pay-notify pay-callback push expire-sweeper admin registry-events account notify; do
-  args+=("target/release/$b" "$events/$b.json")
+  args+=("$release/$b" "$events/$b.json")
 done
 python3 infra/lambda_emulator.py "$runs" "${args[@]}"
+
+echo
+echo "real work: GET /listings/{id} read from DynamoDB's API (moto on loopback)"
+venv=.local-aws/venv
+[ -x "$venv/bin/moto_server" ] || { echo "run ./infra/test.sh first: it installs moto into $venv"; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+moto_port=$(free_port)
+"$venv/bin/python" tests/moto_server.py "$moto_port" >/dev/null 2>&1 &
+moto=$!
+runner=""
+trap 'kill $moto $runner 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+for _ in $(seq 100); do curl -s -o /dev/null "$AWS_ENDPOINT_URL" && break; sleep 0.1; done
+# The local runner on the same table creates it and seeds the demo market (example.com listed).
+runner_port=$(free_port)
+MARKET_STORE=dynamodb MARKET_TABLE=market MARKET_ADDR="127.0.0.1:$runner_port" RUST_LOG=warn \
+  $release/marketplace >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$runner_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+listing=$(curl -sf "http://127.0.0.1:$runner_port/listings" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+kill $runner; wait $runner 2>/dev/null || true; runner=""
+python3 - "$events" "$listing" <<'PY'
+import json, sys, copy
+out, listing = sys.argv[1], sys.argv[2]
+e = json.load(open("tests/fixtures/events/apigw-v2-jwt-request.json"))
+path = f"/listings/{listing}"
+e["rawPath"] = path; e["routeKey"] = "GET /listings/{id}"
+e["requestContext"]["http"]["method"] = "GET"; e["requestContext"]["http"]["path"] = path
+e["requestContext"]["authorizer"] = None
+json.dump(e, open(f"{out}/list-dynamo.json", "w"))
+PY
+LABEL_list_dynamo="list (DynamoDB read)" python3 infra/lambda_emulator.py "$runs" \
+  $release/hello-lambda "$events/hello-lambda.json" \
+  $release/list "$events/list.json" \
+  $release/list "$events/list-dynamo.json"
+
 echo
 echo "sizes (host release: lto, 1 codegen unit, stripped, opt-level s)"
 for b in hello-lambda list order pay-notify pay-callback push expire-sweeper admin registry-events account notify; do
-  printf '%-16s %8s bytes\n' "$b" "$(stat -c %s "target/release/$b")"
+  printf '%-16s %8s bytes\n' "$b" "$(stat -c %s "$release/$b")"
 done
