@@ -20,6 +20,7 @@ distribution=$(output ConsoleDistributionId)
 api=$(output ApiUrl)
 cognito_domain=$(output CognitoDomain)
 cognito_client=$(output CognitoClientId)
+captcha_site_key=$(output CaptchaSiteKey)
 
 npm ci --prefix shared/console
 npm run build --prefix shared/console
@@ -28,10 +29,10 @@ if [ "$cognito_domain" = "None" ]; then
   # JwtIssuer names another identity provider: the console cannot sign in by itself.
   echo "note: the stack trusts JwtIssuer's provider, not its own Cognito pool; the console" >&2
   echo "      is published without a sign-in (sign_in: none)" >&2
-  config=$(printf '{"api_base":"%s","sign_in":"none"}' "$api")
+  config=$(printf '{"api_base":"%s","sign_in":"none","captcha_site_key":"%s"}' "$api" "$captcha_site_key")
 else
-  config=$(printf '{"api_base":"%s","sign_in":"cognito","cognito":{"domain":"%s","client_id":"%s"}}' \
-    "$api" "$cognito_domain" "$cognito_client")
+  config=$(printf '{"api_base":"%s","sign_in":"cognito","cognito":{"domain":"%s","client_id":"%s"},"captcha_site_key":"%s"}' \
+    "$api" "$cognito_domain" "$cognito_client" "$captcha_site_key")
 fi
 printf '%s\n' "$config" > shared/console/dist/config.json
 

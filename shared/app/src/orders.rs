@@ -315,9 +315,10 @@ async fn reserve(
     let order_id = OrderId::mint(app.ulid());
     let pay_by = now + app.policy.payment_window;
     let atomic = group.len() <= ATOMIC_GROUP;
-    // The attempt is counted in the order's transaction while it has room for the counter
-    // (O7, issue 15); a larger group counts it first, by itself.
-    if !(atomic && group.len() < ATOMIC_GROUP) {
+    // The attempt is counted in the order's transaction (O7, issue 15): with the holds when
+    // they fit one, else with the order written after them; a group that fills one
+    // transaction exactly counts it first, by itself.
+    if group.len() == ATOMIC_GROUP {
         if let Some(attempt) = attempt.take() {
             attempt.fall_back(app).await?;
         }
@@ -426,7 +427,26 @@ async fn reserve(
         return Ok((None, refused));
     }
     let order = new_order(&order_id, buyer, &held, rate, now, pay_by, contact);
-    app.transact(vec![create(order_item(&order))]).await?;
+    let mut writes = vec![create(order_item(&order))];
+    writes.extend(attempt.as_ref().map(|a| a.write(app)));
+    match app.transact(writes).await {
+        Ok(()) => {
+            attempt.take();
+        }
+        Err(StoreError::Conflict { failed }) if attempt.is_some() && failed.contains(&1) => {
+            // The counter moved (the same buyer ordering at once): the holds are in, so the
+            // order is written and the attempt counted by itself; it was within the limit
+            // when read, and a refusal now would strand the holds until they lapse.
+            if let Some(Err(e)) = match attempt.take() {
+                Some(a) => Some(a.fall_back(app).await),
+                None => None,
+            } {
+                tracing::info!(order = %order.id, error = %e, "attempt not counted: the limit was reached meanwhile");
+            }
+            app.transact(vec![create(order_item(&order))]).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok((Some(order), refused))
 }
 

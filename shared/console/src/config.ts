@@ -1,7 +1,7 @@
 // Runtime configuration, read at start from config.json beside index.html.
 // Local runner: {"api_base": "", "sign_in": "dev"}.
 // Cloud: {"api_base": "/api", "sign_in": "cognito", "cognito": {"domain", "client_id"},
-//         "captcha_site_key"?: "..."}.
+//         "captcha_site_key"?: "...", "captcha_script"?: "https://..."}.
 export interface CognitoConfig {
   domain: string;
   client_id: string;
@@ -15,6 +15,8 @@ export interface Config {
   sign_in: 'dev' | 'cognito';
   cognito?: CognitoConfig;
   captcha_site_key?: string;
+  /** The widget script (default: Cloudflare Turnstile's, explicit render). */
+  captcha_script?: string;
 }
 
 let current: Config = { api_base: '', sign_in: 'dev' };
@@ -37,6 +39,7 @@ export async function loadConfig(): Promise<Config> {
         sign_in: c.sign_in === 'cognito' ? 'cognito' : 'dev',
         cognito: c.cognito,
         captcha_site_key: c.captcha_site_key,
+        captcha_script: c.captcha_script,
       };
     }
   } catch {

@@ -446,11 +446,17 @@ fn o7_captchas_are_verified_with_siteverify_by_default_and_only_order_and_push_r
         for (var, parameter) in [
             ("MARKET_CAPTCHA", "CaptchaMode"),
             ("CAPTCHA_SECRET_ARN", "CaptchaSecretArn"),
-            ("CAPTCHA_HOSTNAMES", "CaptchaHostnames"),
             ("CAPTCHA_VERIFY_URL", "CaptchaVerifyUrl"),
         ] {
             assert_eq!(vars[var] == reference(parameter), checks, "{name}: {var}");
         }
+        // The hostnames given, and always the console's own (its widget is solved there).
+        let hostnames = serde_json::json!({"Fn::Join": [",", [reference("CaptchaHostnames"), {"Fn::GetAtt": ["ConsoleDistribution", "DomainName"]}]]});
+        assert_eq!(
+            vars["CAPTCHA_HOSTNAMES"] == hostnames,
+            checks,
+            "{name}: CAPTCHA_HOSTNAMES"
+        );
         assert!(
             vars.get("CAPTCHA_SECRET").is_none(),
             "{name}: never the key itself"

@@ -80,6 +80,39 @@ async fn o7_order_attempts_are_rate_limited_per_account() {
     assert_problem(&app.order("bob", &["nothing.com"]).await, 409, "NOT_FOUND");
 }
 
+/// Issue 15: the attempt is counted inside the order's own transaction; a cart of 100
+/// domains (holds in a transaction of their own, the order after them) is counted too.
+#[tokio::test]
+async fn o7_a_cart_too_large_for_one_transaction_still_counts_its_attempt() {
+    let mut settings = Settings::for_tests();
+    settings.policy.order_rate_per_minute = 2;
+    let app = spawn_app_with(settings).await;
+    alice_and_bob(&app).await;
+    app.trader("dave").await;
+    // 50 domains of each of two sellers: one O2 group of 100, over one transaction's room.
+    let cart: Vec<String> = (0..100).map(|i| format!("bulk{i}.com")).collect();
+    for (i, domain) in cart.iter().enumerate() {
+        let seller = if i % 2 == 0 { "alice" } else { "dave" };
+        app.domain(domain, seller).await;
+        app.list(seller, domain, "1.00").await;
+    }
+    app.advance(180).await;
+    let names: Vec<&str> = cart.iter().map(String::as_str).collect();
+    let placed = app.order("bob", &names).await;
+    assert_eq!(placed.status, 201, "{placed:?}");
+    assert_eq!(
+        placed.body["orders"][0]["items"].as_array().unwrap().len(),
+        100
+    );
+    // One attempt left this minute, then the limit.
+    assert_problem(&app.order("bob", &["nothing.com"]).await, 409, "NOT_FOUND");
+    assert_problem(
+        &app.order("bob", &["nothing.com"]).await,
+        429,
+        "RATE_LIMITED",
+    );
+}
+
 #[tokio::test]
 async fn a_cart_orders_what_it_can_and_names_every_refusal() {
     let app = spawn_app().await;
