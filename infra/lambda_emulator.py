@@ -81,10 +81,11 @@ def measure(binary, event):
         "TABLE_NAME": "market",
         "PAYMENTS_QUEUE_URL": "http://127.0.0.1:9/queue/payments",
         "DEADLINES_QUEUE_URL": "http://127.0.0.1:9/queue/deadlines",
-        "RUST_LOG": "off",
+        "RUST_LOG": os.environ.get("EMULATOR_OUTPUT") and "info" or "off",
     })
     started = time.perf_counter()
-    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = None if os.environ.get("EMULATOR_OUTPUT") else subprocess.DEVNULL
+    process = subprocess.Popen([binary], env=env, stdout=quiet, stderr=quiet)
     answered = done.wait(30)
     rss_kb = 0
     try:

@@ -48,6 +48,8 @@ echo "== cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
 echo "== cargo test"
 cargo test --workspace
+echo "== every function binary starts and answers (infra/functions-start.sh)"
+infra/functions-start.sh
 echo "== schemathesis --checks all: the local runner against openapi.yaml (infra/contract.sh)"
 infra/contract.sh
 echo "== smoke test: infra/smoke.sh against the local runner (infra/smoke-local.sh)"

@@ -18,10 +18,16 @@ pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
     retrying(|| async {
         let old: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(&account.id)).await?;
-        written(
-            app.transact(vec![put(account_item(&account), old.as_ref())])
-                .await,
-        )?;
+        let mut writes = vec![put(account_item(&account), old.as_ref())];
+        if old.is_none() {
+            // A new account has no default contact template yet (O9): said by an item an
+            // order reads by key (issue 15), unless one is already there.
+            let (pk, sk) = repo::default_contact_key(&account.id);
+            if app.store.get(&pk, &sk).await?.is_none() {
+                writes.push(crate::contacts::default_pointer(&account.id, &None, None));
+            }
+        }
+        written(app.transact(writes).await)?;
         Ok(account.clone())
     })
     .await

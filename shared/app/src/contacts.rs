@@ -131,21 +131,7 @@ pub async fn put_contact(
         };
         let pointer_key = repo::default_contact_key(account);
         let pointer = app.store.get(&pointer_key.0, &pointer_key.1).await?;
-        let expect = pointer
-            .as_ref()
-            .map_or(Expect::Absent, |p| Expect::Version(p.version));
-        match default_after {
-            Some(details) => writes.push(Write::Put(
-                Item::new(pointer_key.0, pointer_key.1, repo::body(&details)),
-                expect,
-            )),
-            None if pointer.is_some() => writes.push(Write::Delete {
-                pk: pointer_key.0,
-                sk: pointer_key.1,
-                expect,
-            }),
-            None => {}
-        }
+        writes.push(default_pointer(account, &default_after, pointer.as_ref()));
         written(app.transact(writes).await)?;
         Ok(ContactView::from(&contact))
     })
@@ -185,8 +171,24 @@ pub fn key_to_read(account: &AccountId, contact_id: Option<&str>) -> AppResult<(
     }
 }
 
-/// [`choose`] over the item read at [`key_to_read`]'s key.
-pub fn chosen(
+/// The write that sets the account's default-contact item (`null`: no verified default),
+/// expecting it as read (`current`).
+pub(crate) fn default_pointer(
+    account: &AccountId,
+    default: &Option<RegistrantContact>,
+    current: Option<&Item>,
+) -> Write {
+    let (pk, sk) = repo::default_contact_key(account);
+    let expect = current.map_or(Expect::Absent, |p| Expect::Version(p.version));
+    Write::Put(Item::new(pk, sk, repo::body(default)), expect)
+}
+
+/// [`choose`] over the item read at [`key_to_read`]'s key. An account whose templates
+/// were saved before the default-contact item existed has none: its templates are read
+/// once and the item written, so its next orders read it by key.
+pub async fn chosen(
+    app: &App,
+    account: &AccountId,
     contact_id: Option<&str>,
     found: Option<&Item>,
 ) -> AppResult<Option<RegistrantContact>> {
@@ -199,8 +201,20 @@ pub fn chosen(
             }
             Ok(Some(contact.value.details))
         }
-        (None, Some(item)) => Ok(Some(repo::decode::<RegistrantContact>(item)?.value)),
-        (None, None) => Ok(None),
+        (None, Some(item)) => Ok(repo::decode::<Option<RegistrantContact>>(item)?.value),
+        (None, None) => {
+            let default = all_of(app, account)
+                .await?
+                .into_iter()
+                .find(|c| c.value.default && c.value.verified)
+                .map(|c| c.value.details);
+            // Best effort: a concurrent change of the templates writes it too.
+            let pointer = default_pointer(account, &default, None);
+            if let Err(e) = app.transact(vec![pointer]).await {
+                tracing::debug!(%account, error = %e, "default contact item not written");
+            }
+            Ok(default)
+        }
     }
 }
 
@@ -233,7 +247,7 @@ pub async fn choose(
         }
         None => {
             let (pk, sk) = repo::default_contact_key(account);
-            chosen(None, app.store.get(&pk, &sk).await?.as_ref())
+            chosen(app, account, None, app.store.get(&pk, &sk).await?.as_ref()).await
         }
     }
 }

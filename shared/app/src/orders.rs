@@ -100,6 +100,7 @@ pub async fn place_with_contact(
         app,
         buyer,
         Counted::OrderAttempt,
+        counter_key,
         counter.as_ref(),
     )?);
     let account = take(&account_key);
@@ -162,7 +163,7 @@ async fn place_read(
     }
     let account: Option<Versioned<Account>> = account.map(|i| repo::decode(&i)).transpose()?;
     check_trader(account.as_ref().map(|a| &a.value))?;
-    let contact = crate::contacts::chosen(contact_id, contact?.as_ref())?;
+    let contact = crate::contacts::chosen(app, buyer, contact_id, contact?.as_ref()).await?;
     let now = app.now();
     let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, schedule.as_ref(), now)?;
     let mut candidates = Vec::new();
@@ -315,10 +316,10 @@ async fn reserve(
     let order_id = OrderId::mint(app.ulid());
     let pay_by = now + app.policy.payment_window;
     let atomic = group.len() <= ATOMIC_GROUP;
-    // The attempt is counted in the order's transaction (O7, issue 15): with the holds when
-    // they fit one, else with the order written after them; a group that fills one
-    // transaction exactly counts it first, by itself.
-    if group.len() == ATOMIC_GROUP {
+    // The attempt is counted in the order's transaction while it has room for the counter
+    // (O7, issue 15). A larger group counts it first, by itself: its holds are written
+    // before its order, and an attempt refused after them would strand them.
+    if !(atomic && group.len() < ATOMIC_GROUP) {
         if let Some(attempt) = attempt.take() {
             attempt.fall_back(app).await?;
         }
@@ -427,26 +428,7 @@ async fn reserve(
         return Ok((None, refused));
     }
     let order = new_order(&order_id, buyer, &held, rate, now, pay_by, contact);
-    let mut writes = vec![create(order_item(&order))];
-    writes.extend(attempt.as_ref().map(|a| a.write(app)));
-    match app.transact(writes).await {
-        Ok(()) => {
-            attempt.take();
-        }
-        Err(StoreError::Conflict { failed }) if attempt.is_some() && failed.contains(&1) => {
-            // The counter moved (the same buyer ordering at once): the holds are in, so the
-            // order is written and the attempt counted by itself; it was within the limit
-            // when read, and a refusal now would strand the holds until they lapse.
-            if let Some(Err(e)) = match attempt.take() {
-                Some(a) => Some(a.fall_back(app).await),
-                None => None,
-            } {
-                tracing::info!(order = %order.id, error = %e, "attempt not counted: the limit was reached meanwhile");
-            }
-            app.transact(vec![create(order_item(&order))]).await?;
-        }
-        Err(e) => return Err(e.into()),
-    }
+    app.transact(vec![create(order_item(&order))]).await?;
     Ok((Some(order), refused))
 }
 

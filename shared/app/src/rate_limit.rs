@@ -6,7 +6,7 @@
 use chrono::{Duration, Timelike};
 
 use super::repo;
-use super::store::{Expect, Item, Write};
+use super::store::{Expect, Item, StoreError, Write};
 use super::{App, AppResult};
 use market_core::error::{Code, Problem};
 use market_core::ids::AccountId;
@@ -55,15 +55,30 @@ pub async fn count(app: &App, account: &AccountId, what: Counted) -> AppResult<(
     let now = app.now();
     let (pk, sk) = repo::rate_key(what.name(), account, now);
     let ttl = (now + Duration::minutes(2)).timestamp();
-    match app
-        .store
-        .increment(&pk, &sk, u64::from(limit), Some(ttl))
-        .await?
-    {
+    // The counter also takes part in orders' transactions: DynamoDB refuses an update of an
+    // item a transaction is writing that instant (Busy); it is done a moment later.
+    let mut tries = 0;
+    let counted = loop {
+        tries += 1;
+        match app
+            .store
+            .increment(&pk, &sk, u64::from(limit), Some(ttl))
+            .await
+        {
+            Err(StoreError::Busy(why)) if tries < COUNT_TRIES => {
+                tracing::debug!(%pk, why, tries, "counter busy; counting again");
+            }
+            other => break other?,
+        }
+    };
+    match counted {
         Some(_) => Ok(()),
         None => Err(refusal(app, what).into()),
     }
 }
+
+/// How often an attempt is counted again while its counter is busy.
+const COUNT_TRIES: u32 = 5;
 
 /// An attempt counted inside the transaction it leads to (issue 15: the counter read with
 /// the operation's other reads, its `ADD` one action of the operation's transaction, not a
@@ -85,12 +100,14 @@ impl InTransaction {
         repo::rate_key(what.name(), account, app.now())
     }
 
-    /// Checks the count read (`found`: the counter item, if any) against the limit: at the
-    /// limit, `RATE_LIMITED` and nothing counted, as [`count`] refuses.
+    /// Checks the count read at `key` (`found`: the counter item, if any) against the
+    /// limit: at the limit, `RATE_LIMITED` and nothing counted, as [`count`] refuses. The
+    /// write goes to the key read, even when a minute turned meanwhile.
     pub fn check(
         app: &App,
         account: &AccountId,
         what: Counted,
+        key: (String, String),
         found: Option<&Item>,
     ) -> AppResult<InTransaction> {
         let read = found.map_or(0, |item| item.version);
@@ -100,7 +117,7 @@ impl InTransaction {
         Ok(InTransaction {
             what,
             account: account.clone(),
-            key: Self::key(app, account, what),
+            key,
             read,
         })
     }

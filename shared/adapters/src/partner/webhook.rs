@@ -16,6 +16,8 @@ pub struct HttpPartner {
 
 impl HttpPartner {
     pub fn new(keys: PartnerKeys) -> anyhow::Result<HttpPartner> {
+        // Without it reqwest panics at build ("No provider set"): the list function's start.
+        crate::payment::alipay::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             // A redirect could carry the signed body elsewhere.

@@ -198,10 +198,12 @@ pub(super) async fn paid_order(
                 };
                 let planned =
                     plan_batch(app, &next, &batch, items, Some(settled_read), now).await?;
-                if writes.len() + 1 + planned.writes.len() <= MAX_TRANSACTION_WRITES {
-                    let mut all = writes;
-                    all.push(put(order_item(&planned.next), Some(&order)));
-                    all.extend(planned.writes);
+                let mut all = writes.clone();
+                all.push(put(order_item(&planned.next), Some(&order)));
+                all.extend(planned.writes);
+                // Measured as it will be sent: same-kind outbox messages merged.
+                crate::outbox::coalesce(&mut all);
+                if all.len() <= MAX_TRANSACTION_WRITES {
                     written(app.transact(all).await)?;
                     let delivered = Versioned {
                         version: order.version + 1,

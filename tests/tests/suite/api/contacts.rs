@@ -259,3 +259,45 @@ async fn o9_a_delivered_sale_publishes_one_registrant_change_with_the_buyers_con
 async fn o9_p9_a_forced_push_change_publishes_forced_with_the_lock_embedded() {
     o9_p9_a_forced_push_change_publishes_forced_with_the_lock(&spawn_app().await).await;
 }
+
+/// O9, issue 15: an order reads the account's default template by key, from an item every
+/// change of the templates keeps; an account whose templates predate that item still gets
+/// its default (read from the templates once, the item written for the next orders), and a
+/// default taken back is no longer used.
+#[tokio::test]
+async fn o9_the_default_template_is_used_even_when_saved_before_its_item_existed() {
+    let app = spawn_app().await;
+    alice_and_bob(&app).await;
+    orderable_listing(&app, "o9legacy.com", "10.00").await;
+    orderable_listing(&app, "o9undone.com", "10.00").await;
+    set_contact(&app, "bob", "home", true, true).await;
+    // As stored before the item existed: no default-contact item at all.
+    let store = &app.running.app.store;
+    let bob = market_core::ids::AccountId::parse("bob").unwrap();
+    let (pk, sk) = market_app::repo::default_contact_key(&bob);
+    let item = store
+        .get(&pk, &sk)
+        .await
+        .unwrap()
+        .expect("kept by the change");
+    store
+        .transact(vec![market_app::store::Write::Delete {
+            pk: pk.clone(),
+            sk: sk.clone(),
+            expect: market_app::store::Expect::Version(item.version),
+        }])
+        .await
+        .unwrap();
+    buy(&app, "o9legacy.com", None).await;
+    let told = registrant_changes(&app, "o9legacy.com").await;
+    assert_eq!(told[0]["contact"]["id"], "home", "{told:?}");
+    assert!(
+        store.get(&pk, &sk).await.unwrap().is_some(),
+        "written again"
+    );
+    // No longer the default: the verified identity.
+    set_contact(&app, "bob", "home", true, false).await;
+    buy(&app, "o9undone.com", None).await;
+    let told = registrant_changes(&app, "o9undone.com").await;
+    assert_eq!(told[0]["contact"], Value::Null, "{told:?}");
+}
