@@ -53,10 +53,26 @@ e["requestContext"]["http"]["method"] = "GET"; e["requestContext"]["http"]["path
 e["requestContext"]["authorizer"] = None
 json.dump(e, open(f"{out}/list-dynamo.json", "w"))
 PY
-LABEL_list_dynamo="list (DynamoDB read)" python3 infra/lambda_emulator.py "$runs" \
-  $release/hello-lambda "$events/hello-lambda.json" \
-  $release/list "$events/list.json" \
-  $release/list "$events/list-dynamo.json"
+dynamo_rows() {
+  LABEL_list_dynamo="list (DynamoDB read)" python3 infra/lambda_emulator.py "$runs" \
+    "$release/hello-lambda" "$events/hello-lambda.json" \
+    "$release/list" "$events/list.json" \
+    "$release/list" "$events/list-dynamo.json"
+}
+echo "(a) this host's trust store: the SDK's HTTPS client reads every root certificate on first use"
+dynamo_rows
+# Lambda's provided.al2023 keeps its roots in one bundle file; Debian adds a directory of
+# ~300 hashed files, which rustls-native-certs walks and reads one by one.
+bundle=""
+for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+  [ -f "$f" ] && bundle=$f && break
+done
+if [ -n "$bundle" ]; then
+  echo "(b) as Lambda keeps them: one bundle file ($bundle), no hashed directory"
+  no_dir=$(mktemp -d)
+  SSL_CERT_FILE="$bundle" SSL_CERT_DIR="$no_dir" dynamo_rows
+  rmdir "$no_dir"
+fi
 
 echo
 echo "sizes (host release: lto, 1 codegen unit, stripped, opt-level s)"
