@@ -545,3 +545,41 @@ test('f. pushes without the lock: the seller withdraws one, and confirms another
   await seller.context().close();
   await buyer.context().close();
 });
+
+test('g. bob rejects a push; once settled, alice pays her proceeds out', async () => {
+  await seedDomain('rejected-push.com');
+  const pushed = await api('POST', '/pushes', { domains: ['rejected-push.com'], buyer: 'bob', price: '15.00', lock_60d: false }, 'alice');
+  assert.equal(pushed.status, 201, JSON.stringify(pushed.body));
+  const buyer = await newPage();
+  await signIn(buyer, 'bob');
+  await go(buyer, '#/pushes/received');
+  const card = buyer.locator(`.push[data-push="${pushed.body.id}"]`);
+  await card.getByRole('button', { name: 'Reject' }).click();
+  await buyer.locator(`.push[data-push="${pushed.body.id}"][data-status="rejected"]`).waitFor();
+  const still = await api('GET', `/pushes/${pushed.body.id}`, undefined, 'alice');
+  assert.equal(still.body.status, 'rejected', 'the seller sees it rejected too');
+
+  // S4: the sales of the scenarios above are frozen for the settlement period; after it they
+  // are available, and S6: the seller pays all of it out to her Alipay account.
+  await advance(8 * 86400);
+  const before = await api('GET', '/me/ledger?limit=1', undefined, 'alice');
+  const available = before.body.balances.available;
+  assert.ok(Number(available) > 0, `alice has proceeds to pay out: ${JSON.stringify(before.body.balances)}`);
+  const seller = await newPage();
+  await signIn(seller, 'alice');
+  await go(seller, '#/proceeds');
+  await seller.getByRole('button', { name: 'Request payout' }).click();
+  await seller.locator('.success', { hasText: `Payout of ¥${available} requested.` }).waitFor();
+  await until('the payout to be listed as succeeded', async () => {
+    await go(seller, '#/proceeds');
+    return (await seller.locator('[data-payout] .badge.st-succeeded').count()) === 1;
+  });
+  assert.match(await seller.locator('[data-payout]').first().innerText(), new RegExp(`¥${available.replace('.', '\\.')}`));
+  await shot(seller, 'proceeds-paid-out');
+  const after = await api('GET', '/me/ledger?limit=1', undefined, 'alice');
+  assert.equal(after.body.balances.available, '0.00', 'all of it went out');
+  assert.deepEqual(buyer.errors, []);
+  assert.deepEqual(seller.errors, []);
+  await buyer.context().close();
+  await seller.context().close();
+});
