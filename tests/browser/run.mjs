@@ -58,7 +58,8 @@ async function tokenOf(account, roles) {
 }
 
 async function newPage(viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport, locale: 'en-US' });
+  // A time zone 8 hours from UTC (the market's own): a local/UTC mix-up in a date field shows.
+  const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
@@ -271,6 +272,7 @@ test('b. alice lists shop.cn and sees the cool-down countdown', async () => {
   await row.getByRole('button', { name: /List for sale/ }).click();
   assert.equal(await page.getByLabel('Domain', { exact: true }).inputValue(), 'shop.cn');
   await page.getByLabel('Price').fill('888.00');
+  await page.getByLabel(/^Ends/).fill('2030-06-01T12:00'); // Asia/Shanghai: 04:00 UTC
   await page.getByLabel('Description').fill('Short .cn for a shop');
   await page.getByRole('button', { name: 'Publish listing' }).click();
   const ok = page.locator('#listing-published');
@@ -300,6 +302,9 @@ test('b. alice lists shop.cn and sees the cool-down countdown', async () => {
   await changed.waitFor();
   assert.match(await changed.innerText(), /shop\.cn changed: ¥999\.00/);
   assert.match(await changed.locator('.countdown').innerText(), /^(3:00|2:\d\d)$/);
+  // The end typed in local time is stored in UTC, and a price edit leaves it as it was.
+  const listed = await api('GET', `/listings/${await changed.getAttribute('data-listing')}`);
+  assert.equal(listed.body.ends_at, '2030-06-01T04:00:00Z');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -313,8 +318,9 @@ test('c. alice pushes a domain to bob; bob accepts, pays in the sandbox; the pus
   await form.waitFor();
   await form.getByLabel('Domain').fill('pushdemo.com');
   await form.getByLabel('Owner').fill('alice');
-  await form.getByLabel('Registered at').fill('2025-01-10T08:00');
-  await form.getByLabel('Expires at').fill('2028-01-10T08:00');
+  const local = (days) => new Date(Date.now() + days * 86400e3 + 8 * 3600e3).toISOString().slice(0, 16); // Asia/Shanghai
+  await form.getByLabel('Registered at').fill(local(-400));
+  await form.getByLabel('Expires at').fill(local(400));
   await form.getByRole('button', { name: 'Save' }).click();
   await form.locator('.success').waitFor();
   assert.match(await form.locator('.success').innerText(), /pushdemo\.com/);
@@ -385,6 +391,10 @@ test('c. alice pushes a domain to bob; bob accepts, pays in the sandbox; the pus
   // The seller's proceeds: the push money (no fee on a push, P8).
   await go(seller, '#/proceeds');
   await seller.locator('#balances').waitFor();
+  const { balances } = (await api('GET', '/me/ledger?limit=1', undefined, 'alice')).body;
+  assert.ok(Number(balances.frozen) >= 500, `the push's money is frozen for the settlement period: ${JSON.stringify(balances)}`);
+  assert.equal(await seller.locator('[data-balance="frozen"]').innerText(), `¥${balances.frozen}`);
+  assert.equal(await seller.locator('[data-balance="available"]').innerText(), `¥${balances.available}`);
   await shot(seller, 'proceeds');
   assert.deepEqual(buyer.errors, []);
   assert.deepEqual(seller.errors, []);
@@ -474,7 +484,8 @@ test('e. the language switch changes the text and is remembered; the phone-width
   await page.getByRole('button', { name: /Switch language/ }).click();
   await page.locator('h1', { hasText: '市场' }).waitFor();
   assert.equal(await page.locator('#lang-toggle').innerText(), 'English');
-  assert.match(await page.getByRole('button', { name: '搜索' }).innerText(), /搜索/);
+  assert.equal(await page.locator('#search').innerText(), '搜索');
+  assert.equal(await page.getByRole('button', { name: 'Search' }).count(), 0, 'no English left on the button');
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
   await shot(page, 'market-zh');
 

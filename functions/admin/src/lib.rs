@@ -513,7 +513,7 @@ async fn domain_event(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = Takedown)]
+#[schema(as = TakedownRequest)]
 struct TakedownBody {
     /// Shown to the seller; not blank.
     #[schema(min_length = 1, max_length = 500)]

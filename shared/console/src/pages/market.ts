@@ -57,10 +57,12 @@ export function marketPage(root: HTMLElement): void {
     if (append) results.append(target);
     return load(target, async () => {
       const page = await api.listings({ ...filters, tld: normalizeTld(filters.tld), cursor, limit: 50 });
-      if (!page.items.length && !append) return h('p', { class: 'empty' }, t('noListings'));
+      // A page may be short, even empty, with more behind it (API: lists): only a page
+      // without a cursor ends the results.
       const more = page.next_cursor
-        ? button(t('loadMore'), (b) => { b.remove(); void run(page.next_cursor!, true); })
+        ? button(t('loadMore'), (b) => { b.hidden = true; void run(page.next_cursor!, true).then(() => b.remove()); })
         : null;
+      if (!page.items.length && !append && !more) return h('p', { class: 'empty' }, t('noListings'));
       return [h('ul', { class: 'listings' }, page.items.map(listingCard)), more];
     });
   };

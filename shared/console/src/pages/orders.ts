@@ -6,8 +6,12 @@ import { t } from '../i18n';
 import { h, clear, busy, button, load, loadingBlock, problem, money, countdown, status, when, section } from '../ui';
 
 export function goPay(p: Payment): void {
-  const sep = p.pay_url.includes('?') ? '&' : '?';
-  location.assign(`${p.pay_url}${sep}return=${encodeURIComponent(location.href)}`);
+  // Only the local sandbox cashier takes a `return` address: a provider's pay_url is a
+  // signed request, which an added parameter would break (its return address is the
+  // provider's own setting).
+  const url = new URL(p.pay_url, location.href);
+  if (url.pathname.startsWith('/dev/payments/')) url.searchParams.set('return', location.href);
+  location.assign(url.href);
 }
 
 function actions(o: Order, after: (o: Order) => void, out: HTMLElement, detailHref = true): HTMLElement {

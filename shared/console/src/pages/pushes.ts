@@ -6,6 +6,7 @@ import { captcha } from '../captcha';
 import { t, fmt } from '../i18n';
 import { h, clear, busy, button, load, money, countdown, status, when, field, section } from '../ui';
 import { goPay } from './orders';
+import { remainingMs } from '../clock';
 
 type Tab = 'received' | 'sent' | 'new' | 'security';
 
@@ -68,7 +69,7 @@ function pushCard(p0: Push, role: 'received' | 'sent'): HTMLElement {
     if (role === 'received' && p.status === 'accepted') {
       acts.push(h('div', { class: 'actions' },
         button(fmt('payAmount', { amount: money(p.amount_due) }), (b) => void busy(b, out, async () => {
-          goPay(p.payment && Date.parse(p.payment.expires_at) > Date.now() - 1 ? p.payment : await api.payPush(p.id));
+          goPay(p.payment && remainingMs(p.payment.expires_at) > 0 ? p.payment : await api.payPush(p.id));
         }), { class: 'primary', 'data-action': 'pay' }),
         button(t('refresh'), (b) => void busy(b, out, async () => draw(await api.refreshPush(p.id))), { 'data-action': 'refresh' }),
       ));

@@ -51,7 +51,13 @@ function listForm(box: HTMLElement, domain: string, done: () => void, existing?:
   const out = h('div', { 'aria-live': 'polite' });
   const dom = h('input', { name: 'domain', value: existing?.domain_unicode ?? domain, required: true, disabled: Boolean(existing), autocomplete: 'off' });
   const price = h('input', { name: 'price', inputmode: 'decimal', required: true, value: existing?.price ?? '', placeholder: '1999.00' });
-  const ends = h('input', { name: 'ends_at', type: 'datetime-local', value: existing ? existing.ends_at.slice(0, 16) : '' });
+  // A datetime-local field is in the browser's time zone; ends_at is UTC.
+  const localOf = (iso: string): string => {
+    const d = new Date(iso);
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  };
+  const shownEnd = existing?.ends_at ? localOf(existing.ends_at) : '';
+  const ends = h('input', { name: 'ends_at', type: 'datetime-local', value: shownEnd });
   const desc = h('textarea', { name: 'description', maxlength: '500', rows: '2' }, existing?.description ?? '');
   const submit = h('button', { type: 'submit', class: 'primary', id: 'publish-listing' }, existing ? t('saveChanges') : t('publishListing'));
   const form = h('form', { class: 'form' },
@@ -66,7 +72,8 @@ function listForm(box: HTMLElement, domain: string, done: () => void, existing?:
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     void busy(submit, out, async () => {
-      const endsAt = ends.value ? new Date(ends.value).toISOString() : undefined;
+      // Sent only when set and changed: an edit of the price keeps the end as it was.
+      const endsAt = ends.value && ends.value !== shownEnd ? new Date(ends.value).toISOString() : undefined;
       const l = existing
         ? await api.changeListing(existing.id, { price: price.value.trim(), ends_at: endsAt, description: desc.value.trim() || undefined })
         : await api.publishListing({ domain: dom.value.trim(), price: price.value.trim(), ends_at: endsAt, description: desc.value.trim() || undefined });
@@ -121,9 +128,10 @@ export function proceedsPage(root: HTMLElement): void {
   const form = h('form', { class: 'form inline' }, field(t('amount'), amount, t('payoutHint')), submit, out);
   const reload = (): void => {
     void load(balances, async () => {
-      const [bal, led] = await Promise.all([api.balance(), api.ledger()]);
+      // The seller's balances are the ledger's (S4); /me/balance is the buyer's prepaid one.
+      const led = await api.ledger();
       return h('dl', { class: 'facts balances', id: 'balances' },
-        h('dt', null, t('available')), h('dd', { 'data-balance': 'available' }, money(bal.available)),
+        h('dt', null, t('available')), h('dd', { 'data-balance': 'available' }, money(led.balances.available ?? '0.00')),
         h('dt', null, t('frozen')), h('dd', { 'data-balance': 'frozen' }, money(led.balances.frozen ?? '0.00')),
         led.balances.paying_out && led.balances.paying_out !== '0.00' ? [h('dt', null, t('payingOut')), h('dd', null, money(led.balances.paying_out))] : null,
       );
@@ -136,9 +144,16 @@ export function proceedsPage(root: HTMLElement): void {
           h('span', { class: 'muted small' }, p.payout_account), p.failure_reason ? h('span', { class: 'muted' }, p.failure_reason) : null)));
     });
     void load(ledger, async () => {
-      const page = await api.ledger();
-      if (!page.items.length) return h('p', { class: 'empty' }, t('noLedger'));
-      return h('ul', { class: 'plain ledger' }, page.items.map((e) => {
+      // Oldest first: every page is read, so the newest entries are shown too.
+      const items: Record<string, unknown>[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await api.ledger(cursor);
+        items.push(...page.items);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      if (!items.length) return h('p', { class: 'empty' }, t('noLedger'));
+      return h('ul', { class: 'plain ledger' }, items.map((e) => {
         const s = (k: string): string => (e[k] == null ? '' : String(e[k]));
         return h('li', { class: 'row' },
           h('span', null, when(s('at') || s('created_at'))),
