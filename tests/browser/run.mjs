@@ -594,3 +594,28 @@ test('g. bob rejects a push; once settled, alice pays her proceeds out', async (
   await buyer.context().close();
   await seller.context().close();
 });
+
+test('h. when the payment window closes, the order page stops offering to pay (O3)', async () => {
+  await seedDomain('late-pay.com');
+  const listed = await api('POST', '/listings', { domain: 'late-pay.com', price: '12.00' }, 'alice');
+  assert.equal(listed.status, 201, JSON.stringify(listed.body));
+  await advance(180);
+  const placed = await api('POST', '/orders', { domains: ['late-pay.com'], captcha_token: 'pass' }, 'bob');
+  assert.equal(placed.status, 201, JSON.stringify(placed.body));
+  const id = placed.body.orders[0].id;
+  const page = await newPage();
+  await page.clock.install(); // the browser's own time, to move it past pay_by
+  await signIn(page, 'bob');
+  await go(page, `#/order/${id}`);
+  const pay = page.locator('button[data-action="pay"]');
+  assert.equal(await pay.isDisabled(), false);
+  // Ten minutes pass with the page open and no call made: the countdown reaches zero and
+  // the buttons the window closes are disabled, without asking the server.
+  await page.clock.fastForward('10:01');
+  await until('the pay button to close', async () => await pay.isDisabled(), { tries: 20, every: 250 });
+  assert.equal(await page.locator('button[data-action="cancel"]').isDisabled(), true);
+  assert.match(await page.locator('.deadline .countdown').innerText(), /closed/i);
+  await shot(page, 'order-window-closed');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -170,22 +170,34 @@ export interface CallOptions {
   auth?: boolean;
 }
 
+/** How long a call may take before it counts as unanswered (a stalled connection). */
+export const CALL_TIMEOUT_MS = 20_000;
+
 export async function call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const t = token();
   if (t && opts.auth !== false) headers.Authorization = `Bearer ${t}`;
-  if (opts.idempotent) headers['Idempotency-Key'] = crypto.randomUUID();
+  const key = opts.idempotent ? crypto.randomUUID() : null;
+  if (key) headers['Idempotency-Key'] = key;
   bump(1);
-  let res: Response;
+  let res: Response | undefined;
   try {
-    res = await fetch(config().api_base + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (e) {
-    throw new ApiError(0, 'NETWORK', String(e));
+    // A creating request whose answer was lost (no answer, or none in time) is sent once
+    // more with the same key: the server answers it as it did the first time, so a payout
+    // or an order is never made twice by the retry.
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await fetch(config().api_base + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+        });
+      } catch (e) {
+        if (!key || attempt >= 1) throw new ApiError(0, 'NETWORK', String(e));
+      }
+    }
   } finally {
     bump(-1);
   }

@@ -38,7 +38,13 @@ const globalSpin = h('span', { class: 'spinner global', hidden: true, role: 'sta
 function route(): { name: string; arg: string } {
   const m = /^#\/([a-z]+)(?:\/(.*))?$/.exec(location.hash);
   if (!m || !ROUTES[m[1]]) return { name: 'market', arg: '' };
-  return { name: m[1], arg: decodeURIComponent(m[2] ?? '') };
+  let arg = m[2] ?? '';
+  try {
+    arg = decodeURIComponent(arg);
+  } catch {
+    // A malformed escape in a typed address: the text as it is.
+  }
+  return { name: m[1], arg };
 }
 
 function navLink(name: string, label: Key, extra?: Node): HTMLElement {

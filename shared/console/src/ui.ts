@@ -103,8 +103,13 @@ export function refusals(list: DomainRefusal[]): HTMLElement {
 }
 
 /** A live countdown to `deadline` by the server clock (updated by tickCountdowns). */
-export function countdown(deadline: string, doneKey: Key = 'timeUp'): HTMLElement {
-  const el = h('span', { class: 'countdown', 'data-deadline': deadline, 'data-done': t(doneKey), role: 'timer' });
+/**
+ * A live countdown to `deadline` (server time). `closes`: the buttons (a selector) that the
+ * deadline ends, found in the countdown's nearest enclosing block that has them; they are
+ * disabled at zero, since the server would refuse them (O3, P5).
+ */
+export function countdown(deadline: string, doneKey: Key = 'timeUp', closes?: string): HTMLElement {
+  const el = h('span', { class: 'countdown', 'data-deadline': deadline, 'data-done': t(doneKey), 'data-closes': closes ?? null, role: 'timer' });
   renderCountdown(el);
   return el;
 }
@@ -113,6 +118,15 @@ function renderCountdown(el: HTMLElement): void {
   const ms = remainingMs(el.dataset.deadline ?? '');
   el.textContent = ms > 0 ? formatRemaining(ms) : el.dataset.done ?? '';
   el.classList.toggle('done', ms <= 0);
+  const closes = el.dataset.closes;
+  if (ms <= 0 && closes) {
+    let scope: HTMLElement | null = el.parentElement;
+    for (let up = 0; scope && up < 6 && !scope.querySelector(closes); up++) scope = scope.parentElement;
+    scope?.querySelectorAll<HTMLButtonElement>(closes).forEach((b) => {
+      b.disabled = true;
+      b.title = el.dataset.done ?? '';
+    });
+  }
 }
 
 export function tickCountdowns(): void {

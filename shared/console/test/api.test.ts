@@ -23,6 +23,39 @@ describe('api client', () => {
   });
   afterEach(() => vi.unstubAllGlobals());
 
+  it('sends a creating request whose answer was lost once more, with the same key', async () => {
+    const { setConfig } = await import('../src/config');
+    const { api } = await import('../src/api');
+    setConfig({ api_base: '', sign_in: 'dev' });
+    let tries = 0;
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      calls.push({ url, init });
+      tries += 1;
+      if (tries === 1) throw new TypeError('network error'); // committed, answer lost
+      return new Response(JSON.stringify({ id: 'po_1', amount: '10.00', status: 'succeeded' }), { status: 202 });
+    });
+    const payout = await api.requestPayout('10.00');
+    expect(payout.id).toBe('po_1');
+    expect(calls).toHaveLength(2);
+    const keys = calls.map((c) => (c.init.headers as Record<string, string>)['Idempotency-Key']);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it('does not resend a reading request, and says the network failed', async () => {
+    const { setConfig } = await import('../src/config');
+    const { api, ApiError } = await import('../src/api');
+    setConfig({ api_base: '', sign_in: 'dev' });
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      calls.push({ url, init });
+      throw new TypeError('network error');
+    });
+    const failed = await api.payouts().catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(ApiError);
+    expect((failed as InstanceType<typeof ApiError>).code).toBe('NETWORK');
+    expect(calls).toHaveLength(1);
+  });
+
   it('sends the token, the base and an idempotency key; parses the answer', async () => {
     const { setConfig } = await import('../src/config');
     const { setToken } = await import('../src/session');

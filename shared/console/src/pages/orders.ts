@@ -5,6 +5,9 @@ import { api, type Order, type Payment } from '../api';
 import { t } from '../i18n';
 import { h, clear, busy, button, load, loadingBlock, problem, money, countdown, status, when, section } from '../ui';
 
+/** What the payment window's end closes (O3). */
+const PAY_ACTIONS = '[data-action="pay"],[data-action="cancel"]';
+
 export function goPay(p: Payment): void {
   // Only the local sandbox cashier takes a `return` address: a provider's pay_url is a
   // signed request, which an added parameter would break (its return address is the
@@ -39,7 +42,7 @@ function orderCard(o: Order): HTMLElement {
       card,
       h('div', { class: 'row' }, h('strong', null, `${t('order')} ${x.id}`), status(x.status), h('span', { class: 'price' }, money(x.total))),
       h('p', { class: 'muted small' }, x.items.map((i) => i.domain_unicode).join(', ')),
-      x.status === 'awaiting_payment' ? h('p', null, t('payWithinLeft'), ' ', countdown(x.pay_by, 'windowClosed')) : null,
+      x.status === 'awaiting_payment' ? h('p', null, t('payWithinLeft'), ' ', countdown(x.pay_by, 'windowClosed', PAY_ACTIONS)) : null,
       actions(x, draw, out),
       out,
     );
@@ -85,7 +88,7 @@ export async function orderPage(root: HTMLElement, id: string): Promise<void> {
           o.paid_at ? [h('dt', null, t('paidAt')), h('dd', null, when(o.paid_at))] : null,
           o.payment_failure_reason ? [h('dt', null, t('paymentFailed')), h('dd', null, o.payment_failure_reason)] : null,
         ),
-        o.status === 'awaiting_payment' ? h('p', { class: 'deadline' }, t('payWithinLeft'), ' ', countdown(o.pay_by, 'windowClosed'), h('small', { class: 'muted' }, ' ', t('o3Short'))) : null,
+        o.status === 'awaiting_payment' ? h('p', { class: 'deadline' }, t('payWithinLeft'), ' ', countdown(o.pay_by, 'windowClosed', PAY_ACTIONS), h('small', { class: 'muted' }, ' ', t('o3Short'))) : null,
         actions(o, draw, out, false),
         out,
       ),

@@ -97,7 +97,7 @@ function pushCard(p0: Push, role: 'received' | 'sent'): HTMLElement {
         h('dt', null, t('transferFee')), h('dd', { class: 'fee' }, money(p.transfer_fee)),
         h('dt', null, role === 'received' ? t('amountDue') : t('buyerPays')), h('dd', null, h('strong', null, money(p.amount_due))),
         h('dt', null, t('lock60')), h('dd', null, lockText(p)),
-        p.status === 'pending' ? [h('dt', null, t('expiresIn')), h('dd', null, countdown(p.expires_at, 'expired'))] : null,
+        p.status === 'pending' ? [h('dt', null, t('expiresIn')), h('dd', null, countdown(p.expires_at, 'expired', '[data-action="accept"],[data-action="reject"]'))] : null,
         p.confirm_by && p.status === 'awaiting_seller_confirmation' ? [h('dt', null, t('confirmBy')), h('dd', null, when(p.confirm_by), ' (', countdown(p.confirm_by, 'timeUp'), ')')] : null,
         p.transfer_lock_until ? [h('dt', null, t('lockedUntil')), h('dd', null, when(p.transfer_lock_until))] : null,
         p.message ? [h('dt', null, t('message')), h('dd', null, p.message)] : null,
