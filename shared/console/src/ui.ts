@@ -170,6 +170,38 @@ export async function load(box: Element, loadFn: () => Promise<Child>): Promise<
   }
 }
 
+/**
+ * A paginated list (API: `{items, next_cursor}`) rendered into `box`: the first page, then a
+ * "Load more" button for as long as the server has more. A page may be short, even empty,
+ * with more behind it: only a page without a cursor ends the list.
+ */
+export async function pagedList<T>(
+  box: Element,
+  fetchPage: (cursor?: string) => Promise<{ items: T[]; next_cursor: string | null }>,
+  render: (item: T) => Node,
+  emptyText: Key,
+): Promise<void> {
+  const list = h('ul', { class: 'plain' });
+  const tail = h('div', { class: 'load-more' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const offerMore = (cursor: string | null): void => {
+    clear(tail, cursor
+      ? button(t('loadMore'), (b) => void busy(b, out, async () => {
+          const page = await fetchPage(cursor);
+          list.append(...page.items.map(render));
+          offerMore(page.next_cursor);
+        }), { 'data-action': 'load-more' })
+      : null);
+  };
+  await load(box, async () => {
+    const page = await fetchPage();
+    if (!page.items.length && !page.next_cursor) return h('p', { class: 'empty' }, t(emptyText));
+    list.append(...page.items.map(render));
+    offerMore(page.next_cursor);
+    return [list, tail, out];
+  });
+}
+
 export function status(s: string): HTMLElement {
   return h('span', { class: `badge st-${s}` }, tOr(`st_${s}`, s));
 }

@@ -1,7 +1,7 @@
 // Notifications inbox (N1): unread / all, mark read.
 import { api, type Notification } from '../api';
 import { t } from '../i18n';
-import { h, clear, busy, button, load, when } from '../ui';
+import { h, clear, busy, button, pagedList, when } from '../ui';
 
 export function notificationsPage(root: HTMLElement): void {
   let unreadOnly = false;
@@ -11,11 +11,7 @@ export function notificationsPage(root: HTMLElement): void {
     clear(tabs,
       button(t('all'), () => { unreadOnly = false; draw(); }, { 'aria-pressed': String(!unreadOnly) }),
       button(t('unread'), () => { unreadOnly = true; draw(); }, { 'aria-pressed': String(unreadOnly) }));
-    void load(list, async () => {
-      const page = await api.notifications(unreadOnly ? true : undefined);
-      if (!page.items.length) return h('p', { class: 'empty' }, t('noNotifications'));
-      return h('ul', { class: 'plain' }, page.items.map(item));
-    });
+    void pagedList(list, (cursor) => api.notifications(unreadOnly ? true : undefined, cursor), item, 'noNotifications');
   };
   clear(root, h('h1', null, t('navNotifications')), tabs, list);
   draw();

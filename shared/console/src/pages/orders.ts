@@ -3,7 +3,7 @@
 // results (O9).
 import { api, type Order, type Payment } from '../api';
 import { t } from '../i18n';
-import { h, clear, busy, button, load, loadingBlock, problem, money, countdown, status, when, section } from '../ui';
+import { h, clear, busy, button, pagedList, loadingBlock, problem, money, countdown, status, when, section } from '../ui';
 
 /** What the payment window's end closes (O3). */
 const PAY_ACTIONS = '[data-action="pay"],[data-action="cancel"]';
@@ -60,11 +60,7 @@ export function ordersPage(root: HTMLElement): void {
       button(t('unpaidOrders'), () => { which = 'unpaid'; draw(); }, { 'aria-pressed': String(which === 'unpaid'), id: 'tab-unpaid' }),
       button(t('allOrders'), () => { which = 'all'; draw(); }, { 'aria-pressed': String(which === 'all'), id: 'tab-all' }),
     );
-    void load(list, async () => {
-      const page = await api.myOrders(which);
-      if (!page.items.length) return h('p', { class: 'empty' }, t('noOrders'));
-      return h('ul', { class: 'plain' }, page.items.map(orderCard));
-    });
+    void pagedList(list, (cursor) => api.myOrders(which, cursor), orderCard, 'noOrders');
   };
   clear(root, h('h1', null, t('navOrders')), h('p', { class: 'muted' }, t('o3Explained')), tabs, list);
   draw();

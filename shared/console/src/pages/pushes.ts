@@ -4,7 +4,7 @@
 import { api, type Push } from '../api';
 import { captcha } from '../captcha';
 import { t, fmt } from '../i18n';
-import { h, clear, busy, button, load, money, countdown, status, when, field, section } from '../ui';
+import { h, clear, busy, button, pagedList, money, countdown, status, when, field, section } from '../ui';
 import { goPay } from './orders';
 import { remainingMs } from '../clock';
 
@@ -23,11 +23,7 @@ export function pushesPage(root: HTMLElement, arg: string): void {
   );
   if (tab === 'new') newPush(body);
   else if (tab === 'security') securityPassword(body);
-  else void load(body, async () => {
-    const page = await api.myPushes(tab);
-    if (!page.items.length) return h('p', { class: 'empty' }, t('noPushes'));
-    return h('ul', { class: 'plain' }, page.items.map((p) => pushCard(p, tab)));
-  });
+  else void pagedList(body, (cursor) => api.myPushes(tab, cursor), (p) => pushCard(p, tab), 'noPushes');
 }
 
 function lockText(p: Push): string {

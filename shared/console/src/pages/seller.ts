@@ -3,7 +3,7 @@
 // available, S4), payouts (S6) and the ledger (S1).
 import { api, type Domain, type Listing } from '../api';
 import { t, tOr, fmt } from '../i18n';
-import { h, clear, busy, button, load, money, countdown, status, when, field, section } from '../ui';
+import { h, clear, busy, button, load, pagedList, money, countdown, status, when, field, section } from '../ui';
 import { serverNow } from '../clock';
 
 export function sellerPage(root: HTMLElement): void {
@@ -11,16 +11,8 @@ export function sellerPage(root: HTMLElement): void {
   const listings = h('div');
   const form = h('div');
   const reload = (): void => {
-    void load(domains, async () => {
-      const page = await api.myDomains();
-      if (!page.items.length) return h('p', { class: 'empty' }, t('noDomains'));
-      return h('ul', { class: 'plain' }, page.items.map((d) => domainRow(d, (dom) => listForm(form, dom, reload))));
-    });
-    void load(listings, async () => {
-      const page = await api.myListings();
-      if (!page.items.length) return h('p', { class: 'empty' }, t('noMyListings'));
-      return h('ul', { class: 'plain' }, page.items.map((l) => listingRow(l, reload)));
-    });
+    void pagedList(domains, (cursor) => api.myDomains(cursor), (d) => domainRow(d, (dom) => listForm(form, dom, reload)), 'noDomains');
+    void pagedList(listings, (cursor) => api.myListings(cursor), (l) => listingRow(l, reload), 'noMyListings');
   };
   clear(
     root,
@@ -136,13 +128,9 @@ export function proceedsPage(root: HTMLElement): void {
         led.balances.paying_out && led.balances.paying_out !== '0.00' ? [h('dt', null, t('payingOut')), h('dd', null, money(led.balances.paying_out))] : null,
       );
     });
-    void load(payouts, async () => {
-      const page = await api.payouts();
-      if (!page.items.length) return h('p', { class: 'empty' }, t('noPayouts'));
-      return h('ul', { class: 'plain' }, page.items.map((p) =>
-        h('li', { class: 'row', 'data-payout': p.id }, h('span', null, when(p.created_at)), h('span', { class: 'price' }, money(p.amount)), status(p.status),
-          h('span', { class: 'muted small' }, p.payout_account), p.failure_reason ? h('span', { class: 'muted' }, p.failure_reason) : null)));
-    });
+    void pagedList(payouts, (cursor) => api.payouts(cursor), (p) =>
+      h('li', { class: 'row', 'data-payout': p.id }, h('span', null, when(p.created_at)), h('span', { class: 'price' }, money(p.amount)), status(p.status),
+        h('span', { class: 'muted small' }, p.payout_account), p.failure_reason ? h('span', { class: 'muted' }, p.failure_reason) : null), 'noPayouts');
     void load(ledger, async () => {
       // Oldest first: every page is read, so the newest entries are shown too.
       const items: Record<string, unknown>[] = [];
