@@ -34,7 +34,7 @@ function domainRow(d: Domain, onList: (domain: string) => void): HTMLElement {
     d.in_trade ? h('span', { class: 'badge st-trade' }, t('inTrade')) : h('span', { class: 'badge' }, t('notInTrade')),
     d.transfer_lock_until && Date.parse(d.transfer_lock_until) > serverNow()
       ? h('span', { class: 'badge st-locked' }, t('lockedUntil'), ' ', when(d.transfer_lock_until)) : null,
-    d.transfer_out_locked ? h('span', { class: 'muted small' }, t('transferOutLocked'), d.transfer_out_locked_reason ? `: ${d.transfer_out_locked_reason}` : '') : null,
+    d.transfer_out_locked ? h('span', { class: 'muted small' }, t('transferOutLocked'), d.transfer_out_locked_reason ? `: ${tOr(`lock_${d.transfer_out_locked_reason}`, d.transfer_out_locked_reason)}` : '') : null,
     !d.in_trade ? button(t('listForSale'), () => onList(d.domain), { 'data-action': 'list', 'aria-label': `${t('listForSale')} ${d.domain_unicode}` }) : null,
   );
 }
@@ -92,7 +92,7 @@ function listingRow(l: Listing, reload: () => void): HTMLElement {
       h('span', { class: 'price' }, money(l.price)),
       status(l.status),
       active && cooling ? h('span', { class: 'badge st-cooling' }, t('coolingDown'), ' ', countdown(l.buyable_at, 'buyableNow')) : null,
-      l.end_reason ? h('span', { class: 'muted small' }, `${t('endReason')}: ${l.end_reason}`) : null,
+      l.end_reason ? h('span', { class: 'muted small' }, `${t('endReason')}: ${tOr(`end_${l.end_reason}`, l.end_reason)}`) : null,
     ),
     l.takedown ? h('p', { class: 'note' }, t('takenDownReason'), ' ', l.takedown.reason) : null,
     active ? h('div', { class: 'actions' },
