@@ -167,6 +167,7 @@ async fn adapter_trusting(alipay_public: &str) -> (AlipayProvider, Arc<Mutex<See
         })),
         gateway: format!("http://{addr}/gateway.do"),
         notify_url: Some("https://market.example/payments/alipay/notify".into()),
+        return_url: Some("https://console.market.example/#/orders".into()),
         timeout: std::time::Duration::from_secs(10),
         payout_keys: None,
     };
@@ -224,6 +225,13 @@ async fn page_pay_urls_carry_the_remaining_window_and_a_valid_signature() {
     let biz: serde_json::Value = serde_json::from_str(&get("biz_content")).unwrap();
     assert_eq!(biz["timeout_express"], "9m", "never longer than our window");
     assert_eq!(get("method"), "alipay.trade.page.pay");
+    // The buyer comes back to the console, and the notification goes to the API: both
+    // addresses are under the signature.
+    assert_eq!(get("return_url"), "https://console.market.example/#/orders");
+    assert_eq!(
+        get("notify_url"),
+        "https://market.example/payments/alipay/notify"
+    );
     let app_public = rsa2::parse_public_key(&fixture("app_public.pem")).unwrap();
     assert!(rsa2::verify(
         &app_public,

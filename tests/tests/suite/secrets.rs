@@ -135,6 +135,7 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         keys: KeySource::Secret(SecretKeys::with_client(name.clone(), client.clone())),
         gateway: "http://127.0.0.1:9/gateway.do".into(),
         notify_url: None,
+        return_url: None,
         timeout: std::time::Duration::from_secs(10),
         payout_keys: None,
     })

@@ -1012,6 +1012,21 @@ fn the_web_console_is_a_private_bucket_read_only_by_its_distribution() {
         );
     }
     assert!(cors["ExposeHeaders"].to_string().contains("date"));
+    // Every function that opens an Alipay payment sends the buyer back to the console.
+    let mut opening = 0;
+    for (name, f) in &functions(&t) {
+        let vars = &f["Properties"]["Environment"]["Variables"];
+        if vars["ALIPAY_NOTIFY_URL"].is_null() {
+            continue;
+        }
+        opening += 1;
+        let back = vars["ALIPAY_RETURN_URL"].to_string();
+        assert!(
+            back.contains("ConsoleDistribution.DomainName"),
+            "{name}: {back}"
+        );
+    }
+    assert!(opening >= 2, "the order and push functions open payments");
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub struct AlipayConfig {
     /// `https://openapi.alipay.com/gateway.do` in production.
     pub gateway: String,
     pub notify_url: Option<String>,
+    /// Where the cashier sends the buyer back after paying (`ALIPAY_RETURN_URL`: the web
+    /// console in the cloud). Part of the signed request, so it cannot be added afterwards.
+    pub return_url: Option<String>,
     /// How long one gateway call may take before its outcome counts as unknown: 10 s,
     /// or less with `ALIPAY_TIMEOUT_MS` (never more: a Lambda must not hang on Alipay).
     pub timeout: std::time::Duration,
@@ -46,7 +49,8 @@ impl AlipayConfig {
     /// - otherwise `ALIPAY_APP_ID`, `ALIPAY_SELLER_ID`, `ALIPAY_PUBLIC_KEY_PEM` and optionally
     ///   `ALIPAY_APP_PRIVATE_KEY_PEM` (the local runner);
     ///
-    /// and optionally `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`, `ALIPAY_TIMEOUT_MS`.
+    /// and optionally `ALIPAY_GATEWAY`, `ALIPAY_NOTIFY_URL`, `ALIPAY_RETURN_URL`,
+    /// `ALIPAY_TIMEOUT_MS`.
     ///
     /// Payouts (S6) are signed with `ALIPAY_PAYOUT_SECRET_ARN`'s keys in the cloud (a
     /// function without it cannot pay anyone out), and with the local runner's keys locally.
@@ -92,6 +96,7 @@ impl AlipayConfig {
             gateway: var("ALIPAY_GATEWAY")
                 .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
             notify_url: var("ALIPAY_NOTIFY_URL"),
+            return_url: var("ALIPAY_RETURN_URL"),
             timeout: match var("ALIPAY_TIMEOUT_MS") {
                 None => MAX_CALL_TIMEOUT,
                 Some(ms) => std::time::Duration::from_millis(ms.parse().map_err(|_| {
@@ -231,12 +236,13 @@ impl PaymentProvider for AlipayProvider {
             // O8, first line: the cashier offers no credit card, Huabei or instalments.
             "disable_pay_channels": market_core::funding::disabled_pay_channels(),
         });
-        let notify = self.config.notify_url.clone().unwrap_or_default();
-        let extra: Vec<(&str, &str)> = if notify.is_empty() {
-            vec![]
-        } else {
-            vec![("notify_url", notify.as_str())]
-        };
+        let extra: Vec<(&str, &str)> = [
+            ("notify_url", &self.config.notify_url),
+            ("return_url", &self.config.return_url),
+        ]
+        .into_iter()
+        .filter_map(|(name, url)| url.as_deref().filter(|u| !u.is_empty()).map(|u| (name, u)))
+        .collect();
         let params = self
             .signed_params(
                 &self.config.keys,
