@@ -119,14 +119,20 @@ async function start(): Promise<void> {
   clear(app, header, main);
   await loadConfig();
   const c = config();
-  if (c.sign_in === 'cognito' && c.cognito && location.search.includes('code=')) {
+  const callback = new URLSearchParams(location.search);
+  if (c.sign_in === 'cognito' && c.cognito && (callback.has('code') || callback.has('error'))) {
     try {
+      // The hosted UI came back with a refusal (the user cancelled, a misconfigured client).
+      const refused = callback.get('error');
+      if (refused) throw new Error(callback.get('error_description') ?? refused);
       const done = await finishCognitoSignIn(c.cognito, location.search);
       if (done) {
         setToken(done.token);
         history.replaceState(null, '', location.pathname + done.back);
       }
     } catch (e) {
+      // The callback's parameters are spent either way: a reload does not fail again.
+      history.replaceState(null, '', location.pathname + location.hash);
       main.append(problem(e));
     }
   }
