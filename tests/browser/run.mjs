@@ -619,3 +619,25 @@ test('h. when the payment window closes, the order page stops offering to pay (O
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('i. a list longer than a page offers "Load more" until the server has no more', async () => {
+  // 201 domains of one account (carol has none yet): "My domains" reads 200 a page.
+  const owner = 'carol';
+  const names = Array.from({ length: 201 }, (_, i) => `carol${String(i).padStart(3, '0')}.com`);
+  for (let i = 0; i < names.length; i += 20) {
+    await Promise.all(names.slice(i, i + 20).map((d) => seedDomain(d, owner)));
+  }
+  const page = await newPage();
+  await signIn(page, owner);
+  await go(page, '#/seller');
+  const rows = page.locator('#my-domains .domain-row');
+  assert.equal(await rows.count(), 200);
+  const more = page.locator('#my-domains button[data-action="load-more"]');
+  await more.click();
+  await until('the last page to be shown', async () => (await rows.count()) === 201, { tries: 20, every: 250 });
+  assert.equal(await more.count(), 0, 'no more to load');
+  const shown = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-domain'))));
+  assert.equal(shown.size, 201, 'each domain once');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
