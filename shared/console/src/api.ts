@@ -274,7 +274,6 @@ export const api = {
     call<void>('PUT', '/me/security-password', current_password ? { password, current_password } : { password }),
 
   myDomains: (cursor?: string) => call<Page<Domain>>('GET', `/me/domains${qs({ cursor, limit: 200 })}`),
-  balance: () => call<{ available: Money }>('GET', '/me/balance'),
   ledger: (cursor?: string) => call<Ledger>('GET', `/me/ledger${qs({ cursor })}`),
   payouts: (cursor?: string) => call<Page<Payout>>('GET', `/me/payouts${qs({ cursor })}`),
   requestPayout: (amount?: string) => call<Payout>('POST', '/me/payouts', amount ? { amount } : {}, { idempotent: true }),

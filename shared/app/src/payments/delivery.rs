@@ -9,7 +9,8 @@ use crate::retry::{retrying, written};
 use crate::store::{Item, Write};
 use crate::{App, AppError, AppResult};
 use market_core::delivery::{check_deliverable, Undeliverable};
-use market_core::ids::{AccountId, OrderId};
+use market_core::domain_name::DomainName;
+use market_core::ids::{AccountId, ListingId, OrderId};
 use market_core::ledger::{self};
 use market_core::model::{
     DeliveryKey, Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment,
@@ -117,14 +118,19 @@ fn batch_of(order: &Order, max: usize) -> Vec<usize> {
 
 /// The listing and domain keys a batch reads.
 fn batch_keys(order: &Order, batch: &[usize]) -> Vec<(String, String)> {
-    batch
-        .iter()
-        .flat_map(|&n| {
-            [
-                repo::listing_key(&order.items[n].listing_id),
-                repo::domain_key(&order.items[n].domain),
-            ]
-        })
+    keys_of(
+        batch
+            .iter()
+            .map(|&n| (&order.items[n].listing_id, &order.items[n].domain)),
+    )
+}
+
+/// The listing and domain keys of each (listing, domain) pair.
+fn keys_of<'a>(
+    pairs: impl Iterator<Item = (&'a ListingId, &'a DomainName)>,
+) -> Vec<(String, String)> {
+    pairs
+        .flat_map(|(listing, domain)| [repo::listing_key(listing), repo::domain_key(domain)])
         .collect()
 }
 
@@ -160,15 +166,7 @@ pub(crate) fn first_batch_named(order: &Order, named: &[DeliveryKey]) -> Option<
 
 /// The keys a payment's first batch reads (before its order is read).
 pub(crate) fn named_keys(named: &[DeliveryKey]) -> Vec<(String, String)> {
-    named
-        .iter()
-        .flat_map(|k| {
-            [
-                repo::listing_key(&k.listing_id),
-                repo::domain_key(&k.domain),
-            ]
-        })
-        .collect()
+    keys_of(named.iter().map(|k| (&k.listing_id, &k.domain)))
 }
 
 /// One delivery batch, planned: the order after it, every write besides the order's own,
