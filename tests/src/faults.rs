@@ -134,6 +134,11 @@ pub struct Counts {
     pub updates: usize,
     /// Items returned by every read.
     pub items_read: usize,
+    /// Sequential waves: requests sent together (concurrently) are one wave; a request
+    /// sent after another's answer is a wave later.
+    pub waves: usize,
+    /// The latest wave answered.
+    answered: usize,
 }
 
 impl Counts {
@@ -148,6 +153,9 @@ pub struct CountingStore {
     inner: Arc<dyn Store>,
     counts: Mutex<Counts>,
 }
+
+/// A request's wave, taken when it is sent: one after the latest wave answered so far.
+struct Sent(usize);
 
 impl CountingStore {
     /// Wraps `inner`.
@@ -166,12 +174,31 @@ impl CountingStore {
     fn count(&self, f: impl FnOnce(&mut Counts)) {
         f(&mut self.counts.lock().expect("counts"));
     }
+
+    /// Marks a request sent. Then it gives way once, so that requests sent together (a
+    /// `join_all`) are all sent before any is answered, on a store that answers at once
+    /// (the embedded one) as on one that answers later: the waves are counted the same.
+    async fn send(&self) -> Sent {
+        let wave = self.counts.lock().expect("counts").answered + 1;
+        tokio::task::yield_now().await;
+        Sent(wave)
+    }
+
+    /// Marks a request answered.
+    fn answered(&self, sent: Sent) {
+        let mut counts = self.counts.lock().expect("counts");
+        counts.answered = counts.answered.max(sent.0);
+        counts.waves = counts.waves.max(sent.0);
+    }
 }
 
 #[async_trait]
 impl Store for CountingStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let found = self.inner.get(pk, sk).await?;
+        let sent = self.send().await;
+        let found = self.inner.get(pk, sk).await;
+        self.answered(sent);
+        let found = found?;
         self.count(|c| {
             c.gets += 1;
             c.items_read += usize::from(found.is_some());
@@ -180,7 +207,14 @@ impl Store for CountingStore {
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
-        let found = self.inner.get_many(keys).await?;
+        if keys.is_empty() {
+            return self.inner.get_many(keys).await;
+        }
+        // The DynamoDB adapter sends the 100-key requests of one read together: one wave.
+        let sent = self.send().await;
+        let found = self.inner.get_many(keys).await;
+        self.answered(sent);
+        let found = found?;
         self.count(|c| {
             // What the wire sees: one BatchGetItem per 100 keys, none for no keys.
             c.batch_gets += keys.len().div_ceil(100);
@@ -191,11 +225,17 @@ impl Store for CountingStore {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.count(|c| c.transactions += 1);
-        self.inner.transact(writes).await
+        let sent = self.send().await;
+        let done = self.inner.transact(writes).await;
+        self.answered(sent);
+        done
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        let page = self.inner.query(query).await?;
+        let sent = self.send().await;
+        let page = self.inner.query(query).await;
+        self.answered(sent);
+        let page = page?;
         self.count(|c| {
             c.queries += 1;
             c.items_read += page.items.len();
@@ -211,7 +251,10 @@ impl Store for CountingStore {
         ttl: Option<i64>,
     ) -> Result<Option<u64>, StoreError> {
         self.count(|c| c.updates += 1);
-        self.inner.increment(pk, sk, ceiling, ttl).await
+        let sent = self.send().await;
+        let counted = self.inner.increment(pk, sk, ceiling, ttl).await;
+        self.answered(sent);
+        counted
     }
 
     fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {

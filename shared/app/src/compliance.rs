@@ -19,7 +19,7 @@ use market_core::compliance::{
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId};
 use market_core::listing::check_trader;
-use market_core::model::{Account, Domain, Listing, ListingStatus, TradeHold, TradeRef};
+use market_core::model::{Account, Domain, Listing, ListingStatus, TradeHold};
 
 /// A takedown as its seller (and operators) see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -234,10 +234,7 @@ async fn restore(
     // L4: a listing back on the market cools down as a changed one does.
     listing.buyable_at = now + app.policy.listing_cooldown;
     let mut held = domain.value.clone();
-    held.trade = Some(TradeHold {
-        trade: TradeRef::Listing(listing.id.clone()),
-        until: Some(listing.ends_at),
-    });
+    held.trade = Some(TradeHold::of_listing(&*listing));
     let mut writes = super::outbox::domain_writes(app, &held, Some(&domain));
     writes.push(standing);
     Ok(writes)

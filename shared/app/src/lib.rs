@@ -49,6 +49,7 @@ pub mod pushes;
 pub mod rate_limit;
 pub mod refunds;
 pub mod repo;
+mod reservation;
 pub mod retry;
 pub mod schema;
 pub mod security;

@@ -122,8 +122,8 @@ pub async fn apply_event(app: &App, name: &DomainName, event: DomainEvent) -> Ap
 }
 
 /// `GET /admin/domains/{domain}/transfer-out` (P9, P11): whether the registrar core may
-/// start a transfer-out of the domain now. Beside the domain's own hold, a listing whose
-/// end time has passed still holds it while an order placed in time awaits payment (L5).
+/// start a transfer-out of the domain now. A listing whose end time has passed still holds
+/// it while an order placed in time awaits payment (L5): on the domain's trade hold.
 pub async fn transfer_out(app: &App, name: &DomainName) -> AppResult<TransferOut> {
     let now = app.now();
     let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(name))
@@ -133,7 +133,9 @@ pub async fn transfer_out(app: &App, name: &DomainName) -> AppResult<TransferOut
     if !answer.allowed {
         return Ok(answer);
     }
-    if let Some(id) = domain.value.trade.as_ref().and_then(|t| t.listing()) {
+    // A listing held before issue 15 keeps its order's hold on itself.
+    let legacy = domain.value.trade.as_ref().filter(|t| t.terms.is_none());
+    if let Some(id) = legacy.and_then(|t| t.listing()) {
         if let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(id)).await? {
             if let Some(hold) = listing.value.live_hold(now) {
                 return Ok(TransferOut {

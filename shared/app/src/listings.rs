@@ -13,9 +13,9 @@ use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId};
 use market_core::listing::{
-    check_description, check_editable, check_ends_at, check_price, check_trader,
+    check_description, check_editable, check_ends_at, check_price, check_trader, order_hold,
 };
-use market_core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold, TradeRef};
+use market_core::model::{Account, Domain, FeeKind, Listing, ListingStatus, TradeHold};
 use market_core::money::Money;
 
 /// A new listing, parsed.
@@ -116,10 +116,7 @@ pub(crate) async fn publish_writes(
         partner: None,
     };
     let mut held = domain.value.clone();
-    held.trade = Some(TradeHold {
-        trade: TradeRef::Listing(listing.id.clone()),
-        until: Some(ends_at),
-    });
+    held.trade = Some(TradeHold::of_listing(&listing));
     // M1, M2: not exited, the category's deposit held; conditioned on that standing.
     let standing =
         crate::deposits::may_sell_as_read(seller, [new.domain.tld()], item_of(2), item_of(3))?;
@@ -130,11 +127,13 @@ pub(crate) async fn publish_writes(
 }
 
 /// Reads a listing of `seller` for a change: others may see it but not change it (403).
+/// With it its domain, when the listing holds it: the domain keeps the listing's terms and
+/// the order awaiting payment for it (L5, issue 15), so a change writes both.
 async fn load_own(
     app: &App,
     seller: &AccountId,
     id: &ListingId,
-) -> Result<Versioned<Listing>, Attempt> {
+) -> Result<(Versioned<Listing>, Option<Versioned<Domain>>), Attempt> {
     let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(id))
         .await?
         .ok_or_else(|| Problem::not_found("listing"))?;
@@ -142,32 +141,34 @@ async fn load_own(
     if &listing.value.seller != seller || listing.value.partner.is_some() {
         return Err(Problem::new(Code::Forbidden, "only the seller can change a listing").into());
     }
-    Ok(listing)
+    let domain = held_domain(app, &listing.value).await?;
+    Ok((listing, domain))
 }
 
-/// The domain's trade hold moved to the listing's new end time (or released), as a write.
-async fn domain_follow(
+/// The domain of `listing` as read, if the listing holds it.
+async fn held_domain(app: &App, listing: &Listing) -> Result<Option<Versioned<Domain>>, Attempt> {
+    let domain = load::<Domain>(&*app.store, repo::domain_key(&listing.domain)).await?;
+    Ok(domain.filter(|d| {
+        d.value
+            .trade
+            .as_ref()
+            .is_some_and(|t| t.listing() == Some(&listing.id))
+    }))
+}
+
+/// The domain's trade hold following the listing (its terms and end time, L4, issue 15),
+/// or released (`None`), as writes for the listing's transaction.
+fn domain_follow(
     app: &App,
-    listing: &Listing,
-    hold_until: Option<DateTime<Utc>>,
-) -> Result<Vec<Write>, Attempt> {
-    let Some(domain) = load::<Domain>(&*app.store, repo::domain_key(&listing.domain)).await? else {
-        return Ok(Vec::new());
+    domain: Option<&Versioned<Domain>>,
+    listing: Option<&Listing>,
+) -> Vec<Write> {
+    let Some(domain) = domain else {
+        return Vec::new();
     };
-    if domain
-        .value
-        .trade
-        .as_ref()
-        .is_none_or(|t| t.listing() != Some(&listing.id))
-    {
-        return Ok(Vec::new());
-    }
     let mut changed = domain.value.clone();
-    changed.trade = hold_until.map(|until| TradeHold {
-        trade: TradeRef::Listing(listing.id.clone()),
-        until: Some(until),
-    });
-    Ok(crate::outbox::domain_writes(app, &changed, Some(&domain)))
+    changed.trade = listing.map(TradeHold::of_listing);
+    crate::outbox::domain_writes(app, &changed, Some(domain))
 }
 
 /// L7 (E1): the active listing holding `domain` keeps the domain's expiry; when the
@@ -207,8 +208,8 @@ pub async fn change(
     }
     retrying(|| async {
         let now = app.now();
-        let listing = load_own(app, seller, id).await?;
-        check_editable(&listing.value, now)?;
+        let (listing, domain) = load_own(app, seller, id).await?;
+        check_editable(&listing.value, domain.as_ref().map(|d| &d.value), now)?;
         let mut next = listing.value.clone();
         if let Some(price) = change.price {
             next.price = price;
@@ -223,9 +224,7 @@ pub async fn change(
         next.buyable_at = now + app.policy.listing_cooldown;
         next.updated_at = now;
         let mut writes = vec![put(listing_item(&next), Some(&listing))];
-        if next.ends_at != listing.value.ends_at {
-            writes.extend(domain_follow(app, &next, Some(next.ends_at)).await?);
-        }
+        writes.extend(domain_follow(app, domain.as_ref(), Some(&next)));
         written(app.transact(writes).await)?;
         Ok(ListingView::new(&next, fee_rate(app, now).await?, now))
     })
@@ -236,14 +235,14 @@ pub async fn change(
 pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<ListingView> {
     retrying(|| async {
         let now = app.now();
-        let listing = load_own(app, seller, id).await?;
-        check_editable(&listing.value, now)?;
+        let (listing, domain) = load_own(app, seller, id).await?;
+        check_editable(&listing.value, domain.as_ref().map(|d| &d.value), now)?;
         let mut ended = listing.value.clone();
         ended.status = ListingStatus::Ended;
         ended.end_reason = Some("delisted".into());
         ended.updated_at = now;
         let mut writes = vec![put(listing_item(&ended), Some(&listing))];
-        writes.extend(domain_follow(app, &ended, None).await?);
+        writes.extend(domain_follow(app, domain.as_ref(), None));
         written(app.transact(writes).await)?;
         Ok(ListingView::new(&ended, fee_rate(app, now).await?, now))
     })
@@ -383,7 +382,11 @@ pub async fn end_if_due(app: &App, id: &ListingId) -> AppResult<bool> {
             return Ok(false);
         };
         let l = &listing.value;
-        if l.status != ListingStatus::Active || l.ends_at > now || l.live_hold(now).is_some() {
+        if l.status != ListingStatus::Active || l.ends_at > now {
+            return Ok(false);
+        }
+        let domain = held_domain(app, l).await?;
+        if order_hold(l, domain.as_ref().map(|d| &d.value), now).is_some() {
             return Ok(false);
         }
         let mut ended = l.clone();
@@ -391,7 +394,7 @@ pub async fn end_if_due(app: &App, id: &ListingId) -> AppResult<bool> {
         ended.end_reason = Some("ends_at_passed".into());
         ended.updated_at = now;
         let mut writes = vec![put(listing_item(&ended), Some(&listing))];
-        writes.extend(domain_follow(app, &ended, None).await?);
+        writes.extend(domain_follow(app, domain.as_ref(), None));
         written(app.transact(writes).await)?;
         Ok(true)
     })

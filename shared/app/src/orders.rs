@@ -1,9 +1,9 @@
 //! Orders (O1–O9): a cart becomes payment groups; each group is one order that holds its
 //! listings for the payment window; payment, cancellation and expiry.
-use std::collections::{BTreeSet, HashMap};
 
 use super::rate_limit::{self, Counted, InTransaction};
-use super::repo::{self, create, listing_item, load, order_item, payment_item, put, Versioned};
+use super::repo::{self, create, load, order_item, payment_item, put, Versioned};
+use super::reservation::{candidates_from, reserve, Candidate};
 use super::retry::{retrying, written, Attempt};
 use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
@@ -14,13 +14,11 @@ use market_core::domain_name::DomainName;
 use market_core::error::{Code, DomainRefusal, Problem};
 use market_core::ids::{AccountId, OrderId};
 use market_core::limits::check_cart_size;
-use market_core::listing::{check_orderable, check_trader};
+use market_core::listing::check_trader;
 use market_core::model::FeeKind;
 use market_core::model::{
-    Account, Domain, ItemStatus, Listing, Order, OrderHold, OrderItem, OrderStatus, Payment,
-    PaymentRef, PaymentStatus, Purchase,
+    Account, Domain, Order, OrderStatus, Payment, PaymentRef, PaymentStatus, Purchase,
 };
-use market_core::money::Money;
 use market_core::order::{check_payable, group_cart, in_window, PaymentMethod};
 use market_core::policy::GroupLimits;
 
@@ -32,13 +30,6 @@ pub struct Placed {
     /// The domains that could not be ordered, each with its code.
     #[schema(value_type = Vec<crate::schema::DomainRefusalSchema>)]
     pub rejected: Vec<DomainRefusal>,
-}
-
-/// A listing that passed the checks, with what it was read at.
-#[derive(Clone)]
-struct Candidate {
-    listing: Versioned<Listing>,
-    domain: Domain,
 }
 
 /// `POST /orders`: O7 (rate limit, human check), A1, per-domain checks, O2 groups, and one
@@ -178,7 +169,7 @@ async fn place_read(
     }
     let cart: Vec<(AccountId, Candidate)> = candidates
         .into_iter()
-        .map(|c| (c.listing.value.seller.clone(), c))
+        .map(|c| (c.seller().clone(), c))
         .collect();
     let mut orders = Vec::new();
     for group in group_cart(&cart, GroupLimits::default()) {
@@ -232,244 +223,6 @@ fn nothing_orderable(rejected: Vec<DomainRefusal>) -> Problem {
         "no domain of the cart can be ordered",
     )
     .with_errors(rejected)
-}
-
-/// Finds the listings of these domains and checks each can be ordered by `buyer` now, with
-/// batched reads (BatchGetItem, 100 keys a call): domains first, then their listings.
-async fn candidates_of(
-    app: &App,
-    buyer: &AccountId,
-    names: &[DomainName],
-) -> AppResult<Vec<Result<Candidate, Problem>>> {
-    let domain_keys: Vec<(String, String)> = names.iter().map(repo::domain_key).collect();
-    let found = app.store.get_many(&domain_keys).await?;
-    candidates_from(app, buyer, names, found).await
-}
-
-/// [`candidates_of`] over the domains as already read (`found`: those that exist).
-async fn candidates_from(
-    app: &App,
-    buyer: &AccountId,
-    names: &[DomainName],
-    found: Vec<crate::store::Item>,
-) -> AppResult<Vec<Result<Candidate, Problem>>> {
-    let mut domains: HashMap<String, Versioned<Domain>> = HashMap::new();
-    for item in found {
-        domains.insert(item.pk.clone(), repo::decode(&item)?);
-    }
-    let listing_of = |d: &Versioned<Domain>| match &d.value.trade {
-        Some(t) => t.listing().cloned(),
-        _ => None,
-    };
-    let listing_keys: Vec<(String, String)> = domains
-        .values()
-        .filter_map(listing_of)
-        .map(|id| repo::listing_key(&id))
-        .collect();
-    let mut listings: HashMap<String, Versioned<Listing>> = HashMap::new();
-    let read = match listing_keys.is_empty() {
-        true => Vec::new(),
-        false => app.store.get_many(&listing_keys).await?,
-    };
-    for item in read {
-        listings.insert(item.pk.clone(), repo::decode(&item)?);
-    }
-    let now = app.now();
-    Ok(names
-        .iter()
-        .map(|name| {
-            let not_listed = || Problem::new(Code::NotFound, format!("{name} is not listed"));
-            let domain = domains
-                .get(&repo::domain_key(name).0)
-                .ok_or_else(not_listed)?;
-            let id = listing_of(domain).ok_or_else(not_listed)?;
-            let listing = listings
-                .get(&repo::listing_key(&id).0)
-                .ok_or_else(not_listed)?;
-            check_orderable(&listing.value, &domain.value, buyer, now)?;
-            Ok(Candidate {
-                listing: listing.clone(),
-                domain: domain.value.clone(),
-            })
-        })
-        .collect())
-}
-
-/// The largest group reserved in a single transaction together with its order.
-const ATOMIC_GROUP: usize = MAX_TRANSACTION_WRITES - 1;
-
-/// Reserves a payment group: holds on its listings, then its order. A group of up to
-/// [`ATOMIC_GROUP`] listings is one transaction with the order; a larger one (up to 500,
-/// O2) is held in transactions of 100 listings issued concurrently, and the order is
-/// written once the holds are in. Listings that lose a race are re-read and re-checked;
-/// the rest go on without them, so the answer is per domain and no listing is ever held
-/// twice. A crash between the holds and the order leaves holds that lapse at their deadline.
-async fn reserve(
-    app: &App,
-    buyer: &AccountId,
-    group: Vec<Candidate>,
-    contact: Option<&market_core::model::RegistrantContact>,
-    rate: rust_decimal::Decimal,
-    attempt: &mut Option<InTransaction>,
-) -> AppResult<(Option<Order>, Vec<DomainRefusal>)> {
-    let now = app.now();
-    let order_id = OrderId::mint(app.ulid());
-    let pay_by = now + app.policy.payment_window;
-    let atomic = group.len() <= ATOMIC_GROUP;
-    // The attempt is counted in the order's transaction while it has room for the counter
-    // (O7, issue 15). A larger group counts it first, by itself: its holds are written
-    // before its order, and an attempt refused after them would strand them.
-    if !(atomic && group.len() < ATOMIC_GROUP) {
-        if let Some(attempt) = attempt.take() {
-            attempt.fall_back(app).await?;
-        }
-    }
-    let mut pending = group;
-    let mut held: Vec<Candidate> = Vec::new();
-    let mut refused = Vec::new();
-    for _ in 0..MAX_ATTEMPTS {
-        if pending.is_empty() {
-            break;
-        }
-        let hold = OrderHold {
-            order_id: order_id.clone(),
-            buyer: buyer.clone(),
-            until: pay_by,
-        };
-        let chunk_size = if atomic {
-            ATOMIC_GROUP
-        } else {
-            MAX_TRANSACTION_WRITES
-        };
-        let chunks: Vec<Vec<Candidate>> = pending
-            .chunks(chunk_size)
-            .map(<[Candidate]>::to_vec)
-            .collect();
-        // Each chunk's writes: its listings' holds first (index i is chunk[i]), then, in the
-        // atomic case, the order and the attempt's counter.
-        let counter = attempt.as_ref().map(|a| a.write(app));
-        let attempts = chunks.iter().map(|chunk| {
-            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() + 2);
-            for c in chunk {
-                let mut claimed = c.listing.value.clone();
-                claimed.hold = Some(hold.clone());
-                writes.push(put(listing_item(&claimed), Some(&c.listing)));
-            }
-            if atomic {
-                let order = new_order(&order_id, buyer, chunk, rate, now, pay_by, contact);
-                writes.push(create(order_item(&order)));
-                writes.extend(counter.clone());
-            }
-            app.transact(writes)
-        });
-        let results = futures::future::join_all(attempts).await;
-        let mut again = Vec::new();
-        let mut lost = Vec::new();
-        for (chunk, result) in chunks.into_iter().zip(results) {
-            match result {
-                Ok(()) => {
-                    held.extend(chunk);
-                    if atomic {
-                        // Counted by this transaction.
-                        attempt.take();
-                    }
-                }
-                Err(StoreError::Conflict { failed }) => {
-                    // The cancellation reasons name the listings that changed: those are
-                    // re-read and re-checked; the rest go again as they are. A counter that
-                    // moved (the same buyer ordering at once) is counted the atomic way.
-                    let named: BTreeSet<usize> = failed
-                        .iter()
-                        .copied()
-                        .filter(|&i| i < chunk.len())
-                        .collect();
-                    let counter_moved = atomic && failed.contains(&(chunk.len() + 1));
-                    if counter_moved {
-                        if let Some(attempt) = attempt.take() {
-                            attempt.fall_back(app).await?;
-                        }
-                    }
-                    for (i, c) in chunk.into_iter().enumerate() {
-                        if (named.is_empty() && !counter_moved) || named.contains(&i) {
-                            lost.push(c.domain.name.clone());
-                        } else {
-                            again.push(c);
-                        }
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if atomic && !held.is_empty() {
-            return Ok((
-                Some(new_order(
-                    &order_id, buyer, &held, rate, now, pay_by, contact,
-                )),
-                refused,
-            ));
-        }
-        pending = again;
-        if lost.is_empty() {
-            continue;
-        }
-        for (name, outcome) in lost.iter().zip(candidates_of(app, buyer, &lost).await?) {
-            match outcome {
-                Ok(c) => pending.push(c),
-                Err(problem) => refused.push(problem.for_domain(name.ascii())),
-            }
-        }
-    }
-    if !pending.is_empty() {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "could not reserve the group after {MAX_ATTEMPTS} attempts"
-        )));
-    }
-    if held.is_empty() {
-        return Ok((None, refused));
-    }
-    let order = new_order(&order_id, buyer, &held, rate, now, pay_by, contact);
-    app.transact(vec![create(order_item(&order))]).await?;
-    Ok((Some(order), refused))
-}
-
-/// An order over the held candidates, the fee rate frozen at order time (S5).
-fn new_order(
-    id: &OrderId,
-    buyer: &AccountId,
-    held: &[Candidate],
-    rate: rust_decimal::Decimal,
-    now: chrono::DateTime<chrono::Utc>,
-    pay_by: chrono::DateTime<chrono::Utc>,
-    contact: Option<&market_core::model::RegistrantContact>,
-) -> Order {
-    let items: Vec<OrderItem> = held
-        .iter()
-        .map(|c| OrderItem {
-            domain: c.listing.value.domain.clone(),
-            listing_id: c.listing.value.id.clone(),
-            seller: c.listing.value.seller.clone(),
-            price: c.listing.value.price,
-            fee_rate: rate,
-            status: ItemStatus::Pending,
-            failure: None,
-            refund: None,
-        })
-        .collect();
-    Order {
-        id: id.clone(),
-        buyer: buyer.clone(),
-        total: Money::sum(items.iter().map(|i| i.price)),
-        items,
-        status: OrderStatus::AwaitingPayment,
-        pay_by,
-        created_at: now,
-        updated_at: now,
-        payment: None,
-        paid_at: None,
-        completed_at: None,
-        releasing: false,
-        contact: contact.cloned(),
-    }
 }
 
 /// Reads an order of `buyer`; anyone else's is not found.
@@ -593,27 +346,29 @@ pub async fn pay(
     .await
 }
 
-/// Writes that free the listings an order holds (only holds that are still this order's).
+/// Writes that free the domains an order holds (only holds that are still this order's,
+/// on the domain's trade hold; a hold on a listing from before issue 15 lapses at its
+/// deadline).
 pub(crate) async fn release_holds(app: &App, order: &Order) -> AppResult<Vec<Write>> {
     let keys: Vec<(String, String)> = order
         .items
         .iter()
-        .map(|i| repo::listing_key(&i.listing_id))
+        .map(|i| repo::domain_key(&i.domain))
         .collect();
     let mut writes = Vec::new();
     for item in app.store.get_many(&keys).await? {
-        let listing: Versioned<Listing> = repo::decode(&item)?;
-        if listing
-            .value
-            .hold
-            .as_ref()
-            .is_some_and(|h| h.order_id == order.id)
-        {
-            let mut freed = listing.value.clone();
-            freed.hold = None;
-            writes.push(put(listing_item(&freed), Some(&listing)));
+        let domain: Versioned<Domain> = repo::decode(&item)?;
+        let mut freed = domain.value.clone();
+        let ours = freed
+            .trade
+            .as_mut()
+            .filter(|t| t.order.as_ref().is_some_and(|h| h.order_id == order.id));
+        if let Some(trade) = ours {
+            trade.order = None;
+            writes.extend(crate::outbox::domain_writes(app, &freed, Some(&domain)));
         }
     }
+    crate::outbox::coalesce(&mut writes);
     Ok(writes)
 }
 

@@ -88,6 +88,8 @@ mod tests {
             trade: Some(TradeHold {
                 trade: TradeRef::Push(push_1()),
                 until: None,
+                terms: None,
+                order: None,
             }),
             transfer_lock_until: None,
             deleted: false,

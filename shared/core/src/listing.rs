@@ -2,8 +2,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::error::{Code, Problem};
-use super::ids::AccountId;
-use super::model::{Account, Domain, Listing, ListingStatus};
+use super::ids::{AccountId, ListingId, OrderId};
+use super::model::{Account, Domain, Listing, ListingStatus, ListingTerms, OrderHold};
 use super::money::Money;
 use super::policy::Policy;
 
@@ -191,16 +191,46 @@ pub fn check_description(description: &str) -> Result<(), Problem> {
     super::limits::check_length("description", description, MAX_DESCRIPTION_CHARS)
 }
 
+/// L5: the order awaiting payment for `listing` at `now`: on its domain's trade hold (issue
+/// 15), or on the listing itself for a listing held before that and for a partner's (L10).
+pub fn order_hold<'a>(
+    listing: &'a Listing,
+    domain: Option<&'a Domain>,
+    now: DateTime<Utc>,
+) -> Option<&'a OrderHold> {
+    domain
+        .and_then(|d| d.trade.as_ref())
+        .filter(|t| t.listing() == Some(&listing.id))
+        .and_then(|t| t.live_order(now))
+        .or_else(|| listing.live_hold(now))
+}
+
+/// O9: whether `listing` is still held for `order` (at any time: a paid order's hold is
+/// not timed out by its delivery), on its domain or, held before issue 15, on itself.
+pub fn held_for(listing: &Listing, domain: Option<&Domain>, order: &OrderId) -> bool {
+    let on_domain = domain
+        .and_then(|d| d.trade.as_ref())
+        .filter(|t| t.listing() == Some(&listing.id))
+        .and_then(|t| t.order.as_ref());
+    on_domain
+        .or(listing.hold.as_ref())
+        .is_some_and(|h| &h.order_id == order)
+}
+
 /// L5: the seller may change, delist or delete a listing only while it is active and no
-/// order for it awaits payment.
-pub fn check_editable(listing: &Listing, now: DateTime<Utc>) -> Result<(), Problem> {
+/// order for it awaits payment (`domain`: the listing's domain, which keeps that order).
+pub fn check_editable(
+    listing: &Listing,
+    domain: Option<&Domain>,
+    now: DateTime<Utc>,
+) -> Result<(), Problem> {
     if listing.status_at(now).0 != ListingStatus::Active {
         return Err(Problem::new(
             Code::ListingNotActive,
             "the listing is no longer active",
         ));
     }
-    if let Some(hold) = listing.live_hold(now) {
+    if let Some(hold) = order_hold(listing, domain, now) {
         return Err(Problem::new(
             Code::OrderPending,
             format!(
@@ -212,50 +242,55 @@ pub fn check_editable(listing: &Listing, now: DateTime<Utc>) -> Result<(), Probl
     Ok(())
 }
 
-/// O1, L4, L5: whether `buyer` may order `listing` of `domain` at `now`.
-pub fn check_orderable(
-    listing: &Listing,
-    domain: &Domain,
+/// O1, L4, L5: whether `buyer` may order the listing holding `domain` at `now`, judged on
+/// the domain alone: its trade hold carries the listing's terms and any order's hold
+/// (issue 15). Answers the listing and its terms. A domain no listing holds is not
+/// listed (404); one whose listing has ended, or that cannot change hands, is not for sale.
+pub fn check_orderable<'a>(
+    domain: &'a Domain,
     buyer: &AccountId,
     now: DateTime<Utc>,
-) -> Result<(), Problem> {
-    let sellable = listing.status_at(now).0 == ListingStatus::Active
-        && domain.owner == listing.seller
+) -> Result<(&'a ListingId, &'a ListingTerms), Problem> {
+    let name = &domain.name;
+    let (trade, id) = domain
+        .trade
+        .as_ref()
+        .and_then(|t| Some((t, t.listing()?)))
+        .ok_or_else(|| Problem::new(Code::NotFound, format!("{name} is not listed")))?;
+    let not_for_sale = || Problem::new(Code::ListingNotActive, format!("{name} is not for sale"));
+    let terms = trade.terms.as_ref().ok_or_else(not_for_sale)?;
+    // A listing is active until its end time (the hold's `until`) and while its domain is
+    // the seller's, not deleted and not expired (L6, L7: also before any sweep, E1).
+    let sellable = trade.until.is_none_or(|until| until > now)
+        && domain.owner == terms.seller
         && !domain.deleted
-        && domain.expires_at > now
-        && domain
-            .active_trade(now)
-            .is_some_and(|t| t.listing() == Some(&listing.id));
+        && domain.expires_at > now;
     if !sellable {
-        return Err(Problem::new(
-            Code::ListingNotActive,
-            format!("{} is not for sale", listing.domain),
-        ));
+        return Err(not_for_sale());
     }
-    if &listing.seller == buyer {
+    if &terms.seller == buyer {
         return Err(Problem::new(
             Code::SelfPurchase,
             "you cannot buy your own listing (O1)",
         ));
     }
-    if now < listing.buyable_at {
+    if now < terms.buyable_at {
         return Err(Problem::new(
             Code::CoolingDown,
             format!(
-                "{} can be ordered from {} (L4)",
-                listing.domain,
-                listing.buyable_at.to_rfc3339()
+                "{name} can be ordered from {} (L4)",
+                terms.buyable_at.to_rfc3339()
             ),
         )
-        .with_buyable_at(listing.buyable_at));
+        .with_buyable_at(terms.buyable_at));
     }
-    if listing.live_hold(now).is_some() {
+    if trade.live_order(now).is_some() {
         return Err(Problem::new(
             Code::OrderPending,
-            format!("{} is held by an order awaiting payment", listing.domain),
+            format!("{name} is held by an order awaiting payment"),
         ));
     }
-    Ok(())
+    Ok((id, terms))
 }
 
 #[cfg(test)]
@@ -387,6 +422,8 @@ mod tests {
         d.trade = Some(TradeHold {
             trade: TradeRef::Listing(crate::ids::ListingId::parse("lst_x").unwrap()),
             until: Some(now() + Duration::minutes(1)),
+            terms: None,
+            order: None,
         });
         assert_eq!(check(&d), Err(Code::AlreadyInTrade));
         d.trade.as_mut().unwrap().until = Some(now());

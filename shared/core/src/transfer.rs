@@ -42,7 +42,7 @@ pub fn transfer_out(domain: &Domain, now: DateTime<Utc>) -> TransferOut {
             allowed: false,
             reason: Some(IN_TRADE),
             until: trade
-                .until
+                .lapses_at(now)
                 .map(|until| lock.map_or(until, |l| l.max(until))),
         },
         (None, Some(until)) => TransferOut {
@@ -94,6 +94,8 @@ mod tests {
         Some(TradeHold {
             trade: TradeRef::Listing(ListingId::parse("lst_01").unwrap()),
             until: Some(until),
+            terms: None,
+            order: None,
         })
     }
 
@@ -128,6 +130,8 @@ mod tests {
         d.trade = Some(TradeHold {
             trade: TradeRef::Push(PushId::parse("psh_01").unwrap()),
             until: None,
+            terms: None,
+            order: None,
         });
         let answer = transfer_out(&d, now());
         assert_eq!((answer.allowed, answer.reason), (false, Some(IN_TRADE)));

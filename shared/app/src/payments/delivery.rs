@@ -12,6 +12,7 @@ use market_core::delivery::{check_deliverable, Undeliverable};
 use market_core::domain_name::DomainName;
 use market_core::ids::{AccountId, ListingId, OrderId};
 use market_core::ledger::{self};
+use market_core::listing::held_for;
 use market_core::model::{
     DeliveryKey, Domain, ItemStatus, Listing, ListingStatus, Order, OrderStatus, Payment,
     PendingSettlement,
@@ -22,7 +23,8 @@ use std::collections::HashMap;
 use super::*;
 
 /// Why a paid domain cannot be delivered, if it cannot (O9): its listing must still be held
-/// for this order, and the domain pass `check_deliverable` under that listing.
+/// for this order (on its domain, or on a listing held before issue 15), and the domain
+/// pass `check_deliverable` under that listing.
 pub(super) fn undeliverable(
     order: &Order,
     listing: Option<&Listing>,
@@ -33,14 +35,22 @@ pub(super) fn undeliverable(
     let Some(listing) = listing else {
         return Some("the listing or domain no longer exists");
     };
-    if listing.status != ListingStatus::Active
-        || listing.hold.as_ref().is_none_or(|h| h.order_id != order.id)
-    {
+    if listing.status != ListingStatus::Active || !held_for(listing, domain, &order.id) {
         return Some("the listing is no longer held for this order");
     }
     check_deliverable(domain, seller, listing.id.as_str(), now)
         .err()
         .map(Undeliverable::reason)
+}
+
+/// Whether `domain`'s trade hold keeps an order hold for `order`.
+fn held_on_domain(domain: &Versioned<Domain>, order: &Order) -> bool {
+    domain
+        .value
+        .trade
+        .as_ref()
+        .and_then(|t| t.order.as_ref())
+        .is_some_and(|h| h.order_id == order.id)
 }
 
 /// How many domains one delivery transaction takes: each is at most 8 actions (listing,
@@ -245,7 +255,7 @@ pub(crate) async fn plan_batch(
                 writes.extend(journal_writes(&journal));
                 writes.push(create(settlement_item(&pending)));
             }
-            (why_not, listing, _) => {
+            (why_not, listing, domain) => {
                 let why_not = why_not.unwrap_or("undeliverable");
                 next.items[n].status = ItemStatus::Failed;
                 next.items[n].failure = Some(why_not.to_owned());
@@ -268,6 +278,8 @@ pub(crate) async fn plan_batch(
                 writes.extend(journal_writes(&journal));
                 writes.push(refund_write);
                 refunds.push(record);
+                // The domain's hold for this order is freed (a listing held before issue
+                // 15 keeps its hold on itself).
                 let ours = |l: &Versioned<Listing>| {
                     l.value
                         .hold
@@ -278,6 +290,13 @@ pub(crate) async fn plan_batch(
                     let mut freed = listing.value.clone();
                     freed.hold = None;
                     writes.push(put(listing_item(&freed), Some(&listing)));
+                }
+                if let Some(domain) = domain.filter(|d| held_on_domain(d, order)) {
+                    let mut freed = domain.value.clone();
+                    if let Some(trade) = freed.trade.as_mut() {
+                        trade.order = None;
+                    }
+                    writes.extend(crate::outbox::domain_writes(app, &freed, Some(&domain)));
                 }
                 tracing::info!(order = %order_id, domain = %item.domain, "domain undeliverable; refunded");
             }

@@ -136,6 +136,8 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
             held.trade = Some(TradeHold {
                 trade: TradeRef::Push(push.id.clone()),
                 until: Some(push.expires_at),
+                terms: None,
+                order: None,
             });
             writes.extend(crate::outbox::domain_writes(app, &held, Some(domain)));
         }
