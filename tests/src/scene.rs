@@ -46,14 +46,21 @@ fn id(text: &str) -> AccountId {
 }
 
 impl Scene {
-    /// A scene over `store`.
+    /// A scene over `store`, with no order rate limit to reach.
     pub fn over(store: Arc<dyn Store>) -> Scene {
+        Scene::with_policy(
+            store,
+            Policy {
+                order_rate_per_minute: u32::MAX,
+                ..Policy::default()
+            },
+        )
+    }
+
+    /// A scene over `store` under `policy` (e.g. a rate limit to reach).
+    pub fn with_policy(store: Arc<dyn Store>, policy: Policy) -> Scene {
         let clock = Arc::new(DevClock::default());
         let sandbox = Arc::new(SandboxProvider::new("http://sandbox"));
-        let policy = Policy {
-            order_rate_per_minute: u32::MAX,
-            ..Policy::default()
-        };
         let second_factor = Arc::new(Argon2Password::new(store.clone()));
         let registrar = Arc::new(market_adapters::registrar::StoreRegistrar::new(
             store.clone(),

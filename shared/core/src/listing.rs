@@ -564,4 +564,136 @@ mod tests {
         account.payout_account = Some("alice@example.com".into());
         assert!(check_trader(Some(&account)).is_ok());
     }
+
+    fn listed_domain() -> (Domain, Listing) {
+        let listing = listing(Duration::days(30));
+        let mut d = ok_domain("example.com");
+        d.trade = Some(TradeHold::of_listing(&listing));
+        (d, listing)
+    }
+
+    fn order_hold(until: DateTime<Utc>) -> crate::model::OrderHold {
+        crate::model::OrderHold {
+            order_id: crate::ids::OrderId::parse("ord_01").unwrap(),
+            buyer: AccountId::parse("carol").unwrap(),
+            until,
+        }
+    }
+
+    fn orderable(d: &Domain, at: DateTime<Utc>) -> Result<String, Code> {
+        let bob = AccountId::parse("bob").unwrap();
+        check_orderable(d, &bob, at)
+            .map(|(_, terms)| terms.price.to_string())
+            .map_err(|p| p.code)
+    }
+
+    #[test]
+    fn o1_l4_l5_an_order_is_judged_on_the_domain_alone() {
+        let (d, _) = listed_domain();
+        assert_eq!(orderable(&d, now()), Ok("10.00".into()));
+        // Not listed: no trade, or a push's.
+        let mut free = d.clone();
+        free.trade = None;
+        assert_eq!(orderable(&free, now()), Err(Code::NotFound));
+        let mut pushed = d.clone();
+        pushed.trade = Some(TradeHold {
+            trade: TradeRef::Push(crate::ids::PushId::parse("psh_01").unwrap()),
+            until: None,
+            terms: None,
+            order: None,
+        });
+        assert_eq!(orderable(&pushed, now()), Err(Code::NotFound));
+        // Past its end, or its domain no longer the seller's, deleted or expired (E1: no
+        // sweep needed), or with no terms: not for sale.
+        assert_eq!(
+            orderable(&d, now() + Duration::days(30)),
+            Err(Code::ListingNotActive)
+        );
+        let mut moved = d.clone();
+        moved.owner = AccountId::parse("dave").unwrap();
+        assert_eq!(orderable(&moved, now()), Err(Code::ListingNotActive));
+        let mut deleted = d.clone();
+        deleted.deleted = true;
+        assert_eq!(orderable(&deleted, now()), Err(Code::ListingNotActive));
+        let mut expired = d.clone();
+        expired.expires_at = now();
+        assert_eq!(orderable(&expired, now()), Err(Code::ListingNotActive));
+        let mut bare = d.clone();
+        bare.trade.as_mut().unwrap().terms = None;
+        assert_eq!(orderable(&bare, now()), Err(Code::ListingNotActive));
+        // O1: not one's own.
+        assert_eq!(
+            check_orderable(&d, &alice(), now())
+                .map_err(|p| p.code)
+                .err(),
+            Some(Code::SelfPurchase)
+        );
+        // L4: cooling down until buyable_at.
+        let mut cooling = d.clone();
+        cooling
+            .trade
+            .as_mut()
+            .unwrap()
+            .terms
+            .as_mut()
+            .unwrap()
+            .buyable_at = now() + Duration::hours(1);
+        assert_eq!(orderable(&cooling, now()), Err(Code::CoolingDown));
+        // L5: held by an order awaiting payment, until its window closes.
+        let mut held = d.clone();
+        held.trade.as_mut().unwrap().order = Some(order_hold(now() + Duration::minutes(10)));
+        assert_eq!(orderable(&held, now()), Err(Code::OrderPending));
+        assert_eq!(
+            orderable(&held, now() + Duration::minutes(10)),
+            Ok("10.00".into())
+        );
+    }
+
+    #[test]
+    fn l2_9_l5_an_order_holds_the_domain_past_its_listings_end() {
+        let (mut d, l) = listed_domain();
+        let end = l.ends_at;
+        d.trade.as_mut().unwrap().order = Some(order_hold(end + Duration::minutes(5)));
+        assert!(
+            d.active_trade(end).is_some(),
+            "still held at the listing's end"
+        );
+        assert_eq!(check(&d).err(), Some(Code::AlreadyInTrade));
+        let mut later = d.clone();
+        later.trade.as_mut().unwrap().order = None;
+        assert!(
+            later.active_trade(end).is_none(),
+            "no order: free at its end"
+        );
+        assert!(
+            d.active_trade(end + Duration::minutes(5)).is_none(),
+            "the order lapsed"
+        );
+        // P11: the registrar core is told to wait for the later of the two.
+        let answer = crate::transfer::transfer_out(&d, end - Duration::minutes(1));
+        assert_eq!(answer.until, Some(end + Duration::minutes(5)));
+    }
+
+    #[test]
+    fn l5_o9_the_order_hold_is_read_from_the_domain_or_a_listing_from_before() {
+        let (mut d, mut l) = listed_domain();
+        let ord = crate::ids::OrderId::parse("ord_01").unwrap();
+        assert!(super::order_hold(&l, Some(&d), now()).is_none());
+        assert!(!held_for(&l, Some(&d), &ord));
+        d.trade.as_mut().unwrap().order = Some(order_hold(now() + Duration::minutes(10)));
+        assert!(super::order_hold(&l, Some(&d), now()).is_some());
+        assert!(held_for(&l, Some(&d), &ord));
+        // Paid after its window: still this order's for delivery (O9), not live for L5.
+        assert!(super::order_hold(&l, Some(&d), now() + Duration::minutes(11)).is_none());
+        assert!(held_for(&l, Some(&d), &ord));
+        // A listing held before issue 15 keeps its order on itself.
+        d.trade.as_mut().unwrap().order = None;
+        l.hold = Some(order_hold(now() + Duration::minutes(10)));
+        assert!(super::order_hold(&l, Some(&d), now()).is_some());
+        assert!(held_for(&l, None, &ord));
+        assert_eq!(
+            check_editable(&l, Some(&d), now()).err().map(|p| p.code),
+            Some(Code::OrderPending)
+        );
+    }
 }

@@ -16,6 +16,7 @@ mod app_security;
 mod audit;
 mod batch;
 mod captcha;
+mod domain_holds;
 mod lambda_events;
 mod openapi;
 mod queue_contract;
