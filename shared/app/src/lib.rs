@@ -48,6 +48,7 @@ pub mod ports;
 pub mod pushes;
 pub mod rate_limit;
 pub mod refunds;
+mod releases;
 pub mod repo;
 mod reservation;
 pub mod retry;

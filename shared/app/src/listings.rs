@@ -167,7 +167,12 @@ fn domain_follow(
         return Vec::new();
     };
     let mut changed = domain.value.clone();
-    changed.trade = listing.map(TradeHold::of_listing);
+    // An order's hold stays: a paid order may still be delivering after its window (O9).
+    let order = changed.trade.take().and_then(|t| t.order);
+    changed.trade = listing.map(|l| TradeHold {
+        order,
+        ..TradeHold::of_listing(l)
+    });
     crate::outbox::domain_writes(app, &changed, Some(domain))
 }
 

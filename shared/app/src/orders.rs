@@ -9,7 +9,7 @@ use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
 use crate::ports::captcha::{CaptchaAction, HumanCheck};
 use crate::ports::queue::Topic;
-use crate::store::{Index, Query, StoreError, Write, MAX_TRANSACTION_WRITES};
+use crate::store::{Index, Query, StoreError, MAX_TRANSACTION_WRITES};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, DomainRefusal, Problem};
 use market_core::ids::{AccountId, OrderId};
@@ -17,7 +17,7 @@ use market_core::limits::check_cart_size;
 use market_core::listing::check_trader;
 use market_core::model::FeeKind;
 use market_core::model::{
-    Account, Domain, Order, OrderStatus, Payment, PaymentRef, PaymentStatus, Purchase,
+    Account, Order, OrderStatus, Payment, PaymentRef, PaymentStatus, Purchase,
 };
 use market_core::order::{check_payable, group_cart, in_window, PaymentMethod};
 use market_core::policy::GroupLimits;
@@ -346,32 +346,6 @@ pub async fn pay(
     .await
 }
 
-/// Writes that free the domains an order holds (only holds that are still this order's,
-/// on the domain's trade hold; a hold on a listing from before issue 15 lapses at its
-/// deadline).
-pub(crate) async fn release_holds(app: &App, order: &Order) -> AppResult<Vec<Write>> {
-    let keys: Vec<(String, String)> = order
-        .items
-        .iter()
-        .map(|i| repo::domain_key(&i.domain))
-        .collect();
-    let mut writes = Vec::new();
-    for item in app.store.get_many(&keys).await? {
-        let domain: Versioned<Domain> = repo::decode(&item)?;
-        let mut freed = domain.value.clone();
-        let ours = freed
-            .trade
-            .as_mut()
-            .filter(|t| t.order.as_ref().is_some_and(|h| h.order_id == order.id));
-        if let Some(trade) = ours {
-            trade.order = None;
-            writes.extend(crate::outbox::domain_writes(app, &freed, Some(&domain)));
-        }
-    }
-    crate::outbox::coalesce(&mut writes);
-    Ok(writes)
-}
-
 /// Ends an unpaid order (cancel, O3 expiry) as read: the order's new state first, with the
 /// releases of its listings when they fit in the same transaction (up to 99: all or
 /// nothing, as before). A larger order is marked `releasing` and its listings are freed
@@ -381,12 +355,13 @@ async fn end_unpaid(
     order: &Versioned<Order>,
     mut ended: Order,
 ) -> Result<Order, Attempt> {
-    let releases = release_holds(app, &order.value).await?;
-    let fits = releases.len() < MAX_TRANSACTION_WRITES;
+    let groups = crate::releases::release_groups(app, &order.value).await?;
+    let mut chunks = crate::releases::pack(groups, MAX_TRANSACTION_WRITES - 1);
+    let fits = chunks.len() <= 1;
     ended.releasing = !fits;
     let mut writes = vec![put(order_item(&ended), Some(order))];
     if fits {
-        writes.extend(releases);
+        writes.extend(chunks.pop().unwrap_or_default());
     }
     written(app.transact(writes).await)?;
     Ok(ended)
@@ -404,11 +379,8 @@ pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
         if !order.value.releasing {
             return Ok(());
         }
-        let releases = release_holds(app, &order.value).await?;
-        let chunks: Vec<Vec<Write>> = releases
-            .chunks(MAX_TRANSACTION_WRITES)
-            .map(<[Write]>::to_vec)
-            .collect();
+        let groups = crate::releases::release_groups(app, &order.value).await?;
+        let chunks = crate::releases::pack(groups, MAX_TRANSACTION_WRITES);
         let results = futures::future::join_all(chunks.into_iter().map(|c| app.transact(c))).await;
         let mut lost_race = false;
         for result in results {

@@ -212,13 +212,14 @@ fn pack(
     batches
 }
 
-/// Reserves a payment group: holds on its domains, and its order. A group whose holds fit
-/// in one transaction with the order (and the attempt's counter) is written whole; a
-/// larger one (up to 500, O2) is held in concurrent transactions of 100 actions, then the
-/// order (with the counter) is written. Domains that lose a race are re-read and
-/// re-checked; the rest go on without them, so the answer is per domain and no domain is
-/// ever held twice. A crash between the holds and the order leaves holds that lapse at
-/// their deadline; an attempt refused at the counter after its holds frees them.
+/// Reserves a payment group: holds on its domains, and its order. While nothing is held,
+/// a group whose holds fit in one transaction with the order (and the attempt's counter)
+/// is written whole; otherwise (up to 500 domains, O2) its holds go in concurrent
+/// transactions of 100 actions, then the order (with the counter) is written. Domains that
+/// lose a race are re-read and re-checked; the rest go on without them, so the answer is
+/// per domain and no domain is ever held twice. A failure after some holds (the store
+/// throttling, a refusal at the counter) frees them before it is answered; a crash leaves
+/// holds that lapse at their deadline.
 pub(crate) async fn reserve(
     app: &App,
     buyer: &AccountId,
@@ -237,40 +238,89 @@ pub(crate) async fn reserve(
     };
     let order_of =
         |held: &[Candidate]| new_order(&order_id, buyer, held, rate, now, pay_by, contact);
-    // The order and the attempt's counter, beside the holds.
-    let extra = 1 + usize::from(attempt.is_some());
-    let atomic = pack(app, &group, &hold, extra).len() <= 1;
-    let mut pending = group;
     let mut held: Vec<Candidate> = Vec::new();
     let mut refused = Vec::new();
+    let outcome = hold_group(
+        app,
+        buyer,
+        group,
+        &hold,
+        attempt,
+        &order_of,
+        &mut held,
+        &mut refused,
+    )
+    .await;
+    let order = order_of(&held);
+    match outcome {
+        Ok(Held::WithOrder) => Ok((Some(order), refused)),
+        Ok(Held::Apart) if held.is_empty() => Ok((None, refused)),
+        Ok(Held::Apart) => match write_order(app, &order, attempt).await {
+            Ok(()) => Ok((Some(order), refused)),
+            Err(e) => {
+                free_holds(app, &order).await;
+                Err(e)
+            }
+        },
+        Err(e) => {
+            if !held.is_empty() {
+                free_holds(app, &order).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// How a group's holds were written.
+enum Held {
+    /// In one transaction with the order: the order is written.
+    WithOrder,
+    /// Apart from the order (or nothing held): the order is still to write.
+    Apart,
+}
+
+/// The holds of a group, in rounds: `held` gathers the candidates held, `refused` those
+/// that can no longer be ordered.
+#[allow(clippy::too_many_arguments)]
+async fn hold_group(
+    app: &App,
+    buyer: &AccountId,
+    group: Vec<Candidate>,
+    hold: &OrderHold,
+    attempt: &mut Option<InTransaction>,
+    order_of: &(dyn Fn(&[Candidate]) -> Order + Sync),
+    held: &mut Vec<Candidate>,
+    refused: &mut Vec<DomainRefusal>,
+) -> AppResult<Held> {
+    let mut pending = group;
     for _ in 0..MAX_ATTEMPTS {
         if pending.is_empty() {
-            break;
+            return Ok(Held::Apart);
         }
-        let counter = attempt.as_ref().map(|a| a.write(app));
+        // The order and the attempt's counter, beside the holds, while nothing is held.
+        let extra = 1 + usize::from(attempt.is_some());
+        let packed = pack(app, &pending, hold, extra);
+        let atomic = held.is_empty() && packed.len() == 1;
         let batches: Vec<Batch> = match atomic {
-            true => {
-                // Fewer than the whole group fit as well.
-                let (mut batch, messages) = pack(app, &pending, &hold, extra)
-                    .into_iter()
-                    .next()
-                    .unwrap_or((Batch::new(), Vec::new()));
-                batch.push(create(order_item(&order_of(&pending))), Owner::Order);
-                if let Some(counter) = counter {
-                    batch.push(counter, Owner::Counter);
-                }
-                vec![batch.with_messages(messages)]
-            }
-            false => pack(app, &pending, &hold, 0)
+            true => packed
+                .into_iter()
+                .map(|(mut batch, messages)| {
+                    batch.push(create(order_item(&order_of(&pending))), Owner::Order);
+                    if let Some(attempt) = attempt.as_ref() {
+                        batch.push(attempt.write(app), Owner::Counter);
+                    }
+                    batch.with_messages(messages)
+                })
+                .collect(),
+            false => pack(app, &pending, hold, 0)
                 .into_iter()
                 .map(|(batch, messages)| batch.with_messages(messages))
                 .collect(),
         };
         let results =
             futures::future::join_all(batches.iter().map(|b| app.transact(b.writes.clone()))).await;
-        let mut again = vec![false; pending.len()];
-        let mut lost = vec![false; pending.len()];
-        let mut done = vec![false; pending.len()];
+        let mut outcome = vec![Round::Lost; pending.len()];
+        let mut failure = None;
         for (batch, result) in batches.iter().zip(results) {
             let mine = || {
                 batch.owners.iter().filter_map(|o| match o {
@@ -280,7 +330,7 @@ pub(crate) async fn reserve(
             };
             match result {
                 Ok(()) => {
-                    mine().for_each(|i| done[i] = true);
+                    mine().for_each(|i| outcome[i] = Round::Held);
                     if atomic {
                         attempt.take(); // counted by this transaction
                     }
@@ -300,60 +350,62 @@ pub(crate) async fn reserve(
                         }
                     }
                     for i in mine() {
-                        if (named.is_empty() && !counter_moved)
-                            || named.contains(&Owner::Candidate(i))
-                        {
-                            lost[i] = true;
-                        } else {
-                            again[i] = true;
-                        }
+                        let changed = named.contains(&Owner::Candidate(i));
+                        outcome[i] = match (named.is_empty() && !counter_moved) || changed {
+                            true => Round::Lost,
+                            false => Round::Again,
+                        };
                     }
                 }
-                Err(e) => return Err(e.into()),
+                // The other transactions' holds are kept in `held`, to free.
+                Err(e) => failure = Some(e),
             }
         }
         let mut next = Vec::new();
-        let mut lost_names = Vec::new();
-        for (i, c) in pending.into_iter().enumerate() {
-            if done[i] {
-                held.push(c);
-            } else if lost[i] {
-                lost_names.push(c.name().clone());
-            } else if again[i] {
-                next.push(c);
+        let mut lost = Vec::new();
+        for (c, round) in pending.into_iter().zip(outcome) {
+            match round {
+                Round::Held => held.push(c),
+                Round::Again => next.push(c),
+                Round::Lost => lost.push(c.name().clone()),
             }
         }
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
         if atomic && !held.is_empty() {
-            return Ok((Some(order_of(&held)), refused));
+            return Ok(Held::WithOrder);
         }
         pending = next;
-        for (name, outcome) in lost_names
-            .iter()
-            .zip(candidates_of(app, buyer, &lost_names).await?)
-        {
+        for (name, outcome) in lost.iter().zip(candidates_of(app, buyer, &lost).await?) {
             match outcome {
                 Ok(c) => pending.push(c),
                 Err(problem) => refused.push(problem.for_domain(name.ascii())),
             }
         }
     }
-    if !pending.is_empty() {
-        return Err(AppError::Internal(anyhow::anyhow!(
+    match pending.is_empty() {
+        true => Ok(Held::Apart),
+        false => Err(AppError::Internal(anyhow::anyhow!(
             "could not reserve the group after {MAX_ATTEMPTS} attempts"
-        )));
+        ))),
     }
-    if held.is_empty() {
-        return Ok((None, refused));
-    }
-    let order = order_of(&held);
-    write_order(app, &order, attempt).await?;
-    Ok((Some(order), refused))
+}
+
+/// What a round did with a candidate.
+#[derive(Clone, Copy)]
+enum Round {
+    Held,
+    /// Its transaction failed for another's sake: it goes again as read.
+    Again,
+    /// It changed: it is read again.
+    Lost,
 }
 
 /// Writes the order of a group held in several transactions, counting the attempt in the
 /// same transaction (O7). A counter that moved since it was read is counted the atomic
-/// way; refused there (the limit reached meanwhile), the group's holds are freed and the
-/// refusal answered.
+/// way; refused there (the limit reached meanwhile), the refusal is answered (and the
+/// caller frees the holds).
 async fn write_order(
     app: &App,
     order: &Order,
@@ -367,13 +419,8 @@ async fn write_order(
             Ok(())
         }
         Err(StoreError::Conflict { .. }) if attempt.is_some() => {
-            let counted = match attempt.take() {
-                Some(attempt) => attempt.fall_back(app).await,
-                None => Ok(()),
-            };
-            if let Err(refusal) = counted {
-                free_holds(app, order).await;
-                return Err(refusal);
+            if let Some(attempt) = attempt.take() {
+                attempt.fall_back(app).await?;
             }
             app.transact(vec![create(order_item(order))]).await?;
             Ok(())
@@ -386,14 +433,14 @@ async fn write_order(
 /// at the order's deadline.
 async fn free_holds(app: &App, order: &Order) {
     let freed = async {
-        let releases = crate::orders::release_holds(app, order).await?;
-        for chunk in releases.chunks(MAX_TRANSACTION_WRITES) {
-            app.transact(chunk.to_vec()).await?;
+        let groups = crate::releases::release_groups(app, order).await?;
+        for chunk in crate::releases::pack(groups, MAX_TRANSACTION_WRITES) {
+            app.transact(chunk).await?;
         }
         AppResult::Ok(())
     };
     if let Err(e) = freed.await {
-        tracing::warn!(order = %order.id, error = %e, "could not free the holds of a refused cart; they lapse at its deadline");
+        tracing::warn!(order = %order.id, error = %e, "could not free the holds of a cart that was not ordered; they lapse at its deadline");
     }
 }
 

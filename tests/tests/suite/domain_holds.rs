@@ -306,3 +306,170 @@ async fn o7_a_cart_refused_at_the_counter_holds_nothing_1_and_150_domains() {
     race_at_the_limit(1).await;
     race_at_the_limit(150).await;
 }
+
+/// A verified seller's domain listed to end `ends_in` after the cool-down has passed;
+/// the cool-down passed. Returns the listing's id.
+async fn listed_ending(scene: &Scene, domain: &str, ends_in: Duration) -> ListingId {
+    scene
+        .traders(&["seller".to_owned(), "buyer".to_owned()])
+        .await;
+    let now = scene.app.now();
+    let record = market_app::accounts::DomainRecord {
+        name: name(domain),
+        owner: id("seller"),
+        registered_at: now - Duration::days(365),
+        expires_at: now + Duration::days(365),
+        flags: Default::default(),
+    };
+    market_app::accounts::upsert_domain(&scene.app, record)
+        .await
+        .unwrap();
+    let cooldown = scene.app.policy.listing_cooldown;
+    let new = market_app::listings::NewListing {
+        domain: name(domain),
+        price: Money::parse("10.00").unwrap(),
+        ends_at: Some(now + cooldown + ends_in),
+        description: String::new(),
+    };
+    let view = listings::publish(&scene.app, &id("seller"), new)
+        .await
+        .unwrap();
+    scene.clock.advance(cooldown);
+    ListingId::parse(&view.id).unwrap()
+}
+
+#[tokio::test]
+async fn l3_l2_9_a_listing_that_ended_while_held_ends_when_the_order_frees_it() {
+    for cancel in [false, true] {
+        let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+        let lid = listed_ending(&scene, "lapse.com", Duration::minutes(5)).await;
+        let placed = place(&scene, "buyer", &["lapse.com".to_owned()])
+            .await
+            .unwrap();
+        let order = OrderId::parse(&placed.orders[0].id).unwrap();
+        // Its end passes while the order awaits payment: the domain stays held (L2.9).
+        scene.clock.advance(Duration::minutes(6));
+        assert!(domain(&scene, "lapse.com").await.value.trade.is_some());
+        let report = market_app::sweep::sweep(&scene.app).await.unwrap();
+        assert!(report.listings_ended.is_empty(), "held: not ended yet");
+        if cancel {
+            orders::cancel(&scene.app, &id("buyer"), &order)
+                .await
+                .unwrap();
+        } else {
+            scene.clock.advance(Duration::minutes(5));
+            let report = market_app::sweep::sweep(&scene.app).await.unwrap();
+            assert_eq!(report.expired_orders, vec![order.to_string()]);
+        }
+        // Freed, it ends (stored, out of the market) and its domain is free to trade.
+        let stored: Versioned<Listing> = repo::load(&*scene.app.store, repo::listing_key(&lid))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.value.status,
+            market_core::model::ListingStatus::Ended,
+            "cancel={cancel}"
+        );
+        assert_eq!(stored.value.end_reason.as_deref(), Some("ends_at_passed"));
+        assert!(
+            domain(&scene, "lapse.com").await.value.trade.is_none(),
+            "cancel={cancel}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn o9_an_edit_after_the_window_does_not_take_a_paid_orders_domain() {
+    // A paid order whose delivery runs past its window (a later batch, a resumed
+    // delivery): the seller may edit the listing then, and the order keeps its hold.
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    let lid = listed_ending(&scene, "paid.com", Duration::days(30)).await;
+    let placed = place(&scene, "buyer", &["paid.com".to_owned()])
+        .await
+        .unwrap();
+    let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
+    let order: Versioned<market_core::model::Order> =
+        repo::load(&*scene.app.store, repo::order_key(&order_id))
+            .await
+            .unwrap()
+            .unwrap();
+    let mut paid = order.value.clone();
+    paid.status = market_core::model::OrderStatus::Paid;
+    scene
+        .app
+        .store
+        .transact(vec![repo::put(repo::order_item(&paid), Some(&order))])
+        .await
+        .unwrap();
+    scene.clock.advance(Duration::minutes(11));
+    let change = ListingChange {
+        price: Some(Money::parse("99.00").unwrap()),
+        ends_at: None,
+        description: None,
+    };
+    listings::change(&scene.app, &id("seller"), &lid, change)
+        .await
+        .unwrap();
+    market_app::payments::deliver(&scene.app, &order_id)
+        .await
+        .unwrap();
+    let d = domain(&scene, "paid.com").await.value;
+    assert_eq!(d.owner, id("buyer"), "delivered, not refunded");
+}
+
+#[tokio::test]
+async fn a_cart_whose_holds_fail_part_way_frees_the_rest_and_a_retry_orders_it_whole() {
+    let faulty = Arc::new(market_tests::faults::FaultyStore::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        7,
+        0.0,
+        0.0,
+    ));
+    let scene = Scene::over(faulty.clone() as Arc<dyn Store>);
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(500, 10).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    // One of the five hold transactions fails outright (not a lost race).
+    faulty.poison("DOMAIN#d499.com");
+    let failed = place(&scene, "buyer", &cart).await;
+    assert!(matches!(failed, Err(AppError::Internal(_))), "{failed:?}");
+    assert_eq!(held(&scene, &cart).await, 0, "the other holds were freed");
+    faulty.cure();
+    let placed = place(&scene, "buyer", &cart).await.unwrap();
+    assert_eq!(placed.orders.len(), 1);
+    assert_eq!(placed.orders[0].items.len(), 500);
+    assert_eq!(held(&scene, &cart).await, 500);
+}
+
+#[tokio::test]
+async fn a_cancelled_order_from_before_issue_15_frees_its_listings_at_once() {
+    // API.md: cancel frees the listings at once, also a hold kept on the listing itself.
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene
+        .traders(&["buyer".to_owned(), "other".to_owned()])
+        .await;
+    let listed = scene.listed(2, 1).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let placed = place(&scene, "buyer", &cart).await.unwrap();
+    let order = OrderId::parse(&placed.orders[0].id).unwrap();
+    for d in &cart {
+        let hold = domain(&scene, d).await.value.trade.unwrap().order;
+        as_before_issue_15(&scene, d, hold).await;
+    }
+    assert_eq!(
+        code(&place(&scene, "other", &cart).await),
+        Some(Code::NothingOrderable)
+    );
+    orders::cancel(&scene.app, &id("buyer"), &order)
+        .await
+        .unwrap();
+    for d in &cart {
+        assert!(
+            listing_of(&scene, d).await.value.hold.is_none(),
+            "{d} freed"
+        );
+    }
+    let placed = place(&scene, "other", &cart).await.unwrap();
+    assert_eq!(placed.orders[0].items.len(), 2);
+}

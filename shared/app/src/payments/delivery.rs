@@ -43,16 +43,6 @@ pub(super) fn undeliverable(
         .map(Undeliverable::reason)
 }
 
-/// Whether `domain`'s trade hold keeps an order hold for `order`.
-fn held_on_domain(domain: &Versioned<Domain>, order: &Order) -> bool {
-    domain
-        .value
-        .trade
-        .as_ref()
-        .and_then(|t| t.order.as_ref())
-        .is_some_and(|h| h.order_id == order.id)
-}
-
 /// How many domains one delivery transaction takes: each is at most 8 actions (listing,
 /// domain, journal guard, 4 postings, settlement), plus the order and the one outbox
 /// message its lock and registrant changes merge into (O9): 90 of DynamoDB's 100. A
@@ -278,26 +268,15 @@ pub(crate) async fn plan_batch(
                 writes.extend(journal_writes(&journal));
                 writes.push(refund_write);
                 refunds.push(record);
-                // The domain's hold for this order is freed (a listing held before issue
-                // 15 keeps its hold on itself).
-                let ours = |l: &Versioned<Listing>| {
-                    l.value
-                        .hold
-                        .as_ref()
-                        .is_some_and(|h| h.order_id == order.id)
-                };
-                if let Some(listing) = listing.filter(ours) {
-                    let mut freed = listing.value.clone();
-                    freed.hold = None;
-                    writes.push(put(listing_item(&freed), Some(&listing)));
-                }
-                if let Some(domain) = domain.filter(|d| held_on_domain(d, order)) {
-                    let mut freed = domain.value.clone();
-                    if let Some(trade) = freed.trade.as_mut() {
-                        trade.order = None;
-                    }
-                    writes.extend(crate::outbox::domain_writes(app, &freed, Some(&domain)));
-                }
+                // The hold for this order is freed (and a listing whose end passed while
+                // it was held ends).
+                writes.extend(crate::releases::release(
+                    app,
+                    &order.id,
+                    domain.as_ref(),
+                    listing.as_ref(),
+                    now,
+                ));
                 tracing::info!(order = %order_id, domain = %item.domain, "domain undeliverable; refunded");
             }
         }
