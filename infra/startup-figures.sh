@@ -59,10 +59,13 @@ dynamo_rows() {
     "$release/list" "$events/list.json" \
     "$release/list" "$events/list-dynamo.json"
 }
-echo "(a) this host's trust store: the SDK's HTTPS client reads every root certificate on first use"
+# The SDK's HTTPS client trusts root certificates compiled into the binary and reads no OS
+# trust store (shared/adapters/src/config.rs, `sdk_http_client`): on this host's (a) and as
+# Lambda's provided.al2023 keeps its roots (b: one bundle file, where Debian adds a directory
+# of ~300 hashed files that rustls-native-certs would walk file by file), the rows differ by
+# noise only. A gap between them says something reads the OS trust store again.
+echo "(a) this host's trust store in place"
 dynamo_rows
-# Lambda's provided.al2023 keeps its roots in one bundle file; Debian adds a directory of
-# ~300 hashed files, which rustls-native-certs walks and reads one by one.
 bundle=""
 for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
   [ -f "$f" ] && bundle=$f && break
