@@ -262,6 +262,59 @@ impl Store for CountingStore {
     }
 }
 
+/// What a [`BeforeTransact`] store writes first, given a transaction it was asked for.
+pub type Interposed = Box<dyn Fn(&[Write]) -> Option<Vec<Write>> + Send + Sync>;
+
+/// A store that, before a transaction it is asked for, writes what `interpose` makes of it
+/// (if anything): another writer's change landing between a use case's read and its write.
+pub struct BeforeTransact {
+    inner: Arc<dyn Store>,
+    interpose: Interposed,
+}
+
+impl BeforeTransact {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn Store>, interpose: Interposed) -> BeforeTransact {
+        BeforeTransact { inner, interpose }
+    }
+}
+
+#[async_trait]
+impl Store for BeforeTransact {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(pk, sk).await
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        self.inner.get_many(keys).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if let Some(first) = (self.interpose)(&writes) {
+            self.inner.transact(first).await?;
+        }
+        self.inner.transact(writes).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, StoreError> {
+        self.inner.increment(pk, sk, ceiling, ttl).await
+    }
+
+    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
+        self.inner.cursor_after(query, item)
+    }
+}
+
 /// A queue that keeps what is sent to it and delivers nothing (to see what a route queued).
 #[derive(Default)]
 pub struct RecordingQueue {

@@ -11,7 +11,7 @@ use market_app::listings::{self, ListingChange};
 use market_app::orders::{self, Placed};
 use market_app::ports::captcha::HumanCheck;
 use market_app::repo::{self, Versioned};
-use market_app::store::{Item, Page, Query, Store, StoreError, Write};
+use market_app::store::{Store, Write};
 use market_app::{AppError, AppResult};
 use market_core::domain_name::DomainName;
 use market_core::error::Code;
@@ -19,7 +19,7 @@ use market_core::ids::{AccountId, ListingId, OrderId};
 use market_core::model::{Domain, Listing, OrderHold};
 use market_core::money::Money;
 use market_core::policy::Policy;
-use market_tests::faults::CountingStore;
+use market_tests::faults::{BeforeTransact, CountingStore};
 use market_tests::scene::Scene;
 
 fn id(text: &str) -> AccountId {
@@ -174,61 +174,27 @@ async fn a_listing_from_before_its_terms_were_on_its_domain_is_ordered_from_the_
     );
 }
 
-/// A store that runs `change` once, just before the first transaction that checks a
-/// listing's version: a change landing between a cart's read and its holds.
-struct ChangeBeforeCheck {
-    inner: Arc<dyn Store>,
-    change: std::sync::Mutex<Option<Vec<Write>>>,
-}
-
-#[async_trait::async_trait]
-impl Store for ChangeBeforeCheck {
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.inner.get(pk, sk).await
-    }
-    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
-        self.inner.get_many(keys).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let checks_listing = writes
-            .iter()
-            .any(|w| matches!(w, Write::Check { pk, .. } if pk.starts_with("LISTING#")));
-        let change = match checks_listing {
-            true => self.change.lock().unwrap().take(),
-            false => None,
-        };
-        if let Some(change) = change {
-            self.inner.transact(change).await?;
-        }
-        self.inner.transact(writes).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-    async fn increment(
-        &self,
-        pk: &str,
-        sk: &str,
-        ceiling: u64,
-        ttl: Option<i64>,
-    ) -> Result<Option<u64>, StoreError> {
-        self.inner.increment(pk, sk, ceiling, ttl).await
-    }
-    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
-        self.inner.cursor_after(query, item)
-    }
-}
-
 #[tokio::test]
 async fn a_legacy_listing_changed_between_the_read_and_the_hold_is_read_again() {
     // The copy of a legacy listing's terms is conditioned on the listing as read: a price
     // change landing between the cart's read and its hold cancels the hold; the domain is
     // read again and ordered at the new price, never at the old one.
-    let store = Arc::new(ChangeBeforeCheck {
-        inner: Arc::new(EmbeddedStore::in_memory().unwrap()),
-        change: std::sync::Mutex::new(None),
-    });
-    let scene = Scene::over(store.clone() as Arc<dyn Store>);
+    // The change lands once, just before the first transaction that checks a listing's
+    // version: the cart's hold.
+    let change: Arc<std::sync::Mutex<Option<Vec<Write>>>> = Default::default();
+    let pending = change.clone();
+    let store = Arc::new(BeforeTransact::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        Box::new(move |writes: &[Write]| {
+            let checks_listing = writes
+                .iter()
+                .any(|w| matches!(w, Write::Check { pk, .. } if pk.starts_with("LISTING#")));
+            checks_listing
+                .then(|| pending.lock().unwrap().take())
+                .flatten()
+        }),
+    ));
+    let scene = Scene::over(store as Arc<dyn Store>);
     scene.traders(&["buyer".to_owned()]).await;
     let listed = scene.listed(1, 1).await;
     let (d, _) = &listed[0];
@@ -237,14 +203,14 @@ async fn a_legacy_listing_changed_between_the_read_and_the_hold_is_read_again() 
     assert_ne!(listing.value.price, Money::parse("5.55").unwrap());
     let mut changed = listing.value.clone();
     changed.price = Money::parse("5.55").unwrap();
-    *store.change.lock().unwrap() = Some(vec![repo::put(
+    *change.lock().unwrap() = Some(vec![repo::put(
         repo::listing_item(&changed),
         Some(&listing),
     )]);
     let placed = place(&scene, "buyer", std::slice::from_ref(d))
         .await
         .unwrap();
-    assert!(store.change.lock().unwrap().is_none(), "the change landed");
+    assert!(change.lock().unwrap().is_none(), "the change landed");
     assert_eq!(
         placed.orders[0].items[0].price,
         Money::parse("5.55").unwrap()
