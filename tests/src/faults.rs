@@ -9,6 +9,9 @@ use async_trait::async_trait;
 use market_adapters::queue::{Queue, Topic};
 use market_app::store::{Item, Page, Query, Store, StoreError, Write};
 
+/// What a [`FaultyStore`] writes first, given a transaction it was asked for.
+pub type Interposed = Box<dyn Fn(&[Write]) -> Option<Vec<Write>> + Send + Sync>;
+
 /// A store that fails writes at random: before applying them (nothing written) or after
 /// (written, but the caller sees an error, as when a Lambda dies before acknowledging).
 pub struct FaultyStore {
@@ -19,6 +22,7 @@ pub struct FaultyStore {
     enabled: AtomicBool,
     poisoned: Mutex<Option<String>>,
     contended: AtomicBool,
+    interposed: Mutex<Option<Interposed>>,
     /// How many faults were injected.
     pub injected: AtomicUsize,
 }
@@ -34,6 +38,7 @@ impl FaultyStore {
             enabled: AtomicBool::new(false),
             poisoned: Mutex::new(None),
             contended: AtomicBool::new(false),
+            interposed: Mutex::new(None),
             injected: AtomicUsize::new(0),
         }
     }
@@ -53,6 +58,12 @@ impl FaultyStore {
     /// under heavy contention on one item.
     pub fn contend(&self, on: bool) {
         self.contended.store(on, Ordering::SeqCst);
+    }
+
+    /// Before each transaction asked for, writes what `interpose` makes of it (if anything):
+    /// another writer's change landing between a use case's read and its write.
+    pub fn interpose(&self, interpose: Interposed) {
+        *self.interposed.lock().expect("interpose") = Some(interpose);
     }
 
     /// Lifts the poison: writes go through again.
@@ -83,6 +94,13 @@ impl Store for FaultyStore {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let first = match self.interposed.lock().expect("interpose").as_ref() {
+            Some(interpose) => interpose(&writes),
+            None => None,
+        };
+        if let Some(first) = first {
+            self.inner.transact(first).await?;
+        }
         if self.contended.load(Ordering::SeqCst) {
             return Err(StoreError::Conflict { failed: Vec::new() });
         }
@@ -255,59 +273,6 @@ impl Store for CountingStore {
         let counted = self.inner.increment(pk, sk, ceiling, ttl).await;
         self.answered(sent);
         counted
-    }
-
-    fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {
-        self.inner.cursor_after(query, item)
-    }
-}
-
-/// What a [`BeforeTransact`] store writes first, given a transaction it was asked for.
-pub type Interposed = Box<dyn Fn(&[Write]) -> Option<Vec<Write>> + Send + Sync>;
-
-/// A store that, before a transaction it is asked for, writes what `interpose` makes of it
-/// (if anything): another writer's change landing between a use case's read and its write.
-pub struct BeforeTransact {
-    inner: Arc<dyn Store>,
-    interpose: Interposed,
-}
-
-impl BeforeTransact {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn Store>, interpose: Interposed) -> BeforeTransact {
-        BeforeTransact { inner, interpose }
-    }
-}
-
-#[async_trait]
-impl Store for BeforeTransact {
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.inner.get(pk, sk).await
-    }
-
-    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
-        self.inner.get_many(keys).await
-    }
-
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        if let Some(first) = (self.interpose)(&writes) {
-            self.inner.transact(first).await?;
-        }
-        self.inner.transact(writes).await
-    }
-
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-
-    async fn increment(
-        &self,
-        pk: &str,
-        sk: &str,
-        ceiling: u64,
-        ttl: Option<i64>,
-    ) -> Result<Option<u64>, StoreError> {
-        self.inner.increment(pk, sk, ceiling, ttl).await
     }
 
     fn cursor_after(&self, query: &Query, item: &Item) -> Result<String, StoreError> {

@@ -19,7 +19,7 @@ use market_core::ids::{AccountId, ListingId, OrderId};
 use market_core::model::{Domain, Listing, OrderHold};
 use market_core::money::Money;
 use market_core::policy::Policy;
-use market_tests::faults::{BeforeTransact, CountingStore};
+use market_tests::faults::{CountingStore, FaultyStore};
 use market_tests::scene::Scene;
 
 fn id(text: &str) -> AccountId {
@@ -183,17 +183,20 @@ async fn a_legacy_listing_changed_between_the_read_and_the_hold_is_read_again() 
     // version: the cart's hold.
     let change: Arc<std::sync::Mutex<Option<Vec<Write>>>> = Default::default();
     let pending = change.clone();
-    let store = Arc::new(BeforeTransact::new(
+    let store = Arc::new(FaultyStore::new(
         Arc::new(EmbeddedStore::in_memory().unwrap()),
-        Box::new(move |writes: &[Write]| {
-            let checks_listing = writes
-                .iter()
-                .any(|w| matches!(w, Write::Check { pk, .. } if pk.starts_with("LISTING#")));
-            checks_listing
-                .then(|| pending.lock().unwrap().take())
-                .flatten()
-        }),
+        7,
+        0.0,
+        0.0,
     ));
+    store.interpose(Box::new(move |writes: &[Write]| {
+        let checks_listing = writes
+            .iter()
+            .any(|w| matches!(w, Write::Check { pk, .. } if pk.starts_with("LISTING#")));
+        checks_listing
+            .then(|| pending.lock().unwrap().take())
+            .flatten()
+    }));
     let scene = Scene::over(store as Arc<dyn Store>);
     scene.traders(&["buyer".to_owned()]).await;
     let listed = scene.listed(1, 1).await;
@@ -386,7 +389,7 @@ async fn o9_an_edit_after_the_window_does_not_take_a_paid_orders_domain() {
 
 #[tokio::test]
 async fn a_cart_whose_holds_fail_part_way_frees_the_rest_and_a_retry_orders_it_whole() {
-    let faulty = Arc::new(market_tests::faults::FaultyStore::new(
+    let faulty = Arc::new(FaultyStore::new(
         Arc::new(EmbeddedStore::in_memory().unwrap()),
         7,
         0.0,

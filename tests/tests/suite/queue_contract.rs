@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use market_adapters::queue::{DurableQueue, Queue, QueueConsumer, SqsQueue, Topic};
+use market_adapters::queue::{DurableQueue, Queue, QueueConsumer, Received, SqsQueue, Topic};
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::ports::clock::DevClock;
 use market_tests::moto;
@@ -28,6 +28,18 @@ impl Subject {
             }
             None => tokio::time::sleep((by + Duration::milliseconds(300)).to_std().unwrap()).await,
         }
+    }
+
+    /// What one receive gets; on SQS, asked again (up to 3 times) while it gets nothing: a
+    /// message released a moment ago may miss a long poll that began as it came back.
+    async fn received(&self, topic: Topic, visibility: Duration) -> Vec<Received> {
+        for _ in 0..3 {
+            let got = self.consumer.receive(topic, 10, visibility).await.unwrap();
+            if !got.is_empty() || self.clock.is_some() {
+                return got;
+            }
+        }
+        Vec::new()
     }
 
     async fn bodies(&self, topic: Topic, visibility: Duration) -> Vec<(String, u32)> {
@@ -153,7 +165,7 @@ async fn a_failing_message_is_retried_then_set_aside_after_five_receives(q: Subj
         .await
         .unwrap();
     for receive in 1..=market_adapters::queue::MAX_RECEIVES {
-        let got = q.consumer.receive(topic, 10, SECOND * 30).await.unwrap();
+        let got = q.received(topic, SECOND * 30).await;
         assert_eq!(got.len(), 1, "receive {receive}");
         assert_eq!(got[0].receives, receive);
         q.consumer.release(&got[0], Duration::zero()).await.unwrap();
