@@ -148,12 +148,8 @@ async fn browse_no_match_over_5000() {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = market_tests::bench_runtime();
     runtime.block_on(async {
-        market_adapters::payment::alipay::install_crypto_provider();
         one_account_64_connections("default limit (30/min)", spawn_app().await).await;
         let mut settings = infra::Settings::for_tests();
         settings.policy.order_rate_per_minute = 100_000;

@@ -99,11 +99,7 @@ async fn dynamodb(n: usize) {
 }
 
 fn main() {
-    market_adapters::payment::alipay::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = market_tests::bench_runtime();
     runtime.block_on(async {
         embedded(2_000, 1).await;
         embedded(2_000, 4).await;

@@ -8,11 +8,7 @@ use market_app::store::Store;
 use market_tests::requests::{measure, table};
 
 fn main() {
-    market_adapters::payment::alipay::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = market_tests::bench_runtime();
     runtime.block_on(async {
         let embedded =
             measure(|| async { Arc::new(EmbeddedStore::in_memory().unwrap()) as Arc<dyn Store> })

@@ -109,11 +109,7 @@ async fn sweeper_vs_size() {
 }
 
 fn main() {
-    market_adapters::payment::alipay::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = market_tests::bench_runtime();
     runtime.block_on(async {
         reserve_500(
             "embedded store",

@@ -175,11 +175,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    market_adapters::payment::alipay::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = market_tests::bench_runtime();
     runtime.block_on(async {
         let bare = hammer(format!("{}/listings/lst_bench", bare_handler().await)).await;
         let app = marketplace().await;

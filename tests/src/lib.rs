@@ -14,3 +14,13 @@ pub mod siteverify;
 pub mod stripe;
 
 pub use client::{spawn_app, spawn_app_on_dynamo, spawn_app_with, Reply, TestApp};
+
+/// The runtime a bench binary runs on: multi-threaded, with the crypto provider the SDK's
+/// and reqwest's rustls need installed first.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    market_adapters::payment::alipay::install_crypto_provider();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

@@ -139,6 +139,27 @@ fn lock_changed(
     message
 }
 
+/// A domain handed to its new owner (a sale delivered, a push completed): its writes (P9,
+/// P11: the trade's end, and any lock, told) and the registrant change with the buyer's
+/// `contact` (O9), for the handover's transaction.
+pub fn handover_writes(
+    app: &App,
+    moved: &Domain,
+    read: &Versioned<Domain>,
+    contact: Option<&market_core::model::RegistrantContact>,
+    forced: bool,
+) -> Vec<Write> {
+    let mut writes = domain_writes(app, moved, Some(read));
+    writes.push(registrant_changed(
+        app,
+        moved,
+        &read.value.owner,
+        contact,
+        forced,
+    ));
+    writes
+}
+
 /// O9: the message telling the registrar core that `moved` changed registrant from `from`
 /// to its owner now, with the buyer's `contact` (`None`: the verified identity); written in
 /// the delivery's transaction (merged with its other registrar messages by [`coalesce`]).

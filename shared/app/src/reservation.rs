@@ -178,6 +178,13 @@ impl Batch {
     }
 }
 
+/// How many actions these lock messages take once joined (one a kind).
+fn joined_len(messages: &[Write]) -> usize {
+    let mut joined = messages.to_vec();
+    crate::outbox::coalesce(&mut joined);
+    joined.len()
+}
+
 /// The holds of `pending` (indexes into it) packed into transactions of at most 100
 /// actions, `extra` actions (the order, the counter) kept free in the first. Each holds
 /// one domain (and checks a legacy listing); a domain's lock messages join into one action
@@ -194,9 +201,10 @@ fn pack(
     for (i, c) in pending.iter().enumerate() {
         let (put, check, messages) = c.hold_writes(app, hold);
         let needs = 1 + usize::from(check.is_some());
-        let mut joined: Vec<Write> = current.1.iter().chain(&messages).cloned().collect();
-        crate::outbox::coalesce(&mut joined);
-        if !current.0.writes.is_empty() && current.0.writes.len() + needs + joined.len() > room {
+        let joined: Vec<Write> = current.1.iter().chain(&messages).cloned().collect();
+        if !current.0.writes.is_empty()
+            && current.0.writes.len() + needs + joined_len(&joined) > room
+        {
             batches.push(std::mem::replace(&mut current, (Batch::new(), Vec::new())));
             room = MAX_TRANSACTION_WRITES;
         }
@@ -258,12 +266,14 @@ pub(crate) async fn reserve(
         Ok(Held::Apart) => match write_order(app, &order, attempt).await {
             Ok(()) => Ok((Some(order), refused)),
             Err(e) => {
+                tracing::warn!(order = %order.id, held = held.len(), error = %e, "the order of a held cart was not written; freeing its holds");
                 free_holds(app, &order).await;
                 Err(e)
             }
         },
         Err(e) => {
             if !held.is_empty() {
+                tracing::warn!(order = %order.id, held = held.len(), error = %e, "a cart's holds failed part way; freeing those written");
                 free_holds(app, &order).await;
             }
             Err(e)
@@ -299,8 +309,11 @@ async fn hold_group(
         }
         // The order and the attempt's counter, beside the holds, while nothing is held.
         let extra = 1 + usize::from(attempt.is_some());
-        let packed = pack(app, &pending, hold, extra);
-        let atomic = held.is_empty() && packed.len() == 1;
+        let packed = pack(app, &pending, hold, 0);
+        let atomic = held.is_empty()
+            && packed.len() == 1
+            && packed[0].0.writes.len() + joined_len(&packed[0].1) + extra
+                <= MAX_TRANSACTION_WRITES;
         let batches: Vec<Batch> = match atomic {
             true => packed
                 .into_iter()
@@ -312,7 +325,7 @@ async fn hold_group(
                     batch.with_messages(messages)
                 })
                 .collect(),
-            false => pack(app, &pending, hold, 0)
+            false => packed
                 .into_iter()
                 .map(|(batch, messages)| batch.with_messages(messages))
                 .collect(),

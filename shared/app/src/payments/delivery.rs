@@ -233,12 +233,10 @@ pub(crate) async fn plan_batch(
                     cancelled: false,
                 };
                 writes.push(put(listing_item(&sold), Some(&listing)));
-                writes.extend(crate::outbox::domain_writes(app, &moved, Some(&domain)));
-                // O9: the registrant change with the buyer's chosen contact.
-                writes.push(crate::outbox::registrant_changed(
+                writes.extend(crate::outbox::handover_writes(
                     app,
                     &moved,
-                    &domain.value.owner,
+                    &domain,
                     order.contact.as_ref(),
                     false,
                 ));

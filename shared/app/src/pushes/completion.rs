@@ -95,13 +95,12 @@ pub(super) fn completion_writes(
                 app.policy.transfer_lock,
             ));
         }
-        // P9, P11: the trade ends (and a forced change starts the 60-day lock): told.
-        writes.extend(crate::outbox::domain_writes(app, &moved, Some(domain)));
-        // O9: the registrant change with the buyer's chosen contact (merged into one message).
-        writes.push(crate::outbox::registrant_changed(
+        // The trade ends (and a forced change starts the 60-day lock), and the registrant
+        // change with the buyer's chosen contact: told (merged into one message each).
+        writes.extend(crate::outbox::handover_writes(
             app,
             &moved,
-            &domain.value.owner,
+            domain,
             push.contact.as_ref(),
             forced,
         ));
