@@ -6,6 +6,7 @@ use crate::captcha::{Captcha, ClosedCaptcha, SandboxCaptcha, SiteverifyCaptcha, 
 use crate::payment::alipay::{AlipayConfig, AlipayProvider};
 use crate::payment::{NoProvider, PaymentProvider, SandboxProvider};
 use crate::queue::{Queue, SqsQueue, Topic};
+use crate::sdk_http::SdkHttpClient;
 use crate::second_factor::Argon2Password;
 use crate::store::dynamo::DynamoStore;
 use async_trait::async_trait;
@@ -21,14 +22,19 @@ fn required(name: &str) -> anyhow::Result<String> {
 }
 
 /// The AWS SDK configuration from the standard environment (`AWS_ENDPOINT_URL`, region,
-/// credentials), over [`sdk_http_client`]. Loading it makes no network call.
+/// credentials), over [`SdkHttpClient`]. Loading it makes no network call.
+pub async fn aws() -> aws_config::SdkConfig {
+    aws_over(SdkHttpClient::new()).await
+}
+
+/// [`aws`] over this HTTP client.
 ///
 /// Credentials in the environment (as Lambda always sets them) are read from there alone:
 /// the default chain would also build an STS client for its web-identity provider, whose
 /// endpoint tables cost ~0.6 ms of a cold start (issue 15). Without them, the default chain.
-pub async fn aws() -> aws_config::SdkConfig {
+async fn aws_over(http: SdkHttpClient) -> aws_config::SdkConfig {
     let loader =
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(sdk_http_client());
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http.shared());
     let in_environment = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
         .iter()
         .all(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()));
@@ -39,64 +45,6 @@ pub async fn aws() -> aws_config::SdkConfig {
         false => loader,
     };
     loader.load().await
-}
-
-/// The HTTP client of the AWS SDK clients: the SDK's default one (hyper 1, rustls on aws-lc,
-/// its cipher suites, timeouts and error classification, `HTTPS_PROXY` and the like read from
-/// the environment), built the way `aws-smithy-runtime` builds it, except that it trusts
-/// Mozilla's root certificates compiled into the binary (`webpki-root-certs`) instead of the
-/// OS trust store.
-///
-/// Why: a Lambda's cold start. The default client loads the OS trust store
-/// (`rustls-native-certs`) when its first connector is built, inside the first request that
-/// reaches AWS: on a Debian host that walks and reads the ~300 files of /etc/ssl/certs
-/// (~2.3 ms); from one bundle file, as Lambda's provided.al2023 keeps them, ~0.45 ms. The
-/// compiled-in roots cost about 0.4 ms (a PEM round trip in memory: the SDK's trust store
-/// takes PEM) and read no file. A private CA added to the OS store is not trusted here.
-pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    use aws_smithy_http_client::{Builder, ConnectorBuilder};
-    let trust_store = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(compiled_in_roots_pem());
-    let context = TlsContext::builder()
-        .with_trust_store(trust_store)
-        .build()
-        .expect("a TLS context of a trust store alone is valid");
-    // As `aws_smithy_runtime::client::http::default_https_client` (behavior version latest),
-    // with the TLS context added.
-    Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut connector = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(context.clone());
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
-}
-
-/// Mozilla's roots (`webpki-root-certs`, DER) as one PEM bundle, the form the SDK's trust
-/// store takes.
-fn compiled_in_roots_pem() -> Vec<u8> {
-    use base64::Engine;
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----\n";
-    const END: &str = "\n-----END CERTIFICATE-----\n";
-    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
-    let size = roots
-        .iter()
-        .map(|der| der.len().div_ceil(3) * 4 + BEGIN.len() + END.len())
-        .sum();
-    let mut pem = String::with_capacity(size);
-    for der in roots {
-        pem.push_str(BEGIN);
-        base64::engine::general_purpose::STANDARD.encode_string(der, &mut pem);
-        pem.push_str(END);
-    }
-    pem.into_bytes()
 }
 
 /// The policy with what the environment overrides: `MARKET_TRANSFER_FEES` (P8) and
@@ -276,7 +224,9 @@ impl CloudSettings {
 /// The app as a Lambda function runs it: its settings from the environment (see
 /// [`CloudSettings`]), DynamoDB and SQS clients built on first use, the system clock.
 pub async fn cloud() -> anyhow::Result<Arc<App>> {
-    cloud_with(CloudSettings::from_env()?)
+    let app = cloud_with(CloudSettings::from_env()?)?;
+    prepare_dynamodb_in_background();
+    Ok(app)
 }
 
 /// The app over these settings. Makes no network call: clients are built on first use.
@@ -349,10 +299,63 @@ pub fn instruments(
 }
 
 /// The SDK configuration of a Lambda, loaded on first use rather than at cold start: a
-/// request that never reaches AWS never pays for it.
+/// request that never reaches AWS never pays for it. Its HTTPS connector is built with it:
+/// every SDK client made from it shares it.
 pub(crate) async fn lambda_sdk() -> &'static aws_config::SdkConfig {
     static SDK: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
-    SDK.get_or_init(aws).await
+    SDK.get_or_init(|| async {
+        let http = SdkHttpClient::new();
+        let sdk = aws_over(http.clone()).await;
+        // The loader always sets timeouts; were there none, the first request would build it.
+        if let Some(timeouts) = sdk.timeout_config() {
+            http.prepare(timeouts);
+        }
+        sdk
+    })
+    .await
+}
+
+/// The DynamoDB client of a Lambda, built on first use (see [`prepare_dynamodb_in_background`]).
+async fn lambda_dynamodb() -> &'static aws_sdk_dynamodb::Client {
+    static CLIENT: OnceCell<aws_sdk_dynamodb::Client> = OnceCell::const_new();
+    CLIENT
+        .get_or_init(|| async {
+            let sdk = lambda_sdk().await;
+            let client = aws_sdk_dynamodb::Client::new(sdk);
+            load_endpoint_rules(sdk).await;
+            client
+        })
+        .await
+}
+
+/// Resolves DynamoDB's endpoint once, as a request would: the first resolution loads the
+/// SDK's partition tables (~0.6 ms, once per process).
+async fn load_endpoint_rules(sdk: &aws_config::SdkConfig) {
+    use aws_sdk_dynamodb::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .set_region(sdk.region().map(|r| r.to_string()))
+        .set_endpoint(sdk.endpoint_url().map(str::to_owned))
+        .build();
+    if let Ok(params) = params {
+        // The answer is not needed: a request resolves its own, and reports its errors.
+        let _ = DefaultResolver::new().resolve_endpoint(&params).await;
+    }
+}
+
+/// Starts building a Lambda's DynamoDB client (the SDK configuration, the HTTPS connector
+/// and its trust store, the endpoint rules) on another task, while the Lambda runtime asks
+/// for the first event: the first request that reads the table finds it built instead of
+/// building it (issue 15: ~2 ms of a cold start). Every function reads the table; nothing
+/// here calls the network.
+fn prepare_dynamodb_in_background() {
+    tokio::spawn(async {
+        let started = std::time::Instant::now();
+        lambda_dynamodb().await;
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "DynamoDB client built ahead of the first request"
+        );
+    });
 }
 
 /// The DynamoDB store, built on first use.
@@ -365,10 +368,7 @@ impl LazyDynamo {
     async fn store(&self) -> &DynamoStore {
         self.cell
             .get_or_init(|| async {
-                DynamoStore::new(
-                    aws_sdk_dynamodb::Client::new(lambda_sdk().await),
-                    self.table.clone(),
-                )
+                DynamoStore::new(lambda_dynamodb().await.clone(), self.table.clone())
             })
             .await
     }
@@ -493,91 +493,6 @@ mod tests {
         );
         let err = policy(&[("MARKET_PUSH_SECURITY", "always")]).unwrap_err();
         assert!(err.to_string().contains("MARKET_PUSH_SECURITY"), "{err}");
-    }
-
-    #[test]
-    fn the_compiled_in_roots_parse_into_a_non_empty_trust_store() {
-        use rustls::pki_types::{pem::PemObject, CertificateDer};
-        // What the SDK's client does with the PEM when it builds its connector (it panics on
-        // a certificate that does not parse).
-        let mut roots = rustls::RootCertStore::empty();
-        for der in CertificateDer::pem_slice_iter(&compiled_in_roots_pem()) {
-            roots
-                .add(der.expect("a PEM certificate"))
-                .expect("a root rustls takes");
-        }
-        assert!(!roots.is_empty(), "no root certificate compiled in");
-        assert_eq!(roots.len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
-        // AWS's endpoints chain to Amazon Trust Services' roots.
-        let named = |name: &[u8]| {
-            roots
-                .roots
-                .iter()
-                .any(|anchor| anchor.subject.windows(name.len()).any(|w| w == name))
-        };
-        for name in [
-            "Amazon Root CA 1",
-            "Starfield Services Root Certificate Authority - G2",
-        ] {
-            assert!(named(name.as_bytes()), "{name} is not a trusted root");
-        }
-    }
-
-    #[tokio::test]
-    async fn the_sdk_client_on_compiled_in_roots_builds_and_answers() {
-        use std::io::{BufRead, BufReader, Read, Write};
-        // A DynamoDB stand-in on loopback, plain HTTP like moto: the first request builds the
-        // client's connector, and with it the trust store from the compiled-in roots.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = std::thread::spawn(move || {
-            let (socket, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(socket);
-            let (mut line, mut length, mut target) = (String::new(), 0, None);
-            loop {
-                line.clear();
-                reader.read_line(&mut line).unwrap();
-                let lower = line.to_ascii_lowercase();
-                if let Some(value) = lower.strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap();
-                }
-                if let Some(value) = lower.strip_prefix("x-amz-target:") {
-                    target = Some(value.trim().to_owned());
-                }
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            reader.read_exact(&mut vec![0; length]).unwrap();
-            let body = r#"{"TableNames":["market"]}"#;
-            write!(
-                reader.get_mut(),
-                "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\n\
-                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            target
-        });
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(sdk_http_client())
-            .endpoint_url(format!("http://{addr}"))
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            ))
-            .load()
-            .await;
-        let tables = aws_sdk_dynamodb::Client::new(&sdk)
-            .list_tables()
-            .send()
-            .await
-            .expect("an answer through the client");
-        assert_eq!(tables.table_names(), ["market"]);
-        assert_eq!(
-            server.join().unwrap().as_deref(),
-            Some("dynamodb_20120810.listtables")
-        );
     }
 
     #[test]
