@@ -24,27 +24,28 @@ fn required(name: &str) -> anyhow::Result<String> {
 /// The AWS SDK configuration from the standard environment (`AWS_ENDPOINT_URL`, region,
 /// credentials), over [`SdkHttpClient`]. Loading it makes no network call.
 pub async fn aws() -> aws_config::SdkConfig {
-    aws_over(SdkHttpClient::new()).await
+    environment_loader()
+        .http_client(SdkHttpClient::new().shared())
+        .load()
+        .await
 }
 
-/// [`aws`] over this HTTP client.
+/// The loader of the SDK configuration from the standard environment.
 ///
 /// Credentials in the environment (as Lambda always sets them) are read from there alone:
 /// the default chain would also build an STS client for its web-identity provider, whose
 /// endpoint tables cost ~0.6 ms of a cold start (issue 15). Without them, the default chain.
-async fn aws_over(http: SdkHttpClient) -> aws_config::SdkConfig {
-    let loader =
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http.shared());
+fn environment_loader() -> aws_config::ConfigLoader {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     let in_environment = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
         .iter()
         .all(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()));
-    let loader = match in_environment {
+    match in_environment {
         true => loader.credentials_provider(
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         ),
         false => loader,
-    };
-    loader.load().await
+    }
 }
 
 /// The policy with what the environment overrides: `MARKET_TRANSFER_FEES` (P8) and
@@ -222,7 +223,8 @@ impl CloudSettings {
 }
 
 /// The app as a Lambda function runs it: its settings from the environment (see
-/// [`CloudSettings`]), DynamoDB and SQS clients built on first use, the system clock.
+/// [`CloudSettings`]), the DynamoDB client built ahead on another task (see
+/// [`prepare_dynamodb_in_background`]), SQS clients built on first use, the system clock.
 pub async fn cloud() -> anyhow::Result<Arc<App>> {
     let app = cloud_with(CloudSettings::from_env()?)?;
     prepare_dynamodb_in_background();
@@ -298,24 +300,16 @@ pub fn instruments(
     })
 }
 
-/// The SDK configuration of a Lambda, loaded on first use rather than at cold start: a
-/// request that never reaches AWS never pays for it. Its HTTPS connector is built with it:
-/// every SDK client made from it shares it.
+/// The SDK configuration of a Lambda, its HTTPS connector built with it (every SDK client
+/// made from it shares that connector). Loaded once, by the first of the background
+/// preparation ([`prepare_dynamodb_in_background`]) and the first request that needs it.
 pub(crate) async fn lambda_sdk() -> &'static aws_config::SdkConfig {
     static SDK: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
-    SDK.get_or_init(|| async {
-        let http = SdkHttpClient::new();
-        let sdk = aws_over(http.clone()).await;
-        // The loader always sets timeouts; were there none, the first request would build it.
-        if let Some(timeouts) = sdk.timeout_config() {
-            http.prepare(timeouts);
-        }
-        sdk
-    })
-    .await
+    SDK.get_or_init(|| SdkHttpClient::new().load_prepared(environment_loader()))
+        .await
 }
 
-/// The DynamoDB client of a Lambda, built on first use (see [`prepare_dynamodb_in_background`]).
+/// The DynamoDB client of a Lambda, built once (see [`prepare_dynamodb_in_background`]).
 async fn lambda_dynamodb() -> &'static aws_sdk_dynamodb::Client {
     static CLIENT: OnceCell<aws_sdk_dynamodb::Client> = OnceCell::const_new();
     CLIENT
@@ -329,24 +323,35 @@ async fn lambda_dynamodb() -> &'static aws_sdk_dynamodb::Client {
 }
 
 /// Resolves DynamoDB's endpoint once, as a request would: the first resolution loads the
-/// SDK's partition tables (~0.6 ms, once per process).
+/// SDK's partition tables (~0.6 ms, once per process). A failure here costs only the head
+/// start: the request resolves its own endpoint and reports its own error.
 async fn load_endpoint_rules(sdk: &aws_config::SdkConfig) {
     use aws_sdk_dynamodb::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-    let params = Params::builder()
+    let resolved = match Params::builder()
         .set_region(sdk.region().map(|r| r.to_string()))
         .set_endpoint(sdk.endpoint_url().map(str::to_owned))
-        .build();
-    if let Ok(params) = params {
-        // The answer is not needed: a request resolves its own, and reports its errors.
-        let _ = DefaultResolver::new().resolve_endpoint(&params).await;
+        .build()
+    {
+        Ok(params) => DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = resolved {
+        tracing::warn!(
+            error,
+            "DynamoDB's endpoint did not resolve ahead of a request"
+        );
     }
 }
 
 /// Starts building a Lambda's DynamoDB client (the SDK configuration, the HTTPS connector
 /// and its trust store, the endpoint rules) on another task, while the Lambda runtime asks
-/// for the first event: the first request that reads the table finds it built instead of
-/// building it (issue 15: ~2 ms of a cold start). Every function reads the table; nothing
-/// here calls the network.
+/// for the first event: the first request that reads the table finds it built, or waits for
+/// it, instead of building it (issue 15). Every function reads the table; nothing here calls
+/// the network.
 fn prepare_dynamodb_in_background() {
     tokio::spawn(async {
         let started = std::time::Instant::now();

@@ -7,15 +7,15 @@
 //!
 //! - **It trusts Mozilla's root certificates compiled into the binary** (`webpki-root-certs`),
 //!   not the OS trust store. The default client loads the OS trust store
-//!   (`rustls-native-certs`) when it builds a connector: on a Debian host that walks and reads
-//!   the ~300 files of /etc/ssl/certs (~2.3 ms); from one bundle file, as Lambda's
-//!   provided.al2023 keeps them, ~0.45 ms. The compiled-in roots read no file; the SDK's trust
-//!   store takes PEM, so they are parsed from an in-memory PEM bundle (~0.6 ms). A private CA
-//!   added to the OS store is not trusted here.
+//!   (`rustls-native-certs`, once per process) when it builds its first connector: on a
+//!   Debian host that walks and reads the ~300 files of /etc/ssl/certs (~2.3 ms); from one
+//!   bundle file, as Lambda's provided.al2023 keeps them, ~0.45 ms. The compiled-in roots
+//!   read no file; the SDK's trust store takes PEM, so they are parsed from an in-memory PEM
+//!   bundle (~0.6 ms per connector). A private CA added to the OS store is not trusted here.
 //! - **It builds a connector once**, when a request first needs it or ahead of time
-//!   ([`SdkHttpClient::prepare`]). The default client also builds one whenever an SDK client
-//!   is created, and throws it away (so that the OS trust store is read early): with
-//!   compiled-in roots that is one more parse of the roots per SDK client, for nothing.
+//!   ([`SdkHttpClient::load_prepared`]). The default client also builds one whenever an SDK
+//!   client is created, and throws it away (so that the OS trust store is read early): one
+//!   more parse of the roots per SDK client, for nothing.
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,15 +81,25 @@ impl SdkHttpClient {
         SharedHttpClient::new(self.clone())
     }
 
-    /// Builds now, rather than in the first request, the connector that requests under
-    /// `timeouts` will use (the trust store parsed, the TLS configuration made).
-    pub fn prepare(&self, timeouts: &TimeoutConfig) {
+    /// The SDK configuration `loader` loads over this client, with the connector its
+    /// clients' requests will use already built (the trust store parsed, the TLS
+    /// configuration made) rather than in the first request.
+    pub async fn load_prepared(self, loader: aws_config::ConfigLoader) -> aws_config::SdkConfig {
+        let sdk = loader.http_client(self.shared()).load().await;
+        // The loader always sets timeouts; were there none, the first request would build it.
+        if let Some(timeouts) = sdk.timeout_config() {
+            self.prepare(timeouts, sdk.sleep_impl());
+        }
+        sdk
+    }
+
+    /// Builds now the connector that requests under `timeouts` will use. `sleep` is the
+    /// configuration's (`None`: tokio's, the connector's default, as the SDK's).
+    pub fn prepare(&self, timeouts: &TimeoutConfig, sleep: Option<SharedAsyncSleep>) {
         let mut settings = HttpConnectorSettings::builder();
         settings.set_connect_timeout(timeouts.connect_timeout());
         settings.set_read_timeout(timeouts.read_timeout());
-        // No sleep given: the connector takes the default one (tokio's), as the SDK's
-        // clients do.
-        self.connector(&settings.build(), None);
+        self.connector(&settings.build(), sleep);
     }
 
     /// How many connectors this client (and its clones) built.
@@ -210,8 +220,10 @@ mod tests {
     async fn one_connector_prepared_ahead_serves_every_sdk_client_and_answers() {
         use std::io::{BufRead, BufReader, Read, Write};
         // A DynamoDB stand-in on loopback, plain HTTP like moto. The connector (the trust
-        // store parsed from the compiled-in roots) is built by `prepare`, before any request,
-        // and neither creating SDK clients nor their first request builds another.
+        // store parsed from the compiled-in roots) is built with the configuration, as a
+        // Lambda loads it, before any request; neither creating SDK clients nor their first
+        // request builds another (a timeout or sleep the request asks for that the
+        // preparation missed would).
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
@@ -244,22 +256,14 @@ mod tests {
             target
         });
         let http = SdkHttpClient::new();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(http.shared())
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(format!("http://{addr}"))
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "test", "test", None, None, "tests",
-            ))
-            .load()
-            .await;
-        assert_eq!(
-            http.connectors_built(),
-            0,
-            "built on demand, not with the config"
-        );
-        http.prepare(sdk.timeout_config().expect("the loader sets timeouts"));
-        assert_eq!(http.connectors_built(), 1);
+            ));
+        let sdk = http.clone().load_prepared(loader).await;
+        assert_eq!(http.connectors_built(), 1, "prepared with the config");
         let _queues = aws_sdk_sqs::Client::new(&sdk);
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         assert_eq!(
