@@ -1,7 +1,8 @@
 """A minimal Lambda Runtime API (the 2018-06-01 interface the runtime crates speak), to
 measure each function binary from process start to its first answered event, then the same
 event again on the warm process (hand-out to answer), and its peak RSS. Used by
-infra/startup-figures.sh; prints one line per binary.
+infra/startup-figures.sh; prints one line per binary, the median of RUNS samples taken
+round-robin across the binaries.
 
 usage: lambda_emulator.py RUNS BINARY EVENT_JSON [BINARY EVENT_JSON ...]
 
@@ -133,16 +134,21 @@ def measure(binary, event):
 
 def main():
     runs = int(sys.argv[1])
-    pairs = sys.argv[2:]
+    pairs = list(zip(sys.argv[2::2], sys.argv[3::2]))
+    events = [json.load(open(event_file)) for _, event_file in pairs]
+    # Round-robin: sample i of every binary is taken in the same stretch of time, so that a
+    # host whose load drifts during the run moves hello's figures and the others' alike.
+    samples = [[] for _ in pairs]
+    for _ in range(runs):
+        for i, (binary, _) in enumerate(pairs):
+            samples[i].append(measure(binary, events[i]))
     rows = []
-    for binary, event_file in zip(pairs[::2], pairs[1::2]):
-        event = json.load(open(event_file))
-        samples = [measure(binary, event) for _ in range(runs)]
-        ms = statistics.median(s[0] for s in samples)
-        rss = max(s[1] for s in samples)
-        warm = statistics.median(s[3] for s in samples)
+    for (binary, event_file), taken in zip(pairs, samples):
+        ms = statistics.median(s[0] for s in taken)
+        rss = max(s[1] for s in taken)
+        warm = statistics.median(s[3] for s in taken)
         label = os.environ.get("LABEL_" + os.path.basename(event_file).split(".")[0].replace("-", "_"))
-        rows.append((label or os.path.basename(binary), ms, rss, samples[0][2], warm))
+        rows.append((label or os.path.basename(binary), ms, rss, taken[0][2], warm))
     base = rows[0][1]
     print(f"{'binary':<22} {'start→first answer':>20} {'× hello':>8} {'warm answer':>12} {'peak RSS':>10}  answer")
     for name, ms, rss, kind, warm in rows:
