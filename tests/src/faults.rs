@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use market_adapters::queue::{Queue, Topic};
+use market_adapters::store::embedded::EmbeddedStore;
 use market_app::store::{Item, Page, Query, Store, StoreError, Write};
 
 /// What a [`FaultyStore`] writes first, given a transaction it was asked for.
@@ -41,6 +42,12 @@ impl FaultyStore {
             interposed: Mutex::new(None),
             injected: AtomicUsize::new(0),
         }
+    }
+
+    /// [`FaultyStore::new`] over a fresh in-memory embedded store, shared.
+    pub fn in_memory(seed: u64, before: f64, after: f64) -> Arc<FaultyStore> {
+        let inner = EmbeddedStore::in_memory().expect("an in-memory embedded store");
+        Arc::new(FaultyStore::new(Arc::new(inner), seed, before, after))
     }
 
     /// Turns fault injection on or off (off while a test sets its scene up).

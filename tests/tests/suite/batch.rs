@@ -421,12 +421,7 @@ async fn o3_orders_of_1_99_100_101_and_500_listings_cancel_and_expire_freeing_ev
 
 #[tokio::test]
 async fn a_crash_between_a_large_orders_end_and_its_releases_is_finished_by_the_sweep() {
-    let faulty = Arc::new(market_tests::faults::FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        7,
-        0.0,
-        0.0,
-    ));
+    let faulty = market_tests::faults::FaultyStore::in_memory(7, 0.0, 0.0);
     let scene = Scene::over(faulty.clone());
     scene.traders(&["buyer".to_owned()]).await;
     let listed = scene.listed(120, 3).await;

@@ -183,12 +183,7 @@ async fn a_legacy_listing_changed_between_the_read_and_the_hold_is_read_again() 
     // version: the cart's hold.
     let change: Arc<std::sync::Mutex<Option<Vec<Write>>>> = Default::default();
     let pending = change.clone();
-    let store = Arc::new(FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        7,
-        0.0,
-        0.0,
-    ));
+    let store = FaultyStore::in_memory(7, 0.0, 0.0);
     store.interpose(Box::new(move |writes: &[Write]| {
         let checks_listing = writes
             .iter()
@@ -389,12 +384,7 @@ async fn o9_an_edit_after_the_window_does_not_take_a_paid_orders_domain() {
 
 #[tokio::test]
 async fn a_cart_whose_holds_fail_part_way_frees_the_rest_and_a_retry_orders_it_whole() {
-    let faulty = Arc::new(FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        7,
-        0.0,
-        0.0,
-    ));
+    let faulty = FaultyStore::in_memory(7, 0.0, 0.0);
     let scene = Scene::over(faulty.clone() as Arc<dyn Store>);
     scene.traders(&["buyer".to_owned()]).await;
     let listed = scene.listed(500, 10).await;

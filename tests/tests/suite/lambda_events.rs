@@ -238,12 +238,7 @@ async fn pay_notify_function_turns_junk_away_at_the_door_and_queues_none_of_it()
 
 #[tokio::test]
 async fn an_internal_error_is_logged_with_the_requests_context() {
-    let faulty = Arc::new(FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        7,
-        1.0,
-        0.0,
-    ));
+    let faulty = FaultyStore::in_memory(7, 1.0, 0.0);
     let scene = Scene::over(faulty.clone());
     scene.traders(&["buyer".to_owned()]).await;
     scene.listed(1, 1).await;
@@ -524,12 +519,7 @@ async fn registry_events_function_ends_the_listing_of_an_event_from_eventbridge(
 
 #[tokio::test]
 async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_never_a_500() {
-    let faulty = Arc::new(FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        7,
-        0.0,
-        0.0,
-    ));
+    let faulty = FaultyStore::in_memory(7, 0.0, 0.0);
     let scene = Scene::over(faulty.clone());
     scene.traders(&["buyer".to_owned()]).await;
     scene.listed(1, 1).await;
@@ -615,12 +605,7 @@ async fn kept_mail(store: &dyn market_app::store::Store) -> Vec<Value> {
 #[tokio::test]
 async fn n1_notify_function_delivers_each_new_outbox_item_once_and_reports_what_the_table_refused()
 {
-    let faulty = Arc::new(FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        7,
-        0.0,
-        0.0,
-    ));
+    let faulty = FaultyStore::in_memory(7, 0.0, 0.0);
     let scene = Scene::over(faulty.clone());
     let buyer = market_core::model::Account {
         id: AccountId::parse("buyer").unwrap(),

@@ -1,10 +1,8 @@
 //! The `pay-callback` Lambda handler on a real SQS event shape (from aws_lambda_events'
 //! sample, `tests/fixtures/events/sqs-payments-batch.json`): partial batch failures name
 //! exactly the records that failed; a malformed record is audited, not retried.
-use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use market_adapters::store::embedded::EmbeddedStore;
 use market_app::repo;
 use market_core::model::{Payment, PaymentStatus};
 use market_tests::faults::FaultyStore;
@@ -13,12 +11,7 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn a_batch_reports_only_the_records_that_failed() {
-    let faulty = Arc::new(FaultyStore::new(
-        Arc::new(EmbeddedStore::in_memory().unwrap()),
-        1,
-        0.0,
-        0.0,
-    ));
+    let faulty = FaultyStore::in_memory(1, 0.0, 0.0);
     let scene = Scene::over(faulty.clone());
     let paid = scene.paid_orders(2, 1, 2).await;
     let now = scene.app.now();
