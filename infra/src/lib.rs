@@ -48,6 +48,18 @@ pub enum StoreChoice {
     Memory,
     /// DynamoDB's API at `AWS_ENDPOINT_URL`, in this table (created if missing).
     Dynamo { table: String },
+    /// A store built by the caller (tests and benches: a store wrapped in a meter).
+    Given(GivenStore),
+}
+
+/// A caller's store, as a [`StoreChoice`].
+#[derive(Clone)]
+pub struct GivenStore(pub Arc<dyn Store>);
+
+impl std::fmt::Debug for GivenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GivenStore")
+    }
 }
 
 /// The runner's settings (API.md "Local runner").
@@ -190,6 +202,7 @@ pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<Arc<dyn Store>> 
                 .with_context(|| format!("opening the store at {}", path.display()))?,
         ),
         StoreChoice::Memory => Arc::new(EmbeddedStore::in_memory()?),
+        StoreChoice::Given(given) => given.0.clone(),
         StoreChoice::Dynamo { table } => {
             let sdk = market_adapters::config::aws().await;
             let store = DynamoStore::new(aws_sdk_dynamodb_client(&sdk), table.clone());
@@ -222,6 +235,8 @@ pub struct Running {
     /// The sandbox card processor (S3; tests read its pre-authorisations). Unused when
     /// `STRIPE_SECRET_KEY` points the runner at Stripe (or a stand-in).
     pub cards: Arc<SandboxCards>,
+    /// How far the notifier is behind (benches wait for it before they count a run done).
+    pub notifier: notifier::Progress,
     pub settings: Settings,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
@@ -436,7 +451,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         tokio::spawn(notifier::run_notifier(
             app.clone(),
             committed,
-            notified,
+            notified.clone(),
             stopping.clone(),
         )),
         tokio::spawn(pump::run_sweeper(
@@ -457,6 +472,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         registrar,
         mailer,
         cards: sandbox_cards,
+        notifier: notified,
         settings,
         stop,
         server,

@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
         StoreChoice::Embedded(path) => format!("embedded ({})", path.display()),
         StoreChoice::Memory => "embedded, in memory".into(),
         StoreChoice::Dynamo { table } => format!("DynamoDB table {table}"),
+        StoreChoice::Given(_) => "given by the caller".into(),
     };
     let captcha = match &running.settings.captcha {
         CaptchaMode::Sandbox => "sandbox: the token `pass` passes".to_owned(),

@@ -96,6 +96,10 @@ impl Store for FaultyStore {
         self.inner.get(pk, sk).await
     }
 
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get_eventually(pk, sk).await
+    }
+
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
         self.inner.get_many(keys).await
     }
@@ -222,6 +226,18 @@ impl Store for CountingStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let sent = self.send().await;
         let found = self.inner.get(pk, sk).await;
+        self.answered(sent);
+        let found = found?;
+        self.count(|c| {
+            c.gets += 1;
+            c.items_read += usize::from(found.is_some());
+        });
+        Ok(found)
+    }
+
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let sent = self.send().await;
+        let found = self.inner.get_eventually(pk, sk).await;
         self.answered(sent);
         let found = found?;
         self.count(|c| {

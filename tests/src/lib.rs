@@ -1,6 +1,7 @@
 //! Test support: start the marketplace in-process (`spawn_app`), talk to it as a client
 //! would, start a local AWS endpoint (moto) and a fake captcha service (`siteverify`) for
 //! the adapter tests, and capture the JSON log lines a Lambda would write.
+pub mod capacity;
 pub mod client;
 pub mod contract;
 pub mod env;

@@ -385,6 +385,10 @@ impl Store for LazyDynamo {
         self.store().await.get(pk, sk).await
     }
 
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.store().await.get_eventually(pk, sk).await
+    }
+
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
         self.store().await.get_many(keys).await
     }

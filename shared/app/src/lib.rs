@@ -55,6 +55,7 @@ pub mod retry;
 pub mod schema;
 pub mod security;
 pub mod settlement;
+pub mod shards;
 pub mod store;
 pub mod sweep;
 pub mod views;

@@ -41,6 +41,14 @@ impl Index {
             Index::Gsi5 => "gsi5",
         }
     }
+
+    /// Whether the index holds only the items' keys (and its own), not their bodies: a
+    /// query of it answers items whose `body` is empty, to be read from the table where
+    /// needed. The due index is: the sweep needs to know what is due, and every write of
+    /// a due item would otherwise rewrite the whole item into the index too.
+    pub fn keys_only(self) -> bool {
+        false && matches!(self, Index::Gsi5)
+    }
 }
 
 /// One stored item: its key, its version (bumped by every write), its index keys, an
@@ -122,6 +130,12 @@ impl Write {
     }
 }
 
+/// Whether a store sends these writes as a transaction (`TransactWriteItems`, which bills
+/// twice the units) rather than as one conditional write of the same meaning.
+pub fn sent_as_transaction(writes: &[Write]) -> bool {
+    writes.len() > 1
+}
+
 /// DynamoDB's limit on the actions of one transaction.
 pub const MAX_TRANSACTION_WRITES: usize = 100;
 
@@ -200,6 +214,12 @@ pub struct Page {
 pub trait Store: Send + Sync {
     /// The item at a key.
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+    /// The item at a key as read eventually consistently (DynamoDB: half the units, and
+    /// possibly a moment old): for what is only shown, never for a decision that a write
+    /// follows.
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get(pk, sk).await
+    }
     /// The items at several keys (missing ones left out), in no particular order.
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError>;
     /// Applies every write or none (at most [`MAX_TRANSACTION_WRITES`], one per key).

@@ -15,6 +15,7 @@ mod app_pushes;
 mod app_security;
 mod audit;
 mod batch;
+mod capacity;
 mod captcha;
 mod domain_holds;
 mod lambda_events;

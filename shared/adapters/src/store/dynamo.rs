@@ -57,6 +57,25 @@ impl DynamoStore {
         }
     }
 
+    /// One GetItem, strongly or eventually consistent.
+    async fn get_item(
+        &self,
+        pk: &str,
+        sk: &str,
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(pk, sk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| sdk(e, "GetItem"))?;
+        out.item.as_ref().map(from_attrs).transpose()
+    }
+
     /// A store over `table`, through an already configured client (built once per process).
     pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
         DynamoStore {
@@ -311,16 +330,11 @@ fn decode_cursor(cursor: &str) -> Result<Attrs, StoreError> {
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk(e, "GetItem"))?;
-        out.item.as_ref().map(from_attrs).transpose()
+        self.get_item(pk, sk, true).await
+    }
+
+    async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(pk, sk, false).await
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
