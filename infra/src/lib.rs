@@ -401,6 +401,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         cards,
         paypal: Arc::new(SandboxPayPal),
         policy: settings.policy.clone(),
+        caches: Default::default(),
     });
     if settings.seed_demo {
         seed::seed_if_empty(&app)

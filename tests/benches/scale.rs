@@ -10,8 +10,8 @@ use std::time::Instant;
 use chrono::Duration;
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::ports::captcha::HumanCheck;
-use market_app::repo::{due_bucket, time_key};
-use market_app::store::{Expect, Index, Item, Store, Write};
+use market_app::repo::due_at;
+use market_app::store::{Expect, Item, Store, Write};
 use market_app::{orders, sweep};
 use market_core::ids::AccountId;
 use market_tests::faults::{CountingStore, Counts};
@@ -72,11 +72,7 @@ async fn sweeper_vs_size() {
                 let i = chunk * 100 + k;
                 let due = now + Duration::hours(1 + (i % 720) as i64);
                 let pk = format!("ORDER#idle{i}");
-                let item = Item::new(pk.clone(), "O", "{}".into()).indexed(
-                    Index::Gsi5,
-                    due_bucket(due),
-                    format!("{}#{pk}", time_key(due)),
-                );
+                let item = due_at(Item::new(pk.clone(), "O", "{}".into()), due);
                 Write::Put(item, Expect::Absent)
             })
             .collect();

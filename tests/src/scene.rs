@@ -96,6 +96,7 @@ impl Scene {
                 clock.clone(),
             )),
             policy,
+            caches: Default::default(),
         });
         Scene {
             app,

@@ -283,6 +283,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         cards,
         paypal,
         policy: settings.policy,
+        caches: Default::default(),
     }))
 }
 

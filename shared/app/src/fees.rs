@@ -50,7 +50,13 @@ async fn schedule(app: &App, kind: FeeKind) -> AppResult<Option<Versioned<Schedu
     load(&*app.store, schedule_key(kind)).await
 }
 
-/// Every period set for a kind (a handful: operators set them by hand).
+/// A kind's schedule item as this process keeps it (`caches::SETTINGS_TTL`): what every
+/// rate a sale or a view uses is read from, so no request reads the one item they share.
+pub async fn schedule_item(app: &App, kind: FeeKind) -> AppResult<Option<Item>> {
+    Ok(crate::caches::setting(app, schedule_key(kind)).await?)
+}
+
+/// Every period set for a kind (a handful: operators set them by hand), as read now.
 pub async fn periods(app: &App, kind: FeeKind) -> AppResult<Vec<FeePeriod>> {
     Ok(schedule(app, kind)
         .await?
@@ -74,13 +80,9 @@ pub fn rate_in(
 }
 
 /// The rate in force for `kind` at `at` (L8: 1% for fixed price, P8: 0 for pushes, unless a
-/// period says otherwise).
+/// period says otherwise), from the schedule as this process keeps it.
 pub async fn rate_at(app: &App, kind: FeeKind, at: DateTime<Utc>) -> AppResult<Decimal> {
-    Ok(fee_rate_at(
-        &periods(app, kind).await?,
-        at,
-        default_rate(app, kind),
-    ))
+    rate_in(app, kind, schedule_item(app, kind).await?.as_ref(), at)
 }
 
 /// A rate is a decimal fraction from 0 to 1 with at most 4 decimals.
@@ -194,6 +196,7 @@ pub async fn set_period(app: &App, change: FeeChange) -> AppResult<FeePeriod> {
             app.transact(vec![put(plain_item(schedule_key(kind), &next), read.as_ref())])
                 .await,
         )?;
+        app.caches.forget(&schedule_key(kind));
         tracing::info!(?kind, %rate, ?from, ?until, %announced_at, reduction = immediate, "fee period set (S5)");
         Ok(period)
     })

@@ -23,10 +23,12 @@ use market_core::policy::Policy;
 pub mod accounts;
 pub mod attempts;
 pub mod balances;
+pub mod caches;
 pub mod calendar;
 pub mod compliance;
 pub mod contacts;
 pub mod deposits;
+mod due_index;
 pub mod exit;
 pub mod fees;
 mod holds;
@@ -84,6 +86,8 @@ pub struct App {
     /// S3: the PayPal vault behind PayPal payment methods.
     pub paypal: Arc<dyn PayPal>,
     pub policy: Policy,
+    /// What this process keeps between requests (settings, marked due hours).
+    pub caches: caches::Caches,
 }
 
 impl App {
@@ -95,7 +99,8 @@ impl App {
     /// Writes through the store (all or nothing, conditions as given), filing every due
     /// index entry no earlier than the bucket of the hour it is written in: an entry due in
     /// an hour the sweep's cursor may have passed already is put where the sweep still
-    /// reads (its sort key keeps the real due time, so it is due at once). Every use case
+    /// reads (its sort key keeps the real due time, so it is due at once); the hours of its
+    /// due entries are marked first (`due_index`), so that the sweep reads them. Every use case
     /// writes through here. The outbox messages a transaction creates are handed on right
     /// after it commits (`outbox`: the registrar's at once, the people's to the notifier);
     /// those that fail are the sweep's.
@@ -108,6 +113,7 @@ impl App {
             }
         }
         let messages = outbox::created(&writes);
+        due_index::mark(self, &writes).await?;
         self.store.transact(writes).await?;
         outbox::hand_on(self, &messages).await;
         Ok(())

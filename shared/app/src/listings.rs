@@ -71,10 +71,17 @@ pub(crate) async fn publish_writes(
         repo::account_key(seller),
         repo::domain_key(&new.domain),
         repo::standing_key(seller),
+    ];
+    // The operator's settings (categories, fee schedule) from the process's cache.
+    let settings_keys = [
         repo::categories_key(),
         crate::fees::schedule_key(FeeKind::FixedPrice),
     ];
-    let found = app.store.get_many(&keys).await?;
+    let (found, settings) = futures::join!(
+        app.store.get_many(&keys),
+        crate::caches::settings(app, &settings_keys)
+    );
+    let (found, settings) = (found?, settings?);
     let item_of = |n: usize| {
         let (pk, sk) = &keys[n];
         found.iter().find(|i| &i.pk == pk && &i.sk == sk)
@@ -118,9 +125,13 @@ pub(crate) async fn publish_writes(
     let mut held = domain.value.clone();
     held.trade = Some(TradeHold::of_listing(&listing));
     // M1, M2: not exited, the category's deposit held; conditioned on that standing.
-    let standing =
-        crate::deposits::may_sell_as_read(seller, [new.domain.tld()], item_of(2), item_of(3))?;
-    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, item_of(4), now)?;
+    let standing = crate::deposits::may_sell_as_read(
+        seller,
+        [new.domain.tld()],
+        item_of(2),
+        settings[0].as_ref(),
+    )?;
+    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, settings[1].as_ref(), now)?;
     let mut writes = vec![create(listing_item(&listing)), standing];
     writes.extend(crate::outbox::domain_writes(app, &held, Some(&domain)));
     Ok((listing, writes, rate))
@@ -256,22 +267,20 @@ pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<
 
 /// `GET /listings/{id}`: public.
 pub async fn get(app: &App, id: &ListingId) -> AppResult<ListingView> {
-    // The listing and the fee schedule in one request (issue 15).
-    let (listing_key, fees_key) = (
-        repo::listing_key(id),
-        crate::fees::schedule_key(FeeKind::FixedPrice),
+    // The listing, eventually consistent (a view decides nothing: an order reads it
+    // again), and the fee schedule from the process's cache: no item every view shares.
+    let (listing_pk, listing_sk) = repo::listing_key(id);
+    let (found, schedule) = futures::join!(
+        app.store.get_eventually(&listing_pk, &listing_sk),
+        crate::fees::schedule_item(app, FeeKind::FixedPrice)
     );
-    let found = app
-        .store
-        .get_many(&[listing_key.clone(), fees_key.clone()])
-        .await?;
-    let item_of = |key: &(String, String)| found.iter().find(|i| i.pk == key.0 && i.sk == key.1);
-    let listing: Versioned<Listing> = item_of(&listing_key)
+    let listing: Versioned<Listing> = found?
+        .as_ref()
         .map(repo::decode)
         .transpose()?
         .ok_or_else(|| Problem::not_found("listing"))?;
     let now = app.now();
-    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, item_of(&fees_key), now)?;
+    let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, schedule?.as_ref(), now)?;
     Ok(ListingView::new(&listing.value, rate, now))
 }
 

@@ -64,20 +64,23 @@ pub async fn place_with_contact(
             Err(problem) => rejected.push(problem.for_domain(raw)),
         }
     }
-    // The buyer's account, rate counter and registrant contact, the fee schedule and every
-    // domain in one batched read (issue 15).
-    let (account_key, fees_key, counter_key) = (
+    // The buyer's account, rate counter and registrant contact and every domain in one
+    // batched read; the fee schedule from the process's cache (read beside it when stale).
+    let (account_key, counter_key) = (
         repo::account_key(buyer),
-        crate::fees::schedule_key(FeeKind::FixedPrice),
         InTransaction::key(app, buyer, Counted::OrderAttempt),
     );
     let contact_key = crate::contacts::key_to_read(buyer, contact_id);
-    let mut keys = vec![account_key.clone(), fees_key.clone(), counter_key.clone()];
+    let mut keys = vec![account_key.clone(), counter_key.clone()];
     if let Ok(key) = &contact_key {
         keys.push(key.clone());
     }
     keys.extend(names.iter().map(repo::domain_key));
-    let mut found = app.store.get_many(&keys).await?;
+    let (found, schedule) = futures::join!(
+        app.store.get_many(&keys),
+        crate::fees::schedule_item(app, FeeKind::FixedPrice)
+    );
+    let (mut found, schedule) = (found?, schedule?);
     let mut take = |key: &(String, String)| {
         found
             .iter()
@@ -95,7 +98,6 @@ pub async fn place_with_contact(
         counter.as_ref(),
     )?);
     let account = take(&account_key);
-    let schedule = take(&fees_key);
     let contact = contact_key.map(|key| take(&key));
     let placed = place_read(
         app,

@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ports::registrar::{RegistrarDetail, RegistrarEvent};
-use crate::repo::{self, create, due_bucket, load, put, time_key, Versioned};
+use crate::repo::{self, create, load, put, Versioned};
 use crate::store::{Expect, Index, Item, StoreError, Write};
 use crate::{App, AppError, AppResult};
 use market_core::model::Domain;
@@ -78,11 +78,7 @@ pub fn outbox_item(message: &OutboxMessage) -> Item {
         item = item.indexed(Index::Gsi1, DEAD_LETTERS, message.id.clone());
     } else if message.delivered_at.is_none() {
         let due = message.next_attempt_at;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = repo::due_at(item, due);
     }
     item
 }

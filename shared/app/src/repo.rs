@@ -48,6 +48,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{AppError, AppResult};
+use crate::shards;
 use crate::store::{Expect, Index, Item, Store, Write};
 use market_core::domain_name::DomainName;
 use market_core::ids::{AccountId, ListingId, OrderId, PushId};
@@ -77,10 +78,33 @@ pub fn time_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The due-index partition of a deadline (hourly buckets; the sweeper reads the buckets
-/// up to now, so its work follows what is due, not the table size).
+/// The due-index bucket of a deadline: its hour. The sweeper reads the buckets up to now,
+/// so its work follows what is due, not the table size. Each bucket is a family of
+/// [`shards::DUE`] partitions (`DUE#{hour}~{n}`, n by a hash of the item's key): every
+/// deadline of every kind lands in the current hour's bucket, far more often than one
+/// partition takes.
 pub fn due_bucket(at: DateTime<Utc>) -> String {
     format!("DUE#{}", at.format("%Y-%m-%dT%H"))
+}
+
+/// The due-index entry of the item at `pk`, due at `due`: its bucket's shard for the item,
+/// and the due time (then the key) as the sort key.
+pub fn due_entry(pk: &str, due: DateTime<Utc>) -> (String, String) {
+    (
+        shards::shard_for(&due_bucket(due), pk, shards::DUE),
+        format!("{}#{pk}", time_key(due)),
+    )
+}
+
+/// The item, in the due index at `due`.
+pub fn due_at(item: Item, due: DateTime<Utc>) -> Item {
+    let (bucket, sort) = due_entry(&item.pk, due);
+    item.indexed(Index::Gsi5, bucket, sort)
+}
+
+/// The hour bucket a due entry's partition belongs to (`DUE#{hour}` of `DUE#{hour}~{n}`).
+pub fn bucket_of(partition: &str) -> &str {
+    shards::split(partition).map_or(partition, |(family, _)| family)
 }
 
 /// A per-minute counter of what `account` did (rate limits, O7).
@@ -119,8 +143,8 @@ pub fn sweep_failure_key(pk: &str, sk: &str) -> (String, String) {
 pub fn file_due_no_earlier_than(item: &mut Item, now: DateTime<Utc>) {
     let current = due_bucket(now);
     if let Some((bucket, _)) = item.indexes.get_mut(&Index::Gsi5) {
-        if *bucket < current {
-            *bucket = current;
+        if bucket_of(bucket) < current.as_str() {
+            *bucket = shards::shard_for(&current, &item.pk, shards::DUE);
         }
     }
 }
@@ -187,7 +211,7 @@ pub fn sweep_cursor_key() -> (String, String) {
 /// What a due-index entry is, read back from its item's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Due {
-    Order,
+    Order(String),
     Refund(String),
     Push(String),
     Settlement(String),
@@ -209,8 +233,8 @@ pub enum Due {
 /// The kind of due item `pk` is (the inverse of the keys above).
 pub fn due_kind(pk: &str) -> Due {
     let after = |prefix: &str| pk.strip_prefix(prefix).map(str::to_owned);
-    if pk.starts_with("ORDER#") {
-        Due::Order
+    if let Some(id) = after("ORDER#") {
+        Due::Order(id)
     } else if let Some(id) = after("REFUND#") {
         Due::Refund(id)
     } else if let Some(id) = after("PUSH#") {
@@ -287,11 +311,7 @@ pub fn payout_item(payout: &Payout) -> Item {
     );
     if payout.status == PayoutStatus::Pending {
         let due = payout.next_attempt_at;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -390,11 +410,7 @@ pub fn domain_item(domain: &Domain) -> Item {
     // L7: while a domain is in a trade, its expiry is a deadline the sweep must see.
     if domain.trade.is_some() {
         let due = domain.expires_at;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -410,12 +426,7 @@ pub fn listing_item(listing: &Listing) -> Item {
     // Only active listings are in the market indexes (sparse): browse never reads sold ones.
     // An active listing is due at its end time (L3, L6).
     if listing.status == ListingStatus::Active {
-        let due = listing.ends_at;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{}", time_key(due), listing_key(&listing.id).0),
-        );
+        item = due_at(item, listing.ends_at);
         let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
         item = item
             .indexed(Index::Gsi2, MARKET_BY_PRICE, &by_price)
@@ -447,11 +458,7 @@ pub fn order_item(order: &Order) -> Item {
         _ => None,
     };
     if let Some(due) = due {
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -502,11 +509,7 @@ pub fn refund_item(refund: &Refund) -> Item {
     let mut item = Item::new(pk.clone(), sk, body(refund));
     if refund.status == RefundStatus::Pending {
         let due = refund.next_attempt_at;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -520,11 +523,7 @@ pub fn settlement_item(settlement: &PendingSettlement) -> Item {
     let mut item = Item::new(pk.clone(), sk, body(settlement));
     if !settlement.settled {
         let due = settlement.due_at;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -549,11 +548,7 @@ pub fn push_item(push: &Push) -> Item {
         _ => None,
     };
     if let Some(due) = due {
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -589,11 +584,7 @@ pub fn placement_round_item<T: Serialize>(
     let (pk, sk) = placement_round_key(section, period);
     let mut item = Item::new(pk.clone(), sk, body(round));
     if let Some(due) = due {
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -660,11 +651,7 @@ pub fn deposit_item(deposit: &market_core::deposit::Deposit) -> Item {
     );
     if deposit.status == market_core::deposit::DepositStatus::AwaitingPayment {
         let due = deposit.pay_by;
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -711,11 +698,7 @@ pub fn exit_item(exit: &market_core::exit::Exit) -> Item {
     let (pk, sk) = exit_key(&exit.account);
     let mut item = Item::new(pk.clone(), sk, body(exit));
     if let Some(due) = exit.due_at() {
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }
@@ -770,11 +753,7 @@ pub fn partner_order_item(order: &market_core::partner::PartnerOrder) -> Item {
         PartnerOrderStatus::AwaitingTransfer | PartnerOrderStatus::AwaitingPayment
     );
     if let (true, Some(due)) = (unpaid, order.pay_by) {
-        item = item.indexed(
-            Index::Gsi5,
-            due_bucket(due),
-            format!("{}#{pk}", time_key(due)),
-        );
+        item = due_at(item, due);
     }
     item
 }

@@ -13,9 +13,10 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::payments::{self, deliver};
-use super::repo::{self, due_bucket, time_key, Versioned};
+use super::repo::{self, Versioned};
 use super::{lifecycle, listings, metrics, orders, payouts, pushes, App, AppError, AppResult};
-use crate::store::{Expect, Index, Item, Query, SkRange, StoreError, Write};
+use crate::due_index;
+use crate::store::{Expect, Index, Item, StoreError, Write};
 use market_core::deposit::{Deposit, DepositStatus};
 use market_core::domain_name::DomainName;
 use market_core::ids::{AccountId, DepositId, ListingId, OrderId, PayoutId, PushId};
@@ -176,9 +177,8 @@ async fn deposit_due(app: &App, id: &DepositId) -> AppResult<bool> {
 /// Handles one due item by its kind.
 async fn due(app: &App, item: &Item, report: &mut SweepReport) -> AppResult<()> {
     match repo::due_kind(&item.pk) {
-        repo::Due::Order => {
-            let order: Versioned<Order> = repo::decode(item)?;
-            order_due(app, &order.value.id, report).await?;
+        repo::Due::Order(id) => {
+            order_due(app, &OrderId::parse(&id)?, report).await?;
         }
         repo::Due::Refund(journal_id) => {
             if payments::send_refund(app, &journal_id).await? {
@@ -279,12 +279,8 @@ fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::hours(1)).unwrap_or(at)
 }
 
-/// The query of one bucket's entries due by `now`.
-fn due_query(hour: DateTime<Utc>, now: DateTime<Utc>) -> Query {
-    let mut query = Query::index(Index::Gsi5, due_bucket(hour));
-    query.range = SkRange::Between("0".into(), format!("{}~", time_key(now)));
-    query
-}
+/// How many shards of a bucket a sweep reads at once.
+const SHARD_READS_AT_ONCE: usize = 16;
 
 /// The wait before the next try of an item that failed `attempts` times in a row:
 /// 1, 2, 4 … minutes, at most [`MAX_BACKOFF`].
@@ -322,13 +318,9 @@ async fn defer(app: &App, item: &Item, error: &AppError) -> SweepFailure {
         }
         let retry_at = now + backoff(attempts);
         let mut later = current.clone();
-        later.indexes.insert(
-            Index::Gsi5,
-            (
-                due_bucket(retry_at),
-                format!("{}#{}", time_key(retry_at), item.pk),
-            ),
-        );
+        later
+            .indexes
+            .insert(Index::Gsi5, repo::due_entry(&item.pk, retry_at));
         let record = FailureRecord {
             attempts,
             last_error: error.to_string(),
@@ -379,47 +371,61 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
             c.value.from
         })
         .min(now);
-    let mut hour = hour_of(start);
-    let last = now.min(hour + Duration::hours(MAX_BUCKETS_PER_SWEEP - 1));
+    let first = hour_of(start);
+    let last = now.min(first + Duration::hours(MAX_BUCKETS_PER_SWEEP - 1));
+    // The first bucket not read (the one the budget stopped in, or the one after `last`).
+    let mut reached = hour_of(last) + Duration::hours(1);
     let mut oldest_left: Option<DateTime<Utc>> = None;
-    'walk: while hour <= last {
-        let mut query = due_query(hour, now);
-        loop {
-            let page = app.store.query(query.clone()).await?;
-            report.items_read += page.items.len();
-            for item in &page.items {
-                if app.now() - now > SWEEP_BUDGET {
-                    // Out of time: this bucket still holds due items; the next sweep starts here.
-                    oldest_left = Some(oldest_left.map_or(hour, |left| left.min(hour)));
-                    report.out_of_time = true;
-                    break 'walk;
+    'walk: for hour in due_index::marked_hours(app, first, last).await? {
+        for group in due_index::shard_queries(hour, now).chunks(SHARD_READS_AT_ONCE) {
+            let firsts =
+                futures::future::try_join_all(group.iter().map(|q| app.store.query(q.clone())))
+                    .await?;
+            for (query, mut page) in group.iter().zip(firsts) {
+                let held_some = !page.items.is_empty();
+                let mut query = query.clone();
+                loop {
+                    report.items_read += page.items.len();
+                    for item in &page.items {
+                        if app.now() - now > SWEEP_BUDGET {
+                            // Out of time: this bucket still holds due items; the next
+                            // sweep starts here.
+                            oldest_left = Some(oldest_left.map_or(hour, |left| left.min(hour)));
+                            report.out_of_time = true;
+                            reached = hour;
+                            break 'walk;
+                        }
+                        match due(app, item, &mut report).await {
+                            Ok(()) => report.processed += 1,
+                            Err(e) => {
+                                report.failed += 1;
+                                report.failures.push(defer(app, item, &e).await);
+                            }
+                        }
+                    }
+                    match page.next {
+                        Some(next) if !page.items.is_empty() => {
+                            query.after = Some(next);
+                            page = app.store.query(query.clone()).await?;
+                        }
+                        _ => break,
+                    }
                 }
-                match due(app, item, &mut report).await {
-                    Ok(()) => report.processed += 1,
-                    Err(e) => {
-                        report.failed += 1;
-                        report.failures.push(defer(app, item, &e).await);
+                // A shard that held something may still (an item that could not move on
+                // yet); one that held nothing is still empty of what was due by `now`.
+                if held_some && oldest_left.is_none() {
+                    let mut check = query.clone();
+                    check.after = None;
+                    check.limit = 1;
+                    if !app.store.query(check).await?.items.is_empty() {
+                        oldest_left = Some(hour);
                     }
                 }
             }
-            match page.next {
-                Some(next) if !page.items.is_empty() => query.after = Some(next),
-                _ => break,
-            }
         }
-        if oldest_left.is_none() {
-            let mut check = due_query(hour, now);
-            check.limit = 1;
-            if !app.store.query(check).await?.items.is_empty() {
-                oldest_left = Some(hour);
-            }
-        }
-        hour += Duration::hours(1);
     }
-    // `hour` is now the first bucket not read (or the one the budget stopped in): short of
-    // now when the walk was capped.
-    let settled_up_to = hour_of(now - INDEX_LAG).min(hour);
-    report.behind = hour <= now || report.out_of_time;
+    let settled_up_to = hour_of(now - INDEX_LAG).min(reached);
+    report.behind = reached <= now || report.out_of_time;
     let next = Cursor {
         from: oldest_left.map_or(settled_up_to, |left| left.min(settled_up_to)),
     };

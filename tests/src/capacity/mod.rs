@@ -399,7 +399,8 @@ impl Capacity {
                         wcu_per_run: wcu,
                         rcu_per_run: rcu,
                         ceiling,
-                        shards: (used.shards > 0).then(|| (used.shards_touched.len(), used.shards)),
+                        shards: (used.shards > 0)
+                            .then_some((used.shards_touched.len(), used.shards)),
                     },
                 );
             }

@@ -452,6 +452,7 @@ async fn o7_the_lambdas_pass_the_action_and_api_gateways_source_ip() {
         cards: scene.app.cards.clone(),
         paypal: scene.app.paypal.clone(),
         policy: scene.app.policy.clone(),
+        caches: Default::default(),
     });
     let order = market_web::lambda_router(fn_order::router(), app.clone());
     let push = market_web::lambda_router(fn_push::router(), app);

@@ -153,6 +153,7 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         cards: app.cards.clone(),
         paypal: app.paypal.clone(),
         policy: app.policy.clone(),
+        caches: Default::default(),
     })
 }
 

@@ -155,6 +155,7 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         cards: scene.app.cards.clone(),
         paypal: scene.app.paypal.clone(),
         policy: scene.app.policy.clone(),
+        caches: Default::default(),
     };
     let body = fixture("notify_trade_success.txt");
     let audited = || async {

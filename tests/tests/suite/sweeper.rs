@@ -230,11 +230,7 @@ async fn a_poison_item_is_deferred_with_backoff_and_never_stops_the_sweep() {
     let placed = orders_for(&scene, &listed).await;
     // A due entry whose item cannot be read: planted straight into the store.
     let due = scene.app.now() + Duration::minutes(5);
-    let poison = Item::new("ORDER#POISON", "O", "{not json".to_owned()).indexed(
-        Index::Gsi5,
-        repo::due_bucket(due),
-        format!("{}#ORDER#POISON", repo::time_key(due)),
-    );
+    let poison = repo::due_at(Item::new("ORDER#POISON", "O", "{not json".to_owned()), due);
     scene
         .app
         .store

@@ -203,7 +203,14 @@ fn the_local_table_is_the_templates_table() {
         .unwrap()
         .iter()
         .map(|i| {
-            assert_eq!(i["Projection"]["ProjectionType"], "ALL");
+            let name = i["IndexName"].as_str().unwrap();
+            let index = Index::ALL.into_iter().find(|x| x.name() == name).unwrap();
+            let projection = if index.keys_only() {
+                "KEYS_ONLY"
+            } else {
+                "ALL"
+            };
+            assert_eq!(i["Projection"]["ProjectionType"], projection, "{name}");
             (
                 i["IndexName"].as_str().unwrap().to_owned(),
                 key(&i["KeySchema"]),

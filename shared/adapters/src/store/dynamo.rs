@@ -120,7 +120,11 @@ impl DynamoStore {
                         .key_schema(key(&isk, KeyType::Range)?)
                         .projection(
                             Projection::builder()
-                                .projection_type(ProjectionType::All)
+                                .projection_type(if index.keys_only() {
+                                    ProjectionType::KeysOnly
+                                } else {
+                                    ProjectionType::All
+                                })
                                 .build(),
                         )
                         .build()?,
@@ -245,7 +249,12 @@ fn from_attrs(attrs: &Attrs) -> Result<Item, StoreError> {
         version: number(attrs, VERSION).unwrap_or(0) as u64,
         indexes,
         ttl: number(attrs, TTL),
-        body: text(attrs, BODY)?,
+        // An entry of a keys-only index has no body.
+        body: if attrs.contains_key(BODY) {
+            text(attrs, BODY)?
+        } else {
+            String::new()
+        },
     })
 }
 

@@ -314,7 +314,15 @@ impl Store for EmbeddedStore {
                         }
                         let target = v.value().to_owned();
                         if let Some(bytes) = items.get(target.as_str()).map_err(other)? {
-                            out.push(decode(&target, bytes.value())?);
+                            let mut item = decode(&target, bytes.value())?;
+                            if index.keys_only() {
+                                // As DynamoDB projects it: the keys, no attributes.
+                                item.body.clear();
+                                item.ttl = None;
+                                item.version = 0;
+                                item.indexes.retain(|i, _| *i == index);
+                            }
+                            out.push(item);
                         }
                         last_key = Some(k.value().to_owned());
                     }

@@ -53,6 +53,7 @@ pub async fn put_category(
         next.categories.insert(name.clone(), category.clone());
         let item = plain_item(repo::categories_key(), &next);
         written(app.transact(vec![put(item, read.as_ref())]).await)?;
+        app.caches.forget(&repo::categories_key());
         tracing::info!(category = %name, tlds = ?category.tlds, deposit = ?category.deposit, "category set (M1)");
         Ok(category)
     })

@@ -55,19 +55,14 @@ pub(crate) async fn may_sell<'a>(
     seller: &AccountId,
     tlds: impl IntoIterator<Item = &'a str>,
 ) -> AppResult<Write> {
-    // The standing and the catalogue in one round trip (issue 15).
-    let (standing_key, catalogue_key) = (repo::standing_key(seller), repo::categories_key());
-    let found = app
-        .store
-        .get_many(&[standing_key.clone(), catalogue_key.clone()])
-        .await?;
-    let item_of = |key: &(String, String)| found.iter().find(|i| i.pk == key.0 && i.sk == key.1);
-    may_sell_as_read(
-        seller,
-        tlds,
-        item_of(&standing_key),
-        item_of(&catalogue_key),
-    )
+    // The standing as it is now (the write is conditioned on it); the catalogue, which
+    // every seller's action reads, from the process's cache.
+    let (standing_pk, standing_sk) = repo::standing_key(seller);
+    let (standing, catalogue) = futures::join!(
+        app.store.get(&standing_pk, &standing_sk),
+        crate::caches::setting(app, repo::categories_key())
+    );
+    may_sell_as_read(seller, tlds, standing?.as_ref(), catalogue?.as_ref())
 }
 
 /// [`may_sell`] over the seller's standing and the catalogue as the caller read them (in a
