@@ -65,24 +65,36 @@ pub async fn entries_of(app: &App, account: &LedgerAccount) -> AppResult<Vec<Ent
     entries_under(app, &account.key()).await
 }
 
-/// Every entry posted under a ledger account's key, oldest first.
+/// Every entry posted under a ledger account's key, oldest first (its partitions read at
+/// once, then merged by their time-ordered keys).
 pub(crate) async fn entries_under(app: &App, key: &str) -> AppResult<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let mut after = None;
-    loop {
-        let mut query = Query::table(repo::ledger_partition(key));
-        query.limit = 500;
-        query.after = after;
-        let page = app.store.query(query).await?;
-        for item in &page.items {
-            entries.push(repo::decode::<Entry>(item)?.value);
+    let partitions = repo::ledger_partitions(key);
+    let reads = partitions.into_iter().map(|partition| async move {
+        let mut items = Vec::new();
+        let mut after = None;
+        loop {
+            let mut query = Query::table(partition.clone());
+            query.limit = 500;
+            query.after = after;
+            let page = app.store.query(query).await?;
+            let last = page.items.is_empty();
+            items.extend(page.items);
+            match page.next {
+                Some(next) if !last => after = Some(next),
+                _ => return AppResult::Ok(items),
+            }
         }
-        match page.next {
-            Some(next) if !page.items.is_empty() => after = Some(next),
-            _ => break,
-        }
-    }
-    Ok(entries)
+    });
+    let mut items: Vec<Item> = futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    items.sort_by(|a, b| a.sk.cmp(&b.sk));
+    items
+        .iter()
+        .map(|item| Ok(repo::decode::<Entry>(item)?.value))
+        .collect()
 }
 
 /// The sum of one ledger account's postings.

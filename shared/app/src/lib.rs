@@ -105,18 +105,24 @@ impl App {
     /// after it commits (`outbox`: the registrar's at once, the people's to the notifier);
     /// those that fail are the sweep's.
     pub async fn transact(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
-        let now = self.now();
         outbox::coalesce(&mut writes);
+        let messages = outbox::created(&writes);
+        self.write(writes).await?;
+        outbox::hand_on(self, &messages).await;
+        Ok(())
+    }
+
+    /// [`App::transact`] without handing on the outbox messages it writes: for the outbox's
+    /// own bookkeeping (a claim, a failed try's backoff), which creates no message.
+    pub async fn write(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
+        let now = self.now();
         for write in &mut writes {
             if let Write::Put(item, _) = write {
                 repo::file_due_no_earlier_than(item, now);
             }
         }
-        let messages = outbox::created(&writes);
         due_index::mark(self, &writes).await?;
-        self.store.transact(writes).await?;
-        outbox::hand_on(self, &messages).await;
-        Ok(())
+        self.store.transact(writes).await
     }
 
     /// A fresh ULID stamped with the marketplace clock.

@@ -8,6 +8,7 @@ use super::repo::{self, create, listing_item, load, put, Versioned};
 use super::retry::{retrying, written, Attempt};
 use super::views::{ListingView, PageView};
 use super::{App, AppResult};
+use crate::shards;
 use crate::store::{Index, Query, SkRange, Write};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
@@ -322,11 +323,12 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
         .tld
         .as_deref()
         .map(|t| t.trim_start_matches('.').to_ascii_lowercase());
-    let mut query = match (browse.sort, &tld) {
-        (Sort::Newest, _) => Query::index(Index::Gsi4, repo::MARKET_NEWEST),
-        (_, Some(tld)) => Query::index(Index::Gsi3, repo::market_tld_partition(tld)),
-        (_, None) => Query::index(Index::Gsi2, repo::MARKET_BY_PRICE),
+    let (index, market) = match (browse.sort, &tld) {
+        (Sort::Newest, _) => (Index::Gsi4, repo::MARKET_NEWEST.to_owned()),
+        (_, Some(tld)) => (Index::Gsi3, repo::market_tld_partition(tld)),
+        (_, None) => (Index::Gsi2, repo::MARKET_BY_PRICE.to_owned()),
     };
+    let mut query = Query::index(index, "");
     query.forward = browse.sort == Sort::PriceAscending;
     let priced = browse.min_price.is_some() || browse.max_price.is_some();
     if browse.sort != Sort::Newest && priced {
@@ -339,23 +341,36 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
             .map_or_else(|| "9".repeat(14), |m| format!("{}#~", m.sort_key()));
         query.range = SkRange::Between(lo, hi);
     }
-    query.after = browse.cursor;
+    let queries = shards::all(&market, shards::MARKET)
+        .map(|partition| Query {
+            pk: partition,
+            ..query.clone()
+        })
+        .collect();
     let needle = browse.q.as_deref().map(str::to_ascii_lowercase);
     // Filters the key range does not do by itself.
     let filtering = needle.is_some() || (browse.sort == Sort::Newest && (tld.is_some() || priced));
     let rate = fee_rate(app, now).await?;
-    paging::filtered(app, query, browse.limit, filtering, |item| {
-        let listing: Versioned<Listing> = repo::decode(item)?;
-        let l = &listing.value;
-        let keep = l.status_at(now).0 == ListingStatus::Active
-            && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
-            && browse.min_price.is_none_or(|m| l.price >= m)
-            && browse.max_price.is_none_or(|m| l.price <= m)
-            && needle
-                .as_deref()
-                .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
-        Ok(keep.then(|| ListingView::new(l, rate, now)))
-    })
+    let cursor = browse.cursor.as_deref();
+    paging::merged(
+        app,
+        queries,
+        browse.limit,
+        filtering,
+        |item| {
+            let listing: Versioned<Listing> = repo::decode(item)?;
+            let l = &listing.value;
+            let keep = l.status_at(now).0 == ListingStatus::Active
+                && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
+                && browse.min_price.is_none_or(|m| l.price >= m)
+                && browse.max_price.is_none_or(|m| l.price <= m)
+                && needle
+                    .as_deref()
+                    .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
+            Ok(keep.then(|| ListingView::new(l, rate, now)))
+        },
+        cursor,
+    )
     .await
 }
 

@@ -354,10 +354,9 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
     let mut claimed = read.value.clone();
     claimed.attempts += 1;
     claimed.next_attempt_at = now + CLAIM;
-    // Straight to the store (not `App::transact`): this writes no new message.
+    // Not `App::transact`: this writes no new message.
     match app
-        .store
-        .transact(vec![put(outbox_item(&claimed), Some(&read))])
+        .write(vec![put(outbox_item(&claimed), Some(&read))])
         .await
     {
         Ok(()) => {}
@@ -411,8 +410,7 @@ pub async fn deliver(app: &App, id: &str) -> AppResult<bool> {
     // A deliverer that outlived its claim may find the message taken by another: that one
     // goes on from the progress it read, and the receivers dedupe on the ids.
     match app
-        .store
-        .transact(vec![put(outbox_item(&next), Some(&claimed))])
+        .write(vec![put(outbox_item(&next), Some(&claimed))])
         .await
     {
         Ok(()) | Err(StoreError::Conflict { .. }) => Ok(delivered),

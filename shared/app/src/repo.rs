@@ -286,8 +286,36 @@ pub fn order_key(id: &OrderId) -> (String, String) {
 pub fn payment_key(out_trade_no: &str) -> (String, String) {
     (format!("PAYMENT#{out_trade_no}"), "P".into())
 }
+/// The partition of a person's ledger account (`seller:alice`, `escrow:bob`, …).
 pub fn ledger_partition(account_key: &str) -> String {
     format!("LEDGER#{account_key}")
+}
+
+/// Whether a ledger account is the platform's own (`provider`, `fees`, `registry`, …: no
+/// person in its key). Every sale posts to some of them, so their postings are spread over
+/// [`shards::PLATFORM_LEDGER`] partitions by journal; a person's stay in one.
+fn is_platform_account(account_key: &str) -> bool {
+    !account_key.contains(':')
+}
+
+/// The partition a journal's posting to an account is kept in.
+pub fn ledger_partition_of(account_key: &str, journal_id: &str) -> String {
+    let partition = ledger_partition(account_key);
+    if is_platform_account(account_key) {
+        shards::shard_for(&partition, journal_id, shards::PLATFORM_LEDGER)
+    } else {
+        partition
+    }
+}
+
+/// Every partition an account's postings are kept in.
+pub fn ledger_partitions(account_key: &str) -> Vec<String> {
+    let partition = ledger_partition(account_key);
+    if is_platform_account(account_key) {
+        shards::all(&partition, shards::PLATFORM_LEDGER).collect()
+    } else {
+        vec![partition]
+    }
 }
 /// A seller's available balance (S4, S6).
 pub fn balance_key(seller: &AccountId) -> (String, String) {
@@ -428,14 +456,19 @@ pub fn listing_item(listing: &Listing) -> Item {
     if listing.status == ListingStatus::Active {
         item = due_at(item, listing.ends_at);
         let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
+        let shard = shards::shard_of(&item.pk, shards::MARKET);
         item = item
-            .indexed(Index::Gsi2, MARKET_BY_PRICE, &by_price)
+            .indexed(
+                Index::Gsi2,
+                shards::sharded(MARKET_BY_PRICE, shard),
+                &by_price,
+            )
             .indexed(
                 Index::Gsi3,
-                market_tld_partition(listing.domain.tld()),
+                shards::sharded(&market_tld_partition(listing.domain.tld()), shard),
                 by_price,
             )
-            .indexed(Index::Gsi4, MARKET_NEWEST, created);
+            .indexed(Index::Gsi4, shards::sharded(MARKET_NEWEST, shard), created);
     }
     item
 }
@@ -483,7 +516,11 @@ pub fn journal_writes(journal: &Journal) -> Vec<Write> {
     for (n, entry) in journal.entries().iter().enumerate() {
         let sk = format!("{}#{}#{n}", time_key(journal.at), journal.id);
         writes.push(Write::Put(
-            Item::new(ledger_partition(&entry.posting.account), sk, body(entry)),
+            Item::new(
+                ledger_partition_of(&entry.posting.account, &journal.id),
+                sk,
+                body(entry),
+            ),
             Expect::Absent,
         ));
     }

@@ -14,6 +14,11 @@
 /// with a margin; each entry is one keys-only index write).
 pub const DUE: u32 = 128;
 
+/// The market's indexes (gsi2 `MKT` by price, gsi3 `MKT#{tld}` by price, gsi4 `MKTNEW` by
+/// age): every listing published, sold or ended writes one entry in each. Browse reads
+/// every shard of one of them and merges (`paging::merged`).
+pub const MARKET: u32 = 16;
+
 /// The platform's own ledger accounts (`provider`, `fees`, `registry`, …): every sale
 /// posts to them (one 2-WCU posting per account per sale inside a transaction).
 pub const PLATFORM_LEDGER: u32 = 32;
@@ -56,6 +61,8 @@ pub fn count_of(family: &str) -> Option<u32> {
         Some(DUE)
     } else if family.starts_with("LEDGER#") {
         Some(PLATFORM_LEDGER)
+    } else if family.starts_with("MKT") {
+        Some(MARKET)
     } else {
         None
     }
@@ -69,7 +76,7 @@ mod tests {
     fn items_spread_evenly_over_the_shards() {
         // Keys shaped like the table's (a ULID after a prefix): no shard takes much more
         // than its share, so a family really takes `count` times one partition's load.
-        for count in [DUE, PLATFORM_LEDGER] {
+        for count in [DUE, PLATFORM_LEDGER, MARKET] {
             let mut hits = vec![0u32; count as usize];
             let n = 200_000u32;
             for i in 0..n {
