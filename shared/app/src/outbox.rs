@@ -12,8 +12,11 @@
 //!
 //! Delivery is at least once: right after the transaction that wrote it commits, by the
 //! notifier (`App::transact` calls [`hand_on`]; the notify function on the table's stream
-//! in the cloud), and again by the sweep (the message is in the
-//! due index until delivered) with backoff until the receiver takes it. The message is
+//! in the cloud), and again by the sweep (the message is in the due index until
+//! delivered) with backoff until the receiver takes it. A new message is due to the sweep
+//! only [`HANDOVER_GRACE`] after it was written, while its first try may be under way: so
+//! a message delivered at once costs the due index one entry written and one removed,
+//! never the moves of its claim. The message is
 //! marked delivered with a conditional write. A message published twice (a crash between
 //! publishing and marking, a sweep racing the first try) carries the same id, which the
 //! receiver dedupes on.
@@ -35,6 +38,9 @@ pub const DEAD_LETTERS: &str = "OUTBOX#dead";
 
 /// The longest wait between two tries of a message.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
+
+/// How long the notifier has to deliver a new message before the sweep takes it on.
+pub const HANDOVER_GRACE: Duration = Duration::minutes(5);
 
 /// One message of the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +72,20 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::seconds(30i64 << attempts.saturating_sub(1).min(7)).min(MAX_BACKOFF)
 }
 
-/// The stored item of a message: due at its next try while undelivered.
+/// When the sweep tries an undelivered message: its next try once a try failed; before
+/// that, no earlier than [`HANDOVER_GRACE`] after it was written (a first claim leaves the
+/// due entry where it is).
+fn sweep_at(message: &OutboxMessage) -> DateTime<Utc> {
+    if message.last_error.is_some() {
+        message.next_attempt_at
+    } else {
+        message
+            .next_attempt_at
+            .max(message.created_at + HANDOVER_GRACE)
+    }
+}
+
+/// The stored item of a message: due to the sweep while undelivered ([`sweep_at`]).
 pub fn outbox_item(message: &OutboxMessage) -> Item {
     let (pk, sk) = repo::outbox_key(&message.id);
     let mut item = Item::new(
@@ -77,8 +96,7 @@ pub fn outbox_item(message: &OutboxMessage) -> Item {
     if message.dead_at.is_some() {
         item = item.indexed(Index::Gsi1, DEAD_LETTERS, message.id.clone());
     } else if message.delivered_at.is_none() {
-        let due = message.next_attempt_at;
-        item = repo::due_at(item, due);
+        item = repo::due_at(item, sweep_at(message));
     }
     item
 }

@@ -131,9 +131,10 @@ impl Write {
 }
 
 /// Whether a store sends these writes as a transaction (`TransactWriteItems`, which bills
-/// twice the units) rather than as one conditional write of the same meaning.
+/// twice the units) rather than as one conditional `PutItem` or `DeleteItem` of the same
+/// meaning (a lone condition check has no plain form).
 pub fn sent_as_transaction(writes: &[Write]) -> bool {
-    writes.len() > 1
+    writes.len() > 1 || matches!(writes.first(), Some(Write::Check { .. }))
 }
 
 /// DynamoDB's limit on the actions of one transaction.

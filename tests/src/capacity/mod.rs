@@ -93,6 +93,14 @@ pub struct KeyUse {
 struct Tally {
     run: Option<usize>,
     keys: HashMap<(Space, String), KeyUse>,
+    /// Requests sent to the table (a `BatchGetItem` per 100 keys).
+    requests: usize,
+}
+
+/// What every key took, and the requests sent, since the last take.
+pub struct Taken {
+    pub keys: HashMap<(Space, String), KeyUse>,
+    pub requests: usize,
 }
 
 /// A store that prices every request made of it (see the module's doc).
@@ -169,10 +177,24 @@ impl CapacityStore {
     }
 
     /// What every key took since the last `take`, and forgets it.
-    pub fn take(&self) -> HashMap<(Space, String), KeyUse> {
+    pub fn take(&self) -> Taken {
         let mut tally = self.tally.lock().expect("tally");
         tally.run = None;
-        std::mem::take(&mut tally.keys)
+        Taken {
+            keys: std::mem::take(&mut tally.keys),
+            requests: std::mem::take(&mut tally.requests),
+        }
+    }
+
+    /// Counts `n` requests to the table (none for a stand-in's key).
+    fn sent(&self, pk: &str, n: usize) {
+        if NOT_THE_TABLE.iter().any(|p| pk.starts_with(p)) {
+            return;
+        }
+        let mut tally = self.tally.lock().expect("tally");
+        if tally.run.is_some() {
+            tally.requests += n;
+        }
     }
 
     fn charge(&self, space: Space, pk: &str, wcu: f64, rcu: f64) {
@@ -237,6 +259,7 @@ impl Store for CapacityStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let found = self.inner.get(pk, sk).await?;
         let size = found.as_ref().map_or(0, item_size);
+        self.sent(pk, 1);
         self.charge(Space::Table, pk, 0.0, read_units(size, true));
         Ok(found)
     }
@@ -244,12 +267,16 @@ impl Store for CapacityStore {
     async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let found = self.inner.get_eventually(pk, sk).await?;
         let size = found.as_ref().map_or(0, item_size);
+        self.sent(pk, 1);
         self.charge(Space::Table, pk, 0.0, read_units(size, false));
         Ok(found)
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
         let found = self.inner.get_many(keys).await?;
+        if let Some((pk, _)) = keys.first() {
+            self.sent(pk, keys.len().div_ceil(100));
+        }
         let sizes: HashMap<(&str, &str), usize> = found
             .iter()
             .map(|i| ((i.pk.as_str(), i.sk.as_str()), item_size(i)))
@@ -300,6 +327,9 @@ impl Store for CapacityStore {
             .collect();
         let keys: Vec<String> = writes.iter().map(|w| w.key().0.to_owned()).collect();
         let done = self.inner.transact(writes).await;
+        if let Some(pk) = keys.first() {
+            self.sent(pk, 1);
+        }
         if self.charging() {
             for (n, (old, new)) in priced.iter().enumerate() {
                 if kinds[n] {
@@ -322,6 +352,7 @@ impl Store for CapacityStore {
         let pk = query.pk.clone();
         let index = query.index;
         let page = self.inner.query(query).await?;
+        self.sent(&pk, 1);
         let bytes: usize = page
             .items
             .iter()
@@ -342,6 +373,7 @@ impl Store for CapacityStore {
         ttl: Option<i64>,
     ) -> Result<Option<u64>, StoreError> {
         let counted = self.inner.increment(pk, sk, ceiling, ttl).await?;
+        self.sent(pk, 1);
         self.charge(Space::Table, pk, 1.0, 0.0);
         Ok(counted)
     }
@@ -369,6 +401,8 @@ pub struct Hottest {
 pub struct Capacity {
     pub operation: String,
     pub runs: usize,
+    /// Requests to the table per run (the whole request's, not only its use case's).
+    pub requests_per_run: f64,
     pub wcu_per_run: f64,
     pub rcu_per_run: f64,
     /// Per space (table, gsi1 …), the hottest shared key (absent: none shared).
@@ -376,12 +410,9 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    /// Sums what `keys` took over `runs` runs of `operation`.
-    pub fn of(
-        operation: impl Into<String>,
-        runs: usize,
-        keys: &HashMap<(Space, String), KeyUse>,
-    ) -> Capacity {
+    /// Sums what was taken over `runs` runs of `operation`.
+    pub fn of(operation: impl Into<String>, runs: usize, taken: &Taken) -> Capacity {
+        let keys = &taken.keys;
         let n = runs as f64;
         let mut hottest: BTreeMap<Space, Hottest> = BTreeMap::new();
         for ((space, key), used) in keys {
@@ -408,6 +439,7 @@ impl Capacity {
         Capacity {
             operation: operation.into(),
             runs,
+            requests_per_run: taken.requests as f64 / n,
             wcu_per_run: keys.values().map(|k| k.wcu).sum::<f64>() / n,
             rcu_per_run: keys.values().map(|k| k.rcu).sum::<f64>() / n,
             hottest,
@@ -443,7 +475,7 @@ fn rate(ceiling: f64) -> String {
 /// ceiling, and the hottest shared key of each space.
 pub fn table(store: &str, rows: &[Capacity]) -> String {
     let mut out = format!(
-        "capacity per operation, {store} (units per run; a sharded family ~* is charged per shard)\n| operation | runs | WCU | RCU | hottest shared key | its WCU + RCU per run | ceiling |\n|---|---|---|---|---|---|---|\n"
+        "capacity per operation, {store} (units per run; a sharded family ~* is charged per shard)\n| operation | runs | requests | WCU | RCU | hottest shared key | its WCU + RCU per run | ceiling |\n|---|---|---|---|---|---|---|---|\n"
     );
     for row in rows {
         let (key, units) = match row.limiting() {
@@ -461,9 +493,10 @@ pub fn table(store: &str, rows: &[Capacity]) -> String {
             None => ("—".into(), "—".into()),
         };
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {} | {} | {} |\n",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |\n",
             row.operation,
             row.runs,
+            row.requests_per_run,
             row.wcu_per_run,
             row.rcu_per_run,
             key,

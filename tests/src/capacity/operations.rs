@@ -187,6 +187,25 @@ where
     }
     rows.push(m.figures("POST /orders (1 domain)", runs));
 
+    // A cart of 50 domains of one seller, a few times (each run its own seller and buyer).
+    let carts = runs.min(4);
+    let m = Metered::over(fresh().await).await;
+    let mut cart_of = Vec::with_capacity(carts);
+    for run in 0..carts {
+        let made = listings(&m.app, &format!("c{run}x"), 50, true).await;
+        cart_of.push(made.into_iter().map(|(_, d)| d).collect::<Vec<_>>());
+    }
+    let who = buyers(&m.app, "c", carts).await;
+    for (n, cart) in cart_of.iter().enumerate() {
+        m.charged(n, || async {
+            let names: Vec<&str> = cart.iter().map(String::as_str).collect();
+            let placed = m.app.order(&who[n], &names).await;
+            assert_eq!(placed.status, 201, "{placed:?}");
+        })
+        .await;
+    }
+    rows.push(m.figures("POST /orders (50 domains of one seller)", carts));
+
     // A whole sale, on independent sellers, then one seller's.
     for (operation, tag, one_seller) in [
         ("sale: order + pay + notification + delivery", "s", false),

@@ -436,6 +436,8 @@ async fn a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on_where_it_stop
     let listed = scene.listed(8, 2).await;
     sweep::sweep(&scene.app).await.unwrap();
     let mut placed = orders_for(&scene, &listed).await;
+    // Their notices delivered as the stream would: what is due is the orders alone.
+    scene.stream().await;
     scene.clock.advance(Duration::minutes(11));
     // From here every write takes 10 s: a sweep has time for a few items only.
     slow.slow.store(true, std::sync::atomic::Ordering::SeqCst);

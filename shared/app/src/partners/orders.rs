@@ -101,12 +101,23 @@ pub enum CartKind {
 /// listing is then refused with its own code) is a partner one; unparsable names count as
 /// registrar ones and are refused there.
 pub async fn cart_kind(app: &App, domains: &[String]) -> AppResult<CartKind> {
+    // Every domain's feed pointer in one batched read (never one read per domain).
+    let keys: Vec<(String, String)> = domains
+        .iter()
+        .filter_map(|raw| DomainName::parse(raw).ok())
+        .map(|name| repo::partner_feed_key(&name))
+        .collect();
+    let fed: std::collections::HashSet<String> = app
+        .store
+        .get_many(&keys)
+        .await?
+        .into_iter()
+        .map(|item| item.pk)
+        .collect();
     let (mut partner, mut registrar) = (0, 0);
     for raw in domains {
-        let listed = match DomainName::parse(raw) {
-            Ok(name) => current(app, &name).await?.is_some(),
-            Err(_) => false,
-        };
+        let listed =
+            DomainName::parse(raw).is_ok_and(|name| fed.contains(&repo::partner_feed_key(&name).0));
         if listed {
             partner += 1;
         } else {
