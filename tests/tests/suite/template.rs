@@ -1090,3 +1090,68 @@ fn without_an_issuer_the_api_trusts_the_stacks_cognito_pool_and_its_console_clie
         assert!(deploy.contains(output), "deploy-console.sh reads {output}");
     }
 }
+
+/// Every function that writes the table may also UpdateItem: any write of a due item
+/// marks its hour in the due index with an atomic increment first (`due_index`), and
+/// moto does not check IAM, so only this test would see it missing.
+#[test]
+fn every_function_that_writes_the_table_can_mark_due_hours() {
+    let t = template();
+    for (name, f) in &functions(&t) {
+        let actions: Vec<String> = statements(f)
+            .iter()
+            .map(|s| s["Action"].to_string())
+            .collect();
+        if actions.iter().any(|a| a.contains("dynamodb:PutItem")) {
+            assert!(
+                actions.iter().any(|a| a.contains("dynamodb:UpdateItem")),
+                "{name} writes the table but cannot mark a due hour"
+            );
+        }
+    }
+}
+
+/// Payments, the sweep and notifications are never starved by the API: each has reserved
+/// concurrency from a parameter (0 turns it off); every queue's event source bounds how
+/// many instances it runs at once; the stream runs batches of a shard concurrently; the
+/// table's warm throughput is a parameter an operator sets before a sale.
+#[test]
+fn concurrency_and_capacity_are_configuration() {
+    let t = template();
+    let fs = functions(&t);
+    for (binary, parameter) in [
+        ("pay-callback", "PaymentsConcurrency"),
+        ("expire-sweeper", "SweepConcurrency"),
+        ("notify", "NotifyConcurrency"),
+    ] {
+        let reserved = &fs[binary]["Properties"]["ReservedConcurrentExecutions"];
+        assert_eq!(
+            reserved["Fn::If"][1],
+            serde_json::json!({ "Ref": parameter }),
+            "{binary}: {reserved}"
+        );
+        assert!(t["Parameters"][parameter]["Default"].as_i64().unwrap() > 0, "{parameter}");
+    }
+    for (binary, f) in &fs {
+        let Some(events) = f["Properties"]["Events"].as_object() else {
+            continue;
+        };
+        for (name, event) in events {
+            if event["Type"] == "SQS" {
+                assert!(
+                    !event["Properties"]["ScalingConfig"]["MaximumConcurrency"].is_null(),
+                    "{binary}'s {name} runs unbounded"
+                );
+            }
+            if event["Type"] == "DynamoDB" {
+                assert_eq!(event["Properties"]["ParallelizationFactor"], 10, "{binary}");
+            }
+        }
+    }
+    let warm = &t["Resources"]["MarketTable"]["Properties"]["WarmThroughput"];
+    assert_eq!(
+        warm["Fn::If"][1]["WriteUnitsPerSecond"],
+        serde_json::json!({ "Ref": "TableWarmWriteUnits" }),
+        "{warm}"
+    );
+}
