@@ -72,30 +72,39 @@ pub fn outbox_id(record: &StreamRecord) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Delivers the message of every record in turn, each in its own span. A record whose
-/// delivery hit the table (not the receiver: that failure is recorded on the message) is
-/// reported by its sequence number, and the stream retries from there.
+/// Delivers the messages of every record at once (each message is its own item, claimed
+/// with a condition: one slow receiver never holds up the batch), each in its own span. A
+/// record whose delivery hit the table (not the receiver: that failure is recorded on the
+/// message) is reported by its sequence number; the stream retries from the first such
+/// record on, and a message delivered meanwhile is not delivered twice.
 pub async fn handle(app: &App, event: StreamEvent) -> StreamResponse {
-    let mut response = StreamResponse::default();
-    for record in &event.records {
+    let deliveries = event.records.iter().map(|record| async move {
         let Some(id) = outbox_id(record) else {
             tracing::warn!(event_id = %record.event_id, event = %record.event_name, "a stream record that is not an outbox item; the stream's filter should have kept it out");
-            continue;
+            return true;
         };
         let span = tracing::info_span!("outbox", outbox = %id, event_id = %record.event_id);
         match market_app::outbox::deliver(app, &id).instrument(span).await {
             Ok(true) => tracing::info!(outbox = %id, "delivered"),
             Ok(false) => tracing::info!(outbox = %id, "not delivered now; the sweep retries it"),
             Err(e) => {
-                tracing::error!(outbox = %id, error = %format!("{e:#}"), "the outbox message could not be read or recorded; the stream retries it");
-                response.batch_item_failures.push(ItemFailure {
-                    item_identifier: record.dynamodb.sequence_number.clone().unwrap_or_default(),
-                });
-                // The stream retries from the first failure on: the rest would be retried
-                // anyway.
-                break;
+                tracing::error!(outbox = %id, event_id = %record.event_id, error = %format!("{e:#}"), "the outbox message could not be read or recorded; the stream retries it");
+                return false;
             }
         }
+        true
+    });
+    let done = futures::future::join_all(deliveries).await;
+    let mut response = StreamResponse::default();
+    // The stream retries from the first failure on: the later ones are retried with it.
+    if let Some(first) = done.iter().position(|ok| !ok) {
+        response.batch_item_failures.push(ItemFailure {
+            item_identifier: event.records[first]
+                .dynamodb
+                .sequence_number
+                .clone()
+                .unwrap_or_default(),
+        });
     }
     response
 }
