@@ -1130,7 +1130,10 @@ fn concurrency_and_capacity_are_configuration() {
             serde_json::json!({ "Ref": parameter }),
             "{binary}: {reserved}"
         );
-        assert!(t["Parameters"][parameter]["Default"].as_i64().unwrap() > 0, "{parameter}");
+        assert!(
+            t["Parameters"][parameter]["Default"].as_i64().unwrap() > 0,
+            "{parameter}"
+        );
     }
     for (binary, f) in &fs {
         let Some(events) = f["Properties"]["Events"].as_object() else {
