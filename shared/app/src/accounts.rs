@@ -10,7 +10,7 @@ use crate::store::{Index, Query};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::AccountId;
-use market_core::ledger::{balances, Balances, Entry, LedgerAccount};
+use market_core::ledger::{Balances, Entry, LedgerAccount};
 use market_core::model::{Account, Domain, DomainFlags};
 
 /// `PUT /admin/accounts/{id}`: creates or replaces the account's marketplace profile.
@@ -191,14 +191,30 @@ pub async fn my_ledger(
         let mut query = Query::table(repo::ledger_partition(&ledger_account.key()));
         query.limit = limit;
         query.after = position.after[n].clone();
-        if !position.done[n] {
-            let page = app.store.query(query.clone()).await?;
-            exhausted.push(page.next.is_none());
-            candidates.extend(page.items.into_iter().map(|i| (i.sk.clone(), n, i)));
-        } else {
-            exhausted.push(true);
-        }
         queries.push(query);
+    }
+    // Every partition's page and the balances at once: one wave of requests.
+    let pages = queries.iter().enumerate().map(|(n, query)| {
+        let read = !position.done[n];
+        async move {
+            match read {
+                true => app.store.query(query.clone()).await.map(Some),
+                false => Ok(None),
+            }
+        }
+    });
+    let (pages, balances) = futures::join!(
+        futures::future::try_join_all(pages),
+        running_balances(app, account)
+    );
+    for (n, page) in pages?.into_iter().enumerate() {
+        match page {
+            Some(page) => {
+                exhausted.push(page.next.is_none());
+                candidates.extend(page.items.into_iter().map(|i| (i.sk.clone(), n, i)));
+            }
+            None => exhausted.push(true),
+        }
     }
     candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let shown = candidates.len().min(limit);
@@ -222,14 +238,37 @@ pub async fn my_ledger(
         let json = serde_json::to_vec(&position).map_err(|e| AppError::Internal(e.into()))?;
         Some(codec.encode(json))
     };
-    // The balances are the seller partitions' sums (not bounded by the page: see README).
-    let mut postings = entries_of(app, &accounts[0]).await?;
-    postings.extend(entries_of(app, &accounts[1]).await?);
-    postings.extend(entries_of(app, &accounts[3]).await?);
-    let balances = balances(postings.iter().map(|e| &e.posting));
     Ok(LedgerView {
         items,
         next_cursor,
-        balances,
+        balances: balances?,
+    })
+}
+
+/// S4, S6: a seller's balances from the running sums of their accounts (one request,
+/// whatever the history: every journal adds to them in its own transaction).
+pub async fn running_balances(app: &App, account: &AccountId) -> AppResult<Balances> {
+    let keys: Vec<(String, String)> = [
+        LedgerAccount::Seller(account.clone()),
+        LedgerAccount::SellerFrozen(account.clone()),
+        LedgerAccount::PayoutPending(account.clone()),
+    ]
+    .iter()
+    .filter_map(|a| repo::ledger_sum_key(&a.key()))
+    .collect();
+    let found = app.store.get_many(&keys).await?;
+    let sum = |n: usize| {
+        let mut sum = found
+            .iter()
+            .find(|i| i.pk == keys[n].0)
+            .map(crate::store::sum_of)
+            .unwrap_or_default();
+        sum.rescale(2);
+        sum
+    };
+    Ok(Balances {
+        available: sum(0),
+        frozen: sum(1),
+        paying_out: sum(2),
     })
 }

@@ -108,6 +108,19 @@ pub async fn sum_of(app: &App, account: &LedgerAccount) -> AppResult<Decimal> {
     Ok(sum)
 }
 
+/// The running sum of a person's ledger account (`None` for a platform account, or before
+/// its first posting); for the tests that check it against the postings.
+pub async fn running_sum(app: &App, account: &LedgerAccount) -> AppResult<Option<Decimal>> {
+    let Some((pk, sk)) = repo::ledger_sum_key(&account.key()) else {
+        return Ok(None);
+    };
+    Ok(app.store.get(&pk, &sk).await?.map(|item| {
+        let mut sum = crate::store::sum_of(&item);
+        sum.rescale(2);
+        sum
+    }))
+}
+
 /// The stored available balance of a seller (`None` before its first write); for the
 /// tests that check it against the postings.
 pub async fn stored_available(app: &App, seller: &AccountId) -> AppResult<Option<Decimal>> {

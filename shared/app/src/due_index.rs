@@ -6,8 +6,9 @@
 //! A marker is written before the first transaction of a process that files an entry in
 //! its hour (`App::transact`), and remembered by the process (`caches`), so each process
 //! marks an hour once: the markers of the current hour take one write per process, not
-//! one per sale. They are kept by day (`DUEHOURS#{day}` / hour), a partition written a few
-//! times an hour and read once a sweep.
+//! one per sale. They are kept by day over [`shards::DUE_MARKERS`] partitions
+//! (`DUEHOURS#{day}~{k}` / hour, k at random), so that thousands of processes marking the
+//! hour that just began do not all write one item; the sweep reads every one of them.
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
@@ -25,11 +26,11 @@ fn day_partition(day: &str) -> String {
     format!("DUEHOURS#{day}")
 }
 
-/// The marker of a due bucket (`DUE#{hour}`).
-fn marker_key(bucket: &str) -> Option<(String, String)> {
+/// The marker of a due bucket (`DUE#{hour}`), in marker shard `k`.
+fn marker_key(bucket: &str, k: u32) -> Option<(String, String)> {
     let hour = bucket.strip_prefix("DUE#")?;
     let day = hour.split('T').next()?;
-    Some((day_partition(day), hour.to_owned()))
+    Some((shards::sharded(&day_partition(day), k), hour.to_owned()))
 }
 
 fn hour_of_bucket(bucket: &str) -> Option<DateTime<Utc>> {
@@ -61,7 +62,8 @@ pub(crate) async fn mark(app: &App, writes: &[Write]) -> Result<(), StoreError> 
         return Ok(());
     }
     let marks = unmarked.iter().filter_map(|bucket| {
-        let (pk, sk) = marker_key(bucket)?;
+        let k = shards::shard_of(&app.ulid().to_string(), shards::DUE_MARKERS);
+        let (pk, sk) = marker_key(bucket, k)?;
         let ttl = hour_of_bucket(bucket).map(|h| (h + MARKER_KEPT).timestamp());
         Some(async move { app.store.increment(&pk, &sk, u64::MAX, ttl).await })
     });
@@ -82,27 +84,38 @@ pub(crate) async fn marked_hours(
 ) -> Result<Vec<DateTime<Utc>>, StoreError> {
     let (first, last) = (due_bucket(from), due_bucket(to));
     let (first, last) = (&first["DUE#".len()..], &last["DUE#".len()..]);
-    let mut hours = Vec::new();
+    let mut days = Vec::new();
     let mut day = from.date_naive();
     while day <= to.date_naive() {
-        let mut query = Query::table(day_partition(&day.format("%Y-%m-%d").to_string()));
-        query.range = SkRange::Between(first.to_owned(), last.to_owned());
-        query.limit = 24;
-        loop {
-            let page = app.store.query(query.clone()).await?;
-            hours.extend(
-                page.items
-                    .iter()
-                    .filter_map(|i| hour_of_bucket(&format!("DUE#{}", i.sk))),
-            );
-            match page.next {
-                Some(next) if !page.items.is_empty() => query.after = Some(next),
-                _ => break,
-            }
-        }
+        days.push(day_partition(&day.format("%Y-%m-%d").to_string()));
         day += Duration::days(1);
     }
-    Ok(hours)
+    // One day's marker shards at once; a long pause reads day after day.
+    let mut hours = BTreeSet::new();
+    for family in days {
+        let reads = shards::all(&family, shards::DUE_MARKERS).map(|partition| async move {
+            let mut query = Query::table(partition);
+            query.range = SkRange::Between(first.to_owned(), last.to_owned());
+            query.limit = 24;
+            let mut found = Vec::new();
+            loop {
+                let page = app.store.query(query.clone()).await?;
+                found.extend(
+                    page.items
+                        .iter()
+                        .filter_map(|i| hour_of_bucket(&format!("DUE#{}", i.sk))),
+                );
+                match page.next {
+                    Some(next) if !page.items.is_empty() => query.after = Some(next),
+                    _ => return Ok::<_, StoreError>(found),
+                }
+            }
+        });
+        for found in futures::future::try_join_all(reads).await? {
+            hours.extend(found);
+        }
+    }
+    Ok(hours.into_iter().collect())
 }
 
 /// The queries of every shard of one hour's bucket, for the entries due by `now`.
@@ -126,8 +139,11 @@ mod tests {
         let hour: DateTime<Utc> = "2026-12-07T18:00:00Z".parse().unwrap();
         let bucket = due_bucket(hour + Duration::minutes(42));
         assert_eq!(
-            marker_key(&bucket),
-            Some(("DUEHOURS#2026-12-07".to_owned(), "2026-12-07T18".to_owned()))
+            marker_key(&bucket, 3),
+            Some((
+                "DUEHOURS#2026-12-07~3".to_owned(),
+                "2026-12-07T18".to_owned()
+            ))
         );
         assert_eq!(hour_of_bucket(&bucket), Some(hour));
         assert_eq!(shard_queries(hour, hour).len(), shards::DUE as usize);

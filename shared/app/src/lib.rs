@@ -116,6 +116,7 @@ impl App {
     /// own bookkeeping (a claim, a failed try's backoff), which creates no message.
     pub async fn write(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.now();
+        repo::coalesce_sums(&mut writes);
         for write in &mut writes {
             if let Write::Put(item, _) = write {
                 repo::file_due_no_earlier_than(item, now);

@@ -4,12 +4,14 @@
 //! |-----------|--------------------|---------------------------|-------------------------------------------|
 //! | account   | `ACCOUNT#{id}`     | `A`                       |                                           |
 //! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name; gsi5 due at expiry while in a trade |
-//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT` / price#id, gsi3 `MKT#{tld}` / price#id, gsi4 `MKTNEW` / created#id, gsi5 due at its end |
-//! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}` / due#pk while it has a deadline |
+//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT~{n}` / price#id, gsi3 `MKT#{tld}~{n}` / price#id, gsi4 `MKTNEW~{n}` / created#id (`shards::MARKET`), gsi5 due at its end |
+//! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}~{n}` / due#pk while it has a deadline (`shards::DUE`, keys only) |
+//! | due hour  | `DUEHOURS#{day}`   | `{hour}`                  | an hour whose due bucket holds something (`due_index`) |
 //! | push      | `PUSH#{id}`        | `P`                       | gsi1 `SENT#{seller}`, gsi2 `RECEIVED#{buyer}` / created#id; gsi5 due at its deadline while open |
 //! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
 //! | journal   | `JOURNAL#{id}`     | `J`                       | (the guard: written once)                 |
-//! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      |                                           |
+//! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      | the platform's accounts: `LEDGER#{account}~{n}` by journal (`shards::PLATFORM_LEDGER`) |
+//! | running sum | `LEDGERSUM#{account}` | `S`                   | a person's account's balance, added to by every journal posting to it |
 //! | refund    | `REFUND#{journal}` | `R`                       | gsi5 `DUE#{hour}` / next attempt while pending |
 //! | settlement| `SETTLE#{sale journal}` | `S`                  | gsi5 `DUE#{hour}` / due while unsettled   |
 //! | balance   | `BALANCE#{seller}` | `B`                       | (available, written with every posting to it) |
@@ -308,6 +310,14 @@ pub fn ledger_partition_of(account_key: &str, journal_id: &str) -> String {
     }
 }
 
+/// The running sum of a person's ledger account: every journal that posts to the account
+/// adds to it in the same transaction (`Write::Add`), so a balance is one read whatever
+/// the account's history. (The platform's accounts, which every sale posts to, keep none:
+/// one item would take every sale's write.)
+pub fn ledger_sum_key(account_key: &str) -> Option<(String, String)> {
+    (!is_platform_account(account_key)).then(|| (format!("LEDGERSUM#{account_key}"), "S".into()))
+}
+
 /// Every partition an account's postings are kept in.
 pub fn ledger_partitions(account_key: &str) -> Vec<String> {
     let partition = ledger_partition(account_key);
@@ -513,6 +523,7 @@ pub fn journal_writes(journal: &Journal) -> Vec<Write> {
         Item::new(format!("JOURNAL#{}", journal.id), "J", body(journal)),
         Expect::Absent,
     )];
+    let mut sums: Vec<(&str, rust_decimal::Decimal)> = Vec::new();
     for (n, entry) in journal.entries().iter().enumerate() {
         let sk = format!("{}#{}#{n}", time_key(journal.at), journal.id);
         writes.push(Write::Put(
@@ -524,7 +535,42 @@ pub fn journal_writes(journal: &Journal) -> Vec<Write> {
             Expect::Absent,
         ));
     }
+    for posting in &journal.postings {
+        match sums.iter_mut().find(|(a, _)| *a == posting.account) {
+            Some((_, sum)) => *sum += posting.amount,
+            None => sums.push((&posting.account, posting.amount)),
+        }
+    }
+    for (account, by) in sums {
+        if let Some((pk, sk)) = ledger_sum_key(account) {
+            writes.push(Write::Add { pk, sk, by });
+        }
+    }
     writes
+}
+
+/// Merges the adds of one transaction to the same running sum into one (a transaction
+/// writes a key once; a delivery batch posts several sales to one seller).
+pub fn coalesce_sums(writes: &mut Vec<Write>) {
+    let mut merged: Vec<Write> = Vec::with_capacity(writes.len());
+    for write in writes.drain(..) {
+        if let Write::Add { pk, sk, by } = &write {
+            let same = merged.iter_mut().find_map(|w| match w {
+                Write::Add {
+                    pk: p,
+                    sk: s,
+                    by: total,
+                } if p == pk && s == sk => Some(total),
+                _ => None,
+            });
+            if let Some(total) = same {
+                *total += *by;
+                continue;
+            }
+        }
+        merged.push(write);
+    }
+    *writes = merged;
 }
 
 /// A put of a new item (condition: absent).

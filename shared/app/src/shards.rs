@@ -19,6 +19,10 @@ pub const DUE: u32 = 128;
 /// every shard of one of them and merges (`paging::merged`).
 pub const MARKET: u32 = 16;
 
+/// The markers of the due hours (`DUEHOURS#{day}~{k}`, k at random per mark): each process
+/// marks the hour that begins, so at a sale's peak thousands mark it within a second.
+pub const DUE_MARKERS: u32 = 16;
+
 /// The platform's own ledger accounts (`provider`, `fees`, `registry`, …): every sale
 /// posts to them (one 2-WCU posting per account per sale inside a transaction).
 pub const PLATFORM_LEDGER: u32 = 32;
@@ -59,6 +63,8 @@ pub fn split(pk: &str) -> Option<(&str, u32)> {
 pub fn count_of(family: &str) -> Option<u32> {
     if family.starts_with("DUE#") {
         Some(DUE)
+    } else if family.starts_with("DUEHOURS#") {
+        Some(DUE_MARKERS)
     } else if family.starts_with("LEDGER#") {
         Some(PLATFORM_LEDGER)
     } else if family.starts_with("MKT") {

@@ -110,6 +110,15 @@ pub enum Write {
         sk: String,
         expect: Expect,
     },
+    /// Adds `by` to the running sum kept at the key (from zero when absent), on no
+    /// condition, so that concurrent adds never lose one another and never retry
+    /// (DynamoDB: an `Update` with `ADD`). The item's body is the sum, a decimal string;
+    /// its version counts the adds.
+    Add {
+        pk: String,
+        sk: String,
+        by: rust_decimal::Decimal,
+    },
 }
 
 impl Write {
@@ -117,15 +126,18 @@ impl Write {
     pub fn key(&self) -> (&str, &str) {
         match self {
             Write::Put(item, _) => (&item.pk, &item.sk),
-            Write::Delete { pk, sk, .. } | Write::Check { pk, sk, .. } => (pk, sk),
+            Write::Delete { pk, sk, .. }
+            | Write::Check { pk, sk, .. }
+            | Write::Add { pk, sk, .. } => (pk, sk),
         }
     }
 
-    /// The condition the action is made on.
-    pub fn expect(&self) -> Expect {
+    /// The condition the action is made on (`None`: an add, made on none).
+    pub fn expect(&self) -> Option<Expect> {
         match self {
-            Write::Put(_, e) => *e,
-            Write::Delete { expect, .. } | Write::Check { expect, .. } => *expect,
+            Write::Put(_, e) => Some(*e),
+            Write::Delete { expect, .. } | Write::Check { expect, .. } => Some(*expect),
+            Write::Add { .. } => None,
         }
     }
 }
@@ -134,7 +146,16 @@ impl Write {
 /// twice the units) rather than as one conditional `PutItem` or `DeleteItem` of the same
 /// meaning (a lone condition check has no plain form).
 pub fn sent_as_transaction(writes: &[Write]) -> bool {
-    writes.len() > 1 || matches!(writes.first(), Some(Write::Check { .. }))
+    writes.len() > 1
+        || matches!(
+            writes.first(),
+            Some(Write::Check { .. } | Write::Add { .. })
+        )
+}
+
+/// The running sum an item written by [`Write::Add`] holds.
+pub fn sum_of(item: &Item) -> rust_decimal::Decimal {
+    item.body.parse().unwrap_or_default()
 }
 
 /// DynamoDB's limit on the actions of one transaction.

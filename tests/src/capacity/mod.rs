@@ -35,7 +35,7 @@ pub mod operations;
 
 use market_app::shards;
 use market_app::store::{
-    sent_as_transaction, Expect, Index, Item, Page, Query, Store, StoreError, Write,
+    sent_as_transaction, sum_of, Expect, Index, Item, Page, Query, Store, StoreError, Write,
 };
 
 /// DynamoDB's per-partition-key throughput limits.
@@ -316,7 +316,13 @@ impl Store for CapacityStore {
                         };
                         Some(item)
                     }
-                    _ => None,
+                    Write::Add { pk, sk, by } => {
+                        let sum = old.as_ref().map(sum_of).unwrap_or_default() + by;
+                        let mut item = Item::new(pk.clone(), sk.clone(), sum.to_string());
+                        item.version = old.as_ref().map_or(1, |o| o.version + 1);
+                        Some(item)
+                    }
+                    Write::Delete { .. } | Write::Check { .. } => None,
                 };
                 (old, new)
             })

@@ -68,3 +68,78 @@ async fn store_requests_per_operation_on_dynamodb() {
     println!("{}", table("DynamoDB's API (moto)", &rows));
     check(&rows);
 }
+
+/// `GET /me/ledger` of a seller with 100,000 postings: the balances are their accounts'
+/// running sums (one BatchGetItem, whatever the history), read in the same wave as the
+/// page of each partition; and they are the sums of the postings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_a_ledger_of_100000_postings_answers_its_balances_in_one_request() {
+    use market_app::repo::journal_writes;
+    use market_core::ids::AccountId;
+    use market_core::ledger::{EntryKind, Journal, LedgerAccount, Posting};
+    use market_tests::faults::CountingStore;
+    use market_tests::scene::Scene;
+    use rust_decimal::Decimal;
+
+    let counting = Arc::new(CountingStore::new(Arc::new(
+        EmbeddedStore::in_memory().unwrap(),
+    )));
+    let scene = Scene::over(counting.clone() as Arc<dyn Store>);
+    let alice = AccountId::parse("alice").unwrap();
+    let posting = |account: LedgerAccount, amount: Decimal| Posting {
+        account: account.key(),
+        kind: EntryKind::Sale,
+        amount,
+        settles_at: None,
+    };
+    // 50,000 sales of 1.01 each: 100,000 postings to alice's frozen proceeds, 20 journals
+    // (and one running-sum add) a transaction.
+    let at = scene.app.now();
+    for chunk in 0..2_500 {
+        let mut writes = Vec::new();
+        for n in 0..20 {
+            let journal = Journal {
+                id: format!("jrn_seed_{chunk}_{n}"),
+                at,
+                order_id: None,
+                push_id: None,
+                payment_id: None,
+                domain: None,
+                payout_id: None,
+                reason: None,
+                postings: vec![
+                    posting(
+                        LedgerAccount::SellerFrozen(alice.clone()),
+                        Decimal::new(102, 2),
+                    ),
+                    posting(
+                        LedgerAccount::SellerFrozen(alice.clone()),
+                        Decimal::new(-1, 2),
+                    ),
+                    posting(LedgerAccount::Provider, Decimal::new(-101, 2)),
+                ],
+            };
+            writes.extend(journal_writes(&journal));
+        }
+        scene.app.transact(writes).await.unwrap();
+    }
+    counting.take();
+    let view = market_app::accounts::my_ledger(&scene.app, &alice, 50, None)
+        .await
+        .unwrap();
+    let counts = counting.take();
+    assert_eq!(view.balances.frozen.to_string(), "50500.00");
+    assert_eq!(view.items.len(), 50);
+    assert_eq!(counts.batch_gets, 1, "the balances: {counts:?}");
+    assert_eq!(
+        counts.total(),
+        5,
+        "the balances and a page of each of 4 partitions: {counts:?}"
+    );
+    assert_eq!(counts.waves, 1, "all at once: {counts:?}");
+    let postings =
+        market_app::balances::sum_of(&scene.app, &LedgerAccount::SellerFrozen(alice.clone()))
+            .await
+            .unwrap();
+    assert_eq!(postings, view.balances.frozen);
+}

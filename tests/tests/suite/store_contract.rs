@@ -328,6 +328,61 @@ async fn sixty_concurrent_increments_count_exactly_to_the_ceiling(store: Arc<dyn
     );
 }
 
+fn add(pk: &str, by: &str) -> Write {
+    Write::Add {
+        pk: pk.into(),
+        sk: "S".into(),
+        by: by.parse().unwrap(),
+    }
+}
+
+async fn adds_keep_a_running_sum_in_a_transaction_or_alone(store: Arc<dyn Store>) {
+    store.transact(vec![add("SUM#a", "10.25")]).await.unwrap();
+    store
+        .transact(vec![add("SUM#a", "-0.30"), put_new(item("X#1", "x", "x"))])
+        .await
+        .unwrap();
+    let sum = store.get("SUM#a", "S").await.unwrap().unwrap();
+    assert_eq!(market_app::store::sum_of(&sum), "9.95".parse().unwrap());
+    assert_eq!(sum.version, 2, "the version counts the adds");
+    // A transaction that fails adds nothing.
+    let refused = store
+        .transact(vec![
+            add("SUM#a", "100"),
+            put_new(item("X#1", "x", "again")),
+        ])
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    let sum = store.get("SUM#a", "S").await.unwrap().unwrap();
+    assert_eq!(market_app::store::sum_of(&sum), "9.95".parse().unwrap());
+}
+
+async fn thirty_concurrent_adds_lose_none(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                // As a use case does: a lost race (a conflict) is tried again.
+                loop {
+                    match store.transact(vec![add("SUM#race", "1.01")]).await {
+                        Ok(()) => return,
+                        Err(StoreError::Conflict { .. } | StoreError::Busy(_)) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let sum = store.get("SUM#race", "S").await.unwrap().unwrap();
+    assert_eq!(market_app::store::sum_of(&sum), "30.30".parse().unwrap());
+}
+
 async fn a_cursor_after_an_item_resumes_right_after_it(store: Arc<dyn Store>) {
     let mut writes = Vec::new();
     for n in 0..7 {
@@ -397,6 +452,8 @@ contract!(
     increments_count_up_to_the_ceiling_and_no_further,
     sixty_concurrent_increments_count_exactly_to_the_ceiling,
     a_cursor_after_an_item_resumes_right_after_it,
+    adds_keep_a_running_sum_in_a_transaction_or_alone,
+    thirty_concurrent_adds_lose_none,
 );
 
 #[tokio::test]

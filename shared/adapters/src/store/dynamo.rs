@@ -5,13 +5,13 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use std::collections::{BTreeMap, HashMap};
 
-use super::schema::{index_keys, BODY, PK, SK, TTL, VERSION};
+use super::schema::{index_keys, BODY, PK, SK, SUM, TTL, VERSION};
 use market_app::store::{
     sent_as_transaction, validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store,
     StoreError, Write,
@@ -63,6 +63,14 @@ impl DynamoStore {
     async fn write_one(&self, write: &Write) -> Result<(), StoreError> {
         let (expr, values) = condition(write.expect());
         let lost = || StoreError::Conflict { failed: vec![0] };
+        // The item is being written by a transaction right now: a lost race, as the same
+        // write sent as a one-action transaction would have been told.
+        let raced = |e: StoreError| match e {
+            StoreError::Busy(m) if m.contains("TransactionConflictException") => {
+                StoreError::Conflict { failed: vec![] }
+            }
+            other => other,
+        };
         match write {
             Write::Put(item, expect) => {
                 let sent = self
@@ -70,7 +78,7 @@ impl DynamoStore {
                     .put_item()
                     .table_name(&self.table)
                     .set_item(Some(to_attrs(item, next_version(*expect))))
-                    .condition_expression(expr)
+                    .set_condition_expression(expr)
                     .set_expression_attribute_values(values)
                     .send()
                     .await;
@@ -82,7 +90,7 @@ impl DynamoStore {
                     {
                         Err(lost())
                     }
-                    Err(e) => Err(sdk(e, "PutItem")),
+                    Err(e) => Err(raced(sdk(e, "PutItem"))),
                 }
             }
             Write::Delete { pk, sk, .. } => {
@@ -91,7 +99,7 @@ impl DynamoStore {
                     .delete_item()
                     .table_name(&self.table)
                     .set_key(Some(key_attrs(pk, sk)))
-                    .condition_expression(expr)
+                    .set_condition_expression(expr)
                     .set_expression_attribute_values(values)
                     .send()
                     .await;
@@ -103,11 +111,11 @@ impl DynamoStore {
                     {
                         Err(lost())
                     }
-                    Err(e) => Err(sdk(e, "DeleteItem")),
+                    Err(e) => Err(raced(sdk(e, "DeleteItem"))),
                 }
             }
-            Write::Check { .. } => Err(StoreError::Other(anyhow::anyhow!(
-                "a lone condition check is sent as a transaction"
+            Write::Check { .. } | Write::Add { .. } => Err(StoreError::Other(anyhow::anyhow!(
+                "a lone condition check or add is sent as a transaction"
             ))),
         }
     }
@@ -304,21 +312,22 @@ fn from_attrs(attrs: &Attrs) -> Result<Item, StoreError> {
         version: number(attrs, VERSION).unwrap_or(0) as u64,
         indexes,
         ttl: number(attrs, TTL),
-        // An entry of a keys-only index has no body.
-        body: if attrs.contains_key(BODY) {
-            text(attrs, BODY)?
-        } else {
-            String::new()
+        // A running sum's body is its sum; an entry of a keys-only index has no body.
+        body: match (attrs.get(SUM), attrs.contains_key(BODY)) {
+            (Some(AttributeValue::N(sum)), _) => sum.clone(),
+            (_, true) => text(attrs, BODY)?,
+            _ => String::new(),
         },
     })
 }
 
-/// The condition expression and values for an expectation.
-fn condition(expect: Expect) -> (String, Option<Attrs>) {
+/// The condition expression and values for an expectation (`None`: no condition).
+fn condition(expect: Option<Expect>) -> (Option<String>, Option<Attrs>) {
     match expect {
-        Expect::Absent => (format!("attribute_not_exists({PK})"), None),
-        Expect::Version(v) => (
-            format!("{VERSION} = :expected"),
+        None => (None, None),
+        Some(Expect::Absent) => (Some(format!("attribute_not_exists({PK})")), None),
+        Some(Expect::Version(v)) => (
+            Some(format!("{VERSION} = :expected")),
             Some(HashMap::from([(
                 ":expected".to_owned(),
                 AttributeValue::N(v.to_string()),
@@ -341,7 +350,7 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
             Put::builder()
                 .table_name(table)
                 .set_item(Some(to_attrs(item, next_version(*expect))))
-                .condition_expression(expr)
+                .set_condition_expression(expr)
                 .set_expression_attribute_values(values)
                 .build()
                 .map_err(other)?,
@@ -350,7 +359,7 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
             Delete::builder()
                 .table_name(table)
                 .set_key(Some(key_attrs(pk, sk)))
-                .condition_expression(expr)
+                .set_condition_expression(expr)
                 .set_expression_attribute_values(values)
                 .build()
                 .map_err(other)?,
@@ -359,8 +368,25 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
             ConditionCheck::builder()
                 .table_name(table)
                 .set_key(Some(key_attrs(pk, sk)))
-                .condition_expression(expr)
+                .set_condition_expression(expr)
                 .set_expression_attribute_values(values)
+                .build()
+                .map_err(other)?,
+        ),
+        // The sum is a number attribute (DynamoDB adds numbers only); read back as the body.
+        Write::Add { pk, sk, by } => TransactWriteItem::builder().update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(pk, sk)))
+                .update_expression("ADD #sum :by, #ver :one")
+                .set_expression_attribute_names(Some(HashMap::from([
+                    ("#sum".to_owned(), SUM.to_owned()),
+                    ("#ver".to_owned(), VERSION.to_owned()),
+                ])))
+                .set_expression_attribute_values(Some(HashMap::from([
+                    (":by".to_owned(), AttributeValue::N(by.to_string())),
+                    (":one".to_owned(), AttributeValue::N("1".to_owned())),
+                ])))
                 .build()
                 .map_err(other)?,
         ),

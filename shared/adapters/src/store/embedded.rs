@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use market_app::store::{
-    validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store, StoreError, Write,
+    sum_of, validate_transaction, Expect, Index, Item, Page, Query, SkRange, Store, StoreError,
+    Write,
 };
 
 /// Items by `pk \0 sk`.
@@ -213,7 +214,10 @@ impl Store for EmbeddedStore {
                         .map_err(other)?
                         .map(|v| decode(&key, v.value()))
                         .transpose()?;
-                    if !holds(old.as_ref().map(|i| i.version), write.expect()) {
+                    let held = write
+                        .expect()
+                        .is_none_or(|e| holds(old.as_ref().map(|i| i.version), e));
+                    if !held {
                         failed.push(at);
                     }
                     current.push(old);
@@ -251,6 +255,15 @@ impl Store for EmbeddedStore {
                         }
                         Write::Delete { .. } => {
                             items.remove(key.as_str()).map_err(other)?;
+                        }
+                        Write::Add { by, .. } => {
+                            let sum = old.as_ref().map(sum_of).unwrap_or_default() + by;
+                            let mut item = Item::new(pk, sk, sum.to_string());
+                            item.version = 0;
+                            let version = old.map_or(1, |o| o.version + 1);
+                            items
+                                .insert(key.as_str(), encode(&item, version)?.as_slice())
+                                .map_err(other)?;
                         }
                         Write::Check { .. } => {}
                     }

@@ -10,6 +10,8 @@ pub const SK: &str = "sk";
 pub const VERSION: &str = "ver";
 /// The entity, as JSON text.
 pub const BODY: &str = "body";
+/// The running sum of an item written by adds (`Write::Add`), a number.
+pub const SUM: &str = "sum";
 /// DynamoDB TTL attribute (seconds since the epoch).
 pub const TTL: &str = "ttl";
 

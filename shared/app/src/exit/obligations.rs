@@ -4,14 +4,13 @@
 //! paid only on an application and at processing.
 use chrono::{DateTime, Utc};
 
-use crate::balances::{sum_of, Available};
+use crate::balances::Available;
 use crate::repo;
 use crate::store::{Index, Item, Query};
 use crate::{App, AppResult};
 use market_core::deposit::{Deposit, DepositStatus};
 use market_core::exit::Obligations;
 use market_core::ids::AccountId;
-use market_core::ledger::LedgerAccount;
 use market_core::model::{Listing, ListingStatus, Order, OrderStatus, Push};
 
 /// Every entry of one index partition, handed to `each`.
@@ -83,8 +82,9 @@ pub(crate) async fn count(
             o.deposits_awaiting_payment += usize::from(open);
         }
     }
-    o.frozen = sum_of(app, &LedgerAccount::SellerFrozen(account.clone())).await?;
-    o.paying_out = sum_of(app, &LedgerAccount::PayoutPending(account.clone())).await?;
+    let sums = crate::accounts::running_balances(app, account).await?;
+    o.frozen = sums.frozen;
+    o.paying_out = sums.paying_out;
     o.available = Available::read(app, account).await?.amount;
     Ok(o)
 }

@@ -38,12 +38,25 @@ pub async fn orderable_listing(app: &TestApp, domain: &str, price: &str) -> Valu
 }
 
 /// The sum of every posting of the given ledger accounts (zero when the ledger balances).
+/// Each person's account's running sum (what balances are read from) is checked against
+/// its postings on the way.
 pub async fn ledger_sum(app: &TestApp, accounts: &[LedgerAccount]) -> Decimal {
     let mut sum = Decimal::ZERO;
     for account in accounts {
-        for entry in entries_of(&app.running.app, account).await.unwrap() {
-            sum += entry.posting.amount;
+        let entries = entries_of(&app.running.app, account).await.unwrap();
+        let of_account: Decimal = entries.iter().map(|e| e.posting.amount).sum();
+        let running = market_app::balances::running_sum(&app.running.app, account)
+            .await
+            .unwrap();
+        if let Some(running) = running {
+            assert_eq!(running, of_account, "{account:?}: running sum vs postings");
+        } else if account.key().contains(':') {
+            assert!(
+                entries.is_empty(),
+                "{account:?}: postings without a running sum"
+            );
         }
+        sum += of_account;
     }
     sum
 }
