@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::repo::{self, account_item, load, put, Versioned};
 use super::retry::{retrying, written};
 use super::views::{DomainView, PageView};
-use super::{App, AppError, AppResult};
+use super::{App, AppResult};
 use crate::store::{Index, Query};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
@@ -93,23 +93,23 @@ pub async fn my_domains(
     limit: usize,
     cursor: Option<String>,
 ) -> AppResult<PageView<DomainView>> {
-    let mut query = Query::index(Index::Gsi1, repo::owner_partition(owner));
-    query.limit = limit;
-    query.after = cursor;
-    let page = app.store.query(query).await?;
+    let queries = repo::owner_partitions(owner)
+        .into_iter()
+        .map(|partition| Query::index(Index::Gsi1, partition))
+        .collect();
     let now = app.now();
-    let mut items = Vec::new();
-    for item in &page.items {
-        let domain: Versioned<Domain> = repo::decode(item)?;
-        // The index is eventually consistent: trust the item's own owner.
-        if &domain.value.owner == owner {
-            items.push(DomainView::new(&domain.value, now));
-        }
-    }
-    Ok(PageView {
-        items,
-        next_cursor: page.next,
-    })
+    crate::paging::merged(
+        app,
+        queries,
+        (limit, false, true),
+        |item| {
+            let domain: Versioned<Domain> = repo::decode(item)?;
+            // The index is eventually consistent: trust the item's own owner.
+            Ok((&domain.value.owner == owner).then(|| DomainView::new(&domain.value, now)))
+        },
+        cursor.as_deref(),
+    )
+    .await
 }
 
 /// `GET /me/ledger`: a page of the caller's entries as seller and as buyer, oldest first,
@@ -130,15 +130,6 @@ pub struct LedgerView {
 
 pub use crate::balances::entries_of;
 
-/// Where a ledger page stopped in each of the caller's ledger accounts: the store cursor
-/// after the last entry shown, or `done` once an account has nothing more.
-#[derive(Debug, Default, Serialize, serde::Deserialize)]
-struct LedgerCursor {
-    /// One per account of [`ledger_accounts`], in order.
-    after: Vec<Option<String>>,
-    done: Vec<bool>,
-}
-
 /// The ledger accounts a caller sees: proceeds available, proceeds frozen, escrow, and
 /// payouts on their way (S6).
 fn ledger_accounts(account: &AccountId) -> [LedgerAccount; 4] {
@@ -150,97 +141,40 @@ fn ledger_accounts(account: &AccountId) -> [LedgerAccount; 4] {
     ]
 }
 
-fn bad_cursor() -> AppError {
-    Problem::new(
-        Code::InvalidRequest,
-        "the cursor is not one this list gave out",
-    )
-    .into()
-}
-
-/// `GET /me/ledger`: the caller's three ledger partitions merged in time order, `limit`
-/// entries a page: each partition is read from its own position (one query each, at most
-/// `limit` entries), the oldest `limit` of them are shown, and the cursor remembers where
-/// each partition stopped.
+/// `GET /me/ledger`: the caller's ledger partitions merged in time order, `limit` entries
+/// a page (`paging::merged`: each partition read from its own place, a whole page each, so
+/// a page is short only at the end), with the balances from the running sums, all in one
+/// wave of requests.
 pub async fn my_ledger(
     app: &App,
     account: &AccountId,
     limit: usize,
     cursor: Option<String>,
 ) -> AppResult<LedgerView> {
-    use base64::Engine;
-    let codec = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let accounts = ledger_accounts(account);
-    let mut position = match cursor {
-        None => LedgerCursor {
-            after: vec![None; accounts.len()],
-            done: vec![false; accounts.len()],
-        },
-        Some(text) => codec
-            .decode(text)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<LedgerCursor>(&bytes).ok())
-            .filter(|c| c.after.len() == accounts.len() && c.done.len() == accounts.len())
-            .ok_or_else(bad_cursor)?,
-    };
-    // (sort key, partition, item) of every candidate entry.
-    let mut candidates: Vec<(String, usize, crate::store::Item)> = Vec::new();
-    let mut queries = Vec::new();
-    let mut exhausted = Vec::new();
-    for (n, ledger_account) in accounts.iter().enumerate() {
-        let mut query = Query::table(repo::ledger_partition(&ledger_account.key()));
-        query.limit = limit;
-        query.after = position.after[n].clone();
-        queries.push(query);
-    }
-    // Every partition's page and the balances at once: one wave of requests.
-    let pages = queries.iter().enumerate().map(|(n, query)| {
-        let read = !position.done[n];
-        async move {
-            match read {
-                true => app.store.query(query.clone()).await.map(Some),
-                false => Ok(None),
-            }
-        }
-    });
-    let (pages, balances) = futures::join!(
-        futures::future::try_join_all(pages),
+    let queries: Vec<Query> = ledger_accounts(account)
+        .iter()
+        .flat_map(|a| repo::ledger_partitions(&a.key()))
+        .map(|partition| {
+            let mut query = Query::table(partition);
+            query.limit = limit;
+            query
+        })
+        .collect();
+    let decode = |item: &crate::store::Item| Ok(Some(repo::decode::<Entry>(item)?.value));
+    let (page, balances) = futures::join!(
+        crate::paging::merged(
+            app,
+            queries,
+            (limit, false, true),
+            decode,
+            cursor.as_deref()
+        ),
         running_balances(app, account)
     );
-    for (n, page) in pages?.into_iter().enumerate() {
-        match page {
-            Some(page) => {
-                exhausted.push(page.next.is_none());
-                candidates.extend(page.items.into_iter().map(|i| (i.sk.clone(), n, i)));
-            }
-            None => exhausted.push(true),
-        }
-    }
-    candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    let shown = candidates.len().min(limit);
-    let mut items = Vec::with_capacity(shown);
-    let mut taken = vec![0usize; accounts.len()];
-    let mut fetched = vec![0usize; accounts.len()];
-    for (_, n, _) in &candidates {
-        fetched[*n] += 1;
-    }
-    for (_, n, item) in &candidates[..shown] {
-        items.push(repo::decode::<Entry>(item)?.value);
-        position.after[*n] = Some(app.store.cursor_after(&queries[*n], item)?);
-        taken[*n] += 1;
-    }
-    for n in 0..accounts.len() {
-        position.done[n] = position.done[n] || (exhausted[n] && taken[n] == fetched[n]);
-    }
-    let next_cursor = if position.done.iter().all(|d| *d) {
-        None
-    } else {
-        let json = serde_json::to_vec(&position).map_err(|e| AppError::Internal(e.into()))?;
-        Some(codec.encode(json))
-    };
+    let page = page?;
     Ok(LedgerView {
-        items,
-        next_cursor,
+        items: page.items,
+        next_cursor: page.next_cursor,
         balances: balances?,
     })
 }
@@ -248,21 +182,23 @@ pub async fn my_ledger(
 /// S4, S6: a seller's balances from the running sums of their accounts (one request,
 /// whatever the history: every journal adds to them in its own transaction).
 pub async fn running_balances(app: &App, account: &AccountId) -> AppResult<Balances> {
-    let keys: Vec<(String, String)> = [
+    let accounts = [
         LedgerAccount::Seller(account.clone()),
         LedgerAccount::SellerFrozen(account.clone()),
         LedgerAccount::PayoutPending(account.clone()),
-    ]
-    .iter()
-    .filter_map(|a| repo::ledger_sum_key(&a.key()))
-    .collect();
+    ];
+    let keys: Vec<(String, String)> = accounts
+        .iter()
+        .flat_map(|a| repo::ledger_sum_keys(&a.key()))
+        .collect();
     let found = app.store.get_many(&keys).await?;
     let sum = |n: usize| {
-        let mut sum = found
+        let family = repo::ledger_sum_keys(&accounts[n].key());
+        let mut sum: rust_decimal::Decimal = found
             .iter()
-            .find(|i| i.pk == keys[n].0)
+            .filter(|i| family.iter().any(|(pk, _)| *pk == i.pk))
             .map(crate::store::sum_of)
-            .unwrap_or_default();
+            .sum();
         sum.rescale(2);
         sum
     };

@@ -111,14 +111,14 @@ pub async fn sum_of(app: &App, account: &LedgerAccount) -> AppResult<Decimal> {
 /// The running sum of a person's ledger account (`None` for a platform account, or before
 /// its first posting); for the tests that check it against the postings.
 pub async fn running_sum(app: &App, account: &LedgerAccount) -> AppResult<Option<Decimal>> {
-    let Some((pk, sk)) = repo::ledger_sum_key(&account.key()) else {
+    let keys = repo::ledger_sum_keys(&account.key());
+    let found = app.store.get_many(&keys).await?;
+    if found.is_empty() {
         return Ok(None);
-    };
-    Ok(app.store.get(&pk, &sk).await?.map(|item| {
-        let mut sum = crate::store::sum_of(&item);
-        sum.rescale(2);
-        sum
-    }))
+    }
+    let mut sum: Decimal = found.iter().map(crate::store::sum_of).sum();
+    sum.rescale(2);
+    Ok(Some(sum))
 }
 
 /// The stored available balance of a seller (`None` before its first write); for the

@@ -355,8 +355,7 @@ pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView
     paging::merged(
         app,
         queries,
-        browse.limit,
-        filtering,
+        (browse.limit, filtering, false),
         |item| {
             let listing: Versioned<Listing> = repo::decode(item)?;
             let l = &listing.value;
@@ -382,24 +381,26 @@ pub async fn mine(
     limit: usize,
     cursor: Option<String>,
 ) -> AppResult<PageView<ListingView>> {
-    let mut query = Query::index(Index::Gsi1, repo::seller_partition(seller));
-    query.forward = false;
-    query.limit = limit;
-    query.after = cursor;
-    let page = app.store.query(query).await?;
+    let queries = repo::seller_partitions(seller)
+        .into_iter()
+        .map(|partition| Query {
+            forward: false,
+            ..Query::index(Index::Gsi1, partition)
+        })
+        .collect();
     let now = app.now();
     let rate = fee_rate(app, now).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| {
-            repo::decode::<Listing>(item).map(|l| ListingView::for_seller(&l.value, rate, now))
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(PageView {
-        items,
-        next_cursor: page.next,
-    })
+    paging::merged(
+        app,
+        queries,
+        (limit, false, true),
+        |item| {
+            let listing = repo::decode::<Listing>(item)?;
+            Ok(Some(ListingView::for_seller(&listing.value, rate, now)))
+        },
+        cursor.as_deref(),
+    )
+    .await
 }
 
 /// L3, L6 (the sweep's part): an active listing past its end time, with no order awaiting

@@ -72,12 +72,14 @@ fn bad_cursor() -> crate::AppError {
 /// each round reads a page of every partition not read to its end, at once, and merges
 /// them by the index's sort key, as far as every partition's page reaches (an entry past
 /// the end of a page with more behind it could be preceded by one not read yet). At most
-/// [`MAX_PAGES`] rounds; the cursor holds each partition's place.
+/// [`MAX_PAGES`] rounds; the cursor holds each partition's place. With `full_pages`, every
+/// partition reads a whole page each round, so that a page is short only at the list's end
+/// (the partition the merge stops at gave that many entries); without, each reads its share
+/// of a page and a page may come short with a cursor to read on.
 pub async fn merged<T>(
     app: &App,
     queries: Vec<Query>,
-    limit: usize,
-    filtering: bool,
+    (limit, filtering, full_pages): (usize, bool, bool),
     mut keep: impl FnMut(&Item) -> AppResult<Option<T>>,
     cursor: Option<&str>,
 ) -> AppResult<PageView<T>> {
@@ -103,7 +105,10 @@ pub async fn merged<T>(
         limit
     };
     // Enough per partition for a full page when the list is spread evenly over them.
-    let per_partition = (wanted.div_ceil(n.max(1)) + 2).min(wanted.max(1));
+    let per_partition = match full_pages {
+        true => wanted.max(1),
+        false => (wanted.div_ceil(n.max(1)) + 2).min(wanted.max(1)),
+    };
     let sort_key = |query: &Query, item: &Item| -> String {
         match query.index {
             Some(index) => item

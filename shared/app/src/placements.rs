@@ -229,25 +229,33 @@ async fn sales_volume(
     until: DateTime<Utc>,
 ) -> AppResult<Decimal> {
     let account = LedgerAccount::SellerFrozen(seller.clone()).key();
-    let mut query = Query::table(repo::ledger_partition(&account));
-    // Postings are keyed `{at}#{journal}#{n}`: the window is a key range.
-    query.range = SkRange::Between(repo::time_key(from), repo::time_key(until));
-    query.limit = 500;
-    let mut total = Decimal::ZERO;
-    loop {
-        let page = app.store.query(query.clone()).await?;
-        for item in &page.items {
-            let entry = repo::decode::<market_core::ledger::Entry>(item)?.value;
-            if entry.posting.kind == EntryKind::Sale {
-                total += entry.posting.amount;
+    // Every partition of the account at once; postings are keyed `{at}#{journal}#{n}`, so
+    // the window is a key range.
+    let reads = repo::ledger_partitions(&account)
+        .into_iter()
+        .map(|partition| async move {
+            let mut query = Query::table(partition);
+            query.range = SkRange::Between(repo::time_key(from), repo::time_key(until));
+            query.limit = 500;
+            let mut total = Decimal::ZERO;
+            loop {
+                let page = app.store.query(query.clone()).await?;
+                for item in &page.items {
+                    let entry = repo::decode::<market_core::ledger::Entry>(item)?.value;
+                    if entry.posting.kind == EntryKind::Sale {
+                        total += entry.posting.amount;
+                    }
+                }
+                match page.next {
+                    Some(next) if !page.items.is_empty() => query.after = Some(next),
+                    _ => return AppResult::Ok(total),
+                }
             }
-        }
-        match page.next {
-            Some(next) if !page.items.is_empty() => query.after = Some(next),
-            _ => break,
-        }
-    }
-    Ok(total)
+        });
+    Ok(futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .sum())
 }
 
 /// Every application of a section's period.

@@ -3,15 +3,15 @@
 //! | entity    | pk                 | sk                        | indexes                                   |
 //! |-----------|--------------------|---------------------------|-------------------------------------------|
 //! | account   | `ACCOUNT#{id}`     | `A`                       |                                           |
-//! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}` / name; gsi5 due at expiry while in a trade |
-//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}` / created#id; active only: gsi2 `MKT~{n}` / price#id, gsi3 `MKT#{tld}~{n}` / price#id, gsi4 `MKTNEW~{n}` / created#id (`shards::MARKET`), gsi5 due at its end |
+//! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}~{n}` / name (`shards::PERSON_LISTS`); gsi5 due at expiry while in a trade |
+//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}~{n}` / created#id; active only: gsi2 `MKT~{n}` / price#id, gsi3 `MKT#{tld}~{n}` / price#id, gsi4 `MKTNEW~{n}` / created#id (`shards::MARKET`), gsi5 due at its end |
 //! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}~{n}` / due#pk while it has a deadline (`shards::DUE`, keys only) |
 //! | due hour  | `DUEHOURS#{day}`   | `{hour}`                  | an hour whose due bucket holds something (`due_index`) |
 //! | push      | `PUSH#{id}`        | `P`                       | gsi1 `SENT#{seller}`, gsi2 `RECEIVED#{buyer}` / created#id; gsi5 due at its deadline while open |
 //! | payment   | `PAYMENT#{id}`     | `P`                       |                                           |
 //! | journal   | `JOURNAL#{id}`     | `J`                       | (the guard: written once)                 |
-//! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      | the platform's accounts: `LEDGER#{account}~{n}` by journal (`shards::PLATFORM_LEDGER`) |
-//! | running sum | `LEDGERSUM#{account}` | `S`                   | a person's account's balance, added to by every journal posting to it |
+//! | posting   | `LEDGER#{account}` | `{at}#{journal}#{n}`      | `LEDGER#{account}~{n}` by journal where the account takes many sales (`shards::ledger_count`) |
+//! | running sum | `LEDGERSUM#{account}` | `S`                   | a person's account's balance, added to by every journal posting to it (sharded like the postings) |
 //! | refund    | `REFUND#{journal}` | `R`                       | gsi5 `DUE#{hour}` / next attempt while pending |
 //! | settlement| `SETTLE#{sale journal}` | `S`                  | gsi5 `DUE#{hour}` / due while unsettled   |
 //! | balance   | `BALANCE#{seller}` | `B`                       | (available, written with every posting to it) |
@@ -151,12 +151,20 @@ pub fn file_due_no_earlier_than(item: &mut Item, now: DateTime<Utc>) {
     }
 }
 
-/// The index partitions the lists read (each written by the item builders below).
+/// The index partitions the lists read (each written by the item builders below). A
+/// person's domains and listings are spread over [`shards::PERSON_LISTS`] partitions by
+/// the item's key (one seller's sales rewrite them all the time); their lists merge them.
 pub fn owner_partition(owner: &AccountId) -> String {
     format!("OWNER#{owner}")
 }
 pub fn seller_partition(seller: &AccountId) -> String {
     format!("SELLER#{seller}")
+}
+pub fn owner_partitions(owner: &AccountId) -> Vec<String> {
+    shards::all(&owner_partition(owner), shards::PERSON_LISTS).collect()
+}
+pub fn seller_partitions(seller: &AccountId) -> Vec<String> {
+    shards::all(&seller_partition(seller), shards::PERSON_LISTS).collect()
 }
 pub fn buyer_partition(buyer: &AccountId) -> String {
     format!("BUYER#{buyer}")
@@ -294,37 +302,59 @@ pub fn ledger_partition(account_key: &str) -> String {
 }
 
 /// Whether a ledger account is the platform's own (`provider`, `fees`, `registry`, …: no
-/// person in its key). Every sale posts to some of them, so their postings are spread over
-/// [`shards::PLATFORM_LEDGER`] partitions by journal; a person's stay in one.
+/// person in its key).
 fn is_platform_account(account_key: &str) -> bool {
     !account_key.contains(':')
 }
 
-/// The partition a journal's posting to an account is kept in.
+/// The partition a journal's posting to an account is kept in: the accounts every sale (or
+/// every sale of one seller) posts to are spread over partitions by journal
+/// (`shards::ledger_count`); the others are one partition.
 pub fn ledger_partition_of(account_key: &str, journal_id: &str) -> String {
     let partition = ledger_partition(account_key);
-    if is_platform_account(account_key) {
-        shards::shard_for(&partition, journal_id, shards::PLATFORM_LEDGER)
-    } else {
-        partition
+    match shards::ledger_count(account_key) {
+        1 => partition,
+        count => shards::shard_for(&partition, journal_id, count),
     }
-}
-
-/// The running sum of a person's ledger account: every journal that posts to the account
-/// adds to it in the same transaction (`Write::Add`), so a balance is one read whatever
-/// the account's history. (The platform's accounts, which every sale posts to, keep none:
-/// one item would take every sale's write.)
-pub fn ledger_sum_key(account_key: &str) -> Option<(String, String)> {
-    (!is_platform_account(account_key)).then(|| (format!("LEDGERSUM#{account_key}"), "S".into()))
 }
 
 /// Every partition an account's postings are kept in.
 pub fn ledger_partitions(account_key: &str) -> Vec<String> {
     let partition = ledger_partition(account_key);
+    match shards::ledger_count(account_key) {
+        1 => vec![partition],
+        count => shards::all(&partition, count).collect(),
+    }
+}
+
+/// The running sum a journal adds its postings to a person's ledger account to: every
+/// journal that posts to the account adds to it in the same transaction (`Write::Add`), so
+/// a balance is a read of its sums whatever the account's history; a seller's proceeds
+/// sums are spread by journal like their postings. (The platform's accounts, which every
+/// sale posts to, keep none.)
+pub fn ledger_sum_key(account_key: &str, journal_id: &str) -> Option<(String, String)> {
     if is_platform_account(account_key) {
-        shards::all(&partition, shards::PLATFORM_LEDGER).collect()
-    } else {
-        vec![partition]
+        return None;
+    }
+    let family = format!("LEDGERSUM#{account_key}");
+    let pk = match shards::ledger_count(account_key) {
+        1 => family,
+        count => shards::shard_for(&family, journal_id, count),
+    };
+    Some((pk, "S".into()))
+}
+
+/// Every running sum of a person's ledger account (none for the platform's).
+pub fn ledger_sum_keys(account_key: &str) -> Vec<(String, String)> {
+    if is_platform_account(account_key) {
+        return Vec::new();
+    }
+    let family = format!("LEDGERSUM#{account_key}");
+    match shards::ledger_count(account_key) {
+        1 => vec![(family, "S".into())],
+        count => shards::all(&family, count)
+            .map(|pk| (pk, "S".into()))
+            .collect(),
     }
 }
 /// A seller's available balance (S4, S6).
@@ -440,11 +470,9 @@ pub fn account_item(account: &Account) -> Item {
 
 pub fn domain_item(domain: &Domain) -> Item {
     let (pk, sk) = domain_key(&domain.name);
-    let mut item = Item::new(pk.clone(), sk, body(domain)).indexed(
-        Index::Gsi1,
-        owner_partition(&domain.owner),
-        domain.name.ascii(),
-    );
+    let owner = shards::shard_for(&owner_partition(&domain.owner), &pk, shards::PERSON_LISTS);
+    let mut item =
+        Item::new(pk.clone(), sk, body(domain)).indexed(Index::Gsi1, owner, domain.name.ascii());
     // L7: while a domain is in a trade, its expiry is a deadline the sweep must see.
     if domain.trade.is_some() {
         let due = domain.expires_at;
@@ -456,11 +484,12 @@ pub fn domain_item(domain: &Domain) -> Item {
 pub fn listing_item(listing: &Listing) -> Item {
     let (pk, sk) = listing_key(&listing.id);
     let created = format!("{}#{}", time_key(listing.created_at), listing.id);
-    let mut item = Item::new(pk, sk, body(listing)).indexed(
-        Index::Gsi1,
-        seller_partition(&listing.seller),
-        &created,
+    let seller = shards::shard_for(
+        &seller_partition(&listing.seller),
+        &pk,
+        shards::PERSON_LISTS,
     );
+    let mut item = Item::new(pk, sk, body(listing)).indexed(Index::Gsi1, seller, &created);
     // Only active listings are in the market indexes (sparse): browse never reads sold ones.
     // An active listing is due at its end time (L3, L6).
     if listing.status == ListingStatus::Active {
@@ -542,7 +571,7 @@ pub fn journal_writes(journal: &Journal) -> Vec<Write> {
         }
     }
     for (account, by) in sums {
-        if let Some((pk, sk)) = ledger_sum_key(account) {
+        if let Some((pk, sk)) = ledger_sum_key(account, &journal.id) {
             writes.push(Write::Add { pk, sk, by });
         }
     }

@@ -27,6 +27,27 @@ pub const DUE_MARKERS: u32 = 16;
 /// posts to them (one 2-WCU posting per account per sale inside a transaction).
 pub const PLATFORM_LEDGER: u32 = 32;
 
+/// A seller's proceeds accounts (`seller:{id}`, `seller_frozen:{id}`) and their running
+/// sums: each of a seller's sales posts twice to the frozen one (the price, the fee), so
+/// one seller selling 2,000 domains a second needs more than one partition.
+pub const SELLER_LEDGER: u32 = 16;
+
+/// A person's lists (gsi1 `OWNER#{id}` domains, `SELLER#{id}` listings; the inbox's
+/// `NOTE#{id}` and gsi1 `UNREAD#{id}`): each of a seller's sales rewrites and removes the
+/// domain's entry, rewrites the listing's, and files a notice.
+pub const PERSON_LISTS: u32 = 8;
+
+/// How many partitions a ledger account's postings (and running sum) are spread over.
+pub fn ledger_count(account_key: &str) -> u32 {
+    if !account_key.contains(':') {
+        PLATFORM_LEDGER
+    } else if account_key.starts_with("seller:") || account_key.starts_with("seller_frozen:") {
+        SELLER_LEDGER
+    } else {
+        1
+    }
+}
+
 /// The shard of an item whose own key is `key`, in a family of `count` shards (FNV-1a:
 /// stable across processes and releases, unlike std's randomly seeded hasher).
 pub fn shard_of(key: &str, count: u32) -> u32 {
@@ -65,8 +86,15 @@ pub fn count_of(family: &str) -> Option<u32> {
         Some(DUE)
     } else if family.starts_with("DUEHOURS#") {
         Some(DUE_MARKERS)
-    } else if family.starts_with("LEDGER#") {
-        Some(PLATFORM_LEDGER)
+    } else if let Some(account) = family.strip_prefix("LEDGER#") {
+        Some(ledger_count(account))
+    } else if let Some(account) = family.strip_prefix("LEDGERSUM#") {
+        Some(ledger_count(account))
+    } else if ["OWNER#", "SELLER#", "NOTE#", "UNREAD#"]
+        .iter()
+        .any(|p| family.starts_with(p))
+    {
+        Some(PERSON_LISTS)
     } else if family.starts_with("MKT") {
         Some(MARKET)
     } else {

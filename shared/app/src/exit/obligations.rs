@@ -42,14 +42,16 @@ pub(crate) async fn count(
     now: DateTime<Utc>,
 ) -> AppResult<Obligations> {
     let mut o = Obligations::default();
-    walk(app, Index::Gsi1, repo::seller_partition(account), |item| {
-        let listing: Listing = repo::decode(item)?.value;
-        if listing.status_at(now).0 == ListingStatus::Active {
-            o.open_listings += 1;
-        }
-        Ok(())
-    })
-    .await?;
+    for partition in repo::seller_partitions(account) {
+        walk(app, Index::Gsi1, partition, |item| {
+            let listing: Listing = repo::decode(item)?.value;
+            if listing.status_at(now).0 == ListingStatus::Active {
+                o.open_listings += 1;
+            }
+            Ok(())
+        })
+        .await?;
+    }
     for (index, partition) in [
         (Index::Gsi1, repo::sent_partition(account)),
         (Index::Gsi2, repo::received_partition(account)),
