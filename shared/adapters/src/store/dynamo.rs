@@ -59,18 +59,9 @@ impl DynamoStore {
     }
 
     /// One write as a conditional `PutItem` or `DeleteItem`: what a one-action transaction
-    /// means, at half its units. A failed condition is a conflict at position 0.
+    /// means, at half its units, answered alike (`one_write_answer`).
     async fn write_one(&self, write: &Write) -> Result<(), StoreError> {
         let (expr, values) = condition(write.expect());
-        let lost = || StoreError::Conflict { failed: vec![0] };
-        // The item is being written by a transaction right now: a lost race, as the same
-        // write sent as a one-action transaction would have been told.
-        let raced = |e: StoreError| match e {
-            StoreError::Busy(m) if m.contains("TransactionConflictException") => {
-                StoreError::Conflict { failed: vec![] }
-            }
-            other => other,
-        };
         match write {
             Write::Put(item, expect) => {
                 let sent = self
@@ -82,16 +73,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(values)
                     .send()
                     .await;
-                match sent {
-                    Ok(_) => Ok(()),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Err(lost())
-                    }
-                    Err(e) => Err(raced(sdk(e, "PutItem"))),
-                }
+                one_write_answer(sent.map(|_| ()), "PutItem")
             }
             Write::Delete { pk, sk, .. } => {
                 let sent = self
@@ -103,16 +85,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(values)
                     .send()
                     .await;
-                match sent {
-                    Ok(_) => Ok(()),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Err(lost())
-                    }
-                    Err(e) => Err(raced(sdk(e, "DeleteItem"))),
-                }
+                one_write_answer(sent.map(|_| ()), "DeleteItem")
             }
             Write::Check { .. } | Write::Add { .. } => Err(StoreError::Other(anyhow::anyhow!(
                 "a lone condition check or add is sent as a transaction"
@@ -218,6 +191,24 @@ impl DynamoStore {
             .await
             .map_err(|e| anyhow::Error::new(e.into_service_error()).context("enabling TTL"))?;
         Ok(())
+    }
+}
+
+/// A one-action write's answer as the same write sent as a transaction would have been
+/// told: a failed condition is a conflict at position 0; an item a transaction is writing
+/// right now, a lost race.
+fn one_write_answer<E, R>(sent: Result<(), SdkError<E, R>>, what: &str) -> Result<(), StoreError>
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let Err(e) = sent else {
+        return Ok(());
+    };
+    match e.as_service_error().and_then(|s| s.meta().code()) {
+        Some("ConditionalCheckFailedException") => Err(StoreError::Conflict { failed: vec![0] }),
+        Some("TransactionConflictException") => Err(StoreError::Conflict { failed: vec![] }),
+        _ => Err(sdk(e, what)),
     }
 }
 
