@@ -213,6 +213,22 @@ impl CountingStore {
         Sent(wave)
     }
 
+    /// One `GetItem`, counted (strongly or eventually consistent alike).
+    async fn counted_get(
+        &self,
+        get: impl std::future::Future<Output = Result<Option<Item>, StoreError>>,
+    ) -> Result<Option<Item>, StoreError> {
+        let sent = self.send().await;
+        let found = get.await;
+        self.answered(sent);
+        let found = found?;
+        self.count(|c| {
+            c.gets += 1;
+            c.items_read += usize::from(found.is_some());
+        });
+        Ok(found)
+    }
+
     /// Marks a request answered.
     fn answered(&self, sent: Sent) {
         let mut counts = self.counts.lock().expect("counts");
@@ -224,27 +240,11 @@ impl CountingStore {
 #[async_trait]
 impl Store for CountingStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let sent = self.send().await;
-        let found = self.inner.get(pk, sk).await;
-        self.answered(sent);
-        let found = found?;
-        self.count(|c| {
-            c.gets += 1;
-            c.items_read += usize::from(found.is_some());
-        });
-        Ok(found)
+        self.counted_get(self.inner.get(pk, sk)).await
     }
 
     async fn get_eventually(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let sent = self.send().await;
-        let found = self.inner.get_eventually(pk, sk).await;
-        self.answered(sent);
-        let found = found?;
-        self.count(|c| {
-            c.gets += 1;
-            c.items_read += usize::from(found.is_some());
-        });
-        Ok(found)
+        self.counted_get(self.inner.get_eventually(pk, sk)).await
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {

@@ -192,19 +192,21 @@ pub async fn running_balances(app: &App, account: &AccountId) -> AppResult<Balan
         .flat_map(|a| repo::ledger_sum_keys(&a.key()))
         .collect();
     let found = app.store.get_many(&keys).await?;
-    let sum = |n: usize| {
+    let sum = |n: usize| -> AppResult<rust_decimal::Decimal> {
         let family = repo::ledger_sum_keys(&accounts[n].key());
-        let mut sum: rust_decimal::Decimal = found
+        let mut sum = rust_decimal::Decimal::ZERO;
+        for item in found
             .iter()
             .filter(|i| family.iter().any(|(pk, _)| *pk == i.pk))
-            .map(crate::store::sum_of)
-            .sum();
+        {
+            sum += crate::store::sum_of(item)?;
+        }
         sum.rescale(2);
-        sum
+        Ok(sum)
     };
     Ok(Balances {
-        available: sum(0),
-        frozen: sum(1),
-        paying_out: sum(2),
+        available: sum(0)?,
+        frozen: sum(1)?,
+        paying_out: sum(2)?,
     })
 }

@@ -116,7 +116,10 @@ pub async fn running_sum(app: &App, account: &LedgerAccount) -> AppResult<Option
     if found.is_empty() {
         return Ok(None);
     }
-    let mut sum: Decimal = found.iter().map(crate::store::sum_of).sum();
+    let mut sum = Decimal::ZERO;
+    for item in &found {
+        sum += crate::store::sum_of(item)?;
+    }
     sum.rescale(2);
     Ok(Some(sum))
 }

@@ -153,9 +153,17 @@ pub fn sent_as_transaction(writes: &[Write]) -> bool {
         )
 }
 
-/// The running sum an item written by [`Write::Add`] holds.
-pub fn sum_of(item: &Item) -> rust_decimal::Decimal {
-    item.body.parse().unwrap_or_default()
+/// The running sum an item written by [`Write::Add`] holds. One that is not a number is an
+/// error, never a zero balance.
+pub fn sum_of(item: &Item) -> Result<rust_decimal::Decimal, StoreError> {
+    item.body.parse().map_err(|e| {
+        StoreError::Other(anyhow::anyhow!(
+            "the running sum at {}/{} is not a number ({:?}): {e}",
+            item.pk,
+            item.sk,
+            item.body
+        ))
+    })
 }
 
 /// DynamoDB's limit on the actions of one transaction.

@@ -68,13 +68,6 @@ impl Space {
             Space::Index(index) => index.name(),
         }
     }
-
-    /// Every space, in order.
-    pub fn all() -> Vec<Space> {
-        std::iter::once(Space::Table)
-            .chain(Index::ALL.into_iter().map(Space::Index))
-            .collect()
-    }
 }
 
 /// What one partition key (or sharded family) took.
@@ -317,7 +310,11 @@ impl Store for CapacityStore {
                         Some(item)
                     }
                     Write::Add { pk, sk, by } => {
-                        let sum = old.as_ref().map(sum_of).unwrap_or_default() + by;
+                        let sum = old
+                            .as_ref()
+                            .and_then(|o| sum_of(o).ok())
+                            .unwrap_or_default()
+                            + by;
                         let mut item = Item::new(pk.clone(), sk.clone(), sum.to_string());
                         item.version = old.as_ref().map_or(1, |o| o.version + 1);
                         Some(item)

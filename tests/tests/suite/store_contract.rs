@@ -343,7 +343,10 @@ async fn adds_keep_a_running_sum_in_a_transaction_or_alone(store: Arc<dyn Store>
         .await
         .unwrap();
     let sum = store.get("SUM#a", "S").await.unwrap().unwrap();
-    assert_eq!(market_app::store::sum_of(&sum), "9.95".parse().unwrap());
+    assert_eq!(
+        market_app::store::sum_of(&sum).unwrap(),
+        "9.95".parse().unwrap()
+    );
     assert_eq!(sum.version, 2, "the version counts the adds");
     // A transaction that fails adds nothing.
     let refused = store
@@ -357,7 +360,10 @@ async fn adds_keep_a_running_sum_in_a_transaction_or_alone(store: Arc<dyn Store>
         "{refused:?}"
     );
     let sum = store.get("SUM#a", "S").await.unwrap().unwrap();
-    assert_eq!(market_app::store::sum_of(&sum), "9.95".parse().unwrap());
+    assert_eq!(
+        market_app::store::sum_of(&sum).unwrap(),
+        "9.95".parse().unwrap()
+    );
 }
 
 async fn thirty_concurrent_adds_lose_none(store: Arc<dyn Store>) {
@@ -380,7 +386,10 @@ async fn thirty_concurrent_adds_lose_none(store: Arc<dyn Store>) {
         task.await.unwrap();
     }
     let sum = store.get("SUM#race", "S").await.unwrap().unwrap();
-    assert_eq!(market_app::store::sum_of(&sum), "30.30".parse().unwrap());
+    assert_eq!(
+        market_app::store::sum_of(&sum).unwrap(),
+        "30.30".parse().unwrap()
+    );
 }
 
 async fn a_cursor_after_an_item_resumes_right_after_it(store: Arc<dyn Store>) {

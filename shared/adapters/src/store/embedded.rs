@@ -257,7 +257,8 @@ impl Store for EmbeddedStore {
                             items.remove(key.as_str()).map_err(other)?;
                         }
                         Write::Add { by, .. } => {
-                            let sum = old.as_ref().map(sum_of).unwrap_or_default() + by;
+                            let sum =
+                                old.as_ref().map(sum_of).transpose()?.unwrap_or_default() + by;
                             let mut item = Item::new(pk, sk, sum.to_string());
                             item.version = 0;
                             let version = old.map_or(1, |o| o.version + 1);
