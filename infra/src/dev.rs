@@ -48,6 +48,22 @@ pub struct DevState {
     pub jwt_secret: secrecy::SecretString,
 }
 
+/// The sweeper's queues (its deadlines and its work), held back while the dev clock plays
+/// a late sweeper.
+const SWEEPER_TOPICS: [Topic; 2] = [Topic::OrderDeadlines, Topic::SweepWork];
+
+fn hold_sweeper(queue: &DurableQueue) {
+    for topic in SWEEPER_TOPICS {
+        queue.pause(topic);
+    }
+}
+
+fn release_sweeper(queue: &DurableQueue) {
+    for topic in SWEEPER_TOPICS {
+        queue.resume(topic);
+    }
+}
+
 /// How long a dev sweep waits for the notifier to catch up.
 const NOTIFIER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -370,11 +386,11 @@ async fn advance(
     // Held before the clock moves, so the pump cannot slip a deadline through in between.
     let was_held = dev.queue.is_paused(Topic::OrderDeadlines);
     if late {
-        dev.queue.pause(Topic::OrderDeadlines);
+        hold_sweeper(&dev.queue);
     }
     let refused = || {
         if late && !was_held {
-            dev.queue.resume(Topic::OrderDeadlines);
+            release_sweeper(&dev.queue);
         }
         Problem::new(
             Code::InvalidRequest,
@@ -399,7 +415,7 @@ async fn advance(
     if late {
         return Ok(axum::Json(json!({ "now": now, "sweep": null })).into_response());
     }
-    dev.queue.resume(Topic::OrderDeadlines);
+    release_sweeper(&dev.queue);
     deliver_due(&app, &dev.queue).await;
     let report = sweep_settled(&app, &dev).await?;
     Ok(axum::Json(json!({ "now": now, "sweep": report })).into_response())
@@ -423,7 +439,7 @@ async fn run_sweep(
     State(app): State<AppState>,
     Extension(dev): Extension<DevState>,
 ) -> Result<Response, ApiError> {
-    dev.queue.resume(Topic::OrderDeadlines);
+    release_sweeper(&dev.queue);
     Ok(axum::Json(sweep_settled(&app, &dev).await?).into_response())
 }
 
@@ -589,8 +605,16 @@ async fn redrive(
         .redrive(Topic::OrderDeadlines)
         .await
         .map_err(AppError::Internal)?;
+    let sweep_work = dev
+        .queue
+        .redrive(Topic::SweepWork)
+        .await
+        .map_err(AppError::Internal)?;
     deliver_due(&app, &dev.queue).await;
-    Ok(axum::Json(json!({ "payments": payments, "deadlines": deadlines })).into_response())
+    Ok(axum::Json(
+        json!({ "payments": payments, "deadlines": deadlines, "sweep_work": sweep_work }),
+    )
+    .into_response())
 }
 
 /// One event the registrar core was given: the fields of its `type`.

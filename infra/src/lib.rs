@@ -81,8 +81,11 @@ pub struct Settings {
     /// with `CAPTCHA_SECRET`, `CAPTCHA_VERIFY_URL` and `CAPTCHA_HOSTNAMES` (a fake service,
     /// or a real one with its test keys) — O7.
     pub captcha: CaptchaMode,
-    /// How often the sweeper runs on its own (real time).
+    /// How often the sweep's dispatcher runs on its own (real time).
     pub sweep_every: std::time::Duration,
+    /// `MARKET_SWEEP_WORKERS`: the sweep's workers on the work queue (default 4; the
+    /// template's `SweepWorkers`).
+    pub sweep_workers: usize,
     /// `MARKET_SMTP_URL` (`smtp://host:port`): emails are also sent there (N1); they are
     /// always kept for `GET /dev/mail`.
     pub smtp_url: Option<String>,
@@ -98,6 +101,9 @@ pub struct Settings {
 
 /// The partner keys of the tests (and of nothing else).
 pub const TEST_PARTNER_KEYS: &str = r#"{"acme":"acme-test-key","globex":"globex-test-key"}"#;
+
+/// The sweep's workers unless `MARKET_SWEEP_WORKERS` says otherwise.
+pub const DEFAULT_SWEEP_WORKERS: usize = 4;
 
 /// The sender of the local runner's emails unless `MARKET_MAIL_FROM` says otherwise.
 pub const DEFAULT_MAIL_FROM: &str = "market@localhost";
@@ -154,6 +160,14 @@ impl Settings {
             policy,
             captcha,
             sweep_every: std::time::Duration::from_secs(60),
+            sweep_workers: match var("MARKET_SWEEP_WORKERS") {
+                None => DEFAULT_SWEEP_WORKERS,
+                Some(n) => n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=256).contains(n))
+                    .context("MARKET_SWEEP_WORKERS must be a whole number from 1 to 256")?,
+            },
             smtp_url: var("MARKET_SMTP_URL"),
             mail_from: var("MARKET_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             partner_keys: var("MARKET_PARTNER_KEYS")
@@ -177,6 +191,7 @@ impl Settings {
             policy: Policy::default(),
             captcha: CaptchaMode::Sandbox,
             sweep_every: std::time::Duration::from_secs(3600),
+            sweep_workers: DEFAULT_SWEEP_WORKERS,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             partner_keys: TEST_PARTNER_KEYS.to_owned().into(),
@@ -463,7 +478,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         )),
     ];
     if let Some(sqs) = sqs {
-        timers.extend(sqs.spawn_pollers(app.clone(), stopping.clone()));
+        timers.extend(sqs.spawn_pollers(app.clone(), settings.sweep_workers, stopping.clone()));
+    } else {
+        timers.extend(pump::spawn_sweep_workers(
+            app.clone(),
+            queue.clone(),
+            settings.sweep_workers,
+            stopping.clone(),
+        ));
     }
     Ok(Running {
         addr,

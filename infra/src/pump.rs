@@ -1,7 +1,8 @@
 //! The local stand-ins for SQS triggers and the EventBridge schedule: consumers that hand
 //! queued messages to the same functions the Lambdas run (deleting a message only once its
-//! handler succeeded, releasing it with a backoff otherwise), and a sweep timer. Both stop
-//! at a shutdown signal after the batch or sweep in hand.
+//! handler succeeded, releasing it with a backoff otherwise), the sweep's workers (N of
+//! them on the work queue) and the dispatcher's timer. All stop at a shutdown signal after
+//! the batch or run in hand.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +22,16 @@ const BATCH: usize = 10;
 /// to the dead letters). Returns how many were handled successfully.
 pub async fn deliver_due(app: &Arc<App>, queue: &DurableQueue) -> usize {
     let _turn = queue.turn().await;
-    deliver_visible(app, queue).await
+    deliver_visible(app, queue, &TOPICS).await
 }
 
-/// Delivers every message of every topic that is visible now.
-async fn deliver_visible(app: &Arc<App>, consumer: &dyn QueueConsumer) -> usize {
+/// The topics the single consumer takes; the work queue has its own workers.
+const CONSUMED_ALONE: [Topic; 2] = [Topic::PaymentNotifications, Topic::OrderDeadlines];
+
+/// Delivers every message of `topics` that is visible now.
+async fn deliver_visible(app: &Arc<App>, consumer: &dyn QueueConsumer, topics: &[Topic]) -> usize {
     let mut handled = 0;
-    for topic in TOPICS {
+    for &topic in topics {
         loop {
             let batch = match consumer.receive(topic, BATCH, visibility_timeout()).await {
                 Ok(batch) => batch,
@@ -102,6 +106,9 @@ async fn handle(app: &App, topic: Topic, body: &str) -> bool {
         Topic::OrderDeadlines => fn_expire_sweeper::handle_deadline(app, body)
             .await
             .map(|_| ()),
+        Topic::SweepWork => market_app::sweep::handle_message(app, body)
+            .await
+            .map(|_| ()),
     };
     match outcome {
         Ok(()) => true,
@@ -140,14 +147,16 @@ impl SqsQueues {
         self.queue.clone()
     }
 
-    /// One long-polling consumer per queue, until `stop`.
+    /// One long-polling consumer per queue, and `workers` on the work queue, until `stop`.
     pub fn spawn_pollers(
         &self,
         app: Arc<App>,
+        workers: usize,
         stop: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        TOPICS
+        CONSUMED_ALONE
             .into_iter()
+            .chain(std::iter::repeat_n(Topic::SweepWork, workers.max(1)))
             .map(|topic| {
                 let (app, queue, stop) = (app.clone(), self.queue.clone(), stop.clone());
                 tokio::spawn(poll(app, queue, topic, stop))
@@ -235,14 +244,65 @@ pub async fn run_queue(app: Arc<App>, queue: Arc<DurableQueue>, mut stop: watch:
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = stop.changed() => break,
         }
-        deliver_due(&app, &queue).await;
+        let _turn = queue.turn().await;
+        deliver_visible(&app, &*queue, &CONSUMED_ALONE).await;
     }
 }
 
-/// Runs the sweep every `every` (the EventBridge schedule's stand-in) until `stop`. The
-/// schedule and the deadline queue are the expire-sweeper's two triggers: while the dev
-/// clock holds the deadlines back to play a late sweeper (`sweep: false`, E1), the schedule
-/// waits too.
+/// Runs `workers` sweep workers on the in-process work queue until `stop` (the work queue's
+/// event source, `MaximumConcurrency` = `workers`).
+pub fn spawn_sweep_workers(
+    app: Arc<App>,
+    queue: Arc<DurableQueue>,
+    workers: usize,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..workers.max(1))
+        .map(|_| {
+            let (app, queue, stop) = (app.clone(), queue.clone(), stop.clone());
+            tokio::spawn(run_sweep_worker(app, queue, stop))
+        })
+        .collect()
+}
+
+/// One sweep worker: a work batch at a time, as one Lambda instance takes them.
+async fn run_sweep_worker(
+    app: Arc<App>,
+    queue: Arc<DurableQueue>,
+    mut stop: watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let batch = match queue.receive(Topic::SweepWork, 1, sweep_visibility()).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "receiving sweep work failed; tried again later");
+                Vec::new()
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = queue.sent() => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = stop.changed() => break,
+            }
+            continue;
+        }
+        for message in batch {
+            process(&app, &*queue, &message).await;
+        }
+    }
+}
+
+/// A work batch stays hidden while a worker may still be on it (the template's work queue
+/// has 6 × the function's 60 s).
+fn sweep_visibility() -> chrono::Duration {
+    chrono::Duration::seconds(360)
+}
+
+/// Runs the sweep's dispatcher every `every` (the EventBridge schedule's stand-in) until
+/// `stop`; the workers take what it hands on. The schedule and the deadline queue are the
+/// expire-sweeper's triggers: while the dev clock holds the deadlines back to play a late
+/// sweeper (`sweep: false`, E1), the schedule waits too.
 pub async fn run_sweeper(
     app: Arc<App>,
     queue: Arc<DurableQueue>,
@@ -259,8 +319,9 @@ pub async fn run_sweeper(
         if queue.is_paused(Topic::OrderDeadlines) {
             continue;
         }
-        if let Err(e) = market_app::sweep::sweep(&app).await {
-            tracing::warn!(error = ?e, "sweep failed; the next one retries");
+        let to_queue = market_app::sweep::ToQueue(&app);
+        if let Err(e) = market_app::sweep::dispatch(&app, &to_queue).await {
+            tracing::warn!(error = ?e, "sweep dispatch failed; the next one retries");
         }
     }
 }

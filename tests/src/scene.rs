@@ -29,6 +29,8 @@ pub struct Scene {
     pub sandbox: Arc<SandboxProvider>,
     /// What the table's stream would carry to the notify function.
     pub feed: Arc<StreamStandIn>,
+    /// The app's queue (its own in-memory store): what was sent, to receive in a test.
+    pub queue: Arc<DurableQueue>,
 }
 
 /// One order of a scene, paid (a payment attempt opened).
@@ -68,14 +70,15 @@ impl Scene {
         let store_for_mail = store.clone();
         let partner_store = store.clone();
         let feed = Arc::new(StreamStandIn::default());
+        // A queue of its own (in memory): what the scene's store counts is the app's work.
+        let queue = Arc::new(DurableQueue::new(
+            Arc::new(EmbeddedStore::in_memory().expect("an in-memory store")),
+            clock.clone(),
+        ));
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
-            // A queue of its own (in memory): what the scene's store counts is the app's work.
-            queue: Arc::new(DurableQueue::new(
-                Arc::new(EmbeddedStore::in_memory().expect("an in-memory store")),
-                clock.clone(),
-            )),
+            queue: queue.clone(),
             provider: sandbox.clone(),
             captcha: Arc::new(SandboxCaptcha),
             second_factor,
@@ -103,6 +106,7 @@ impl Scene {
             clock,
             sandbox,
             feed,
+            queue,
         }
     }
 

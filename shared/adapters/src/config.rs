@@ -150,7 +150,8 @@ pub enum InstrumentsChoice {
 pub struct CloudSettings {
     /// `TABLE_NAME`.
     pub table: String,
-    /// `PAYMENTS_QUEUE_URL`, `DEADLINES_QUEUE_URL` (a function gets the ones it sends to).
+    /// `PAYMENTS_QUEUE_URL`, `DEADLINES_QUEUE_URL`, `SWEEP_WORK_QUEUE_URL` (a function gets
+    /// the ones it sends to).
     pub queue_urls: HashMap<Topic, String>,
     /// `MARKET_CAPTCHA`: `siteverify` (with `CAPTCHA_*`), `sandbox`, or `closed` (also
     /// when unset).
@@ -183,6 +184,7 @@ impl CloudSettings {
         for (topic, name) in [
             (Topic::PaymentNotifications, "PAYMENTS_QUEUE_URL"),
             (Topic::OrderDeadlines, "DEADLINES_QUEUE_URL"),
+            (Topic::SweepWork, "SWEEP_WORK_QUEUE_URL"),
         ] {
             if let Some(url) = var(name) {
                 queue_urls.insert(topic, url);
@@ -431,16 +433,24 @@ impl Queue for LazySqs {
         body: String,
         delay: chrono::Duration,
     ) -> anyhow::Result<()> {
-        let queue = self
-            .cell
+        self.queue().await.send(topic, body, delay).await
+    }
+
+    async fn send_all(&self, topic: Topic, bodies: Vec<String>) -> anyhow::Result<()> {
+        self.queue().await.send_all(topic, bodies).await
+    }
+}
+
+impl LazySqs {
+    async fn queue(&self) -> &SqsQueue {
+        self.cell
             .get_or_init(|| async {
                 SqsQueue::new(
                     aws_sdk_sqs::Client::new(lambda_sdk().await),
                     self.urls.clone(),
                 )
             })
-            .await;
-        queue.send(topic, body, delay).await
+            .await
     }
 }
 

@@ -118,13 +118,19 @@ pub(crate) async fn marked_hours(
     Ok(hours.into_iter().collect())
 }
 
-/// The queries of every shard of one hour's bucket, for the entries due by `now`.
-pub(crate) fn shard_queries(hour: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Query> {
+/// The queries of every shard of one hour's bucket, for the entries due by `now` (and
+/// at `since` or later, when given).
+pub(crate) fn shard_queries(
+    hour: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<Query> {
     let bucket = due_bucket(hour);
+    let low = since.map_or_else(|| "0".to_owned(), time_key);
     shards::all(&bucket, shards::DUE)
         .map(|partition| {
             let mut query = Query::index(Index::Gsi5, partition);
-            query.range = SkRange::Between("0".into(), format!("{}~", time_key(now)));
+            query.range = SkRange::Between(low.clone(), format!("{}~", time_key(now)));
             query
         })
         .collect()
@@ -146,6 +152,6 @@ mod tests {
             ))
         );
         assert_eq!(hour_of_bucket(&bucket), Some(hour));
-        assert_eq!(shard_queries(hour, hour).len(), shards::DUE as usize);
+        assert_eq!(shard_queries(hour, None, hour).len(), shards::DUE as usize);
     }
 }

@@ -97,10 +97,9 @@ impl App {
     }
 
     /// Writes through the store (all or nothing, conditions as given), filing every due
-    /// index entry no earlier than the bucket of the hour it is written in: an entry due in
-    /// an hour the sweep's cursor may have passed already is put where the sweep still
-    /// reads (its sort key keeps the real due time, so it is due at once); the hours of its
-    /// due entries are marked first (`due_index`), so that the sweep reads them. Every use case
+    /// index entry no earlier than now: an entry due at a time the sweep's dispatcher may
+    /// have read past already is filed where it still reads (it is due at once); the hours
+    /// of its due entries are marked first (`due_index`), so that the sweep reads them. Every use case
     /// writes through here. The outbox messages a transaction creates are handed on right
     /// after it commits (`outbox`: the registrar's at once, the people's to the notifier);
     /// those that fail are the sweep's.

@@ -140,14 +140,16 @@ pub fn sweep_failure_key(pk: &str, sk: &str) -> (String, String) {
     (format!("SWEEPFAIL#{pk}#{sk}"), "F".into())
 }
 
-/// Moves an item's due entry to the bucket of `now` when its own bucket is older (see
-/// `App::transact`); the sort key, and so the due time the sweep reads, stays.
+/// Files an item's due entry at `now` when it is due earlier (see `App::write`): the sweep's
+/// dispatcher reads what became due since its last run, so an entry is never filed behind
+/// it; what is due already is due at once.
 pub fn file_due_no_earlier_than(item: &mut Item, now: DateTime<Utc>) {
-    let current = due_bucket(now);
-    if let Some((bucket, _)) = item.indexes.get_mut(&Index::Gsi5) {
-        if bucket_of(bucket) < current.as_str() {
-            *bucket = shards::shard_for(&current, &item.pk, shards::DUE);
-        }
+    let Some((_, sort)) = item.indexes.get(&Index::Gsi5) else {
+        return;
+    };
+    if sort.as_str() < time_key(now).as_str() {
+        let entry = due_entry(&item.pk, now);
+        item.indexes.insert(Index::Gsi5, entry);
     }
 }
 

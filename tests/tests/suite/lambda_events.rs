@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use lambda_http::RequestExt;
-use market_adapters::queue::Topic;
+use market_adapters::queue::{QueueConsumer, Topic};
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::orders;
 use market_app::ports::captcha::HumanCheck;
@@ -429,7 +429,7 @@ async fn push_admin_and_account_functions_read_claims_and_roles() {
 }
 
 #[tokio::test]
-async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
+async fn expire_sweeper_handles_deadline_batches_the_schedule_and_work_batches() {
     let scene = scene().await;
     let listed = scene.listed(2, 1).await;
     let buyer = AccountId::parse("buyer").unwrap();
@@ -455,6 +455,8 @@ async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
     .orders[0]
         .id
         .clone();
+    // Their notices delivered as the stream would: what is due is the orders alone.
+    scene.stream().await;
     scene.clock.advance(Duration::minutes(11));
 
     // The SQS deadline batch: the first order's message, and a malformed one.
@@ -470,12 +472,34 @@ async fn expire_sweeper_handles_deadline_batches_and_the_schedule() {
         "the malformed record is dropped, not retried"
     );
 
-    // The EventBridge schedule runs the sweep: the second order expires there.
+    // The EventBridge schedule runs the dispatcher: the second order's key is handed on to
+    // the work queue...
     let schedule: Value = serde_json::from_str(&fixture("eventbridge-schedule.json")).unwrap();
-    let report = fn_expire_sweeper::handle(&scene.app, schedule)
+    let handed = fn_expire_sweeper::handle(&scene.app, schedule)
         .await
         .unwrap();
-    assert_eq!(report["expired_orders"], json!([second]));
+    assert_eq!(handed["items_read"], json!(1), "{handed}");
+    let work = scene
+        .queue
+        .receive(Topic::SweepWork, 10, Duration::minutes(6))
+        .await
+        .unwrap();
+    assert_eq!(work.len(), 1);
+    assert!(work[0].body.contains(&second), "{}", work[0].body);
+    // ...whose record the same function works: the second order expires there.
+    let mut event = template.clone();
+    event["Records"][0]["body"] = json!(work[0].body);
+    event["Records"].as_array_mut().unwrap().truncate(1);
+    let answer = fn_expire_sweeper::handle(&scene.app, event).await.unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let second_view = orders::get(
+        &scene.app,
+        &buyer,
+        &market_core::ids::OrderId::parse(&second).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(serde_json::to_value(second_view.status).unwrap(), "expired");
     let view = orders::get(
         &scene.app,
         &buyer,

@@ -184,6 +184,30 @@ async fn a_failing_message_is_retried_then_set_aside_after_five_receives(q: Subj
     );
 }
 
+/// Sent together (SQS: ten a request), at the edges of a request and of the dispatcher's
+/// hand-off: each arrives once, whole.
+async fn messages_sent_together_each_arrive_once(q: Subject) {
+    let topic = Topic::SweepWork;
+    for count in [0usize, 1, 10, 11, 101] {
+        let bodies: Vec<String> = (0..count).map(|n| format!("work-{count}-{n}")).collect();
+        q.queue.send_all(topic, bodies.clone()).await.unwrap();
+        let mut got = Vec::new();
+        let mut empty = 0;
+        while got.len() < count && empty < 5 {
+            let batch = q.consumer.receive(topic, 10, SECOND * 30).await.unwrap();
+            empty = if batch.is_empty() { empty + 1 } else { 0 };
+            for m in batch {
+                q.consumer.ack(&m).await.unwrap();
+                got.push(m.body);
+            }
+        }
+        got.sort();
+        let mut expected = bodies;
+        expected.sort();
+        assert_eq!(got, expected, "{count} sent together");
+    }
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod durable_queue {
@@ -205,7 +229,8 @@ on_both!(
     a_sent_message_is_received_once_and_gone_once_acknowledged,
     a_delayed_message_waits_for_its_delay,
     an_unacknowledged_message_comes_back_after_its_visibility_timeout,
-    a_failing_message_is_retried_then_set_aside_after_five_receives
+    a_failing_message_is_retried_then_set_aside_after_five_receives,
+    messages_sent_together_each_arrive_once
 );
 
 #[tokio::test]

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{Duration, Timelike};
+use market_adapters::queue::{QueueConsumer, Topic};
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::ports::captcha::HumanCheck;
 use market_app::store::{Expect, Index, Item, Write};
@@ -274,7 +275,7 @@ async fn a_poison_item_is_deferred_with_backoff_and_never_stops_the_sweep() {
 }
 
 #[tokio::test]
-async fn e1_an_index_entry_that_shows_up_late_in_a_passed_bucket_is_still_swept() {
+async fn e1_an_index_entry_that_shows_up_late_in_a_passed_bucket_is_swept_by_the_next_full_read() {
     let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
     scene.traders(&["buyer".to_owned()]).await;
     let listed = scene.listed(1, 1).await;
@@ -298,7 +299,13 @@ async fn e1_an_index_entry_that_shows_up_late_in_a_passed_bucket_is_still_swept(
     let mut late = scene.app.store.get(&key.0, &key.1).await.unwrap().unwrap();
     late.indexes.insert(Index::Gsi5, entry);
     overwrite(&scene, late).await;
+    // The next runs read what became due since the last one (what the workers were handed
+    // is theirs for the lease)...
     scene.clock.advance(Duration::minutes(1));
+    let soon = sweep::sweep(&scene.app).await.unwrap();
+    assert!(soon.expired_orders.is_empty(), "{soon:?}");
+    // ...and the next full read starts from the hour the cursor kept.
+    scene.clock.advance(sweep::LEASE);
     let after = sweep::sweep(&scene.app).await.unwrap();
     assert_eq!(
         after.expired_orders,
@@ -423,7 +430,7 @@ impl market_app::store::Store for SlowStore {
 }
 
 #[tokio::test]
-async fn a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on_where_it_stopped() {
+async fn a_worker_stops_starting_items_at_its_budget_and_hands_the_rest_on() {
     let slow = Arc::new(SlowStore {
         inner: Arc::new(EmbeddedStore::in_memory().unwrap()),
         clock: std::sync::OnceLock::new(),
@@ -433,29 +440,266 @@ async fn a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on_where_it_stop
     let scene = Scene::over(slow.clone());
     let _ = slow.clock.set(scene.clock.clone());
     scene.traders(&["buyer".to_owned()]).await;
-    let listed = scene.listed(8, 2).await;
-    sweep::sweep(&scene.app).await.unwrap();
+    let count = 2 * sweep::ITEMS_AT_ONCE + 8;
+    let listed = scene.listed(count, 2).await;
     let mut placed = orders_for(&scene, &listed).await;
     // Their notices delivered as the stream would: what is due is the orders alone.
     scene.stream().await;
     scene.clock.advance(Duration::minutes(11));
-    // From here every write takes 10 s: a sweep has time for a few items only.
+    let collected = sweep::Collected::default();
+    let handed = sweep::dispatch(&scene.app, &collected).await.unwrap();
+    assert_eq!(handed.items_read, count);
+    let due: Vec<sweep::DueKey> = collected.take().into_iter().flat_map(|b| b.due).collect();
+    // From here every write takes 10 s: a worker has time for its first items only.
     slow.slow.store(true, std::sync::atomic::Ordering::SeqCst);
-    let first = sweep::sweep(&scene.app).await.unwrap();
-    assert!(first.out_of_time && first.behind, "{first:?}");
+    let message = sweep::WorkBatch { due }.to_body();
+    let first = sweep::handle_message(&scene.app, &message).await.unwrap();
     assert!(
-        !first.expired_orders.is_empty() && first.expired_orders.len() < placed.len(),
+        !first.expired_orders.is_empty() && first.expired_orders.len() < count,
         "{first:?}"
     );
+    assert_eq!(first.failed, 0, "{first:?}");
+    // The rest went back to the work queue as a batch of its own, and is worked from there.
     let mut expired = first.expired_orders.clone();
-    for _ in 0..10 {
-        let next = sweep::sweep(&scene.app).await.unwrap();
-        expired.extend(next.expired_orders);
-        if !next.out_of_time {
+    for _ in 0..count {
+        let next = scene
+            .queue
+            .receive(
+                market_adapters::queue::Topic::SweepWork,
+                10,
+                Duration::minutes(6),
+            )
+            .await
+            .unwrap();
+        if next.is_empty() {
             break;
+        }
+        for message in next {
+            let worked = sweep::handle_message(&scene.app, &message.body)
+                .await
+                .unwrap();
+            assert_eq!(worked.failed, 0, "{worked:?}");
+            expired.extend(worked.expired_orders);
+            scene.queue.ack(&message).await.unwrap();
         }
     }
     expired.sort();
     placed.sort();
     assert_eq!(expired, placed, "every order expired, each once");
+}
+
+/// Runs the dispatcher into a collecting sink: what it read, and the batches it handed on.
+async fn hand_on(scene: &Scene) -> (sweep::SweepReport, Vec<sweep::WorkBatch>) {
+    let collected = sweep::Collected::default();
+    let report = sweep::dispatch(&scene.app, &collected).await.unwrap();
+    (report, collected.take())
+}
+
+/// Works every batch, one worker after another; returns the orders they expired.
+async fn work_all(scene: &Scene, batches: Vec<sweep::WorkBatch>) -> Vec<String> {
+    let mut expired = Vec::new();
+    for batch in batches {
+        let worked = sweep::work(&scene.app, batch.due).await;
+        assert!(worked.left.is_empty(), "{worked:?}");
+        expired.extend(worked.report.expired_orders);
+    }
+    expired.sort();
+    expired
+}
+
+#[tokio::test]
+async fn the_dispatcher_hands_each_due_item_on_once_in_batches_at_the_edges() {
+    for count in [0usize, 1, 99, 100, 101] {
+        let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+        scene.traders(&["buyer".to_owned()]).await;
+        let listed = scene.listed(count, 4).await;
+        let mut placed = orders_for(&scene, &listed).await;
+        scene.stream().await;
+        scene.clock.advance(Duration::minutes(11));
+        let (report, batches) = hand_on(&scene).await;
+        assert_eq!(report.items_read, count);
+        assert_eq!(batches.len(), count.div_ceil(sweep::WORK_BATCH), "{count}");
+        assert!(batches
+            .iter()
+            .all(|b| !b.due.is_empty() && b.due.len() <= sweep::WORK_BATCH));
+        let keys: BTreeSet<&sweep::DueKey> = batches.iter().flat_map(|b| &b.due).collect();
+        assert_eq!(keys.len(), count, "each item handed on once");
+        placed.sort();
+        assert_eq!(work_all(&scene, batches).await, placed, "{count}");
+    }
+}
+
+#[tokio::test]
+async fn what_was_handed_on_is_the_workers_until_the_lease_ends_then_it_is_handed_on_again() {
+    let scene = Scene::over(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(10, 2).await;
+    let mut placed = orders_for(&scene, &listed).await;
+    scene.stream().await;
+    scene.clock.advance(Duration::minutes(11));
+    let (first, lost) = hand_on(&scene).await;
+    assert_eq!(first.items_read, 10);
+    drop(lost); // the worker that had them died
+    scene.clock.advance(Duration::minutes(1));
+    let (again, none) = hand_on(&scene).await;
+    assert_eq!(
+        (again.items_read, none.len()),
+        (0, 0),
+        "not handed twice while the workers have them"
+    );
+    scene.clock.advance(sweep::LEASE);
+    let (full, batches) = hand_on(&scene).await;
+    assert_eq!(
+        full.items_read, 10,
+        "the full read hands on what is still due"
+    );
+    placed.sort();
+    assert_eq!(work_all(&scene, batches).await, placed);
+    scene.clock.advance(sweep::LEASE);
+    let (done, _) = hand_on(&scene).await;
+    assert_eq!(done.items_read, 0, "nothing is left once it is done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_local_runners_workers_drain_the_work_queue_and_each_item_changes_once() {
+    four_workers_drain_the_work_queue(Arc::new(EmbeddedStore::in_memory().unwrap()), 120).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_local_runners_workers_drain_the_work_queue_on_dynamodb() {
+    let store = market_tests::moto::fresh_table_store().await;
+    four_workers_drain_the_work_queue(Arc::new(store), 60).await;
+}
+
+/// `count` orders expire through the dispatcher, the work queue and four workers racing for
+/// its batches; each once.
+async fn four_workers_drain_the_work_queue(store: Arc<dyn market_app::store::Store>, count: usize) {
+    let scene = Scene::over(store);
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(count, 4).await;
+    let placed = orders_for(&scene, &listed).await;
+    scene.stream().await;
+    scene.clock.advance(Duration::minutes(11));
+    let handed = sweep::dispatch(&scene.app, &sweep::ToQueue(&scene.app))
+        .await
+        .unwrap();
+    assert_eq!(handed.items_read, count);
+    assert_eq!(
+        scene.queue.depth(Topic::SweepWork).await.unwrap(),
+        count.div_ceil(sweep::WORK_BATCH)
+    );
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers =
+        infra::pump::spawn_sweep_workers(scene.app.clone(), scene.queue.clone(), 4, stopping);
+    let mut waited = 0;
+    while scene.queue.depth(Topic::SweepWork).await.unwrap() > 0 {
+        waited += 1;
+        assert!(waited < 3_000, "the workers drain the queue");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let buyer = AccountId::parse("buyer").unwrap();
+    for id in &placed {
+        let order = orders::get(&scene.app, &buyer, &OrderId::parse(id).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(serde_json::to_value(order.status).unwrap(), "expired");
+    }
+    // Each changed once: a second pass over the same keys changes nothing.
+    scene.clock.advance(sweep::LEASE);
+    let again = sweep::sweep(&scene.app).await.unwrap();
+    assert_eq!((again.items_read, again.expired_orders.len()), (0, 0));
+}
+
+/// A store whose first read of one key, once chosen, never answers (a request that hangs).
+struct HangingStore {
+    inner: Arc<dyn market_app::store::Store>,
+    pk: std::sync::Mutex<Option<String>>,
+}
+
+#[async_trait::async_trait]
+impl market_app::store::Store for HangingStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, market_app::store::StoreError> {
+        let hangs = {
+            let mut chosen = self.pk.lock().unwrap();
+            let hangs = chosen.as_deref() == Some(pk);
+            if hangs {
+                *chosen = None;
+            }
+            hangs
+        };
+        if hangs {
+            std::future::pending::<()>().await;
+        }
+        self.inner.get(pk, sk).await
+    }
+    async fn get_many(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Item>, market_app::store::StoreError> {
+        self.inner.get_many(keys).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), market_app::store::StoreError> {
+        self.inner.transact(writes).await
+    }
+    async fn query(
+        &self,
+        query: market_app::store::Query,
+    ) -> Result<market_app::store::Page, market_app::store::StoreError> {
+        self.inner.query(query).await
+    }
+    async fn increment(
+        &self,
+        pk: &str,
+        sk: &str,
+        ceiling: u64,
+        ttl: Option<i64>,
+    ) -> Result<Option<u64>, market_app::store::StoreError> {
+        self.inner.increment(pk, sk, ceiling, ttl).await
+    }
+    fn cursor_after(
+        &self,
+        query: &market_app::store::Query,
+        item: &Item,
+    ) -> Result<String, market_app::store::StoreError> {
+        self.inner.cursor_after(query, item)
+    }
+}
+
+// Tokio's clock is paused and jumps ahead when every task waits: the item's budget runs out
+// without a test that waits for it.
+#[tokio::test(start_paused = true)]
+async fn an_item_that_hangs_is_deferred_at_its_budget_and_holds_up_no_other() {
+    let hanging = Arc::new(HangingStore {
+        inner: Arc::new(EmbeddedStore::in_memory().unwrap()),
+        pk: std::sync::Mutex::new(None),
+    });
+    let scene = Scene::over(hanging.clone());
+    scene.traders(&["buyer".to_owned()]).await;
+    let listed = scene.listed(5, 1).await;
+    let mut placed = orders_for(&scene, &listed).await;
+    scene.stream().await;
+    scene.clock.advance(Duration::minutes(11));
+    let (_, batches) = hand_on(&scene).await;
+    let due: Vec<sweep::DueKey> = batches.into_iter().flat_map(|b| b.due).collect();
+    let stuck = due[2].clone();
+    // From here the first read of one order never answers.
+    *hanging.pk.lock().unwrap() = Some(stuck.pk.clone());
+    let worked = sweep::work(&scene.app, due).await;
+    assert!(worked.left.is_empty());
+    let report = worked.report;
+    assert_eq!((report.processed, report.failed), (4, 1), "{report:?}");
+    let failure = &report.failures[0];
+    assert_eq!(failure.key, stuck.to_string());
+    assert!(failure.error.contains("not done within"), "{failure:?}");
+    assert!(failure.retry_at.is_some(), "moved to its next try");
+    let stuck_id = stuck.pk.trim_start_matches("ORDER#").to_owned();
+    placed.retain(|id| *id != stuck_id);
+    placed.sort();
+    let mut expired = report.expired_orders.clone();
+    expired.sort();
+    assert_eq!(expired, placed, "the others moved on");
 }

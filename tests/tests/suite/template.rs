@@ -250,6 +250,7 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
     for (queue, consumer) in [
         ("PaymentsQueue", "pay-callback"),
         ("DeadlinesQueue", "expire-sweeper"),
+        ("SweepWorkQueue", "expire-sweeper"),
     ] {
         let props = &r[queue]["Properties"];
         assert!(
@@ -265,9 +266,8 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
             .unwrap();
         let sqs = events
             .values()
-            .find(|e| e["Type"] == "SQS")
-            .expect("an SQS trigger");
-        assert_eq!(sqs["Properties"]["Queue"]["Fn::GetAtt"][0], queue);
+            .find(|e| e["Type"] == "SQS" && e["Properties"]["Queue"]["Fn::GetAtt"][0] == queue)
+            .unwrap_or_else(|| panic!("{consumer} is triggered by {queue}"));
         assert_eq!(
             sqs["Properties"]["FunctionResponseTypes"],
             serde_json::json!(["ReportBatchItemFailures"]),
@@ -309,15 +309,16 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
         serde_json::json!(["arm64"])
     );
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
-    // Alarms on the three dead-letter queues, on every function's errors, on refused
-    // payment notifications and on dead-lettered outbox messages.
+    // Alarms on the four dead-letter queues (payments, deadlines, sweep work, notify), on
+    // every function's errors, on refused payment notifications and on dead-lettered
+    // outbox messages.
     let alarms: Vec<&Value> = r
         .as_object()
         .unwrap()
         .values()
         .filter(|v| v["Type"] == "AWS::CloudWatch::Alarm")
         .collect();
-    assert_eq!(alarms.len(), 5 + functions.len());
+    assert_eq!(alarms.len(), 6 + functions.len());
     for alarm in alarms {
         assert_eq!(
             alarm["Properties"]["AlarmActions"],
@@ -1151,6 +1152,20 @@ fn concurrency_and_capacity_are_configuration() {
             }
         }
     }
+    // The sweep's workers: as many at once as the operator says, within the function's
+    // reserved concurrency.
+    let work = &fs["expire-sweeper"]["Properties"]["Events"]["SweepWork"]["Properties"];
+    assert_eq!(
+        work["ScalingConfig"]["MaximumConcurrency"],
+        serde_json::json!({ "Ref": "SweepWorkers" })
+    );
+    assert_eq!(work["BatchSize"], 1, "each batch on its own time budget");
+    let parameters = &t["Parameters"];
+    assert!(
+        parameters["SweepConcurrency"]["Default"].as_i64().unwrap()
+            >= parameters["SweepWorkers"]["Default"].as_i64().unwrap() + 11,
+        "the dispatcher, the deadlines and the workers fit in the reserved concurrency"
+    );
     let warm = &t["Resources"]["MarketTable"]["Properties"]["WarmThroughput"];
     assert_eq!(
         warm["Fn::If"][1]["WriteUnitsPerSecond"],

@@ -201,7 +201,39 @@ impl Queue for DurableQueue {
         self.wake.notify_one();
         Ok(())
     }
+
+    async fn send_all(&self, topic: Topic, bodies: Vec<String>) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let messages: Vec<Item> = bodies
+            .into_iter()
+            .map(|body| {
+                let message = Stored {
+                    id: ulid::Ulid::new().to_string(),
+                    body,
+                    receives: 0,
+                    sent_at: now,
+                };
+                item(partition(topic), now, &message)
+            })
+            .collect();
+        for chunk in messages.chunks(SENT_TOGETHER) {
+            let writes = chunk
+                .iter()
+                .map(|m| Write::Put(m.clone(), Expect::Absent))
+                .collect();
+            self.store
+                .transact(writes)
+                .await
+                .map_err(|e| anyhow::anyhow!("queueing messages: {e}"))?;
+        }
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+        Ok(())
+    }
 }
+
+/// Messages written in one transaction by [`Queue::send_all`].
+const SENT_TOGETHER: usize = 25;
 
 #[async_trait]
 impl QueueConsumer for DurableQueue {

@@ -27,13 +27,18 @@ pub fn visibility_timeout() -> Duration {
 }
 
 /// Every topic, in a fixed order.
-pub const TOPICS: [Topic; 2] = [Topic::PaymentNotifications, Topic::OrderDeadlines];
+pub const TOPICS: [Topic; 3] = [
+    Topic::PaymentNotifications,
+    Topic::OrderDeadlines,
+    Topic::SweepWork,
+];
 
 /// A topic's name in keys and queue names.
 pub fn topic_name(topic: Topic) -> &'static str {
     match topic {
         Topic::PaymentNotifications => "payments",
         Topic::OrderDeadlines => "deadlines",
+        Topic::SweepWork => "sweep-work",
     }
 }
 

@@ -73,6 +73,83 @@ impl Queue for SqsQueue {
             .map_err(|e| anyhow::Error::new(e.into_service_error()).context("sending to SQS"))?;
         Ok(())
     }
+
+    async fn send_all(&self, topic: Topic, bodies: Vec<String>) -> anyhow::Result<()> {
+        use futures::StreamExt;
+        let url = self.url(topic)?;
+        let requests = batches_of(bodies)
+            .into_iter()
+            .map(|batch| self.send_batch(url, batch));
+        let mut sent = futures::stream::iter(requests).buffer_unordered(BATCHES_AT_ONCE);
+        while let Some(outcome) = sent.next().await {
+            outcome?;
+        }
+        Ok(())
+    }
+}
+
+/// SendMessageBatch's limits: ten messages and 256 KB a request.
+const BATCH_MESSAGES: usize = 10;
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// Batch requests in flight at once.
+const BATCHES_AT_ONCE: usize = 8;
+
+/// `bodies` cut into SendMessageBatch requests (each within both limits; a body over the
+/// size limit alone goes alone, and SQS refuses it with its own error).
+fn batches_of(bodies: Vec<String>) -> Vec<Vec<String>> {
+    let mut batches: Vec<Vec<String>> = Vec::new();
+    let mut bytes = 0;
+    for body in bodies {
+        let full = batches
+            .last()
+            .is_none_or(|b| b.len() == BATCH_MESSAGES || bytes + body.len() > BATCH_BYTES);
+        if full {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += body.len();
+        batches.last_mut().expect("a batch").push(body);
+    }
+    batches
+}
+
+impl SqsQueue {
+    /// One SendMessageBatch; a message SQS did not take is an error.
+    async fn send_batch(&self, url: &str, bodies: Vec<String>) -> anyhow::Result<()> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let entries = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(n, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(n.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| anyhow::anyhow!("a batch entry: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::Error::new(e.into_service_error()).context("sending a batch to SQS")
+            })?;
+        match out.failed.first() {
+            None => Ok(()),
+            Some(failed) => Err(anyhow::anyhow!(
+                "SQS took {} of the batch and refused {} ({}: {})",
+                out.successful.len(),
+                out.failed.len(),
+                failed.code,
+                failed.message.as_deref().unwrap_or_default()
+            )),
+        }
+    }
 }
 
 #[async_trait]
@@ -171,5 +248,26 @@ impl QueueConsumer for SqsQueue {
             }
         }
         Ok(bodies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_at_most_ten_messages_and_256_kb() {
+        assert!(batches_of(Vec::new()).is_empty());
+        let sizes = |batches: Vec<Vec<String>>| batches.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes(batches_of(vec!["x".into(); 1])), vec![1]);
+        assert_eq!(sizes(batches_of(vec!["x".into(); 10])), vec![10]);
+        assert_eq!(sizes(batches_of(vec!["x".into(); 11])), vec![10, 1]);
+        assert_eq!(
+            sizes(batches_of(vec!["x".into(); 101])),
+            [vec![10; 10], vec![1]].concat()
+        );
+        // Three 100 KB bodies: two fit in 256 KB, the third starts the next request.
+        let big = "x".repeat(100 * 1024);
+        assert_eq!(sizes(batches_of(vec![big; 3])), vec![2, 1]);
     }
 }
