@@ -132,11 +132,21 @@ impl Scene {
     /// `n` domains `d{i}.com` of `sellers` sellers (`seller{i % sellers}`), each listed at
     /// a price that varies with `i`, and the cool-down passed. Returns (domain, seller).
     pub async fn listed(&self, n: usize, sellers: usize) -> Vec<(String, String)> {
+        self.listed_from(n, sellers, 0).await
+    }
+
+    /// [`Scene::listed`] of the domains `d{first}.com` onwards (beside those listed before).
+    pub async fn listed_from(
+        &self,
+        n: usize,
+        sellers: usize,
+        first: usize,
+    ) -> Vec<(String, String)> {
         let seller_ids: Vec<String> = (0..sellers).map(|i| format!("seller{i}")).collect();
         self.traders(&seller_ids).await;
         let now = self.app.now();
         let mut listed = Vec::with_capacity(n);
-        for i in 0..n {
+        for i in first..first + n {
             let seller = &seller_ids[i % sellers];
             let name = DomainName::parse(&format!("d{i}.com")).expect("valid");
             let record = DomainRecord {

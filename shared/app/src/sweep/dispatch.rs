@@ -81,7 +81,7 @@ impl WorkSink for ToQueue<'_> {
 
 /// Where the next run reads.
 #[derive(Debug, Serialize, Deserialize)]
-struct Cursor {
+pub(super) struct Cursor {
     from: DateTime<Utc>,
     #[serde(default)]
     handed_before: Option<DateTime<Utc>>,
@@ -94,9 +94,45 @@ fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Reads what is due at the app clock's now and hands it to `sink` in batches of
-/// [`WORK_BATCH`]. The report holds what was read (`items_read`) and whether the walk
-/// stopped short of now (`behind`, `out_of_time`).
+/// [`WORK_BATCH`], then moves the cursor on (the sink holds the work durably). The report
+/// holds what was read (`items_read`) and whether the walk stopped short of now (`behind`,
+/// `out_of_time`).
 pub async fn dispatch(app: &App, sink: &dyn WorkSink) -> AppResult<SweepReport> {
+    let (report, next) = hand_on(app, sink).await?;
+    next.save(app).await?;
+    Ok(report)
+}
+
+/// Where the cursor goes once what was handed on is safe: at once when it is on a queue,
+/// only after the work is done when it is held in memory (a process killed in between
+/// reads it again).
+pub struct NextCursor {
+    read: Option<Versioned<Cursor>>,
+    next: Cursor,
+}
+
+impl NextCursor {
+    pub async fn save(self, app: &App) -> AppResult<()> {
+        let (cursor_pk, cursor_sk) = repo::sweep_cursor_key();
+        let item = Item::new(
+            cursor_pk,
+            cursor_sk,
+            serde_json::to_string(&self.next).map_err(|e| AppError::Internal(e.into()))?,
+        );
+        // Another run may have moved the cursor meanwhile; either cursor is safe (what both
+        // handed on, the workers handle once).
+        match app
+            .transact(vec![repo::put(item, self.read.as_ref())])
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// [`dispatch`] without moving the cursor: what it read, and where the cursor goes.
+pub async fn hand_on(app: &App, sink: &dyn WorkSink) -> AppResult<(SweepReport, NextCursor)> {
     let now = app.now();
     let mut report = SweepReport::default();
     let cursor: Option<Versioned<Cursor>> =
@@ -173,25 +209,13 @@ pub async fn dispatch(app: &App, sink: &dyn WorkSink) -> AppResult<SweepReport> 
             full_at: Some(now),
         },
     };
-    let (cursor_pk, cursor_sk) = repo::sweep_cursor_key();
-    let item = Item::new(
-        cursor_pk,
-        cursor_sk,
-        serde_json::to_string(&next).map_err(|e| AppError::Internal(e.into()))?,
-    );
-    // Another run may have moved the cursor meanwhile; either cursor is safe (what both
-    // handed on, the workers handle once).
-    match app.transact(vec![repo::put(item, cursor.as_ref())]).await {
-        Ok(()) | Err(StoreError::Conflict { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
     tracing::info!(
         items = report.items_read,
         full = incremental.is_none(),
         behind = report.behind,
         "due items handed on"
     );
-    Ok(report)
+    Ok((report, NextCursor { read: cursor, next }))
 }
 
 fn batches_of(keys: Vec<DueKey>) -> Vec<WorkBatch> {

@@ -15,8 +15,8 @@ mod report;
 mod work;
 
 pub use dispatch::{
-    dispatch, ToQueue, WorkSink, DISPATCH_BUDGET, FIRST_LOOKBACK_HOURS, INDEX_LAG, LEASE,
-    MAX_BUCKETS_PER_SWEEP, WORK_BATCH,
+    dispatch, hand_on, NextCursor, ToQueue, WorkSink, DISPATCH_BUDGET, FIRST_LOOKBACK_HOURS,
+    INDEX_LAG, LEASE, MAX_BUCKETS_PER_SWEEP, WORK_BATCH,
 };
 pub use items::{order_due, DueKey};
 pub use report::{SweepFailure, SweepReport};
@@ -50,10 +50,11 @@ impl WorkSink for Collected {
 
 /// Runs the sweep at the app clock's now, here and to its end: the dispatcher, then every
 /// batch it handed on, [`INLINE_WORKERS`] at once (what a worker had no time for is worked
-/// again). Returns what the dispatcher read and what the workers changed.
+/// again); the cursor moves only then. Returns what the dispatcher read and what the
+/// workers changed.
 pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     let collected = Collected::default();
-    let mut report = dispatch(app, &collected).await?;
+    let (mut report, next) = hand_on(app, &collected).await?;
     let mut pending: Vec<Vec<DueKey>> = collected.take().into_iter().map(|b| b.due).collect();
     while !pending.is_empty() {
         let worked: Vec<Worked> =
@@ -68,6 +69,7 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
             }
         }
     }
+    next.save(app).await?;
     if report.failed > 0 {
         tracing::warn!(
             processed = report.processed,
