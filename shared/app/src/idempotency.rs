@@ -2,6 +2,11 @@
 //! body gets the first answer; the same key with another body gets 422. The key is claimed
 //! with a conditional write before the work runs, so two concurrent retries cannot both
 //! create something.
+//!
+//! The answer is kept deflated: the first answer exactly (rebuilt from the things it
+//! created, it would show them as they are now, not as first answered), and small. The
+//! largest one, a 2,000-domain cart of 63-character names, is ~600 KB of JSON, past
+//! DynamoDB's 400 KB item; deflated it is a few tens of KB (`api::idempotency` holds it).
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -9,8 +14,10 @@ use sha2::{Digest, Sha256};
 
 use super::repo::{self, Versioned};
 use super::retry::{retrying, written, Attempt};
-use super::{App, AppResult};
+use super::{App, AppError, AppResult};
 use crate::store::{Expect, Item, Write};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use market_core::error::{Code, Problem};
 use market_core::ids::AccountId;
 
@@ -25,7 +32,57 @@ pub struct Recorded {
 struct Record {
     fingerprint: String,
     started_at: DateTime<Utc>,
+    /// An answer kept whole (records written before answers were deflated; read only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     answer: Option<Recorded>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kept: Option<Kept>,
+}
+
+/// An answer as kept: its status, and its JSON body deflated (base64).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Kept {
+    status: u16,
+    deflated: String,
+}
+
+impl Kept {
+    fn of(answer: &Recorded) -> AppResult<Kept> {
+        use std::io::Write as _;
+        let json = serde_json::to_vec(&answer.body).map_err(|e| AppError::Internal(e.into()))?;
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder
+            .write_all(&json)
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let deflated = encoder.finish().map_err(|e| AppError::Internal(e.into()))?;
+        Ok(Kept {
+            status: answer.status,
+            deflated: STANDARD.encode(deflated),
+        })
+    }
+
+    fn answer(&self) -> AppResult<Recorded> {
+        let deflated = STANDARD
+            .decode(&self.deflated)
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let body = serde_json::from_reader(flate2::read::DeflateDecoder::new(&deflated[..]))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        Ok(Recorded {
+            status: self.status,
+            body,
+        })
+    }
+}
+
+impl Record {
+    /// The answer to replay, if the work is done.
+    fn replay(&self) -> AppResult<Option<Recorded>> {
+        match (&self.kept, &self.answer) {
+            (Some(kept), _) => kept.answer().map(Some),
+            (None, answer) => Ok(answer.clone()),
+        }
+    }
 }
 
 enum Claim {
@@ -99,8 +156,8 @@ where
                     .into(),
                 ));
             }
-            if let Some(answer) = &old.value.answer {
-                return Ok(Claim::Replay(answer.clone()));
+            if let Some(answer) = old.value.replay().map_err(Attempt::Failed)? {
+                return Ok(Claim::Replay(answer));
             }
             if old.value.started_at + Duration::seconds(CLAIM_LEASE_SECONDS) > now {
                 return Err(Attempt::Failed(
@@ -116,6 +173,7 @@ where
             fingerprint: fingerprint.clone(),
             started_at: now,
             answer: None,
+            kept: None,
         };
         written(
             app.transact(vec![repo::put(
@@ -139,7 +197,7 @@ where
     match work().await {
         Ok(answer) => {
             let record = Record {
-                answer: Some(answer.clone()),
+                kept: Some(Kept::of(&answer)?),
                 ..claimed.value
             };
             app.transact(vec![Write::Put(

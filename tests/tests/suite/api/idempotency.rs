@@ -207,3 +207,113 @@ async fn a_retried_payment_start_or_push_acceptance_replays_its_first_answer() {
         .await;
     assert_problem(&without_key, 409, "PUSH_NOT_PENDING");
 }
+
+/// A verified trader with Alipay bound, written straight through the runner's app.
+async fn trader(app: &market_app::App, who: &str) {
+    market_app::accounts::upsert_account(
+        app,
+        market_core::model::Account {
+            id: market_core::ids::AccountId::parse(who).unwrap(),
+            real_name_verified: true,
+            real_name: None,
+            payout_account: Some(format!("{who}@example.com")),
+            email: None,
+            enterprise: false,
+            credit_control: false,
+            locale: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn o2_the_largest_cart_of_the_longest_names_replays_its_first_answer_from_a_small_record() {
+    the_largest_cart_replays_its_first_answer(spawn_app().await).await;
+}
+
+async fn the_largest_cart_replays_its_first_answer(app: market_tests::TestApp) {
+    let runner = app.running.app.clone();
+    let max_cart = runner.policy.max_cart;
+    let sellers: Vec<String> = (0..40).map(|i| format!("seller{i}")).collect();
+    for who in sellers.iter().map(String::as_str).chain(["buyer"]) {
+        trader(&runner, who).await;
+    }
+    // The largest cart, of 63-character labels.
+    let now = runner.now();
+    let mut cart = Vec::new();
+    for i in 0..max_cart {
+        let name = format!("{}{i:08}.com", "a".repeat(55));
+        assert_eq!(name.len(), 63 + ".com".len());
+        let seller = market_core::ids::AccountId::parse(&sellers[i % sellers.len()]).unwrap();
+        market_app::accounts::upsert_domain(
+            &runner,
+            market_app::accounts::DomainRecord {
+                name: market_core::domain_name::DomainName::parse(&name).unwrap(),
+                owner: seller.clone(),
+                registered_at: now - chrono::Duration::days(365),
+                expires_at: now + chrono::Duration::days(365),
+                flags: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        market_app::listings::publish(
+            &runner,
+            &seller,
+            market_app::listings::NewListing {
+                domain: market_core::domain_name::DomainName::parse(&name).unwrap(),
+                price: market_core::money::Money::parse("12345.67").unwrap(),
+                ends_at: None,
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        cart.push(name);
+    }
+    app.advance(runner.policy.listing_cooldown.num_seconds() + 1)
+        .await;
+    let body = json!({ "domains": cart, "captcha_token": "pass" });
+    let key = [("idempotency-key", "the-largest-cart")];
+    let first = app
+        .send(
+            reqwest::Method::POST,
+            "/orders",
+            Some("buyer"),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, 201, "{:?}", first.body["code"]);
+    let ordered: usize = first.body["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["items"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(ordered, max_cart, "every domain ordered");
+    // The answer is past what one DynamoDB item holds (400 KB); its record is far below.
+    let answer_bytes = first.body.to_string().len();
+    let (pk, sk) = market_app::repo::idempotency_key(
+        &market_core::ids::AccountId::parse("buyer").unwrap(),
+        "the-largest-cart",
+    );
+    let record = runner.store.get(&pk, &sk).await.unwrap().unwrap();
+    println!(
+        "the largest cart: an answer of {answer_bytes} bytes kept in a record of {} bytes",
+        record.body.len()
+    );
+    assert!(answer_bytes > 400 * 1024, "{answer_bytes}");
+    assert!(record.body.len() < 100 * 1024, "{}", record.body.len());
+    let again = app
+        .send(
+            reqwest::Method::POST,
+            "/orders",
+            Some("buyer"),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!((again.status, &again.body), (201, &first.body));
+}
