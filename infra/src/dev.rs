@@ -259,7 +259,7 @@ async fn wait_until_applied(
         let payment: Option<Versioned<Payment>> =
             repo::load(&*app.store, repo::payment_key(out_trade_no)).await?;
         let order = match payment.as_ref().and_then(|p| p.value.order_id().cloned()) {
-            Some(id) => repo::load::<market_core::model::Order>(&*app.store, repo::order_key(&id))
+            Some(id) => market_app::order_store::load(&*app.store, &id)
                 .await?
                 .map(|o| o.value.status),
             None => None,

@@ -38,6 +38,7 @@ pub mod lifecycle;
 pub mod listings;
 pub mod metrics;
 pub mod notifications;
+pub mod order_store;
 pub mod orders;
 pub mod outbox;
 pub mod paging;

@@ -2,11 +2,12 @@
 //! listings for the payment window; payment, cancellation and expiry.
 
 use super::rate_limit::{self, Counted, InTransaction};
-use super::repo::{self, create, load, order_item, payment_item, put, Versioned};
+use super::repo::{self, create, load, payment_item, Versioned};
 use super::reservation::{candidates_from, reserve, Candidate};
 use super::retry::{retrying, written, Attempt};
 use super::views::{OrderView, PageView, PaymentView};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
+use crate::order_store;
 use crate::ports::captcha::{CaptchaAction, HumanCheck};
 use crate::ports::queue::Topic;
 use crate::store::{Index, Query, StoreError, MAX_TRANSACTION_WRITES};
@@ -229,7 +230,7 @@ fn nothing_orderable(rejected: Vec<DomainRefusal>) -> Problem {
 
 /// Reads an order of `buyer`; anyone else's is not found.
 async fn load_own(app: &App, buyer: &AccountId, id: &OrderId) -> Result<Versioned<Order>, Attempt> {
-    let order: Versioned<Order> = load(&*app.store, repo::order_key(id))
+    let order: Versioned<Order> = order_store::load(&*app.store, id)
         .await?
         .ok_or_else(|| Problem::not_found("order"))?;
     if &order.value.buyer != buyer {
@@ -268,7 +269,7 @@ pub async fn mine(
         // Orders come newest first: past one placed before the window, none is unpaid.
         let mut past_window = false;
         for item in &page.items {
-            let order: Versioned<Order> = repo::decode(item)?;
+            let order = order_store::whole(&*app.store, item).await?;
             past_window |= order.value.created_at + app.policy.payment_window <= now;
             if !unpaid_only || in_window(&order.value, now) {
                 items.push(OrderView::new(&order.value, now));
@@ -330,13 +331,9 @@ pub async fn pay(
                     failure: None,
                 });
                 next.updated_at = now;
-                written(
-                    app.transact(vec![
-                        create(payment_item(&payment)),
-                        put(order_item(&next), Some(&order)),
-                    ])
-                    .await,
-                )?;
+                let mut writes = vec![create(payment_item(&payment))];
+                writes.extend(order_store::update(&next, &order));
+                written(app.transact(writes).await)?;
                 payment
             }
         };
@@ -361,7 +358,7 @@ async fn end_unpaid(
     let mut chunks = crate::releases::pack(groups, MAX_TRANSACTION_WRITES - 1);
     let fits = chunks.len() <= 1;
     ended.releasing = !fits;
-    let mut writes = vec![put(order_item(&ended), Some(order))];
+    let mut writes = order_store::update(&ended, order);
     if fits {
         writes.extend(chunks.pop().unwrap_or_default());
     }
@@ -375,7 +372,7 @@ async fn end_unpaid(
 /// order's is left alone. Runs again safely (the sweep calls it for a `releasing` order).
 pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
     for _ in 0..MAX_ATTEMPTS {
-        let Some(order) = load::<Order>(&*app.store, repo::order_key(id)).await? else {
+        let Some(order) = order_store::load(&*app.store, id).await? else {
             return Ok(());
         };
         if !order.value.releasing {
@@ -397,10 +394,7 @@ pub(crate) async fn release_rest(app: &App, id: &OrderId) -> AppResult<()> {
         }
         let mut released = order.value.clone();
         released.releasing = false;
-        match app
-            .transact(vec![put(order_item(&released), Some(&order))])
-            .await
-        {
+        match app.transact(order_store::update(&released, &order)).await {
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -450,7 +444,7 @@ pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<Ord
 pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
     let ended = retrying(|| async {
         let now = app.now();
-        let Some(order) = load::<Order>(&*app.store, repo::order_key(id)).await? else {
+        let Some(order) = order_store::load(&*app.store, id).await? else {
             return Ok(None);
         };
         if !order.value.status.is_unpaid() || now < order.value.pay_by {

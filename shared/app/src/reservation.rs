@@ -8,8 +8,9 @@
 use std::collections::HashMap;
 
 use super::rate_limit::InTransaction;
-use super::repo::{self, create, order_item, Versioned};
+use super::repo::{self, Versioned};
 use super::{App, AppError, AppResult, MAX_ATTEMPTS};
+use crate::order_store;
 use crate::store::{Expect, Item, StoreError, Write, MAX_TRANSACTION_WRITES};
 use market_core::domain_name::DomainName;
 use market_core::error::{DomainRefusal, Problem};
@@ -307,8 +308,9 @@ async fn hold_group(
         if pending.is_empty() {
             return Ok(Held::Apart);
         }
-        // The order and the attempt's counter, beside the holds, while nothing is held.
-        let extra = 1 + usize::from(attempt.is_some());
+        // The order (its lines when they are apart) and the attempt's counter, beside the
+        // holds, while nothing is held.
+        let extra = order_store::writes_of_new(pending.len()) + usize::from(attempt.is_some());
         let packed = pack(app, &pending, hold, 0);
         let atomic = held.is_empty()
             && packed.len() == 1
@@ -318,7 +320,9 @@ async fn hold_group(
             true => packed
                 .into_iter()
                 .map(|(mut batch, messages)| {
-                    batch.push(create(order_item(&order_of(&pending))), Owner::Order);
+                    for write in order_store::new_order(&order_of(&pending)) {
+                        batch.push(write, Owner::Order);
+                    }
                     if let Some(attempt) = attempt.as_ref() {
                         batch.push(attempt.write(app), Owner::Counter);
                     }
@@ -424,7 +428,8 @@ async fn write_order(
     order: &Order,
     attempt: &mut Option<InTransaction>,
 ) -> AppResult<()> {
-    let mut writes = vec![create(order_item(order))];
+    let order_writes = order_store::new_order(order);
+    let mut writes = order_writes.clone();
     writes.extend(attempt.as_ref().map(|a| a.write(app)));
     match app.transact(writes).await {
         Ok(()) => {
@@ -435,7 +440,7 @@ async fn write_order(
             if let Some(attempt) = attempt.take() {
                 attempt.fall_back(app).await?;
             }
-            app.transact(vec![create(order_item(order))]).await?;
+            app.transact(order_writes).await?;
             Ok(())
         }
         Err(e) => Err(e.into()),

@@ -91,6 +91,10 @@ pub enum Expect {
     Absent,
     /// The item exists at this version (it has not changed since it was read).
     Version(u64),
+    /// Whatever is there: for a part of an entity written in one transaction with its
+    /// head's conditional write (an order's lines), which that condition guards. The
+    /// stored version of such an item means nothing; nothing may be conditioned on it.
+    Any,
 }
 
 /// One action of a transaction.

@@ -304,7 +304,7 @@ impl Store for CapacityStore {
                     Write::Put(item, expect) => {
                         let mut item = item.clone();
                         item.version = match expect {
-                            Expect::Absent => 1,
+                            Expect::Absent | Expect::Any => 1,
                             Expect::Version(v) => v + 1,
                         };
                         Some(item)

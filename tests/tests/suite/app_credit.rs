@@ -10,10 +10,9 @@ use rust_decimal::Decimal;
 
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::payments::{self, Applied};
-use market_app::repo;
 use market_core::ids::OrderId;
 use market_core::ledger::LedgerAccount;
-use market_core::model::{Order, OrderStatus, PaymentStatus, PushStatus, RefundStatus};
+use market_core::model::{OrderStatus, PaymentStatus, PushStatus, RefundStatus};
 use market_tests::scene::Scene;
 
 use crate::app_pushes::{
@@ -85,14 +84,12 @@ async fn o8_a_credit_notification_delivered_eight_times_at_once_refunds_an_order
     )
     .await;
     refunded_once(&scene, &paid.out_trade_no, &amount, &paid.buyer).await;
-    let order = repo::load::<Order>(
-        &*scene.app.store,
-        repo::order_key(&OrderId::parse(&paid.order_id).unwrap()),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .value;
+    let order =
+        market_app::order_store::load(&*scene.app.store, &OrderId::parse(&paid.order_id).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
     assert_eq!(order.status, OrderStatus::AwaitingPayment, "O5: pay again");
     let attempt = order.payment.unwrap();
     assert_eq!(attempt.status, PaymentStatus::Failed);

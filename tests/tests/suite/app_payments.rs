@@ -11,13 +11,10 @@ use rust_decimal::Decimal;
 
 use market_adapters::store::embedded::EmbeddedStore;
 use market_app::payments::{self, Applied};
-use market_app::repo;
 use market_app::sweep;
 use market_core::ids::OrderId;
 use market_core::ledger::LedgerAccount;
-use market_core::model::{
-    DomainFlags, Order, OrderStatus, PaymentStatus, PushStatus, RefundStatus,
-};
+use market_core::model::{DomainFlags, OrderStatus, PaymentStatus, PushStatus, RefundStatus};
 use market_tests::scene::Scene;
 
 use crate::app_pushes::{
@@ -75,14 +72,12 @@ async fn s1_a_notification_delivered_eight_times_at_once_applies_once() {
         payments::apply(&scene.app, &finished).await.unwrap(),
         Applied::NoChange
     );
-    let order = repo::load::<Order>(
-        &*scene.app.store,
-        repo::order_key(&OrderId::parse(&paid.order_id).unwrap()),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .value;
+    let order =
+        market_app::order_store::load(&*scene.app.store, &OrderId::parse(&paid.order_id).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
     assert_eq!(order.status, OrderStatus::Completed);
     assert_eq!(domain(&scene, "d0.com").await.owner, id(&paid.buyer));
     let provider = sum_of(&scene, LedgerAccount::Provider).await;

@@ -354,7 +354,7 @@ async fn o9_an_edit_after_the_window_does_not_take_a_paid_orders_domain() {
         .unwrap();
     let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
     let order: Versioned<market_core::model::Order> =
-        repo::load(&*scene.app.store, repo::order_key(&order_id))
+        market_app::order_store::load(&*scene.app.store, &order_id)
             .await
             .unwrap()
             .unwrap();
@@ -363,7 +363,7 @@ async fn o9_an_edit_after_the_window_does_not_take_a_paid_orders_domain() {
     scene
         .app
         .store
-        .transact(vec![repo::put(repo::order_item(&paid), Some(&order))])
+        .transact(market_app::order_store::update(&paid, &order))
         .await
         .unwrap();
     scene.clock.advance(Duration::minutes(11));

@@ -12,7 +12,7 @@ use market_tests::requests::{measure, table, Row};
 /// anywhere fails this test. An order reads one item per domain (its listing's terms and
 /// any order's hold are on the domain's trade hold), so the 500-domain cart is 504 keys
 /// read at once (6 BatchGetItem), 5 transactions of 100 holds at once, then the order's
-/// transaction, which counts the attempt.
+/// transaction (its header and the 50 pages of its lines), which counts the attempt.
 const FIGURES: [(&str, usize, usize); 6] = [
     ("GET /listings/{id}", 1, 1),
     ("POST /listings", 2, 2),

@@ -315,7 +315,7 @@ fn from_attrs(attrs: &Attrs) -> Result<Item, StoreError> {
 /// The condition expression and values for an expectation (`None`: no condition).
 fn condition(expect: Option<Expect>) -> (Option<String>, Option<Attrs>) {
     match expect {
-        None => (None, None),
+        None | Some(Expect::Any) => (None, None),
         Some(Expect::Absent) => (Some(format!("attribute_not_exists({PK})")), None),
         Some(Expect::Version(v)) => (
             Some(format!("{VERSION} = :expected")),
@@ -329,7 +329,7 @@ fn condition(expect: Option<Expect>) -> (Option<String>, Option<Attrs>) {
 
 fn next_version(expect: Expect) -> u64 {
     match expect {
-        Expect::Absent => 1,
+        Expect::Absent | Expect::Any => 1,
         Expect::Version(v) => v + 1,
     }
 }

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::order_store;
 use crate::payments::door::audit;
 use crate::ports::payment::{Notification, TradeStatus};
-use crate::repo::{self, journal_writes, load, order_item, payment_item, put, Versioned};
+use crate::repo::{self, journal_writes, load, payment_item, put, Versioned};
 use crate::retry::{retrying, written};
 use crate::store::{Write, MAX_TRANSACTION_WRITES};
 use crate::{App, AppError, AppResult};
@@ -91,7 +92,7 @@ pub(super) async fn failed_attempt_writes(
         // its window's end (one attempt per order).
         Purchase::TopUp | Purchase::PartnerOrder(_) => return Ok(vec![]),
     };
-    let Some(order) = load::<Order>(&*app.store, repo::order_key(order_id)).await? else {
+    let Some(order) = order_store::load(&*app.store, order_id).await? else {
         return Ok(vec![]);
     };
     let current = order
@@ -109,7 +110,7 @@ pub(super) async fn failed_attempt_writes(
         p.failure = failure.map(str::to_owned);
     }
     next.updated_at = now;
-    Ok(vec![put(order_item(&next), Some(&order))])
+    Ok(order_store::update(&next, &order))
 }
 
 /// `TRADE_SUCCESS`/`TRADE_FINISHED` for an order. In time for an unpaid order → the order is paid and delivered;
@@ -155,14 +156,14 @@ pub(super) async fn paid_order(
             let mut keys = vec![order_key.clone()];
             keys.extend(named_keys(&payment.value.delivers));
             let mut read = by_pk(app.store.get_many(&keys).await?);
-            let order = read
-                .remove(&order_key.0)
-                .map(|i| repo::decode(&i))
-                .transpose()?;
+            let order = match read.remove(&order_key.0) {
+                Some(item) => Some(order_store::whole(&*app.store, &item).await?),
+                None => None,
+            };
             batch_items = Some(read);
             order
         } else {
-            load(&*app.store, order_key).await?
+            order_store::load(&*app.store, order_id).await?
         };
         let order: Versioned<Order> = order
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payment for a missing order")))?;
@@ -199,7 +200,7 @@ pub(super) async fn paid_order(
                 let planned =
                     plan_batch(app, &next, &batch, items, Some(settled_read), now).await?;
                 let mut all = writes.clone();
-                all.push(put(order_item(&planned.next), Some(&order)));
+                all.extend(order_store::update(&planned.next, &order));
                 all.extend(planned.writes);
                 // Measured as it will be sent: same-kind outbox messages merged.
                 crate::outbox::coalesce(&mut all);
@@ -215,7 +216,7 @@ pub(super) async fn paid_order(
                     ));
                 }
             }
-            writes.push(put(order_item(&next), Some(&order)));
+            writes.extend(order_store::update(&next, &order));
             written(app.transact(writes).await)?;
             // Delivery goes on from the order as just written (its version is the next).
             let written_order = Versioned {
@@ -249,7 +250,7 @@ pub(super) async fn paid_order(
                     failure: None,
                 });
                 next.updated_at = now;
-                writes.push(put(order_item(&next), Some(&order)));
+                writes.extend(order_store::update(&next, &order));
             }
             written(app.transact(writes).await)?;
             tracing::info!(payment = %payment.value.id, "late or unwanted payment refunded");

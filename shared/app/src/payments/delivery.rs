@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::repo::{
-    self, create, journal_writes, listing_item, load, order_item, put, settlement_item, Versioned,
+    self, create, journal_writes, listing_item, load, put, settlement_item, Versioned,
 };
 use crate::retry::{retrying, written};
 use crate::store::{Item, Write};
@@ -44,11 +44,12 @@ pub(super) fn undeliverable(
 }
 
 /// How many domains one delivery transaction takes: each is at most 8 actions (listing,
-/// domain, journal guard, 4 postings, settlement), plus the order, the one outbox message
-/// its lock and registrant changes merge into (O9), and one running-sum add per person
-/// account posted to (the buyer's escrow and at most one per seller): 93 of DynamoDB's
-/// 100. A 500-domain order is delivered in 50 transactions, not 500 rewrites of its order
-/// item.
+/// domain, journal guard, 4 postings, settlement), plus the order (with the one or two pages
+/// of its lines a batch changes, when they are apart: `order_store`), the one outbox
+/// message its lock and registrant changes merge into (O9), and one running-sum add per
+/// person account posted to (the buyer's escrow and at most one per seller): 95 of
+/// DynamoDB's 100. A 500-domain order is delivered in 50 transactions, each writing a small
+/// header and a page or two of its lines, never the whole order.
 pub(super) const DELIVERY_BATCH: usize = 10;
 
 /// Delivers every pending domain of a paid order, a batch of domains per conditional
@@ -73,7 +74,7 @@ pub(crate) async fn deliver_from(
             let given = known.lock().expect("known order").take();
             let order = match given {
                 Some(order) => order,
-                None => match load::<Order>(&*app.store, repo::order_key(order_id)).await? {
+                None => match crate::order_store::load(&*app.store, order_id).await? {
                     Some(order) => order,
                     None => return Ok((true, vec![])),
                 },
@@ -88,8 +89,11 @@ pub(crate) async fn deliver_from(
                 false => by_pk(app.store.get_many(&keys).await?),
             };
             let planned = plan_batch(app, &order.value, &batch, &mut found, None, now).await?;
-            let mut writes = planned.writes;
-            writes.insert(0, put(order_item(&planned.next), Some(&order)));
+            let writes = [
+                crate::order_store::update(&planned.next, &order),
+                planned.writes,
+            ]
+            .concat();
             written(app.transact(writes).await)?;
             Ok((
                 planned.next.status == OrderStatus::Completed,

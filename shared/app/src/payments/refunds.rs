@@ -1,7 +1,7 @@
 //! An operator's refund of a completed domain, clawed back from the seller (S4, M3).
 
 use crate::refunds::{refund_for, send_refund_now};
-use crate::repo::{self, load, order_item, put, settlement_item, Versioned};
+use crate::repo::{self, load, put, settlement_item, Versioned};
 use crate::retry::{retrying, written};
 use crate::{App, AppError, AppResult};
 use market_core::ids::OrderId;
@@ -21,7 +21,7 @@ pub async fn refund_completed(
     use market_core::error::{Code, Problem};
     let (order, refund) = retrying(|| async {
         let now = app.now();
-        let order: Versioned<Order> = load(&*app.store, repo::order_key(order_id))
+        let order: Versioned<Order> = crate::order_store::load(&*app.store, order_id)
             .await?
             .ok_or_else(|| Problem::not_found("order"))?;
         let index = order
@@ -76,7 +76,7 @@ pub async fn refund_completed(
         next.items[index].refund = Some(item.price);
         next.items[index].failure = Some(format!("refunded after completion: {reason}"));
         next.updated_at = now;
-        let mut writes = vec![put(order_item(&next), Some(&order))];
+        let mut writes = crate::order_store::update(&next, &order);
         if !pending.value.settled {
             let mut cancelled = pending.value.clone();
             cancelled.settled = true;

@@ -7,7 +7,7 @@ use crate::{lifecycle, listings, orders, payouts, pushes, App, AppError, AppResu
 use market_core::deposit::{Deposit, DepositStatus};
 use market_core::domain_name::DomainName;
 use market_core::ids::{AccountId, DepositId, ListingId, OrderId, PayoutId, PushId};
-use market_core::model::{Order, OrderStatus, PaymentRef, PaymentStatus, Push, PushStatus};
+use market_core::model::{OrderStatus, PaymentRef, PaymentStatus, Push, PushStatus};
 use market_core::payout::PayoutStatus;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,7 @@ impl std::fmt::Display for DueKey {
 /// paid → expired); with no answer the order stays as it is and the error goes up, so the
 /// sweep tries again later.
 pub async fn order_due(app: &App, id: &OrderId, report: &mut SweepReport) -> AppResult<()> {
-    let Some(order) = repo::load::<Order>(&*app.store, repo::order_key(id)).await? else {
+    let Some(order) = crate::order_store::load(&*app.store, id).await? else {
         return Ok(());
     };
     match order.value.status {
