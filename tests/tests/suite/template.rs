@@ -1166,6 +1166,15 @@ fn concurrency_and_capacity_are_configuration() {
             >= parameters["SweepWorkers"]["Default"].as_i64().unwrap() + 11,
         "the dispatcher, the deadlines and the workers fit in the reserved concurrency"
     );
+    // Memory as the memory bench measured it (CPU comes with it): the sweep's dispatcher,
+    // the largest cart, a 500-domain delivery.
+    for (binary, memory) in [
+        ("expire-sweeper", 1024),
+        ("order", 512),
+        ("pay-callback", 256),
+    ] {
+        assert_eq!(fs[binary]["Properties"]["MemorySize"], memory, "{binary}");
+    }
     let warm = &t["Resources"]["MarketTable"]["Properties"]["WarmThroughput"];
     assert_eq!(
         warm["Fn::If"][1]["WriteUnitsPerSecond"],
