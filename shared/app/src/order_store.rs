@@ -131,17 +131,49 @@ pub async fn whole(store: &dyn Store, item: &Item) -> AppResult<Versioned<Order>
     let Versioned {
         value: Header {
             mut order,
-            lines_apart,
+            lines_apart: kept_apart_count,
         },
         version,
     } = header;
-    if lines_apart > 0 {
-        order.items = lines(store, &order.id, lines_apart).await?;
+    if kept_apart_count > 0 {
+        order.items = lines(store, &order.id, kept_apart_count).await?;
+    } else if lines_apart(&order) {
+        return kept_apart(store, order, version).await;
     }
     Ok(Versioned {
         value: order,
         version,
     })
+}
+
+/// A large order written before lines were kept apart (all its lines in its item): its
+/// pages written and its item made a header, once, on the condition that it has not
+/// changed (else it is read again), so that later writes of a page or two find the rest.
+async fn kept_apart(store: &dyn Store, order: Order, version: u64) -> AppResult<Versioned<Order>> {
+    let mut writes = vec![Write::Put(header_item(&order), Expect::Version(version))];
+    writes.extend(page_writes(&order, |_| true));
+    match store.transact(writes).await {
+        Ok(()) => Ok(Versioned {
+            value: order,
+            version: version + 1,
+        }),
+        Err(crate::store::StoreError::Conflict { .. }) => {
+            let (pk, sk) = order_key(&order.id);
+            let item = store.get(&pk, &sk).await?.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("order {} vanished", order.id))
+            })?;
+            let header: Versioned<Header> = repo::decode(&item)?;
+            let mut reread = header.value.order;
+            if header.value.lines_apart > 0 {
+                reread.items = lines(store, &reread.id, header.value.lines_apart).await?;
+            }
+            Ok(Versioned {
+                value: reread,
+                version: header.version,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The `count` lines kept apart of order `id`, in order.

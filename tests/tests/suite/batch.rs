@@ -528,3 +528,61 @@ async fn a_500_domain_orders_delivery_writes_its_lines_not_the_whole_order_each_
     println!("a 500-domain order's payment and delivery: {wcu} WCU on its own partition");
     assert!(wcu < 1_000.0, "{wcu} WCU");
 }
+
+#[tokio::test]
+async fn a_large_order_written_whole_in_one_item_before_is_kept_apart_at_its_first_read() {
+    let scene = scene().await;
+    let listed = scene.listed(60, 2).await;
+    let cart: Vec<String> = listed.iter().map(|(d, _)| d.clone()).collect();
+    let buyer = id("buyer");
+    let placed = orders::place(&scene.app, &buyer, &cart, &HumanCheck::new("pass"))
+        .await
+        .unwrap();
+    let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
+    // As an earlier version wrote it: every line in the order's own item, no pages.
+    let order = order_store::load(&*scene.app.store, &order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut writes = vec![market_app::store::Write::Put(
+        repo::order_item(&order.value),
+        order.expect(),
+    )];
+    for page in 0..6 {
+        writes.push(market_app::store::Write::Delete {
+            pk: format!("ORDER#{order_id}"),
+            sk: format!("L#{page:03}"),
+            expect: market_app::store::Expect::Any,
+        });
+    }
+    scene.app.store.transact(writes).await.unwrap();
+    // Paid and delivered as any other: every line is there after each batch.
+    let payment = orders::pay(
+        &scene.app,
+        &buyer,
+        &order_id,
+        market_core::order::PaymentMethod::Alipay,
+    )
+    .await
+    .unwrap();
+    let body = scene.sandbox.notification(
+        &payment.out_trade_no,
+        "TRADE_SUCCESS",
+        payment.amount,
+        scene.app.now(),
+    );
+    fn_pay_callback::handle_message(&scene.app, &body)
+        .await
+        .unwrap();
+    let delivered = order_store::load(&*scene.app.store, &order_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(delivered.items.len(), 60);
+    assert_eq!(delivered.status, market_core::model::OrderStatus::Completed);
+    assert!(delivered
+        .items
+        .iter()
+        .all(|i| i.status == market_core::model::ItemStatus::Completed));
+}

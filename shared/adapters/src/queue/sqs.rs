@@ -115,16 +115,36 @@ fn batches_of(bodies: Vec<String>) -> Vec<Vec<String>> {
 }
 
 impl SqsQueue {
-    /// One SendMessageBatch; a message SQS did not take is an error.
+    /// One SendMessageBatch, and once more for the messages SQS did not take for a reason
+    /// of its own; a message still not taken is an error.
     async fn send_batch(&self, url: &str, bodies: Vec<String>) -> anyhow::Result<()> {
+        let refused = self.send_batch_once(url, &bodies).await?;
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let again: Vec<String> = refused.iter().map(|&n| bodies[n].clone()).collect();
+        let still = self.send_batch_once(url, &again).await?;
+        match still.is_empty() {
+            true => Ok(()),
+            false => Err(anyhow::anyhow!(
+                "SQS refused {} of a batch of {} twice",
+                still.len(),
+                bodies.len()
+            )),
+        }
+    }
+
+    /// One SendMessageBatch: the positions of the messages SQS refused for a reason of its
+    /// own (a refusal of ours is an error).
+    async fn send_batch_once(&self, url: &str, bodies: &[String]) -> anyhow::Result<Vec<usize>> {
         use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
         let entries = bodies
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(n, body)| {
                 SendMessageBatchRequestEntry::builder()
                     .id(n.to_string())
-                    .message_body(body)
+                    .message_body(body.clone())
                     .build()
                     .map_err(|e| anyhow::anyhow!("a batch entry: {e}"))
             })
@@ -139,16 +159,18 @@ impl SqsQueue {
             .map_err(|e| {
                 anyhow::Error::new(e.into_service_error()).context("sending a batch to SQS")
             })?;
-        match out.failed.first() {
-            None => Ok(()),
-            Some(failed) => Err(anyhow::anyhow!(
-                "SQS took {} of the batch and refused {} ({}: {})",
-                out.successful.len(),
-                out.failed.len(),
-                failed.code,
-                failed.message.as_deref().unwrap_or_default()
-            )),
+        if let Some(ours) = out.failed.iter().find(|f| f.sender_fault) {
+            return Err(anyhow::anyhow!(
+                "SQS refused a message of the batch ({}: {})",
+                ours.code,
+                ours.message.as_deref().unwrap_or_default()
+            ));
         }
+        Ok(out
+            .failed
+            .iter()
+            .filter_map(|f| f.id.parse().ok())
+            .collect())
     }
 }
 

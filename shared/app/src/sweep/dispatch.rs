@@ -139,8 +139,9 @@ pub async fn hand_on(app: &App, sink: &dyn WorkSink) -> AppResult<(SweepReport, 
         repo::load(&*app.store, repo::sweep_cursor_key()).await?;
     let last_full = cursor.as_ref().and_then(|c| c.value.full_at);
     let handed = cursor.as_ref().and_then(|c| c.value.handed_before);
+    // A clock that went back (or a run within the millisecond of the last) reads in full.
     let incremental = match (last_full, handed) {
-        (Some(at), Some(handed)) if now < at + LEASE => Some(handed),
+        (Some(at), Some(handed)) if at <= now && now < at + LEASE && handed <= now => Some(handed),
         _ => None,
     };
     let start = match (incremental, &cursor) {
