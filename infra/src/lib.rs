@@ -405,6 +405,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let app = Arc::new(App {
         store,
         clock: clock.clone(),
+        timer: Arc::new(market_adapters::timer::TokioTimer),
         queue: app_queue,
         provider,
         captcha,

@@ -78,6 +78,7 @@ impl Scene {
         let app = Arc::new(App {
             store,
             clock: clock.clone(),
+            timer: Arc::new(market_adapters::timer::TokioTimer),
             queue: queue.clone(),
             provider: sandbox.clone(),
             captcha: Arc::new(SandboxCaptcha),

@@ -273,6 +273,7 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
     Ok(Arc::new(App {
         store,
         clock,
+        timer: Arc::new(crate::timer::TokioTimer),
         queue: Arc::new(queue),
         provider,
         captcha,

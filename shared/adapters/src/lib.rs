@@ -14,3 +14,4 @@ pub mod registrar;
 pub mod sdk_http;
 pub mod second_factor;
 pub mod store;
+pub mod timer;

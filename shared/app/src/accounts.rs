@@ -15,7 +15,7 @@ use market_core::model::{Account, Domain, DomainFlags};
 
 /// `PUT /admin/accounts/{id}`: creates or replaces the account's marketplace profile.
 pub async fn upsert_account(app: &App, account: Account) -> AppResult<Account> {
-    retrying(|| async {
+    retrying(app, || async {
         let old: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(&account.id)).await?;
         let mut writes = vec![put(account_item(&account), old.as_ref())];
@@ -59,7 +59,7 @@ pub async fn upsert_domain(app: &App, record: DomainRecord) -> AppResult<Domain>
     if expired {
         super::lifecycle::expire_domain(app, &record.name).await?;
     }
-    retrying(|| async {
+    retrying(app, || async {
         let old: Option<Versioned<Domain>> =
             load(&*app.store, repo::domain_key(&record.name)).await?;
         let domain = Domain {

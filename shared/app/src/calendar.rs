@@ -26,7 +26,7 @@ pub struct Holidays {
 /// already set) keep the calendar they were decided with.
 pub async fn set_holidays(app: &App, year: i32, dates: &[String]) -> AppResult<Holidays> {
     let dates = parse_holidays(year, dates)?;
-    retrying(|| async {
+    retrying(app, || async {
         let read: Option<Versioned<Holidays>> = load(&*app.store, repo::holidays_key(year)).await?;
         let holidays = Holidays {
             year,

@@ -100,7 +100,7 @@ async fn free_domain(app: &App, listing: &Listing) -> Result<Vec<Write>, Attempt
 /// breach and frees its domain. The reason is kept for the seller; the public end reason
 /// is `taken_down`. Answers the listing as its seller sees it.
 pub async fn take_down(app: &App, id: &ListingId, reason: &str) -> AppResult<ListingView> {
-    let listing = retrying(|| async {
+    let listing = retrying(app, || async {
         let now = app.now();
         let listing = load_listing(app, id).await?;
         // The stored status, as every takedown before M3: an operator may still take down a
@@ -136,7 +136,7 @@ pub async fn appeal(
     text: &str,
 ) -> AppResult<ListingView> {
     compliance::check_appeal_text(text)?;
-    let listing = retrying(|| async {
+    let listing = retrying(app, || async {
         let now = app.now();
         let listing = load_listing(app, id).await?;
         let mut next = listing.value.clone();
@@ -159,7 +159,7 @@ pub async fn appeal(
 /// domain's hold in one conditional transaction; if it may not, 409 `RESTORE_NOT_ALLOWED`
 /// naming the rule, and the appeal stays pending (the operator may still confirm).
 pub async fn decide(app: &App, id: &ListingId, decision: Decision) -> AppResult<ListingView> {
-    let listing = retrying(|| async {
+    let listing = retrying(app, || async {
         let now = app.now();
         let listing = load_listing(app, id).await?;
         let mut next = listing.value.clone();

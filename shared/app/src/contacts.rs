@@ -93,7 +93,7 @@ pub async fn put_contact(
         )
         .into());
     }
-    retrying(|| async {
+    retrying(app, || async {
         let owner: Option<Versioned<Account>> =
             load(&*app.store, repo::account_key(account)).await?;
         if owner.is_none() {

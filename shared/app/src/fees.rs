@@ -147,7 +147,7 @@ pub async fn set_period(app: &App, change: FeeChange) -> AppResult<FeePeriod> {
     }
     let announced_at = announce_at.map_or(now, |a| a.max(now));
     let calendar = super::calendar::around(app, announced_at).await?;
-    retrying(|| async {
+    retrying(app, || async {
         let read = schedule(app, kind).await?;
         let mut next = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
         if next.periods.len() >= MAX_PERIODS {

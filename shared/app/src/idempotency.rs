@@ -143,7 +143,7 @@ where
         .into());
     }
     // Claim the key, or find what it already answered.
-    let claim = retrying(|| async {
+    let claim = retrying(app, || async {
         let now = app.now();
         let old: Option<Versioned<Record>> = repo::load(&*app.store, key_of(account, key)).await?;
         if let Some(old) = &old {

@@ -94,7 +94,7 @@ pub async fn import(app: &App, domain: DomainName, new: LegacyImport) -> AppResu
     {
         return Err(Problem::new(Code::NotFound, format!("no account {}", new.seller)).into());
     }
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let stored: Option<Versioned<LegacyListing>> = match id_of(app, &domain).await? {
             Some(id) => load(&*app.store, repo::legacy_key(&id)).await?,
@@ -160,7 +160,7 @@ pub async fn convert(
     ends_at: Option<DateTime<Utc>>,
 ) -> AppResult<ListingView> {
     check_price(price)?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let legacy: Versioned<LegacyListing> = load(&*app.store, repo::legacy_key(id))
             .await?

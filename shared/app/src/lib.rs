@@ -67,6 +67,8 @@ pub mod views;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Waits of real time (budgets, the pause after a lost race).
+    pub timer: Arc<dyn ports::timer::Timer>,
     pub queue: Arc<dyn Queue>,
     pub provider: Arc<dyn PaymentProvider>,
     pub captcha: Arc<dyn Captcha>,

@@ -169,7 +169,7 @@ async fn update_and_end(
     ends: bool,
     change: impl Fn(&mut Domain, DateTime<Utc>) -> Result<bool, Problem>,
 ) -> AppResult<Ended> {
-    let mut ended = retrying(|| async {
+    let mut ended = retrying(app, || async {
         let now = app.now();
         let domain: Versioned<Domain> = load(&*app.store, repo::domain_key(name))
             .await?

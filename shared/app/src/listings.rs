@@ -44,7 +44,7 @@ pub async fn fee_rate(app: &App, now: DateTime<Utc>) -> AppResult<Decimal> {
 pub async fn publish(app: &App, seller: &AccountId, new: NewListing) -> AppResult<ListingView> {
     check_price(new.price)?;
     check_description(&new.description)?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let (listing, writes, rate) = publish_writes(app, seller, &new, now).await?;
         written(app.transact(writes).await)?;
@@ -223,7 +223,7 @@ pub async fn change(
     if let Some(description) = &change.description {
         check_description(description)?;
     }
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let (listing, domain) = load_own(app, seller, id).await?;
         check_editable(&listing.value, domain.as_ref().map(|d| &d.value), now)?;
@@ -250,7 +250,7 @@ pub async fn change(
 
 /// `DELETE /listings/{id}`: ends the listing (`delisted`) and frees the domain; L5.
 pub async fn delist(app: &App, seller: &AccountId, id: &ListingId) -> AppResult<ListingView> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let (listing, domain) = load_own(app, seller, id).await?;
         check_editable(&listing.value, domain.as_ref().map(|d| &d.value), now)?;
@@ -406,7 +406,7 @@ pub async fn mine(
 /// L3, L6 (the sweep's part): an active listing past its end time, with no order awaiting
 /// payment, ends and frees its domain. Returns whether it ended it.
 pub async fn end_if_due(app: &App, id: &ListingId) -> AppResult<bool> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let Some(listing) = load::<Listing>(&*app.store, repo::listing_key(id)).await? else {
             return Ok(false);

@@ -241,7 +241,7 @@ async fn load_own(app: &App, buyer: &AccountId, id: &OrderId) -> Result<Versione
 
 /// `GET /orders/{id}`: the buyer's order.
 pub async fn get(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
-    retrying(|| async {
+    retrying(app, || async {
         Ok(OrderView::new(
             &load_own(app, buyer, id).await?.value,
             app.now(),
@@ -295,7 +295,7 @@ pub async fn pay(
 ) -> AppResult<PaymentView> {
     // O8: parsed by the caller; Alipay is the only way to pay.
     let PaymentMethod::Alipay = method;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let order = load_own(app, buyer, id).await?;
         check_payable(&order.value, now)?;
@@ -419,7 +419,7 @@ async fn release_rest_or_leave(app: &App, order: &Order) {
 /// `POST /orders/{id}/cancel`: while unpaid; the listings are free at once. Money that
 /// still arrives for it is refunded (see `payments`).
 pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<OrderView> {
-    let cancelled = retrying(|| async {
+    let cancelled = retrying(app, || async {
         let now = app.now();
         let order = load_own(app, buyer, id).await?;
         if !in_window(&order.value, now) {
@@ -442,7 +442,7 @@ pub async fn cancel(app: &App, buyer: &AccountId, id: &OrderId) -> AppResult<Ord
 /// O3: an unpaid order past its window becomes `expired` (or `failed` when its last payment
 /// attempt failed) and frees its listings. Returns whether this call changed it.
 pub async fn expire(app: &App, id: &OrderId) -> AppResult<bool> {
-    let ended = retrying(|| async {
+    let ended = retrying(app, || async {
         let now = app.now();
         let Some(order) = order_store::load(&*app.store, id).await? else {
             return Ok(None);

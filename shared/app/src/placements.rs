@@ -94,7 +94,7 @@ pub async fn put_section(
         Some(tld) => Some(market_core::deposit::normalise_tlds(&[tld.to_owned()])?.remove(0)),
         None => None,
     };
-    retrying(|| async {
+    retrying(app, || async {
         let key = repo::placement_section_key(name);
         let read: Option<Versioned<Section>> = load(&*app.store, key.clone()).await?;
         let section = Section {
@@ -137,7 +137,7 @@ pub async fn apply(
     section_name: &str,
 ) -> AppResult<Application> {
     let section = section(app, section_name).await?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let listing: Versioned<Listing> = load(&*app.store, repo::listing_key(listing_id))
             .await?
@@ -284,7 +284,7 @@ pub async fn round_due(app: &App, round_id: &str) -> AppResult<Option<usize>> {
         .rsplit_once('#')
         .and_then(|(s, p)| Some((s, p.parse::<NaiveDate>().ok()?)))
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("not a round: {round_id}")))?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let round_key = repo::placement_round_key(section_name, period);
         let Some(round) = load::<Round>(&*app.store, round_key).await? else {

@@ -13,7 +13,7 @@ use crate::store::StoreError;
 pub const MAX_ATTEMPTS: usize = 8;
 
 /// Runs `attempt` again while it loses races on its write conditions.
-pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
+pub(crate) async fn retrying<T, F, Fut>(app: &super::App, mut attempt: F) -> AppResult<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Attempt>>,
@@ -22,7 +22,7 @@ where
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(Attempt::LostRace) if (lost as usize) < MAX_ATTEMPTS => {
-                tokio::time::sleep(backoff(lost)).await
+                app.timer.sleep(backoff(lost)).await
             }
             Err(Attempt::LostRace) => {}
             Err(Attempt::Failed(e)) => return Err(e),

@@ -83,7 +83,7 @@ pub async fn bind(
     binding: Binding,
 ) -> AppResult<SettlementAccountView> {
     settlement::check_shape(&binding)?;
-    let bound = retrying(|| async {
+    let bound = retrying(app, || async {
         let now = app.now();
         let holder = holder(app, owner).await?;
         settlement::check_holder(holder.as_ref(), &binding.company_name)?;
@@ -117,7 +117,7 @@ pub async fn get(app: &App, owner: &AccountId) -> AppResult<SettlementAccountVie
 /// bound account, re-checking that it is still in the holder's verified company name.
 /// Verifying a verified one answers it as it is.
 pub async fn verify(app: &App, owner: &AccountId) -> AppResult<SettlementAccountView> {
-    let verified = retrying(|| async {
+    let verified = retrying(app, || async {
         let now = app.now();
         let current = of(app, owner)
             .await?

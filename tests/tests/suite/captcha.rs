@@ -441,6 +441,7 @@ async fn o7_the_lambdas_pass_the_action_and_api_gateways_source_ip() {
     let app = Arc::new(market_app::App {
         store: scene.app.store.clone(),
         clock: scene.app.clock.clone(),
+        timer: Arc::new(market_adapters::timer::TokioTimer),
         queue: scene.app.queue.clone(),
         provider: scene.app.provider.clone(),
         captcha: recording.clone(),

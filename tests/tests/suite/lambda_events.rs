@@ -142,6 +142,7 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
     Arc::new(market_app::App {
         store: app.store.clone(),
         clock: app.clock.clone(),
+        timer: app.timer.clone(),
         queue,
         provider: app.provider.clone(),
         captcha: app.captcha.clone(),

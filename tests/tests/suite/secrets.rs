@@ -144,6 +144,7 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
     let app = market_app::App {
         store: scene.app.store.clone(),
         clock: scene.app.clock.clone(),
+        timer: Arc::new(market_adapters::timer::TokioTimer),
         queue: scene.app.queue.clone(),
         provider: Arc::new(alipay),
         captcha: scene.app.captcha.clone(),

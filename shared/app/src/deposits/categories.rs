@@ -41,7 +41,7 @@ pub async fn put_category(
     let name = parse_category_name(name)?;
     let tlds = normalise_tlds(tlds)?;
     let deposit = deposit.filter(|d| !d.amount().is_zero());
-    retrying(|| async {
+    retrying(app, || async {
         let read = catalogue(app).await?;
         let mut next = read.as_ref().map(|c| c.value.clone()).unwrap_or_default();
         let category = Category {

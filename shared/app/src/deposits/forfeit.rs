@@ -22,7 +22,7 @@ pub async fn forfeit(
     reason: &str,
 ) -> AppResult<DepositView> {
     let reason = reason.trim().to_owned();
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let deposit: Versioned<Deposit> = load(&*app.store, repo::deposit_key(id))
             .await?

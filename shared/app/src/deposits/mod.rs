@@ -179,7 +179,7 @@ pub async fn open(
     account: &AccountId,
     category: &str,
 ) -> AppResult<(DepositView, bool)> {
-    let (deposit, payment, created) = retrying(|| async {
+    let (deposit, payment, created) = retrying(app, || async {
         let now = app.now();
         let catalogue = categories::catalogue(app).await?;
         let category = catalogue

@@ -22,7 +22,7 @@ use super::{standing, standing_write};
 /// deposit expired or paid by another attempt, the seller exited): refunded whole. A
 /// duplicate finds the payment settled and changes nothing.
 pub(crate) async fn paid(app: &App, n: &Notification, id: &DepositId) -> AppResult<Applied> {
-    let (outcome, refund) = retrying(|| async {
+    let (outcome, refund) = retrying(app, || async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?
@@ -131,7 +131,7 @@ pub(crate) async fn attempt_failed_writes(
 /// pending, was asked about first by the caller, O6) and leaves the standing's open
 /// payments. Whether it expired now.
 pub(crate) async fn expire_if_due(app: &App, id: &DepositId) -> AppResult<bool> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let Some(deposit) = load::<Deposit>(&*app.store, repo::deposit_key(id)).await? else {
             return Ok(false);

@@ -66,7 +66,7 @@ impl From<&Exit> for ExitView {
 /// `POST /me/exit`: applies, or answers the application already made (`false`). Refused
 /// with `EXIT_BLOCKED` naming every reason while any remains.
 pub async fn apply(app: &App, account: &AccountId) -> AppResult<(ExitView, bool)> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         if let Some(exit) = load::<Exit>(&*app.store, repo::exit_key(account)).await? {
             return Ok((ExitView::from(&exit.value), false));

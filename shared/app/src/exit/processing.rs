@@ -54,7 +54,7 @@ pub async fn due(app: &App, account: &AccountId) -> AppResult<Option<Processed>>
 /// push checked against the standing before fails its condition and is checked again, and
 /// refused). Whatever committed before is in the count that follows.
 async fn close_the_door(app: &App, account: &AccountId) -> AppResult<()> {
-    retrying(|| async {
+    retrying(app, || async {
         let read = crate::deposits::standing(app, account).await?;
         let mut next = read.as_ref().map(|s| s.value.clone()).unwrap_or_default();
         if next.closing_since.is_some() || next.exited_at.is_some() {
@@ -73,7 +73,7 @@ async fn close_the_door(app: &App, account: &AccountId) -> AppResult<()> {
 /// Checks the reasons again and, clear, processes the exit with the deposits' refunds.
 async fn check_and_process(app: &App, account: &AccountId) -> AppResult<Option<Processed>> {
     close_the_door(app, account).await?;
-    let refunds = retrying(|| async {
+    let refunds = retrying(app, || async {
         let now = app.now();
         let Some(exit) = load::<Exit>(&*app.store, repo::exit_key(account)).await? else {
             return Ok(None);
@@ -201,7 +201,7 @@ async fn pay_out(app: &App, account: &AccountId) -> AppResult<()> {
             Err(e) => return Err(e),
         }
     };
-    retrying(|| async {
+    retrying(app, || async {
         let Some(current) = load::<Exit>(&*app.store, repo::exit_key(account)).await? else {
             return Ok(());
         };

@@ -156,7 +156,7 @@ pub async fn mark_read(app: &App, account: &AccountId, id: &str) -> AppResult<No
     if !valid_id(id) {
         return Err(Problem::not_found("notification").into());
     }
-    retrying(|| async {
+    retrying(app, || async {
         let read = load::<Notification>(&*app.store, (inbox_partition(account, id), id.to_owned()))
             .await?
             .ok_or_else(|| Problem::not_found("notification"))?;

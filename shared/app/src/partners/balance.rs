@@ -142,7 +142,7 @@ pub(crate) async fn paid_top_up(
 ) -> AppResult<crate::attempts::Applied> {
     use crate::attempts::{dedupe_records, Applied};
     use market_core::model::{Payment, PaymentStatus};
-    crate::retry::retrying(|| async {
+    crate::retry::retrying(app, || async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?

@@ -145,7 +145,7 @@ pub async fn confirm(
     id: &OrderId,
     outcome: Outcome,
 ) -> AppResult<PartnerOrderView> {
-    let (view, refund) = retrying(|| async {
+    let (view, refund) = retrying(app, || async {
         let now = app.now();
         let order = load_order(app, id)
             .await?

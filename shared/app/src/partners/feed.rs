@@ -56,7 +56,7 @@ pub async fn put_listing(
     ends_at: Option<DateTime<Utc>>,
 ) -> AppResult<Fed> {
     check_price(price)?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let ends_at = ends_at.unwrap_or(now + app.policy.default_listing_duration);
         check_ends_at(ends_at, now)?;
@@ -161,7 +161,7 @@ fn new_listing(
 
 /// `DELETE /partner/listings/{domain}`: ends the partner's active listing of the domain.
 pub async fn delete_listing(app: &App, partner: &Partner, domain: &DomainName) -> AppResult<()> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let not_listed = || Problem::new(Code::NotFound, format!("you do not list {domain}"));
         let (pointer, listing) = current(app, domain).await?.ok_or_else(not_listed)?;

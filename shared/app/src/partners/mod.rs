@@ -55,7 +55,7 @@ pub async fn define(
             Problem::new(Code::InvalidRequest, "webhook_url must be an http(s) URL").into(),
         );
     }
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let read: Option<Versioned<Partner>> = load(&*app.store, repo::partner_key(id)).await?;
         let partner = Partner {

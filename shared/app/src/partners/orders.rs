@@ -237,7 +237,7 @@ async fn place_one(
     name: &DomainName,
     payment: PartnerPayment,
 ) -> AppResult<(PartnerOrder, Option<market_core::model::Payment>)> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let listing = orderable(app, name, now).await?;
         let partner = listing.value.partner.clone().expect("checked above");
@@ -349,7 +349,7 @@ async fn listing_of(app: &App, order: &PartnerOrder) -> AppResult<Option<Version
 /// `POST /admin/orders/{id}/confirm-transfer`: the operator saw the money arrive in time:
 /// the order is paid (bank → escrow), its listing sold and the partner told.
 pub async fn confirm_transfer(app: &App, id: &OrderId) -> AppResult<PartnerOrderView> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let order = load_order(app, id)
             .await?
@@ -400,7 +400,7 @@ pub async fn expire_transfer(app: &App, id: &OrderId) -> AppResult<bool> {
             crate::payments::query_and_apply(app, payment.as_str()).await?;
         }
     }
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let Some(order) = load_order(app, id).await? else {
             return Ok(false);
@@ -441,7 +441,7 @@ pub(crate) async fn paid_online(
 ) -> AppResult<crate::attempts::Applied> {
     use crate::attempts::{dedupe_records, Applied};
     use market_core::model::{Payment, PaymentStatus};
-    let (outcome, refund) = retrying(|| async {
+    let (outcome, refund) = retrying(app, || async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?

@@ -60,7 +60,7 @@ pub async fn bind(app: &App, owner: &AccountId, new: NewMethod) -> AppResult<Met
         binding: judged.binding.clone(),
         created_at: app.now(),
     };
-    let view = retrying(|| async {
+    let view = retrying(app, || async {
         // Another account may have claimed it since (the race S3 is about).
         if let Some(existing) = claimed(app, owner, &judged).await? {
             return Ok(existing);

@@ -49,7 +49,7 @@ async fn method(
 
 /// `POST /me/payment-methods/{id}/preferred`: makes it the method bills are paid with first.
 pub async fn prefer(app: &App, owner: &AccountId, id: &PaymentMethodId) -> AppResult<MethodView> {
-    retrying(|| async {
+    retrying(app, || async {
         let found = method(app, owner, id).await?;
         let read = method_list(app, owner)
             .await?
@@ -71,7 +71,7 @@ pub async fn prefer(app: &App, owner: &AccountId, id: &PaymentMethodId) -> AppRe
 /// not the only one while bills are unpaid or deposits held. Its binding claim goes with
 /// it: the instrument may then be bound again, by any account.
 pub async fn remove(app: &App, owner: &AccountId, id: &PaymentMethodId) -> AppResult<MethodView> {
-    retrying(|| async {
+    retrying(app, || async {
         let found = method(app, owner, id).await?;
         let read = method_list(app, owner)
             .await?

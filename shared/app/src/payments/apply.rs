@@ -52,7 +52,7 @@ pub async fn apply_verified(app: &App, n: &Notification, raw: &str) -> AppResult
 
 /// `TRADE_CLOSED`: the attempt failed; the order waits for a new attempt (O5).
 pub(super) async fn attempt_failed(app: &App, n: &Notification) -> AppResult<Applied> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?
@@ -124,7 +124,7 @@ pub(super) async fn paid_order(
     // The payment as the caller read it serves the first try; a try that lost a race reads
     // it again (issue 15: one request less).
     let first = std::sync::Mutex::new(Some(read));
-    let (outcome, paid) = retrying(|| async {
+    let (outcome, paid) = retrying(app, || async {
         let now = app.now();
         let known = first.lock().expect("first read").take();
         let first_try = known.is_some();

@@ -18,7 +18,7 @@ use super::*;
 /// order or push with `reason`. Once, whatever the number of duplicates: they find the
 /// payment settled. Then the refund goes to the provider (retried by the sweep).
 pub(super) async fn refuse_credit(app: &App, n: &Notification, reason: &str) -> AppResult<Applied> {
-    let refund = retrying(|| async {
+    let refund = retrying(app, || async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?

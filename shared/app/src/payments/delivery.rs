@@ -69,7 +69,7 @@ pub(crate) async fn deliver_from(
 ) -> AppResult<()> {
     let known = std::sync::Mutex::new(known);
     loop {
-        let (done, refunds) = retrying(|| async {
+        let (done, refunds) = retrying(app, || async {
             let now = app.now();
             let given = known.lock().expect("known order").take();
             let order = match given {

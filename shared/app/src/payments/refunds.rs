@@ -19,7 +19,7 @@ pub async fn refund_completed(
     reason: &str,
 ) -> AppResult<Order> {
     use market_core::error::{Code, Problem};
-    let (order, refund) = retrying(|| async {
+    let (order, refund) = retrying(app, || async {
         let now = app.now();
         let order: Versioned<Order> = crate::order_store::load(&*app.store, order_id)
             .await?

@@ -10,7 +10,7 @@ use market_core::model::PendingSettlement;
 /// S4: settles a sale's proceeds once its settlement period has ended (frozen → available).
 /// Returns whether this call settled it.
 pub async fn settle(app: &App, sale_journal_id: &str) -> AppResult<bool> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let Some(pending) =
             load::<PendingSettlement>(&*app.store, repo::settlement_key(sale_journal_id)).await?

@@ -48,7 +48,7 @@ pub async fn request(
     idempotency_key: Option<&str>,
 ) -> AppResult<PayoutView> {
     let id = payout_id(app, seller, idempotency_key);
-    let payout = retrying(|| async {
+    let payout = retrying(app, || async {
         let now = app.now();
         if let Some(done) = load::<Payout>(&*app.store, repo::payout_key(&id)).await? {
             // This request's payout exists already (a retry): it is the answer.

@@ -172,7 +172,7 @@ async fn end(
     outcome: Result<String, (String, u32)>,
     now: DateTime<Utc>,
 ) -> AppResult<Sent> {
-    retrying(|| async {
+    retrying(app, || async {
         let read: Versioned<Payout> = load(&*app.store, repo::payout_key(id))
             .await?
             .ok_or_else(|| market_core::error::Problem::not_found("payout"))?;

@@ -10,3 +10,4 @@ pub mod payment;
 pub mod queue;
 pub mod registrar;
 pub mod second_factor;
+pub mod timer;

@@ -135,7 +135,7 @@ pub(super) async fn complete_paid(
     caller: Option<&AccountId>,
     forced: bool,
 ) -> AppResult<PushView> {
-    let (view_now, refund) = retrying(|| async {
+    let (view_now, refund) = retrying(app, || async {
         let now = app.now();
         let push = match caller {
             Some(caller) => load_visible(app, caller, id).await?,

@@ -64,7 +64,7 @@ pub async fn publish(app: &App, seller: &AccountId, new: NewPush) -> AppResult<P
         }
     }
     let rate = crate::fees::rate_at(app, FeeKind::Push, app.now()).await?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let mut refusals = refusals.clone();
         let mut domains = Vec::with_capacity(names.len());
@@ -216,7 +216,7 @@ pub(super) async fn end_pending(
     id: &PushId,
     by_seller: bool,
 ) -> AppResult<PushView> {
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let push = load_visible(app, caller, id).await?;
         let (who, role, status, reason) = if by_seller {
@@ -260,7 +260,7 @@ pub async fn due(app: &App, id: &PushId) -> AppResult<Option<&'static str>> {
         PushStatus::Pending | PushStatus::Accepted if now >= push.value.expires_at => {
             // O6/E1: the sweep has asked the provider about a payment whose result was not
             // back before calling this (`sweep::push_due`).
-            let done = retrying(|| async {
+            let done = retrying(app, || async {
                 let now = app.now();
                 let Some(push) = load::<Push>(&*app.store, repo::push_key(id)).await? else {
                     return Ok(false);
@@ -307,7 +307,7 @@ pub async fn invalidate(
     status: PushStatus,
     reason: &str,
 ) -> AppResult<bool> {
-    let refund = retrying(|| async {
+    let refund = retrying(app, || async {
         let now = app.now();
         let Some(push) = load::<Push>(&*app.store, repo::push_key(id)).await? else {
             return Ok(None);

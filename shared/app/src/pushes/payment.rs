@@ -63,7 +63,7 @@ pub async fn accept_with_contact(
     }
     // P12: after the human check, so that every counted try of the password costs one.
     crate::security::check(app, caller, security_password).await?;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let push = load_visible(app, caller, id).await?;
         only(caller, &push.value.buyer, "buyer")?;
@@ -139,7 +139,7 @@ pub async fn pay(
 ) -> AppResult<PaymentView> {
     // O8: parsed by the caller; Alipay is the only way to pay.
     let PaymentMethod::Alipay = method;
-    retrying(|| async {
+    retrying(app, || async {
         let now = app.now();
         let push = load_visible(app, caller, id).await?;
         only(caller, &push.value.buyer, "buyer")?;
@@ -218,7 +218,7 @@ pub(crate) async fn attempt_failed_writes(
 /// confirmation with the money in escrow. Late money, or any domain that cannot be
 /// delivered (P4): nothing moves and the whole payment is refunded.
 pub(crate) async fn paid(app: &App, n: &Notification, id: &PushId) -> AppResult<Applied> {
-    let (outcome, refund) = retrying(|| async {
+    let (outcome, refund) = retrying(app, || async {
         let now = app.now();
         let payment: Versioned<Payment> = load(&*app.store, repo::payment_key(&n.out_trade_no))
             .await?

@@ -98,7 +98,7 @@ pub(super) fn view(
 
 /// `GET /pushes/{id}`.
 pub async fn get(app: &App, caller: &AccountId, id: &PushId) -> AppResult<PushView> {
-    retrying(|| async {
+    retrying(app, || async {
         Ok(view(
             app,
             &load_visible(app, caller, id).await?.value,

@@ -110,12 +110,15 @@ pub async fn work(app: &App, keys: Vec<DueKey>) -> Worked {
 /// One item, on its own budget; a failure (or running out of time) defers it.
 async fn one(app: &App, key: &DueKey) -> SweepReport {
     let mut report = SweepReport::default();
-    let handled = match tokio::time::timeout(ITEM_BUDGET, items::due(app, key, &mut report)).await {
-        Ok(handled) => handled,
-        Err(_) => Err(AppError::Internal(anyhow::anyhow!(
-            "not done within its {} s",
-            ITEM_BUDGET.as_secs()
-        ))),
+    let handled = {
+        let handling = std::pin::pin!(items::due(app, key, &mut report));
+        match futures::future::select(handling, app.timer.sleep(ITEM_BUDGET)).await {
+            futures::future::Either::Left((handled, _)) => handled,
+            futures::future::Either::Right(_) => Err(AppError::Internal(anyhow::anyhow!(
+                "not done within its {} s",
+                ITEM_BUDGET.as_secs()
+            ))),
+        }
     };
     match handled {
         Ok(()) => report.processed += 1,
