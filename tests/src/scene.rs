@@ -43,6 +43,23 @@ pub struct PaidOrder {
     pub buyer: String,
 }
 
+/// A verified trader with Alipay bound, written through `app` (a scene's, or a runner's).
+pub async fn trader(app: &App, who: &str) {
+    let account = Account {
+        id: id(who),
+        real_name_verified: true,
+        real_name: None,
+        payout_account: Some(format!("{who}@example.com")),
+        email: None,
+        enterprise: false,
+        credit_control: false,
+        locale: Default::default(),
+    };
+    accounts::upsert_account(app, account)
+        .await
+        .expect("account");
+}
+
 fn id(text: &str) -> AccountId {
     AccountId::parse(text).expect("scene ids are valid")
 }
@@ -114,19 +131,7 @@ impl Scene {
     /// Verified traders with Alipay bound.
     pub async fn traders(&self, ids: &[String]) {
         for who in ids {
-            let account = Account {
-                id: id(who),
-                real_name_verified: true,
-                real_name: None,
-                payout_account: Some(format!("{who}@example.com")),
-                email: None,
-                enterprise: false,
-                credit_control: false,
-                locale: Default::default(),
-            };
-            accounts::upsert_account(&self.app, account)
-                .await
-                .expect("account");
+            trader(&self.app, who).await;
         }
     }
 

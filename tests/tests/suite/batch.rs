@@ -438,6 +438,25 @@ async fn a_crash_between_a_large_orders_end_and_its_releases_is_finished_by_the_
     assert!(!order_of(&scene, &order).await.releasing);
 }
 
+/// Opens a payment attempt for the whole of `order_id` and returns the provider's notice of
+/// its success, to apply.
+async fn paid_in_full(scene: &Scene, buyer: &AccountId, order_id: &OrderId) -> String {
+    let payment = orders::pay(
+        &scene.app,
+        buyer,
+        order_id,
+        market_core::order::PaymentMethod::Alipay,
+    )
+    .await
+    .unwrap();
+    scene.sandbox.notification(
+        &payment.out_trade_no,
+        "TRADE_SUCCESS",
+        payment.amount,
+        scene.app.now(),
+    )
+}
+
 /// An order of `n` domains (of `n / 50 + 1` sellers) placed, paid and delivered; returns it
 /// as read back, and the write units its own partition (`ORDER#id`) took from the payment
 /// on.
@@ -455,20 +474,7 @@ async fn delivered(n: usize) -> (Order, f64) {
         .unwrap();
     assert_eq!(placed.orders.len(), 1, "one order of {n}");
     let order_id = OrderId::parse(&placed.orders[0].id).unwrap();
-    let payment = orders::pay(
-        &scene.app,
-        &buyer,
-        &order_id,
-        market_core::order::PaymentMethod::Alipay,
-    )
-    .await
-    .unwrap();
-    let body = scene.sandbox.notification(
-        &payment.out_trade_no,
-        "TRADE_SUCCESS",
-        payment.amount,
-        scene.app.now(),
-    );
+    let body = paid_in_full(&scene, &buyer, &order_id).await;
     capacity.take();
     capacity.begin(0);
     fn_pay_callback::handle_message(&scene.app, &body)
@@ -557,20 +563,7 @@ async fn a_large_order_written_whole_in_one_item_before_is_kept_apart_at_its_fir
     }
     scene.app.store.transact(writes).await.unwrap();
     // Paid and delivered as any other: every line is there after each batch.
-    let payment = orders::pay(
-        &scene.app,
-        &buyer,
-        &order_id,
-        market_core::order::PaymentMethod::Alipay,
-    )
-    .await
-    .unwrap();
-    let body = scene.sandbox.notification(
-        &payment.out_trade_no,
-        "TRADE_SUCCESS",
-        payment.amount,
-        scene.app.now(),
-    );
+    let body = paid_in_full(&scene, &buyer, &order_id).await;
     fn_pay_callback::handle_message(&scene.app, &body)
         .await
         .unwrap();

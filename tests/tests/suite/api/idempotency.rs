@@ -208,25 +208,6 @@ async fn a_retried_payment_start_or_push_acceptance_replays_its_first_answer() {
     assert_problem(&without_key, 409, "PUSH_NOT_PENDING");
 }
 
-/// A verified trader with Alipay bound, written straight through the runner's app.
-async fn trader(app: &market_app::App, who: &str) {
-    market_app::accounts::upsert_account(
-        app,
-        market_core::model::Account {
-            id: market_core::ids::AccountId::parse(who).unwrap(),
-            real_name_verified: true,
-            real_name: None,
-            payout_account: Some(format!("{who}@example.com")),
-            email: None,
-            enterprise: false,
-            credit_control: false,
-            locale: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-}
-
 #[tokio::test]
 async fn o2_the_largest_cart_of_the_longest_names_replays_its_first_answer_from_a_small_record() {
     the_largest_cart_replays_its_first_answer(spawn_app().await).await;
@@ -237,7 +218,7 @@ async fn the_largest_cart_replays_its_first_answer(app: market_tests::TestApp) {
     let max_cart = runner.policy.max_cart;
     let sellers: Vec<String> = (0..40).map(|i| format!("seller{i}")).collect();
     for who in sellers.iter().map(String::as_str).chain(["buyer"]) {
-        trader(&runner, who).await;
+        market_tests::scene::trader(&runner, who).await;
     }
     // The largest cart, of 63-character labels.
     let now = runner.now();
