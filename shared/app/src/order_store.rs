@@ -153,10 +153,13 @@ async fn kept_apart(store: &dyn Store, order: Order, version: u64) -> AppResult<
     let mut writes = vec![Write::Put(header_item(&order), Expect::Version(version))];
     writes.extend(page_writes(&order, |_| true));
     match store.transact(writes).await {
-        Ok(()) => Ok(Versioned {
-            value: order,
-            version: version + 1,
-        }),
+        Ok(()) => {
+            tracing::info!(order = %order.id, lines = order.items.len(), "an order written whole before now keeps its lines apart");
+            Ok(Versioned {
+                value: order,
+                version: version + 1,
+            })
+        }
         Err(crate::store::StoreError::Conflict { .. }) => {
             let (pk, sk) = order_key(&order.id);
             let item = store.get(&pk, &sk).await?.ok_or_else(|| {

@@ -377,68 +377,16 @@ async fn a_sweep_after_a_long_gap_reads_a_bounded_walk_and_the_next_ones_catch_u
     assert_eq!(sweeps, 3);
 }
 
-/// A store whose every transaction, while it is slow, takes `step` of the scene's clock (as
-/// a provider that times out would): how a sweep's time budget is shown without waiting.
-struct SlowStore {
-    inner: Arc<dyn market_app::store::Store>,
-    clock: std::sync::OnceLock<Arc<market_app::ports::clock::DevClock>>,
-    step: Duration,
-    slow: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl market_app::store::Store for SlowStore {
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, market_app::store::StoreError> {
-        self.inner.get(pk, sk).await
-    }
-    async fn get_many(
-        &self,
-        keys: &[(String, String)],
-    ) -> Result<Vec<Item>, market_app::store::StoreError> {
-        self.inner.get_many(keys).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), market_app::store::StoreError> {
-        if self.slow.load(std::sync::atomic::Ordering::SeqCst) {
-            if let Some(clock) = self.clock.get() {
-                clock.advance(self.step);
-            }
-        }
-        self.inner.transact(writes).await
-    }
-    async fn query(
-        &self,
-        query: market_app::store::Query,
-    ) -> Result<market_app::store::Page, market_app::store::StoreError> {
-        self.inner.query(query).await
-    }
-    async fn increment(
-        &self,
-        pk: &str,
-        sk: &str,
-        ceiling: u64,
-        ttl: Option<i64>,
-    ) -> Result<Option<u64>, market_app::store::StoreError> {
-        self.inner.increment(pk, sk, ceiling, ttl).await
-    }
-    fn cursor_after(
-        &self,
-        query: &market_app::store::Query,
-        item: &Item,
-    ) -> Result<String, market_app::store::StoreError> {
-        self.inner.cursor_after(query, item)
-    }
-}
-
 #[tokio::test]
 async fn a_worker_stops_starting_items_at_its_budget_and_hands_the_rest_on() {
-    let slow = Arc::new(SlowStore {
-        inner: Arc::new(EmbeddedStore::in_memory().unwrap()),
-        clock: std::sync::OnceLock::new(),
-        step: Duration::seconds(10),
-        slow: std::sync::atomic::AtomicBool::new(false),
-    });
+    // The fault-injecting store with no faults: only its hook before each transaction.
+    let slow = Arc::new(market_tests::faults::FaultyStore::new(
+        Arc::new(EmbeddedStore::in_memory().unwrap()),
+        0,
+        0.0,
+        0.0,
+    ));
     let scene = Scene::over(slow.clone());
-    let _ = slow.clock.set(scene.clock.clone());
     scene.traders(&["buyer".to_owned()]).await;
     let count = 2 * sweep::ITEMS_AT_ONCE + 8;
     let listed = scene.listed(count, 2).await;
@@ -451,7 +399,11 @@ async fn a_worker_stops_starting_items_at_its_budget_and_hands_the_rest_on() {
     assert_eq!(handed.items_read, count);
     let due: Vec<sweep::DueKey> = collected.take().into_iter().flat_map(|b| b.due).collect();
     // From here every write takes 10 s: a worker has time for its first items only.
-    slow.slow.store(true, std::sync::atomic::Ordering::SeqCst);
+    let clock = scene.clock.clone();
+    slow.interpose(Box::new(move |_| {
+        clock.advance(Duration::seconds(10));
+        None
+    }));
     let message = sweep::WorkBatch { due }.to_body();
     let first = sweep::handle_message(&scene.app, &message).await.unwrap();
     assert!(
