@@ -26,6 +26,7 @@ pub mod payout;
 pub mod placement;
 pub mod policy;
 pub mod push;
+pub mod search;
 pub mod security;
 pub mod settlement;
 pub mod transfer;
