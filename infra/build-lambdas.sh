@@ -15,8 +15,8 @@ fi
 export PATH="$PWD/$venv/bin:$PATH"
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 
-packages=(fn-list fn-order fn-pay-callback fn-push fn-expire-sweeper fn-admin fn-account fn-notify)
-binaries=(list order pay-notify pay-callback push expire-sweeper admin registry-events account notify)
+packages=(fn-list fn-order fn-pay-callback fn-push fn-expire-sweeper fn-admin fn-account fn-notify fn-indexer)
+binaries=(list order pay-notify pay-callback push expire-sweeper admin registry-events account notify indexer)
 args=()
 for p in "${packages[@]}"; do args+=(--package "$p"); done
 cargo lambda build --release --arm64 "${args[@]}"

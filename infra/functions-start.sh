@@ -8,12 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 debug="${CARGO_TARGET_DIR:-target}/debug"
 cargo build -q -p fn-list -p fn-order -p fn-pay-callback -p fn-push -p fn-expire-sweeper \
-  -p fn-admin -p fn-account -p fn-notify -p infra --bins
+  -p fn-admin -p fn-account -p fn-notify -p fn-indexer -p infra --bins
 events=target/startup-events
 mkdir -p "$events"
 python3 infra/startup-events.py "$events"
 args=("$debug/hello-lambda" "$events/hello-lambda.json")
-for b in list order pay-notify pay-callback push expire-sweeper admin registry-events account notify; do
+for b in list order pay-notify pay-callback push expire-sweeper admin registry-events account notify indexer; do
   args+=("$debug/$b" "$events/$b.json")
 done
 out=$(python3 infra/lambda_emulator.py 1 "${args[@]}")

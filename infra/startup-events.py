@@ -21,6 +21,7 @@ http("admin", "PUT", "/admin/fees")
 http("account", "GET", "/me/ledger")
 json.dump({"Records": []}, open(f"{out}/pay-callback.json", "w"))
 json.dump({"Records": []}, open(f"{out}/notify.json", "w"))
+json.dump({"Records": []}, open(f"{out}/indexer.json", "w"))
 sqs = json.load(open("tests/fixtures/events/sqs-payments-batch.json"))
 sqs["Records"] = sqs["Records"][1:2]
 sqs["Records"][0]["body"] = "not an order id"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-7}
 release="${CARGO_TARGET_DIR:-target}/release"
 
-cargo build --release -q -p fn-list -p fn-order -p fn-pay-callback -p fn-push -p fn-expire-sweeper -p fn-admin -p fn-account -p fn-notify -p infra
+cargo build --release -q -p fn-list -p fn-order -p fn-pay-callback -p fn-push -p fn-expire-sweeper -p fn-admin -p fn-account -p fn-notify -p fn-indexer -p infra
 
 events=target/startup-events
 mkdir -p "$events"

@@ -18,6 +18,7 @@ use market_adapters::payment::alipay::{AlipayConfig, AlipayProvider};
 use market_adapters::payment::{PaymentProvider, SandboxProvider};
 use market_adapters::queue::DurableQueue;
 use market_adapters::registrar::StoreRegistrar;
+use market_adapters::search::embedded::EmbeddedSearch;
 use market_adapters::second_factor::Argon2Password;
 use market_adapters::store::dynamo::DynamoStore;
 use market_adapters::store::embedded::EmbeddedStore;
@@ -234,6 +235,24 @@ fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Cli
     aws_sdk_dynamodb::Client::new(sdk)
 }
 
+/// The search engine of the chosen store, and whether it must be rebuilt from the store:
+/// beside an embedded store's file (rebuilt when missing, of another layout, or not closed
+/// cleanly); in memory otherwise (rebuilt at every start).
+pub fn open_search(choice: &StoreChoice) -> anyhow::Result<(Arc<EmbeddedSearch>, bool)> {
+    Ok(match choice {
+        StoreChoice::Embedded(path) => {
+            let dir = path
+                .parent()
+                .map(|d| d.join("search"))
+                .unwrap_or_else(|| PathBuf::from("search"));
+            let (search, stale) = EmbeddedSearch::open(&dir, 50_000_000)
+                .with_context(|| format!("opening the search index at {}", dir.display()))?;
+            (Arc::new(search), stale)
+        }
+        _ => (Arc::new(EmbeddedSearch::in_memory()?), true),
+    })
+}
+
 /// A started marketplace.
 pub struct Running {
     pub addr: SocketAddr,
@@ -252,6 +271,8 @@ pub struct Running {
     pub cards: Arc<SandboxCards>,
     /// How far the notifier is behind (benches wait for it before they count a run done).
     pub notifier: notifier::Progress,
+    /// The embedded search engine (Q1), marked closed cleanly at a graceful shutdown.
+    pub search: Arc<EmbeddedSearch>,
     pub settings: Settings,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
@@ -281,6 +302,7 @@ impl Running {
     /// (a message being handled then comes back after its visibility timeout).
     pub async fn shutdown(self, grace: std::time::Duration) {
         let _ = self.stop.send(true);
+        let search = self.search.clone();
         let mut tasks = self.timers;
         tasks.push(self.server);
         let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
@@ -292,6 +314,11 @@ impl Running {
             for abort in aborts {
                 abort.abort();
             }
+            return;
+        }
+        // Every write that finished was indexed: the next start need not rebuild.
+        if let Err(e) = search.mark_clean() {
+            tracing::warn!(error = %e, "could not mark the search index clean; the next start rebuilds it");
         }
     }
 }
@@ -385,6 +412,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     };
     let mailer = Arc::new(StoreMailer::new(store.clone(), clock.clone(), smtp));
     let (feed, committed, notified) = notifier::LocalFeed::new();
+    // Q1: Tantivy beside the store's file (in memory for the other stores).
+    let (search, search_stale) = open_search(&settings.store)?;
     // L10: partner keys from MARKET_PARTNER_KEYS; webhooks recorded in the same store.
     let partner_keys =
         market_adapters::partner::PartnerKeys::from_json(settings.partner_keys.expose_secret())
@@ -413,6 +442,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         registrar: registrar.clone(),
         mailer: mailer.clone(),
         outbox_feed: Arc::new(feed),
+        search: search.clone(),
+        search_feed: market_app::search::feed::SearchFeed::Inline(Default::default()),
         partner,
         cards,
         paypal: Arc::new(SandboxPayPal),
@@ -423,6 +454,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         seed::seed_if_empty(&app)
             .await
             .context("seeding the demo market")?;
+    }
+    if search_stale {
+        let started = std::time::Instant::now();
+        let indexed = market_app::search::rebuild::all(&app)
+            .await
+            .map_err(|e| anyhow::anyhow!("rebuilding the search index: {e:?}"))?;
+        tracing::info!(
+            indexed,
+            took_ms = started.elapsed().as_millis() as u64,
+            "the search index was missing or not closed cleanly: rebuilt from the store"
+        );
     }
     let dev = settings.dev_routes.then(|| dev::DevState {
         clock: clock.clone(),
@@ -471,6 +513,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             notified.clone(),
             stopping.clone(),
         )),
+        tokio::spawn(pump::run_search_commits(search.clone(), stopping.clone())),
         tokio::spawn(pump::run_sweeper(
             app.clone(),
             queue.clone(),
@@ -497,6 +540,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         mailer,
         cards: sandbox_cards,
         notifier: notified,
+        search,
         settings,
         stop,
         server,

@@ -316,12 +316,37 @@ pub async fn run_sweeper(
             _ = tick.tick() => {}
             _ = stop.changed() => break,
         }
+        // Q1: what the inline search feed could not index.
+        market_app::search::feed::retry(&app).await;
         if queue.is_paused(Topic::OrderDeadlines) {
             continue;
         }
         let to_queue = market_app::sweep::ToQueue(&app);
         if let Err(e) = market_app::sweep::dispatch(&app, &to_queue).await {
             tracing::warn!(error = ?e, "sweep dispatch failed; the next one retries");
+        }
+    }
+}
+
+/// Q1: commits what was indexed and not yet searched for, every second, so the embedded
+/// index on disk never lags the store by more than that (a search commits first anyway).
+pub async fn run_search_commits(
+    search: Arc<market_adapters::search::embedded::EmbeddedSearch>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let search = search.clone();
+        match tokio::task::spawn_blocking(move || search.commit_pending()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "committing the search index failed; the next tick retries")
+            }
+            Err(e) => tracing::warn!(error = %e, "the search commit task failed"),
         }
     }
 }

@@ -641,3 +641,37 @@ test('i. a list longer than a page offers "Load more" until the server has no mo
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('j. the market is a search: pinyin and keyword filters, facet counts, the expiry on each card, an address that keeps the query', async () => {
+  for (const [domain, price] of [['xiaomi.cn', '5000.00'], ['8888.net', '888.00']]) {
+    await seedDomain(domain, 'alice');
+    const listed = await api('POST', '/listings', { domain, price }, 'alice');
+    assert.equal(listed.status, 201, JSON.stringify(listed));
+  }
+  const page = await newPage();
+  // A shared address: the filters come from it.
+  await page.goto(`${BASE}/#/market?charset=pinyin&syllables=2`);
+  await page.locator('.page[data-page="market"]').waitFor();
+  await settle(page);
+  const card = page.locator('.listing[data-domain="xiaomi.cn"]');
+  await card.waitFor();
+  assert.equal(await page.locator('.listing[data-domain="example.com"]').count(), 0, 'not pinyin');
+  assert.equal(await page.locator('select[name="charset"]').inputValue(), 'pinyin');
+  assert.match(await card.innerText(), /Domain expires .* \(in \d+ days\)/);
+  assert.match(await card.innerText(), /2 syllables/);
+  await page.locator('.facet[data-facet="tld"] button[data-value="cn"]').waitFor();
+  await shot(page, 'market-search');
+  // A keyword search: the address keeps it, and a reload shows the same search.
+  await page.locator('select[name="charset"]').selectOption('');
+  await page.getByLabel('Keyword').fill('8888');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await settle(page);
+  await page.locator('.listing[data-domain="8888.net"]').waitFor();
+  assert.match(await page.evaluate(() => location.hash), /q=8888/);
+  await page.reload();
+  await page.locator('.listing[data-domain="8888.net"]').waitFor();
+  assert.equal(await page.getByLabel('Keyword').inputValue(), '8888');
+  assert.equal(await page.locator('.total').getAttribute('data-total'), '1');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -137,6 +137,15 @@ impl Store for FaultyStore {
         self.inner.query(query).await
     }
 
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError> {
+        self.inner.scan(prefix, limit, cursor).await
+    }
+
     async fn increment(
         &self,
         pk: &str,
@@ -282,6 +291,15 @@ impl Store for CountingStore {
             c.items_read += page.items.len();
         });
         Ok(page)
+    }
+
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError> {
+        self.inner.scan(prefix, limit, cursor).await
     }
 
     async fn increment(

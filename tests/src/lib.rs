@@ -9,6 +9,7 @@ pub mod faults;
 pub mod gateway;
 pub mod logs;
 pub mod moto;
+pub mod opensearch;
 pub mod requests;
 pub mod scene;
 pub mod siteverify;

@@ -110,6 +110,11 @@ impl Scene {
             paypal: Arc::new(market_adapters::instruments::SandboxPayPal),
             // As the cloud's stream would: kept for `Scene::stream` to deliver.
             outbox_feed: feed.clone(),
+            search: Arc::new(
+                market_adapters::search::embedded::EmbeddedSearch::in_memory()
+                    .expect("an in-memory search index"),
+            ),
+            search_feed: market_app::search::feed::SearchFeed::Inline(Default::default()),
             partner: Arc::new(market_adapters::partner::StorePartner::new(
                 market_adapters::partner::PartnerKeys::from_json(infra::TEST_PARTNER_KEYS)
                     .expect("test keys"),

@@ -60,6 +60,8 @@ pub fn routes() -> RouteTable {
         ),
         ("POST", "/admin/pushes/{id}/takedown", post(take_down_push)),
         ("PUT", "/admin/fees", put(put_fees)),
+        ("POST", "/admin/search/rebuild", post(start_search_rebuild)),
+        ("GET", "/admin/search/rebuild", get(search_rebuild)),
         (
             "PUT",
             "/admin/holidays/{year}",
@@ -118,6 +120,8 @@ pub fn routes() -> RouteTable {
     decide_listing_appeal,
     take_down_push,
     put_fees,
+    start_search_rebuild,
+    search_rebuild,
     refund_order_item,
     redrive_outbox,
     import_legacy_listing,
@@ -419,6 +423,50 @@ async fn put_fees(
     };
     let period = fees::set_period(&app, change).await?;
     Ok(axum::Json(period).into_response())
+}
+
+/// Rebuild the search index from the table (Q1)
+///
+/// Starts over from the start of the table (one under way is replaced). It goes on page by
+/// page (in the cloud, the indexer takes each step off the table's stream; a failed step is
+/// retried from the cursor kept); `GET` shows where it is.
+#[utoipa::path(
+    post,
+    path = "/admin/search/rebuild",
+    tag = "operators",
+    responses(
+        (status = 202, description = "Started (locally: already finished)", body = market_app::search::rebuild::Rebuild),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn start_search_rebuild(
+    State(app): State<AppState>,
+    _admin: Admin,
+) -> Result<Response, ApiError> {
+    let rebuild = market_app::search::rebuild::start(&app).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(rebuild)).into_response())
+}
+
+/// Where the search rebuild is (Q1)
+#[utoipa::path(
+    get,
+    path = "/admin/search/rebuild",
+    tag = "operators",
+    responses(
+        (status = 200, description = "The rebuild last started", body = market_app::search::rebuild::Rebuild),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "FORBIDDEN (no admin role)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "NOT_FOUND (none was started)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, response = Busy),
+    )
+)]
+async fn search_rebuild(State(app): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
+    let rebuild = market_app::search::rebuild::status(&app)
+        .await?
+        .ok_or_else(|| market_core::error::Problem::not_found("rebuild"))?;
+    Ok(axum::Json(rebuild).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

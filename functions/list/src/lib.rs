@@ -10,15 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use market_app::listings::{self, Browse, ListingChange, NewListing, Sort};
+use market_app::listings::{self, ListingChange, NewListing};
 use market_core::domain_name::DomainName;
 use market_core::ids::ListingId;
+use market_core::search::query::SearchParams;
 use market_web::auth::Caller;
 use market_web::json::{amount, Json, Query};
 use market_web::openapi::{Busy, IdempotencyKey, ProblemSchema as ProblemDoc, Unauthenticated};
 use market_web::problem::ApiError;
 use market_web::PathParam;
-use market_web::{choice, page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
+use market_web::{page_cursor, page_limit, router_from, AppState, Paging, Raw, RouteTable};
 
 mod featured;
 mod legacy;
@@ -237,16 +238,43 @@ async fn read(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct BrowseParams {
-    /// Only domains under this TLD (`com`).
+    /// Words or a whole name: found in the name (Unicode or punycode) by substring of two
+    /// characters or more, or as a whole token; an exact name ranks first.
+    q: Option<String>,
+    /// One or more TLDs, comma-separated, without dots (`com,cn`).
     tld: Option<String>,
+    /// The shortest name (characters without the TLD).
+    min_len: Option<String>,
+    /// The longest name.
+    max_len: Option<String>,
+    /// `digits`, `letters`, `alnum`, `hyphen`, `idn` or `pinyin`.
+    charset: Option<String>,
+    /// With `charset=pinyin`: 1, 2 or 3 syllables (单拼, 双拼, 三拼).
+    syllables: Option<String>,
+    /// The name starts with this.
+    starts_with: Option<String>,
+    /// The name ends with this.
+    ends_with: Option<String>,
+    /// The name contains this.
+    contains: Option<String>,
+    /// Characters the name must not contain (`4`).
+    excludes: Option<String>,
     #[param(value_type = Option<market_app::schema::MoneySchema>)]
     min_price: Option<String>,
     #[param(value_type = Option<market_app::schema::MoneySchema>)]
     max_price: Option<String>,
-    /// Words the domain contains.
-    q: Option<String>,
+    /// The domain expires after this (a date or an RFC 3339 time).
+    expires_after: Option<String>,
+    /// The domain expires before this.
+    expires_before: Option<String>,
+    /// `registrar` or `partner` (L10).
+    source: Option<String>,
+    /// One seller's listings.
+    seller: Option<String>,
     #[param(value_type = Option<BrowseSort>)]
     sort: Option<String>,
+    /// Counts to add: any of `tld`, `length`, `charset`, comma-separated.
+    facets: Option<String>,
     /// Items per page: default 50, at most 200.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
@@ -254,23 +282,30 @@ struct BrowseParams {
     cursor: Option<String>,
 }
 
-/// The order of a browse.
+/// The order of a search.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 enum BrowseSort {
+    #[schema(rename = "relevance")]
+    Relevance,
+    #[schema(rename = "newest")]
+    Newest,
     #[schema(rename = "price")]
     Price,
     #[schema(rename = "-price")]
     PriceDescending,
-    #[schema(rename = "newest")]
-    Newest,
+    #[schema(rename = "length")]
+    Length,
+    #[schema(rename = "ending_soon")]
+    EndingSoon,
+    #[schema(rename = "expiry")]
+    Expiry,
 }
 
-/// Browse active listings
+/// Search the market (Q1)
 ///
-/// Reads at most two fixed-size index pages per request: a filter that matches little
-/// answers a short (even empty) page with a next_cursor to read on. min_price above
-/// max_price is 400 INVALID_QUERY.
+/// Runs on the search engine, fed from the table: a change shows within seconds; ordering
+/// always re-checks the listing. A contradictory or malformed query is 400 INVALID_QUERY.
 #[utoipa::path(
     get,
     operation_id = "browse_listings",
@@ -279,7 +314,7 @@ enum BrowseSort {
     security(()),
     params(BrowseParams),
     responses(
-        (status = 200, description = "A page of active listings", body = market_app::views::PageView<market_app::views::ListingView>),
+        (status = 200, description = "A page of active listings", body = market_app::search::SearchPageView),
         (status = 400, description = "INVALID_REQUEST, INVALID_AMOUNT, INVALID_QUERY", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, response = Busy),
     )
@@ -288,26 +323,29 @@ async fn browse(
     State(app): State<AppState>,
     Query(p): Query<BrowseParams>,
 ) -> Result<Response, ApiError> {
-    let sort = match choice("sort", p.sort.as_deref(), &["price", "-price", "newest"])? {
-        "-price" => Sort::PriceDescending,
-        "newest" => Sort::Newest,
-        _ => Sort::PriceAscending,
-    };
-    let money = |v: Option<String>| {
-        v.as_deref()
-            .map(market_core::money::Money::parse)
-            .transpose()
-    };
-    let browse = Browse {
-        tld: p.tld.filter(|t| !t.is_empty()),
-        min_price: money(p.min_price)?,
-        max_price: money(p.max_price)?,
-        q: p.q.filter(|q| !q.is_empty()),
-        sort,
-        limit: page_limit(p.limit)?,
+    let params = SearchParams {
+        q: p.q,
+        tld: p.tld,
+        min_len: p.min_len,
+        max_len: p.max_len,
+        charset: p.charset,
+        syllables: p.syllables,
+        starts_with: p.starts_with,
+        ends_with: p.ends_with,
+        contains: p.contains,
+        excludes: p.excludes,
+        min_price: p.min_price,
+        max_price: p.max_price,
+        expires_after: p.expires_after,
+        expires_before: p.expires_before,
+        source: p.source,
+        seller: p.seller,
+        sort: p.sort,
+        facets: p.facets,
+        limit: p.limit,
         cursor: page_cursor(p.cursor),
     };
-    Ok(axum::Json(listings::browse(&app, browse).await?).into_response())
+    Ok(axum::Json(market_app::search::search(&app, &params).await?).into_response())
 }
 
 /// The caller's listings

@@ -5,60 +5,13 @@
 //! retried by the expire-sweeper's schedule, then dead-lettered with an alarm; the stream
 //! record itself fails (and is retried, then sent to the function's DLQ) only when the
 //! table cannot be read or written.
-//!
-//! The stream event is read with the few fields used here rather than
-//! `aws_lambda_events`' `dynamodb` feature, which brings `serde_dynamo` and a second
-//! `base64` into every function's build for typed attribute values this function never
-//! reads.
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use market_app::App;
 
-/// A DynamoDB Stream batch, as Lambda delivers it.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct StreamEvent {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<StreamRecord>,
-}
-
-/// One change of the table.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct StreamRecord {
-    #[serde(rename = "eventID", default)]
-    pub event_id: String,
-    /// `INSERT`, `MODIFY` or `REMOVE`.
-    #[serde(rename = "eventName", default)]
-    pub event_name: String,
-    #[serde(default)]
-    pub dynamodb: StreamChange,
-}
-
-/// The keys of the changed item (the stream is `KEYS_ONLY`) and its place in the shard.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StreamChange {
-    /// Attribute values as DynamoDB JSON: `{"pk": {"S": "OUTBOX#…"}, "sk": {"S": "O"}}`.
-    #[serde(default)]
-    pub keys: serde_json::Map<String, serde_json::Value>,
-    #[serde(default)]
-    pub sequence_number: Option<String>,
-}
-
-/// The partial batch response (`FunctionResponseTypes: [ReportBatchItemFailures]`): the
-/// stream retries from the first record named.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StreamResponse {
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemFailure {
-    /// The failed record's sequence number.
-    pub item_identifier: String,
-}
+pub use market_web::stream::{
+    ItemFailure, StreamChange, StreamEvent, StreamRecord, StreamResponse,
+};
 
 /// The outbox message id a stream record is about: its `pk` is `OUTBOX#<id>`.
 pub fn outbox_id(record: &StreamRecord) -> Option<String> {

@@ -174,6 +174,8 @@ pub struct CloudSettings {
     /// S3: `STRIPE_SECRET_ARN` (+ `STRIPE_API_BASE`), else the sandboxes on a sandbox
     /// stack, else none.
     pub instruments: InstrumentsChoice,
+    /// Q1: `SEARCH_URL` (the OpenSearch domain) of the functions that search or index.
+    pub search: Option<crate::search::opensearch::OpenSearchConfig>,
 }
 
 impl CloudSettings {
@@ -220,6 +222,7 @@ impl CloudSettings {
             mail_from: var("MAIL_FROM"),
             partner_keys_secret: var("PARTNER_KEYS_SECRET_ARN"),
             instruments,
+            search: crate::search::opensearch::OpenSearchConfig::from_lookup(&var),
         })
     }
 }
@@ -282,6 +285,12 @@ pub fn cloud_with(settings: CloudSettings) -> anyhow::Result<Arc<App>> {
         mailer,
         // The table's DynamoDB Stream hands new outbox items to the notify function.
         outbox_feed: Arc::new(market_app::ports::outbox_feed::StreamFeed),
+        // Q1: the table's stream feeds the indexer function.
+        search: match settings.search {
+            Some(config) => Arc::new(crate::search::opensearch::CloudSearch::new(config)),
+            None => Arc::new(crate::search::opensearch::NoSearch),
+        },
+        search_feed: market_app::search::feed::SearchFeed::Stream,
         partner,
         cards,
         paypal,
@@ -403,6 +412,15 @@ impl Store for LazyDynamo {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.store().await.query(query).await
+    }
+
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError> {
+        self.store().await.scan(prefix, limit, cursor).await
     }
 
     async fn increment(

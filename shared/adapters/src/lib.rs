@@ -12,6 +12,7 @@ pub mod payment;
 pub mod queue;
 pub mod registrar;
 pub mod sdk_http;
+pub mod search;
 pub mod second_factor;
 pub mod store;
 pub mod timer;

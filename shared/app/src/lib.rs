@@ -56,6 +56,7 @@ pub mod repo;
 mod reservation;
 pub mod retry;
 pub mod schema;
+pub mod search;
 pub mod security;
 pub mod settlement;
 pub mod shards;
@@ -82,6 +83,10 @@ pub struct App {
     /// N1: told of committed outbox messages (the local notifier; a no-op in the cloud,
     /// where the DynamoDB Stream tells the `notify` function).
     pub outbox_feed: Arc<dyn OutboxFeed>,
+    /// Q1: the search engine the market is browsed through.
+    pub search: Arc<dyn ports::search::SearchIndex>,
+    /// Q1: how the search engine learns of changed listings.
+    pub search_feed: search::feed::SearchFeed,
     /// L10: partners' HMAC keys and their delivery webhooks.
     pub partner: Arc<dyn Partner>,
     /// S3: the card processor behind card payment methods (never for trades, O8).
@@ -125,7 +130,10 @@ impl App {
             }
         }
         due_index::mark(self, &writes).await?;
-        self.store.transact(writes).await
+        let listings = search::feed::changed_listings(&writes);
+        self.store.transact(writes).await?;
+        search::feed::after_write(self, listings).await;
+        Ok(())
     }
 
     /// A fresh ULID stamped with the marketplace clock.

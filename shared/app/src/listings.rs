@@ -8,8 +8,7 @@ use super::repo::{self, create, listing_item, load, put, Versioned};
 use super::retry::{retrying, written, Attempt};
 use super::views::{ListingView, PageView};
 use super::{App, AppResult};
-use crate::shards;
-use crate::store::{Index, Query, SkRange, Write};
+use crate::store::{Index, Query, Write};
 use market_core::domain_name::DomainName;
 use market_core::error::{Code, Problem};
 use market_core::ids::{AccountId, ListingId};
@@ -283,94 +282,6 @@ pub async fn get(app: &App, id: &ListingId) -> AppResult<ListingView> {
     let now = app.now();
     let rate = crate::fees::rate_in(app, FeeKind::FixedPrice, schedule?.as_ref(), now)?;
     Ok(ListingView::new(&listing.value, rate, now))
-}
-
-/// How browse orders its results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    PriceAscending,
-    PriceDescending,
-    Newest,
-}
-
-/// `GET /listings` filters, parsed.
-pub struct Browse {
-    pub tld: Option<String>,
-    pub min_price: Option<Money>,
-    pub max_price: Option<Money>,
-    pub q: Option<String>,
-    pub sort: Sort,
-    pub limit: usize,
-    pub cursor: Option<String>,
-}
-
-/// `GET /listings`: active listings through the market indexes (never a scan). Price
-/// bounds are a key range; `q`, the newest-with-TLD case and listings past their end time
-/// (E1: ended before the sweep gets to them) filter what the range reads, at a bounded cost
-/// (`paging::filtered`).
-pub async fn browse(app: &App, browse: Browse) -> AppResult<PageView<ListingView>> {
-    if let (Some(min), Some(max)) = (browse.min_price, browse.max_price) {
-        if min > max {
-            return Err(Problem::new(
-                Code::InvalidQuery,
-                format!("min_price {min} is above max_price {max}"),
-            )
-            .into());
-        }
-    }
-    let now = app.now();
-    let tld = browse
-        .tld
-        .as_deref()
-        .map(|t| t.trim_start_matches('.').to_ascii_lowercase());
-    let (index, market) = match (browse.sort, &tld) {
-        (Sort::Newest, _) => (Index::Gsi4, repo::MARKET_NEWEST.to_owned()),
-        (_, Some(tld)) => (Index::Gsi3, repo::market_tld_partition(tld)),
-        (_, None) => (Index::Gsi2, repo::MARKET_BY_PRICE.to_owned()),
-    };
-    let mut query = Query::index(index, "");
-    query.forward = browse.sort == Sort::PriceAscending;
-    let priced = browse.min_price.is_some() || browse.max_price.is_some();
-    if browse.sort != Sort::Newest && priced {
-        let lo = browse
-            .min_price
-            .map_or_else(|| "0".to_owned(), |m| m.sort_key());
-        // '~' sorts after the `#id` suffix of every key of the upper price.
-        let hi = browse
-            .max_price
-            .map_or_else(|| "9".repeat(14), |m| format!("{}#~", m.sort_key()));
-        query.range = SkRange::Between(lo, hi);
-    }
-    let queries = shards::all(&market, shards::MARKET)
-        .map(|partition| Query {
-            pk: partition,
-            ..query.clone()
-        })
-        .collect();
-    let needle = browse.q.as_deref().map(str::to_ascii_lowercase);
-    // Filters the key range does not do by itself.
-    let filtering = needle.is_some() || (browse.sort == Sort::Newest && (tld.is_some() || priced));
-    let rate = fee_rate(app, now).await?;
-    let cursor = browse.cursor.as_deref();
-    paging::merged(
-        app,
-        queries,
-        (browse.limit, filtering, false),
-        |item| {
-            let listing: Versioned<Listing> = repo::decode(item)?;
-            let l = &listing.value;
-            let keep = l.status_at(now).0 == ListingStatus::Active
-                && tld.as_deref().is_none_or(|t| l.domain.tld() == t)
-                && browse.min_price.is_none_or(|m| l.price >= m)
-                && browse.max_price.is_none_or(|m| l.price <= m)
-                && needle
-                    .as_deref()
-                    .is_none_or(|n| l.domain.ascii().contains(n) || l.domain.unicode().contains(n));
-            Ok(keep.then(|| ListingView::new(l, rate, now)))
-        },
-        cursor,
-    )
-    .await
 }
 
 /// `GET /me/listings`: the caller's listings, all statuses, newest first; a takedown with

@@ -4,7 +4,7 @@
 //! |-----------|--------------------|---------------------------|-------------------------------------------|
 //! | account   | `ACCOUNT#{id}`     | `A`                       |                                           |
 //! | domain    | `DOMAIN#{name}`    | `D`                       | gsi1 `OWNER#{owner}~{n}` / name (`shards::PERSON_LISTS`); gsi5 due at expiry while in a trade |
-//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}~{n}` / created#id; active only: gsi2 `MKT~{n}` / price#id, gsi3 `MKT#{tld}~{n}` / price#id, gsi4 `MKTNEW~{n}` / created#id (`shards::MARKET`), gsi5 due at its end |
+//! | listing   | `LISTING#{id}`     | `L`                       | gsi1 `SELLER#{id}~{n}` / created#id; active only: gsi5 due at its end (the market is the search index's, fed from the table's changes) |
 //! | order     | `ORDER#{id}`       | `O`                       | gsi1 `BUYER#{id}` / created#id; gsi5 `DUE#{hour}~{n}` / due#pk while it has a deadline (`shards::DUE`, keys only) |
 //! | due hour  | `DUEHOURS#{day}`   | `{hour}`                  | an hour whose due bucket holds something (`due_index`) |
 //! | push      | `PUSH#{id}`        | `P`                       | gsi1 `SENT#{seller}`, gsi2 `RECEIVED#{buyer}` / created#id; gsi5 due at its deadline while open |
@@ -176,12 +176,6 @@ pub fn sent_partition(seller: &AccountId) -> String {
 }
 pub fn received_partition(buyer: &AccountId) -> String {
     format!("RECEIVED#{buyer}")
-}
-/// The market by price (all TLDs: gsi2; one TLD: gsi3) and by age (gsi4).
-pub const MARKET_BY_PRICE: &str = "MKT";
-pub const MARKET_NEWEST: &str = "MKTNEW";
-pub fn market_tld_partition(tld: &str) -> String {
-    format!("MKT#{tld}")
 }
 
 /// The fee periods of a trade kind (S5).
@@ -492,24 +486,11 @@ pub fn listing_item(listing: &Listing) -> Item {
         shards::PERSON_LISTS,
     );
     let mut item = Item::new(pk, sk, body(listing)).indexed(Index::Gsi1, seller, &created);
-    // Only active listings are in the market indexes (sparse): browse never reads sold ones.
-    // An active listing is due at its end time (L3, L6).
+    // The market is searched on the search engine (Q1), fed from the table's changes: a
+    // listing is in no index every listing shares. An active listing is due at its end
+    // time (L3, L6).
     if listing.status == ListingStatus::Active {
         item = due_at(item, listing.ends_at);
-        let by_price = format!("{}#{}", listing.price.sort_key(), listing.id);
-        let shard = shards::shard_of(&item.pk, shards::MARKET);
-        item = item
-            .indexed(
-                Index::Gsi2,
-                shards::sharded(MARKET_BY_PRICE, shard),
-                &by_price,
-            )
-            .indexed(
-                Index::Gsi3,
-                shards::sharded(&market_tld_partition(listing.domain.tld()), shard),
-                by_price,
-            )
-            .indexed(Index::Gsi4, shards::sharded(MARKET_NEWEST, shard), created);
     }
     item
 }

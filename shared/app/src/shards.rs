@@ -14,11 +14,6 @@
 /// with a margin; each entry is one keys-only index write).
 pub const DUE: u32 = 128;
 
-/// The market's indexes (gsi2 `MKT` by price, gsi3 `MKT#{tld}` by price, gsi4 `MKTNEW` by
-/// age): every listing published, sold or ended writes one entry in each. Browse reads
-/// every shard of one of them and merges (`paging::merged`).
-pub const MARKET: u32 = 16;
-
 /// The markers of the due hours (`DUEHOURS#{day}~{k}`, k at random per mark): each process
 /// marks the hour that begins, so at a sale's peak thousands mark it within a second.
 pub const DUE_MARKERS: u32 = 16;
@@ -95,8 +90,6 @@ pub fn count_of(family: &str) -> Option<u32> {
         .any(|p| family.starts_with(p))
     {
         Some(PERSON_LISTS)
-    } else if family.starts_with("MKT") {
-        Some(MARKET)
     } else {
         None
     }
@@ -110,7 +103,7 @@ mod tests {
     fn items_spread_evenly_over_the_shards() {
         // Keys shaped like the table's (a ULID after a prefix): no shard takes much more
         // than its share, so a family really takes `count` times one partition's load.
-        for count in [DUE, PLATFORM_LEDGER, MARKET] {
+        for count in [DUE, PLATFORM_LEDGER, PERSON_LISTS] {
             let mut hits = vec![0u32; count as usize];
             let n = 200_000u32;
             for i in 0..n {

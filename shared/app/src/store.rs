@@ -260,6 +260,16 @@ pub trait Store: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
     /// One page of a partition.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+    /// One page of the items whose partition key starts with `prefix`, across the whole
+    /// table (DynamoDB: a `Scan` that reads every item it passes, a page at most `limit`
+    /// items read, possibly none kept): for rebuilding derived data, never on a request's
+    /// path. `cursor` is the `next` of the page before.
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError>;
     /// Adds one to the counter at a key unless it has reached `ceiling`, in one atomic
     /// request (DynamoDB: `UpdateItem` with `ADD` and a condition), so concurrent callers
     /// never lose a race and never retry. Returns the new count, or `None` at the ceiling

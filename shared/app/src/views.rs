@@ -30,6 +30,10 @@ pub struct ListingView {
     pub end_reason: Option<String>,
     pub buyable_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// The domain's expiry (a trade does not renew it, A3): buyers check it before they
+    /// buy. Null for listings published before it was kept.
+    #[schema(required = true)]
+    pub domain_expires_at: Option<DateTime<Utc>>,
     pub description: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -73,15 +77,12 @@ impl ListingView {
             end_reason,
             buyable_at: listing.buyable_at,
             ends_at: listing.ends_at,
+            domain_expires_at: listing.domain_expires_at,
             description: listing.description.clone(),
             created_at: listing.created_at,
             updated_at: listing.updated_at,
             takedown: None,
-            source: if listing.partner.is_some() {
-                "partner"
-            } else {
-                "registrar"
-            },
+            source: market_core::search::doc::source_of(listing),
             partner: listing.partner.as_ref().map(|p| p.name.clone()),
         }
     }

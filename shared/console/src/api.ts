@@ -22,8 +22,33 @@ export interface Listing {
   created_at: string;
   updated_at: string;
   source?: string;
+  /** The domain's expiry (a trade does not renew it); null on old listings. */
+  domain_expires_at?: string | null;
   takedown?: { reason: string; taken_down_at: string } | null;
 }
+
+/** A listing found by the market's search (Q1). */
+export interface SearchItem extends Listing {
+  length: number;
+  charset: 'digits' | 'letters' | 'alnum' | 'hyphen' | 'idn';
+  pinyin_syllables?: number;
+}
+
+export interface FacetCount {
+  value: string | number;
+  count: number;
+}
+
+export interface SearchPage extends Page<SearchItem> {
+  total: number;
+  total_is_lower_bound: boolean;
+  facets?: Record<string, FacetCount[]>;
+}
+
+/** The parameters of GET /listings (API.md "Search"), as the console sends them. */
+export type SearchQuery = Partial<Record<
+  'q' | 'tld' | 'min_len' | 'max_len' | 'charset' | 'syllables' | 'starts_with' | 'ends_with' | 'contains' | 'excludes'
+  | 'min_price' | 'max_price' | 'expires_after' | 'expires_before' | 'sort' | 'facets' | 'cursor', string>> & { limit?: number };
 
 export interface OrderItem {
   domain: string;
@@ -240,8 +265,7 @@ export const api = {
     call<{ token: string }>('POST', '/dev/token', roles && roles.length ? { account, roles } : { account }, { auth: false }),
   devSweep: () => call<unknown>('POST', '/dev/sweep'),
 
-  listings: (p: { tld?: string; min_price?: string; max_price?: string; q?: string; sort?: string; cursor?: string; limit?: number }) =>
-    call<Page<Listing>>('GET', `/listings${qs(p)}`),
+  listings: (p: SearchQuery) => call<SearchPage>('GET', `/listings${qs(p)}`),
   listing: (id: string) => call<Listing>('GET', `/listings/${enc(id)}`),
   publishListing: (b: { domain: string; price: string; ends_at?: string; description?: string }) =>
     call<Listing>('POST', '/listings', b, { idempotent: true }),

@@ -36,7 +36,8 @@ const main = h('main', { id: 'main', tabindex: '-1' });
 const globalSpin = h('span', { class: 'spinner global', hidden: true, role: 'status', 'aria-live': 'polite' });
 
 function route(): { name: string; arg: string } {
-  const m = /^#\/([a-z]+)(?:\/(.*))?$/.exec(location.hash);
+  // `#/market?q=…`: the query after `?` belongs to the page (a shareable search).
+  const m = /^#\/([a-z]+)(?:\/([^?]*))?(?:\?.*)?$/.exec(location.hash);
   if (!m || !ROUTES[m[1]]) return { name: 'market', arg: '' };
   let arg = m[2] ?? '';
   try {

@@ -7,6 +7,7 @@ pub mod json;
 pub mod openapi;
 pub mod problem;
 pub mod sqs;
+pub mod stream;
 pub mod trace;
 
 use std::sync::Arc;

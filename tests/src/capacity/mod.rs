@@ -368,6 +368,26 @@ impl Store for CapacityStore {
         Ok(page)
     }
 
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError> {
+        let page = self.inner.scan(prefix, limit, cursor).await?;
+        // A scan reads across partitions: each item is charged to its own.
+        for item in &page.items {
+            self.sent(&item.pk, 1);
+            self.charge(
+                Space::Table,
+                &item.pk,
+                0.0,
+                read_units(item_size(item), true),
+            );
+        }
+        Ok(page)
+    }
+
     async fn increment(
         &self,
         pk: &str,

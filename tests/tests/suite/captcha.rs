@@ -449,6 +449,8 @@ async fn o7_the_lambdas_pass_the_action_and_api_gateways_source_ip() {
         registrar: scene.app.registrar.clone(),
         mailer: scene.app.mailer.clone(),
         outbox_feed: scene.app.outbox_feed.clone(),
+        search: scene.app.search.clone(),
+        search_feed: market_app::search::feed::SearchFeed::Inline(Default::default()),
         partner: scene.app.partner.clone(),
         cards: scene.app.cards.clone(),
         paypal: scene.app.paypal.clone(),

@@ -150,6 +150,8 @@ fn with_queue(scene: &Scene, queue: Arc<dyn market_adapters::queue::Queue>) -> A
         registrar: app.registrar.clone(),
         mailer: app.mailer.clone(),
         outbox_feed: app.outbox_feed.clone(),
+        search: app.search.clone(),
+        search_feed: market_app::search::feed::SearchFeed::Inline(Default::default()),
         partner: app.partner.clone(),
         cards: app.cards.clone(),
         paypal: app.paypal.clone(),
@@ -520,17 +522,9 @@ async fn registry_events_function_ends_the_listing_of_an_event_from_eventbridge(
         .await
         .unwrap();
     assert!(ended["listing"].is_string(), "{ended}");
-    let browse = market_app::listings::browse(
+    let browse = market_app::search::search(
         &scene.app,
-        market_app::listings::Browse {
-            tld: None,
-            min_price: None,
-            max_price: None,
-            q: None,
-            sort: market_app::listings::Sort::PriceAscending,
-            limit: 50,
-            cursor: None,
-        },
+        &market_core::search::query::SearchParams::default(),
     )
     .await
     .unwrap();

@@ -24,6 +24,7 @@ mod queue_contract;
 mod registrar_eventbridge;
 mod replay;
 mod requests;
+mod search_contract;
 mod secrets;
 mod sqs_consumer;
 mod store_contract;

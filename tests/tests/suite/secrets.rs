@@ -152,6 +152,8 @@ async fn a_notification_is_retried_while_the_keys_cannot_be_read() {
         registrar: scene.app.registrar.clone(),
         mailer: scene.app.mailer.clone(),
         outbox_feed: scene.app.outbox_feed.clone(),
+        search: scene.app.search.clone(),
+        search_feed: market_app::search::feed::SearchFeed::Inline(Default::default()),
         partner: scene.app.partner.clone(),
         cards: scene.app.cards.clone(),
         paypal: scene.app.paypal.clone(),

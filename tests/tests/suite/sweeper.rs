@@ -603,6 +603,14 @@ impl market_app::store::Store for HangingStore {
     ) -> Result<market_app::store::Page, market_app::store::StoreError> {
         self.inner.query(query).await
     }
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<market_app::store::Page, market_app::store::StoreError> {
+        self.inner.scan(prefix, limit, cursor).await
+    }
     async fn increment(
         &self,
         pk: &str,

@@ -123,6 +123,7 @@ fn every_route_served_is_deployed_to_its_function_and_nothing_else() {
         ("expire-sweeper", BTreeSet::new()),
         ("registry-events", BTreeSet::new()),
         ("notify", BTreeSet::new()),
+        ("indexer", BTreeSet::new()),
     ]);
     let deployed: BTreeSet<&str> = functions.keys().map(String::as_str).collect();
     assert_eq!(
@@ -309,16 +310,16 @@ fn queues_and_triggers_are_what_the_handlers_expect() {
         serde_json::json!(["arm64"])
     );
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
-    // Alarms on the four dead-letter queues (payments, deadlines, sweep work, notify), on
-    // every function's errors, on refused payment notifications and on dead-lettered
-    // outbox messages.
+    // Alarms on the five dead-letter queues (payments, deadlines, sweep work, notify,
+    // indexer), on every function's errors, on refused payment notifications, on
+    // dead-lettered outbox messages and on the search indexer's lag.
     let alarms: Vec<&Value> = r
         .as_object()
         .unwrap()
         .values()
         .filter(|v| v["Type"] == "AWS::CloudWatch::Alarm")
         .collect();
-    assert_eq!(alarms.len(), 6 + functions.len());
+    assert_eq!(alarms.len(), 8 + functions.len());
     for alarm in alarms {
         assert_eq!(
             alarm["Properties"]["AlarmActions"],

@@ -529,6 +529,47 @@ impl Store for DynamoStore {
             .transpose()?;
         Ok(Page { items, next })
     }
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError> {
+        let start = cursor.as_deref().map(decode_cursor).transpose()?;
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(#pk, :p)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":p", s(prefix))
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                let bad_cursor = e
+                    .as_service_error()
+                    .is_some_and(|s| s.meta().code() == Some("ValidationException"));
+                if bad_cursor && cursor.is_some() {
+                    StoreError::BadCursor
+                } else {
+                    sdk(e, "Scan")
+                }
+            })?;
+        let items = out
+            .items()
+            .iter()
+            .map(from_attrs)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out
+            .last_evaluated_key
+            .as_ref()
+            .map(encode_cursor)
+            .transpose()?;
+        Ok(Page { items, next })
+    }
     async fn increment(
         &self,
         pk: &str,

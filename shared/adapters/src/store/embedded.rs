@@ -354,6 +354,56 @@ impl Store for EmbeddedStore {
         })
     }
 
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page, StoreError> {
+        let prefix = prefix.to_owned();
+        self.reading(move |db| {
+            let tx = db.begin_read().map_err(other)?;
+            let items = tx.open_table(ITEMS).map_err(other)?;
+            let lo = match cursor {
+                None => Bound::Included(prefix.clone()),
+                Some(after) => {
+                    let after = URL_SAFE_NO_PAD
+                        .decode(after)
+                        .ok()
+                        .and_then(|k| String::from_utf8(k).ok())
+                        .filter(|k| k.starts_with(&prefix))
+                        .ok_or(StoreError::BadCursor)?;
+                    Bound::Excluded(after)
+                }
+            };
+            // Every key with the prefix sorts before the prefix followed by the last char.
+            let hi = Bound::Excluded(format!("{prefix}{}", char::MAX));
+            let range = items
+                .range::<&str>((as_ref(&lo), as_ref(&hi)))
+                .map_err(other)?;
+            let mut out = Vec::new();
+            let mut last_key = None;
+            let mut more = false;
+            for entry in range {
+                let (k, v) = entry.map_err(other)?;
+                if out.len() == limit.max(1) {
+                    more = true;
+                    break;
+                }
+                out.push(decode(k.value(), v.value())?);
+                last_key = Some(k.value().to_owned());
+            }
+            Ok(Page {
+                items: out,
+                next: if more {
+                    last_key.map(|k| URL_SAFE_NO_PAD.encode(k))
+                } else {
+                    None
+                },
+            })
+        })
+    }
+
     async fn increment(
         &self,
         pk: &str,

@@ -9,5 +9,6 @@ pub mod partner;
 pub mod payment;
 pub mod queue;
 pub mod registrar;
+pub mod search;
 pub mod second_factor;
 pub mod timer;

@@ -80,6 +80,9 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchDoc {
     pub id: String,
+    /// The version of the listing's item it was made from: an engine keeps the newest it
+    /// was given, whatever order changes arrive in.
+    pub version: u64,
     pub fields: Vec<(&'static str, Value)>,
 }
 
@@ -109,7 +112,7 @@ pub fn source_of(listing: &Listing) -> &'static str {
 impl SearchDoc {
     /// The document of a listing the market shows, or `None` when it is not to be found
     /// (sold, ended, delisted, taken down): the feed removes it then.
-    pub fn of(listing: &Listing) -> Option<SearchDoc> {
+    pub fn of(listing: &Listing, version: u64) -> Option<SearchDoc> {
         if listing.status != ListingStatus::Active {
             return None;
         }
@@ -158,6 +161,7 @@ impl SearchDoc {
         ];
         Some(SearchDoc {
             id: listing.id.to_string(),
+            version,
             fields,
         })
     }
@@ -178,7 +182,7 @@ mod tests {
     #[test]
     fn every_field_of_the_mapping_is_in_a_document_in_order() {
         let listing = crate::search::tests::listing("xiaomi.com", "1999.00");
-        let doc = SearchDoc::of(&listing).unwrap();
+        let doc = SearchDoc::of(&listing, 1).unwrap();
         let names: Vec<&str> = doc.fields.iter().map(|(f, _)| *f).collect();
         let mapped: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
         assert_eq!(names, mapped);
@@ -194,6 +198,6 @@ mod tests {
     fn q1_a_listing_that_is_not_active_has_no_document() {
         let mut listing = crate::search::tests::listing("abc.com", "10");
         listing.status = ListingStatus::Sold;
-        assert!(SearchDoc::of(&listing).is_none());
+        assert!(SearchDoc::of(&listing, 1).is_none());
     }
 }

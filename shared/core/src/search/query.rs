@@ -323,7 +323,12 @@ impl SearchQuery {
         let limit = match p.limit {
             None => 50,
             Some(n @ 1..=MAX_LIMIT) => n,
-            Some(n) => return Err(invalid(format!("limit is from 1 to 200, not {n}"))),
+            Some(n) => {
+                return Err(Problem::new(
+                    Code::InvalidRequest,
+                    format!("limit is from 1 to 200, not {n}"),
+                ))
+            }
         };
         let offset = match given(&p.cursor) {
             None => 0,
@@ -515,7 +520,12 @@ fn decode_cursor(cursor: &str) -> Result<usize, Problem> {
     cursor
         .strip_prefix('o')
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| invalid("the cursor is not one this search gave"))
+        .ok_or_else(|| {
+            Problem::new(
+                Code::InvalidRequest,
+                "the cursor is not one this list gave out",
+            )
+        })
 }
 
 /// One condition on the fields of a document.
@@ -638,13 +648,13 @@ mod tests {
             ],
             &[("expires_after", "tomorrow")],
             &[("source", "auction")],
-            &[("cursor", "page2")],
             &[("cursor", "o9990")],
             &[("contains", "a.b")],
         ] {
             assert_eq!(refused(bad), Code::InvalidQuery, "{bad:?}");
         }
         assert_eq!(refused(&[("min_price", "1.234")]), Code::InvalidAmount);
+        assert_eq!(refused(&[("cursor", "page2")]), Code::InvalidRequest);
     }
 
     #[test]

@@ -30,5 +30,6 @@ mod refresh;
 mod registrar;
 mod restart;
 mod sale;
+mod search;
 mod security;
 mod settlement;
