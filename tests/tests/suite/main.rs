@@ -18,6 +18,7 @@ mod batch;
 mod capacity;
 mod captcha;
 mod domain_holds;
+mod indexer;
 mod lambda_events;
 mod openapi;
 mod queue_contract;

@@ -407,7 +407,7 @@ async fn q1_the_opensearch_adapter_sends_a_strict_mapping_versioned_bulks_and_th
     let body: serde_json::Value = serde_json::from_str(&search.body).unwrap();
     assert_eq!(body["track_total_hits"], 10_001);
     assert_eq!(
-        body["query"]["bool"]["filter"][2]["bool"]["should"][0]["match_phrase"]["grams"]["query"],
+        body["query"]["bool"]["filter"][1]["bool"]["should"][0]["match_phrase"]["grams"]["query"],
         "xi ia ao om mi"
     );
     assert_eq!(body["aggs"]["tld"]["terms"]["field"], "tld");

@@ -1183,3 +1183,76 @@ fn concurrency_and_capacity_are_configuration() {
         "{warm}"
     );
 }
+
+/// Q1: only the indexer writes the search index and only the list function reads it (and
+/// only `_search`); both find the domain through `SEARCH_URL`; the indexer is fed the
+/// listing items and the rebuild item of the table's stream, with a DLQ and alarms on its
+/// errors and on its lag past the 5 s goal.
+#[test]
+fn only_the_indexer_writes_the_search_index_and_only_the_list_function_searches_it() {
+    let t = template();
+    let r = &t["Resources"];
+    assert_eq!(r["SearchDomain"]["Type"], "AWS::OpenSearchService::Domain");
+    let domain = &r["SearchDomain"]["Properties"];
+    assert_eq!(domain["EncryptionAtRestOptions"]["Enabled"], true);
+    assert_eq!(domain["DomainEndpointOptions"]["EnforceHTTPS"], true);
+    for (name, f) in &functions(&t) {
+        let es: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| s["Action"].to_string().contains("es:"))
+            .collect();
+        let actions: BTreeSet<String> = es
+            .iter()
+            .flat_map(|s| s["Action"].as_array().into_iter().flatten())
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
+        let resources = es
+            .iter()
+            .map(|s| s["Resource"].to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let url = &f["Properties"]["Environment"]["Variables"]["SEARCH_URL"];
+        match name.as_str() {
+            "indexer" => {
+                assert!(actions.contains("es:ESHttpPost") && actions.contains("es:ESHttpPut"));
+                assert!(!actions.contains("es:ESHttpDelete"), "{actions:?}");
+                assert!(resources.contains("/listings"), "{resources}");
+                assert_eq!(url["Fn::GetAtt"][0], "SearchDomain");
+            }
+            "list" => {
+                assert_eq!(
+                    actions,
+                    BTreeSet::from(["es:ESHttpGet".to_owned(), "es:ESHttpPost".to_owned()])
+                );
+                assert!(resources.contains("/listings/_search"), "{resources}");
+                assert_eq!(url["Fn::GetAtt"][0], "SearchDomain");
+            }
+            other => {
+                assert!(es.is_empty(), "{other} may not reach the search domain");
+                assert!(url.is_null(), "{other} has no SEARCH_URL");
+            }
+        }
+    }
+    let indexer = &r["IndexerFunction"]["Properties"]["Events"]["ListingChanges"]["Properties"];
+    let pattern: Value = serde_json::from_str(
+        indexer["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["pk"]["S"],
+        serde_json::json!([{"prefix": "LISTING#"}, "SEARCH#rebuild"])
+    );
+    assert_eq!(
+        indexer["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        indexer["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0],
+        "IndexerDeadLetterQueue"
+    );
+    let lag = &r["IndexerLag"]["Properties"];
+    assert_eq!(lag["MetricName"], "IteratorAge");
+    assert_eq!(lag["Threshold"], 5000);
+}

@@ -30,12 +30,18 @@ use tantivy::{
 
 use market_app::ports::search::{Hits, SearchChange, SearchError, SearchIndex};
 use market_core::search::doc::{self, FieldKind, SearchDoc, Value, FIELDS};
+use market_core::search::name::{Charset, PINYIN};
 use market_core::search::query::{Clause, Facet, Order, Plan, SortKey};
 
 /// The analyzer of gram fields: the grams are made by the core, separated by spaces.
 const GRAMS_ANALYZER: &str = "grams";
 /// The version of the listing's item a document was made from.
 const VERSION: &str = "_version";
+/// The name's classes as one number (its charset's place in `Charset::ALL`, plus
+/// [`PINYIN_BIT`]): the charset facet counts one small number a document, not a list of
+/// words.
+const CLASS_CODE: &str = "_class";
+const PINYIN_BIT: u64 = 8;
 /// How long a removal is remembered against a late, older put (OpenSearch's
 /// `index.gc_deletes` is 60 s).
 const TOMBSTONE_LIFE: Duration = Duration::from_secs(300);
@@ -80,6 +86,7 @@ fn schema() -> Schema {
         }
     }
     builder.add_u64_field(VERSION, NumericOptions::default().set_fast());
+    builder.add_u64_field(CLASS_CODE, NumericOptions::default().set_fast());
     builder.build()
 }
 
@@ -226,6 +233,7 @@ impl EmbeddedSearch {
             }
         }
         out.add_u64(self.field(VERSION), search_doc.version);
+        out.add_u64(self.field(CLASS_CODE), class_code(search_doc));
         out
     }
 
@@ -359,37 +367,38 @@ impl EmbeddedSearch {
                 }
             })
             .collect();
-        let top = TopDocs::with_limit(plan.limit)
-            .and_offset(plan.offset)
-            .tweak_score(move |segment: &SegmentReader| {
-                let columns: Vec<(Option<Column<i64>>, i64)> = keys
-                    .iter()
-                    .map(|(field, sign)| {
-                        let column = field
-                            .as_deref()
-                            .and_then(|f| segment.fast_fields().i64(f).ok());
-                        (column, *sign)
-                    })
-                    .collect();
-                move |doc: DocId, score: Score| -> [i64; 3] {
-                    let mut key = [0i64; 3];
-                    for (slot, (column, sign)) in key.iter_mut().zip(&columns) {
-                        let value = match column {
-                            Some(c) => c.first(doc).unwrap_or(0),
-                            None => score.round() as i64,
-                        };
-                        *slot = value.saturating_mul(*sign);
-                    }
-                    key
-                }
-            });
+        let scored = keys.iter().any(|(field, _)| field.is_none());
         let facets = FacetCounter {
             facets: plan.facets.clone(),
         };
-        let (found, total, counted) = searcher.search(&query, &(top, Count, facets))?;
+        let top = TopDocs::with_limit(plan.limit).and_offset(plan.offset);
+        // Without the score in the order, nothing is scored: the key is read from columns.
+        let (found, total, counted) = if scored {
+            let top = top.tweak_score(move |segment: &SegmentReader| {
+                let key = SortKeyOf::new(segment, &keys);
+                move |doc: DocId, score: Score| key.of(doc, score)
+            });
+            let (found, total, counted) = searcher.search(&query, &(top, Count, facets))?;
+            (
+                found.into_iter().map(|(_, a)| a).collect::<Vec<_>>(),
+                total,
+                counted,
+            )
+        } else {
+            let top = top.order_by(move |segment: &SegmentReader| {
+                let key = SortKeyOf::new(segment, &keys);
+                move |doc: DocId| key.of(doc, 0.0)
+            });
+            let (found, total, counted) = searcher.search(&query, &(top, Count, facets))?;
+            (
+                found.into_iter().map(|(_, a)| a).collect::<Vec<_>>(),
+                total,
+                counted,
+            )
+        };
         let stored = self.field(doc::LISTING);
         let mut listings = Vec::with_capacity(found.len());
-        for (_, address) in found {
+        for address in found {
             let document: TantivyDocument = searcher.doc(address)?;
             let json = document
                 .get_first(stored)
@@ -403,6 +412,19 @@ impl EmbeddedSearch {
             facets: counted,
         })
     }
+}
+
+/// A document's [`CLASS_CODE`].
+fn class_code(search_doc: &SearchDoc) -> u64 {
+    let Some(Value::Words(classes)) = search_doc.get(doc::CLASSES) else {
+        return 0;
+    };
+    let charset = Charset::ALL
+        .iter()
+        .position(|c| classes.iter().any(|w| w == c.as_str()))
+        .unwrap_or(0) as u64;
+    let pinyin = classes.iter().any(|w| w == PINYIN);
+    charset | if pinyin { PINYIN_BIT } else { 0 }
 }
 
 #[async_trait]
@@ -445,6 +467,39 @@ impl EmbeddedSearch {
     }
 }
 
+/// A segment's sort key reader: up to three keys, larger first (ascending keys negated).
+struct SortKeyOf {
+    columns: Vec<(Option<Column<i64>>, i64)>,
+}
+
+impl SortKeyOf {
+    fn new(segment: &SegmentReader, keys: &[(Option<String>, i64)]) -> SortKeyOf {
+        SortKeyOf {
+            columns: keys
+                .iter()
+                .map(|(field, sign)| {
+                    let column = field
+                        .as_deref()
+                        .and_then(|f| segment.fast_fields().i64(f).ok());
+                    (column, *sign)
+                })
+                .collect(),
+        }
+    }
+
+    fn of(&self, doc: DocId, score: Score) -> [i64; 3] {
+        let mut key = [0i64; 3];
+        for (slot, (column, sign)) in key.iter_mut().zip(&self.columns) {
+            let value = match column {
+                Some(c) => c.first(doc).unwrap_or(0),
+                None => score.round() as i64,
+            };
+            *slot = value.saturating_mul(*sign);
+        }
+        key
+    }
+}
+
 /// Counts the values of the facets over every match.
 struct FacetCounter {
     facets: Vec<Facet>,
@@ -456,6 +511,8 @@ struct FacetCounter {
 enum FacetColumn {
     Words(Option<StrColumn>, Vec<u64>),
     Number(Column<i64>, Vec<u64>, HashMap<i64, u64>),
+    /// The charset facet, by [`CLASS_CODE`].
+    Classes(Column<u64>, [u64; 16]),
 }
 
 /// Numbers below this are counted in an array.
@@ -484,6 +541,9 @@ impl Collector for FacetCounter {
                     vec![0; SMALL_NUMBERS],
                     HashMap::new(),
                 ),
+                Facet::Charset => {
+                    FacetColumn::Classes(segment.fast_fields().u64(CLASS_CODE)?, [0; 16])
+                }
                 _ => {
                     let words = segment.fast_fields().str(facet.field())?;
                     let terms = words.as_ref().map_or(0, |w| w.num_terms());
@@ -535,6 +595,11 @@ impl SegmentCollector for SegmentFacets {
                     }
                 }
                 FacetColumn::Words(None, _) => {}
+                FacetColumn::Classes(codes, counts) => {
+                    if let Some(code) = codes.first(doc) {
+                        counts[(code & 15) as usize] += 1;
+                    }
+                }
                 FacetColumn::Number(numbers, small, large) => {
                     if let Some(n) = numbers.first(doc) {
                         match usize::try_from(n) {
@@ -561,6 +626,16 @@ impl SegmentCollector for SegmentFacets {
                         }
                     }
                     FacetColumn::Words(None, _) => {}
+                    FacetColumn::Classes(_, counts) => {
+                        for (code, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                            let charset =
+                                Charset::ALL[(code as u64 & (PINYIN_BIT - 1)) as usize % 5];
+                            *named.entry(charset.as_str().to_owned()).or_default() += n;
+                            if code as u64 & PINYIN_BIT != 0 {
+                                *named.entry(PINYIN.to_owned()).or_default() += n;
+                            }
+                        }
+                    }
                     FacetColumn::Number(_, small, large) => {
                         for (value, n) in small.into_iter().enumerate().filter(|(_, n)| *n > 0) {
                             named.insert(value.to_string(), n);

@@ -37,6 +37,8 @@ pub const PRICE: &str = "price";
 pub const CREATED_AT: &str = "created_at";
 pub const ENDS_AT: &str = "ends_at";
 pub const DOMAIN_EXPIRES_AT: &str = "domain_expires_at";
+/// Until when it is on the market: its end or its domain's expiry, whichever is first (E1).
+pub const VISIBLE_UNTIL: &str = "visible_until";
 pub const SOURCE: &str = "source";
 pub const SELLER: &str = "seller";
 pub const LISTING: &str = "listing";
@@ -58,6 +60,7 @@ pub const FIELDS: &[(&str, FieldKind)] = &[
     (CREATED_AT, FieldKind::Number),
     (ENDS_AT, FieldKind::Number),
     (DOMAIN_EXPIRES_AT, FieldKind::Number),
+    (VISIBLE_UNTIL, FieldKind::Number),
     (SOURCE, FieldKind::Keyword),
     (SELLER, FieldKind::Keyword),
     (LISTING, FieldKind::Stored),
@@ -152,6 +155,7 @@ impl SearchDoc {
                 DOMAIN_EXPIRES_AT,
                 Value::Number(listing.domain_expires_at.map_or(UNKNOWN_EXPIRY, millis)),
             ),
+            (VISIBLE_UNTIL, Value::Number(millis(listing.lapse().0))),
             (SOURCE, one(source_of(listing))),
             (SELLER, one(listing.seller.as_str())),
             (

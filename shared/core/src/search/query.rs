@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::doc::{self, fen, millis};
-use super::name::{piece_grams, Charset, PINYIN};
+use super::name::{piece_grams, Charset, END, PINYIN, START};
 use crate::domain_name::DomainName;
 use crate::error::{Code, Problem};
 use crate::money::Money;
@@ -180,14 +180,10 @@ fn piece(name: &str, value: &Option<String>) -> Result<Option<String>, Problem> 
         return Ok(None);
     };
     let v = v.to_lowercase();
-    if v.chars().count() > 63 || v.contains(['.', ' ', doc_marks::START, doc_marks::END]) {
+    if v.chars().count() > 63 || v.contains(['.', ' ', START, END]) {
         return Err(invalid(format!("{name} `{v}` is not part of a name")));
     }
     Ok(Some(v))
-}
-
-mod doc_marks {
-    pub use crate::search::name::{END, START};
 }
 
 /// A TLD in normal form (`.COM` → `com`, `中国` → `xn--fiqs8s`).
@@ -220,10 +216,11 @@ impl SearchQuery {
                 .next()
                 .unwrap_or_default()
                 .to_owned()],
+            // The grams' anchors are not characters of a name.
             None => q
                 .as_deref()
                 .unwrap_or_default()
-                .split(|c: char| c.is_whitespace() || c == '.')
+                .split(|c: char| c.is_whitespace() || c == '.' || c == START || c == END)
                 .filter(|w| !w.is_empty())
                 .map(str::to_owned)
                 .collect(),
@@ -379,10 +376,11 @@ impl SearchQuery {
     /// The query as clauses, judged at `now` (E1: a listing past its end or its domain's
     /// expiry is not found, whether or not the sweep has ended it yet).
     pub fn plan(&self, now: DateTime<Utc>) -> Plan {
-        let mut filter = vec![
-            Clause::range(doc::ENDS_AT, Some(millis(now) + 1), None),
-            Clause::range(doc::DOMAIN_EXPIRES_AT, Some(millis(now) + 1), None),
-        ];
+        let mut filter = vec![Clause::range(
+            doc::VISIBLE_UNTIL,
+            Some(millis(now) + 1),
+            None,
+        )];
         let mut boosts = Vec::new();
         for word in &self.words {
             filter.push(word_match(word));
