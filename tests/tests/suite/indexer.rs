@@ -1,8 +1,13 @@
 //! The search indexer function (Q1) on the table's stream: the listings of a batch reach
 //! the index (read again from the table: a record repeated or late changes nothing), a
-//! batch the table refuses is reported by its first listing record for the stream to
-//! retry, and the rebuild item's records take the rebuild's steps.
+//! batch the search engine refuses is reported by its first listing record for the stream
+//! to retry, and the rebuild item's records take the rebuild's steps.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use async_trait::async_trait;
+use market_app::ports::search::{Hits, SearchChange, SearchError, SearchIndex};
+use market_core::search::query::Plan;
 
 use serde_json::{json, Value};
 
@@ -10,13 +15,38 @@ use market_adapters::search::embedded::EmbeddedSearch;
 use market_app::search::feed::SearchFeed;
 use market_app::App;
 use market_core::search::query::SearchParams;
-use market_tests::faults::FaultyStore;
 use market_tests::scene::Scene;
 use market_web::stream::StreamEvent;
+
+/// An engine that refuses every change while `down` (a domain unreachable).
+struct Flaky {
+    inner: EmbeddedSearch,
+    down: AtomicBool,
+}
+
+#[async_trait]
+impl SearchIndex for Flaky {
+    async fn apply(&self, changes: Vec<SearchChange>) -> Result<(), SearchError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SearchError::Failed("the domain is unreachable".into()));
+        }
+        self.inner.apply(changes).await
+    }
+    async fn search(&self, plan: &Plan) -> Result<Hits, SearchError> {
+        self.inner.search(plan).await
+    }
+    async fn count(&self) -> Result<u64, SearchError> {
+        self.inner.count().await
+    }
+}
 
 /// The scene's app as the cloud runs it: writes index nothing (the stream feeds the
 /// indexer), and its own empty index.
 fn cloud_app(scene: &Scene) -> Arc<App> {
+    cloud_app_with(scene, Arc::new(EmbeddedSearch::in_memory().unwrap()))
+}
+
+fn cloud_app_with(scene: &Scene, search: Arc<dyn SearchIndex>) -> Arc<App> {
     let app = &scene.app;
     Arc::new(App {
         store: app.store.clone(),
@@ -29,7 +59,7 @@ fn cloud_app(scene: &Scene) -> Arc<App> {
         registrar: app.registrar.clone(),
         mailer: app.mailer.clone(),
         outbox_feed: app.outbox_feed.clone(),
-        search: Arc::new(EmbeddedSearch::in_memory().unwrap()),
+        search,
         search_feed: SearchFeed::Stream,
         partner: app.partner.clone(),
         cards: app.cards.clone(),
@@ -69,13 +99,18 @@ async fn ids(app: &App) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn q1_the_indexer_indexes_the_listings_of_a_batch_once_and_reports_what_the_table_refused() {
-    let faulty = FaultyStore::in_memory(11, 0.0, 0.0);
-    let scene = Scene::over(faulty.clone());
+async fn q1_the_indexer_indexes_the_listings_of_a_batch_once_and_reports_what_the_engine_refused() {
+    let scene = Scene::over(Arc::new(
+        market_adapters::store::embedded::EmbeddedStore::in_memory().unwrap(),
+    ));
     scene.listed(3, 1).await;
     let listed = ids(&scene.app).await;
     assert_eq!(listed.len(), 3);
-    let cloud = cloud_app(&scene);
+    let engine = Arc::new(Flaky {
+        inner: EmbeddedSearch::in_memory().unwrap(),
+        down: AtomicBool::new(true),
+    });
+    let cloud = cloud_app_with(&scene, engine.clone());
     assert!(
         ids(&cloud).await.is_empty(),
         "the cloud's writes index nothing"
@@ -84,9 +119,7 @@ async fn q1_the_indexer_indexes_the_listings_of_a_batch_once_and_reports_what_th
     keys.extend(listed.iter().map(|id| (format!("LISTING#{id}"), "L")));
     let event = stream_event(&keys);
 
-    // The table refuses the listings' reads: reported from the first listing record.
-    faulty.set_enabled(true);
-    faulty.poison("LISTING#");
+    // The engine refuses: reported from the first listing record.
     let answer = fn_indexer::handle(&cloud, event.clone()).await;
     assert_eq!(
         serde_json::to_value(&answer).unwrap(),
@@ -95,7 +128,7 @@ async fn q1_the_indexer_indexes_the_listings_of_a_batch_once_and_reports_what_th
     assert!(ids(&cloud).await.is_empty());
 
     // The stream retries: indexed; the same records again change nothing.
-    faulty.cure();
+    engine.down.store(false, Ordering::SeqCst);
     let answer = fn_indexer::handle(&cloud, event.clone()).await;
     assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
     let answer = fn_indexer::handle(&cloud, event).await;

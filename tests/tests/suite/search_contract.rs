@@ -449,6 +449,13 @@ async fn q1_an_index_not_closed_cleanly_is_stale_and_one_closed_cleanly_is_not()
     drop(search);
     let (search, stale) = EmbeddedSearch::open(&dir, 15_000_000).unwrap();
     assert!(!stale, "closed cleanly: opened as it is");
+    search.mark_clean().unwrap();
+    drop(search);
+    // Written by another mapping (an older build): made anew, to be rebuilt.
+    std::fs::write(dir.join("LAYOUT"), "market-search-0 id:Keyword").unwrap();
+    let (search, stale) = EmbeddedSearch::open(&dir, 15_000_000).unwrap();
+    assert!(stale, "another layout: rebuilt");
+    assert_eq!(search.count().await.unwrap(), 0);
     drop(search);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1199,7 +1199,7 @@ fn only_the_indexer_writes_the_search_index_and_only_the_list_function_searches_
     for (name, f) in &functions(&t) {
         let es: Vec<&Value> = statements(f)
             .into_iter()
-            .filter(|s| s["Action"].to_string().contains("es:"))
+            .filter(|s| s["Action"].to_string().contains("\"es:"))
             .collect();
         let actions: BTreeSet<String> = es
             .iter()

@@ -45,8 +45,16 @@ const PINYIN_BIT: u64 = 8;
 /// How long a removal is remembered against a late, older put (OpenSearch's
 /// `index.gc_deletes` is 60 s).
 const TOMBSTONE_LIFE: Duration = Duration::from_secs(300);
-/// Bump when the mapping changes: an index written by another layout is rebuilt.
-const LAYOUT: &str = "market-search-1";
+/// The layout of the index on disk: the mapping's fields and kinds and this engine's own.
+/// An index written by another layout is made anew and rebuilt from the store.
+fn layout() -> String {
+    let fields: Vec<String> = FIELDS
+        .iter()
+        .map(|(name, kind)| format!("{name}:{kind:?}"))
+        .chain([VERSION, CLASS_CODE].map(str::to_owned))
+        .collect();
+    format!("market-search-1 {}", fields.join(","))
+}
 
 fn failed(e: impl std::fmt::Display) -> SearchError {
     SearchError::Failed(e.to_string())
@@ -115,10 +123,10 @@ impl EmbeddedSearch {
     /// ([`EmbeddedSearch::mark_clean`]: a crash may have left a committed write unindexed).
     /// The caller rebuilds a stale index from the store.
     pub fn open(dir: &Path, memory_budget: usize) -> anyhow::Result<(EmbeddedSearch, bool)> {
-        let layout = dir.join("LAYOUT");
+        let layout_file = dir.join("LAYOUT");
         let clean = dir.join("CLEAN");
-        let current = std::fs::read_to_string(&layout).ok();
-        let fresh = current.as_deref() != Some(LAYOUT);
+        let current = std::fs::read_to_string(&layout_file).ok();
+        let fresh = current.as_deref() != Some(layout().as_str());
         let was_clean = clean.exists();
         if fresh && dir.exists() {
             std::fs::remove_dir_all(dir)?;
@@ -132,7 +140,7 @@ impl EmbeddedSearch {
         let mut search = Self::with(index, memory_budget)?;
         search.clean_marker = Some(clean.clone());
         if fresh {
-            std::fs::write(&layout, LAYOUT)?;
+            std::fs::write(&layout_file, layout())?;
         } else if was_clean {
             // Open now: until the next clean close, a crash leaves it stale.
             std::fs::remove_file(&clean)?;
@@ -142,7 +150,10 @@ impl EmbeddedSearch {
 
     /// Commits what was applied since the last commit, if anything.
     pub fn commit_pending(&self) -> tantivy::Result<()> {
-        let mut guard = self.writer.lock().expect("search writer");
+        let mut guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if guard.pending.is_empty() {
             return Ok(());
         }
@@ -238,7 +249,10 @@ impl EmbeddedSearch {
     }
 
     fn apply_now(&self, changes: Vec<SearchChange>) -> tantivy::Result<()> {
-        let mut guard = self.writer.lock().expect("search writer");
+        let mut guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Writer {
             writer,
             tombstones,
