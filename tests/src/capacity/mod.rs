@@ -520,8 +520,9 @@ pub fn table(store: &str, rows: &[Capacity]) -> String {
             row.operation,
             row.runs,
             row.requests_per_run,
-            row.wcu_per_run,
-            row.rcu_per_run,
+            // A run that wrote nothing is 0.0, not the -0.0 a float sum can end at.
+            row.wcu_per_run + 0.0,
+            row.rcu_per_run + 0.0,
             key,
             units,
             rate(row.ceiling())
