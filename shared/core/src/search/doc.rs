@@ -199,6 +199,22 @@ mod tests {
     }
 
     #[test]
+    fn e1_a_listing_is_visible_until_its_end_or_its_domains_expiry_whichever_is_first() {
+        let mut listing = crate::search::tests::listing("abc.com", "10");
+        let ends = millis(listing.ends_at);
+        assert_eq!(
+            SearchDoc::of(&listing, 1).unwrap().get(VISIBLE_UNTIL),
+            Some(&Value::Number(ends))
+        );
+        let expiry = listing.ends_at - chrono::Duration::days(1);
+        listing.domain_expires_at = Some(expiry);
+        assert_eq!(
+            SearchDoc::of(&listing, 1).unwrap().get(VISIBLE_UNTIL),
+            Some(&Value::Number(millis(expiry)))
+        );
+    }
+
+    #[test]
     fn q1_a_listing_that_is_not_active_has_no_document() {
         let mut listing = crate::search::tests::listing("abc.com", "10");
         listing.status = ListingStatus::Sold;

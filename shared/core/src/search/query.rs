@@ -687,9 +687,11 @@ mod tests {
         let plan = parse(&[("q", "xiaomi.com"), ("excludes", "4")])
             .unwrap()
             .plan(now);
-        assert!(plan
-            .filter
-            .contains(&Clause::range(doc::ENDS_AT, Some(millis(now) + 1), None)));
+        assert!(plan.filter.contains(&Clause::range(
+            doc::VISIBLE_UNTIL,
+            Some(millis(now) + 1),
+            None
+        )));
         assert!(plan
             .filter
             .contains(&Clause::Not(Box::new(Clause::term(doc::CHARS, "4")))));
