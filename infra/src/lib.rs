@@ -303,6 +303,7 @@ impl Running {
     pub async fn shutdown(self, grace: std::time::Duration) {
         let _ = self.stop.send(true);
         let search = self.search.clone();
+        let app = self.app.clone();
         let mut tasks = self.timers;
         tasks.push(self.server);
         let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
@@ -316,8 +317,19 @@ impl Running {
             }
             return;
         }
-        // Every write that finished was indexed: the next start need not rebuild.
-        if let Err(e) = search.mark_clean() {
+        // Every write that finished was indexed (the last retries tried now): the next
+        // start need not rebuild. With listings still waiting, it must.
+        market_app::search::feed::retry(&app).await;
+        let waiting = match &app.search_feed {
+            market_app::search::feed::SearchFeed::Inline(retries) => retries.len(),
+            market_app::search::feed::SearchFeed::Stream => 0,
+        };
+        if waiting > 0 {
+            tracing::warn!(
+                waiting,
+                "listings still wait to be indexed; the next start rebuilds the search index"
+            );
+        } else if let Err(e) = search.mark_clean() {
             tracing::warn!(error = %e, "could not mark the search index clean; the next start rebuilds it");
         }
     }

@@ -459,3 +459,34 @@ async fn q1_an_index_not_closed_cleanly_is_stale_and_one_closed_cleanly_is_not()
     drop(search);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn q1_the_cloud_engine_creates_its_index_with_the_mapping_before_its_first_request() {
+    let (url, domain) = standin::start().await;
+    let cloud = market_adapters::search::opensearch::CloudSearch::new(OpenSearchConfig {
+        url,
+        index: "listings".into(),
+        sign: false,
+    });
+    // A search before anything was indexed: an empty page, not "no such index".
+    let q = SearchQuery::parse(&params("facets=tld")).unwrap();
+    let hits = cloud.search(&q.plan(now())).await.unwrap();
+    assert_eq!(hits.total, 0);
+    cloud.apply(puts(&fixture()[..2], 1)).await.unwrap();
+    assert_eq!(cloud.count().await.unwrap(), 2);
+    let received = domain.lock().unwrap().received.clone();
+    let order: Vec<(&str, &str)> = received
+        .iter()
+        .map(|r| (r.method, r.path.as_str()))
+        .collect();
+    assert_eq!(
+        &order[..3],
+        &[
+            ("HEAD", "/listings"),
+            ("PUT", "/listings"),
+            ("POST", "/listings/_search")
+        ],
+        "the mapping first, once"
+    );
+    assert_eq!(order.iter().filter(|(m, _)| *m == "PUT").count(), 1);
+}

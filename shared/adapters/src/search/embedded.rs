@@ -464,8 +464,14 @@ impl SearchIndex for EmbeddedSearch {
     }
 
     async fn count(&self) -> Result<u64, SearchError> {
-        self.commit_pending().map_err(failed)?;
-        Ok(self.reader.searcher().num_docs())
+        let this = self.clone_handle();
+        tokio::task::spawn_blocking(move || {
+            this.commit_pending()?;
+            Ok::<_, tantivy::TantivyError>(this.reader.searcher().num_docs())
+        })
+        .await
+        .map_err(failed)?
+        .map_err(failed)
     }
 }
 
@@ -481,7 +487,7 @@ impl EmbeddedSearch {
     }
 }
 
-/// A segment's sort key reader: up to three keys, larger first (ascending keys negated).
+/// A segment's sort key reader: up to four keys, larger first (ascending keys negated).
 struct SortKeyOf {
     columns: Vec<(Option<Column<i64>>, i64)>,
 }
@@ -501,8 +507,8 @@ impl SortKeyOf {
         }
     }
 
-    fn of(&self, doc: DocId, score: Score) -> [i64; 3] {
-        let mut key = [0i64; 3];
+    fn of(&self, doc: DocId, score: Score) -> [i64; 4] {
+        let mut key = [0i64; 4];
         for (slot, (column, sign)) in key.iter_mut().zip(&self.columns) {
             let value = match column {
                 Some(c) => c.first(doc).unwrap_or(0),

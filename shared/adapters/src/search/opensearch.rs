@@ -321,10 +321,14 @@ impl SearchIndex for OpenSearchIndex {
         // Per item: a version conflict means a newer version is held, a missing document
         // on delete is already gone; throttling is busy; anything else failed.
         for item in body["items"].as_array().into_iter().flatten() {
-            let result = item.as_object().and_then(|o| o.values().next());
+            let (verb, result) = match item.as_object().and_then(|o| o.iter().next()) {
+                Some((verb, result)) => (verb.as_str(), Some(result)),
+                None => ("", None),
+            };
             let status = result.and_then(|r| r["status"].as_u64()).unwrap_or(500);
             match status {
-                200..=299 | 409 | 404 => {}
+                200..=299 | 409 => {}
+                404 if verb == "delete" => {}
                 429 => return Err(SearchError::Busy(format!("bulk item: {item}"))),
                 _ => return Err(failed(format!("bulk item: {item}"))),
             }
@@ -376,7 +380,11 @@ impl CloudSearch {
         self.cell
             .get_or_try_init(|| async {
                 let sdk = crate::config::aws().await;
-                OpenSearchIndex::new(&self.config, Some(&sdk)).map_err(failed)
+                let engine = OpenSearchIndex::new(&self.config, Some(&sdk)).map_err(failed)?;
+                // The index with its mapping before anything else: a bulk request to a
+                // missing index would create one with a guessed mapping.
+                engine.ensure_index().await?;
+                Ok(engine)
             })
             .await
     }

@@ -104,7 +104,7 @@ pub async fn after_write(app: &App, changed: Vec<Changed>) {
         let mut unknown = Vec::new();
         for c in &changed {
             match &c.written {
-                Some(item) => known.push(change_of(&c.id, Some(item))?),
+                Some(item) => known.extend(readable(&c.id, change_of(&c.id, Some(item)))),
                 None => unknown.push(c.id.clone()),
             }
         }
@@ -163,14 +163,29 @@ pub async fn index(app: &App, ids: &[ListingId]) -> AppResult<()> {
         let found = app.store.get_many(&keys).await?;
         let changes = chunk
             .iter()
-            .map(|id| {
+            .filter_map(|id| {
                 let (pk, sk) = repo::listing_key(id);
-                change_of(id, found.iter().find(|i| i.pk == pk && i.sk == sk))
+                readable(
+                    id,
+                    change_of(id, found.iter().find(|i| i.pk == pk && i.sk == sk)),
+                )
             })
-            .collect::<AppResult<Vec<_>>>()?;
+            .collect();
         app.search.apply(changes).await.map_err(from_search)?;
     }
     Ok(())
+}
+
+/// A change, or nothing (logged) for a listing item that cannot be read: one corrupt item
+/// never holds up the others, or a rebuild, forever.
+pub fn readable(id: &ListingId, change: AppResult<SearchChange>) -> Option<SearchChange> {
+    match change {
+        Ok(change) => Some(change),
+        Err(e) => {
+            tracing::error!(listing = %id, error = %format!("{e:#}"), "a listing item that cannot be read is left out of the search index");
+            None
+        }
+    }
 }
 
 /// A search engine's failure as the app reports it: busy is a 503 to retry.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ports::search::SearchChange;
 use crate::repo::{self, load, Versioned};
-use crate::search::feed::{change_of, from_search, listing_of, SearchFeed};
+use crate::search::feed::{change_of, from_search, listing_of, readable, SearchFeed};
 use crate::store::{Expect, Item};
 use crate::App;
 use crate::AppResult;
@@ -66,9 +66,14 @@ pub async fn start(app: &App) -> AppResult<Rebuild> {
         started_at: now,
         finished_at: None,
     };
+    // On the version read (or absence), never on whatever is there: a step of the rebuild
+    // this one replaces, still in flight, then fails its own condition instead of writing
+    // over this one.
+    let before = load::<Rebuild>(&*app.store, rebuild_key()).await?;
+    let expect = before.map_or(Expect::Absent, |b| Expect::Version(b.version));
     app.write(vec![crate::store::Write::Put(
         rebuild_item(&rebuild),
-        Expect::Any,
+        expect,
     )])
     .await?;
     tracing::info!(rebuild = %rebuild.id, "search rebuild started");
@@ -149,7 +154,7 @@ pub async fn page(app: &App, cursor: Option<String>, limit: usize) -> AppResult<
     let mut changes = Vec::new();
     for item in &page.items {
         if let Some(id) = listing_of(&item.pk, &item.sk) {
-            changes.push(change_of(&id, Some(item))?);
+            changes.extend(readable(&id, change_of(&id, Some(item))));
         }
     }
     let indexed = changes

@@ -40,6 +40,9 @@ pub const DOMAIN_EXPIRES_AT: &str = "domain_expires_at";
 /// Until when it is on the market: its end or its domain's expiry, whichever is first (E1).
 pub const VISIBLE_UNTIL: &str = "visible_until";
 pub const SOURCE: &str = "source";
+/// The last key of every order, one number a listing (from its id): listings equal in
+/// every other key keep one order on both engines, page after page.
+pub const TIEBREAK: &str = "tiebreak";
 pub const SELLER: &str = "seller";
 pub const LISTING: &str = "listing";
 
@@ -62,6 +65,7 @@ pub const FIELDS: &[(&str, FieldKind)] = &[
     (DOMAIN_EXPIRES_AT, FieldKind::Number),
     (VISIBLE_UNTIL, FieldKind::Number),
     (SOURCE, FieldKind::Keyword),
+    (TIEBREAK, FieldKind::Number),
     (SELLER, FieldKind::Keyword),
     (LISTING, FieldKind::Stored),
 ];
@@ -101,6 +105,17 @@ pub fn fen(amount: Money) -> i64 {
         .trunc()
         .to_i64()
         .unwrap_or(i64::MAX)
+}
+
+/// A listing's [`TIEBREAK`]: FNV-1a of its id (stable across builds and engines).
+pub fn tiebreak(id: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Kept positive: a long on both engines.
+    (hash >> 1) as i64
 }
 
 /// Where a listing comes from (L10).
@@ -157,6 +172,7 @@ impl SearchDoc {
             ),
             (VISIBLE_UNTIL, Value::Number(millis(listing.lapse().0))),
             (SOURCE, one(source_of(listing))),
+            (TIEBREAK, Value::Number(tiebreak(listing.id.as_str()))),
             (SELLER, one(listing.seller.as_str())),
             (
                 LISTING,

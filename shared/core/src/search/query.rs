@@ -16,6 +16,9 @@ pub const WINDOW: usize = 10_000;
 /// The most items a page holds.
 pub const MAX_LIMIT: usize = 200;
 
+/// The most different characters `excludes` may name (each is a clause).
+pub const MAX_EXCLUDED: usize = 64;
+
 /// The raw parameters of `GET /listings`, as strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchParams {
@@ -263,7 +266,9 @@ impl SearchQuery {
                 return Err(invalid(format!("syllables is 1, 2 or 3, not {n}")));
             }
         }
-        let money = |v: &Option<String>| given(v).map(Money::parse).transpose();
+        // An amount given blank is not an amount (the contract's pattern), unlike a blank
+        // word or list, which is no filter.
+        let money = |v: &Option<String>| v.as_deref().map(Money::parse).transpose();
         let (min_price, max_price) = (money(&p.min_price)?, money(&p.max_price)?);
         if let (Some(min), Some(max)) = (min_price, max_price) {
             if min > max {
@@ -331,17 +336,24 @@ impl SearchQuery {
             None => 0,
             Some(cursor) => decode_cursor(cursor)?,
         };
-        if offset + limit > WINDOW {
+        if offset.saturating_add(limit) > WINDOW {
             return Err(invalid(format!(
                 "only the first {WINDOW} matches can be paged to: narrow the query"
             )));
         }
-        let excludes = given(&p.excludes)
+        let mut excludes: Vec<char> = given(&p.excludes)
             .unwrap_or_default()
             .to_lowercase()
             .chars()
             .filter(|c| !c.is_whitespace() && *c != ',')
             .collect();
+        excludes.sort_unstable();
+        excludes.dedup();
+        if excludes.len() > MAX_EXCLUDED {
+            return Err(invalid(format!(
+                "excludes names at most {MAX_EXCLUDED} different characters"
+            )));
+        }
         Ok(SearchQuery {
             words,
             exact_domain: exact_domain.map(|d| d.ascii().to_owned()),
@@ -453,7 +465,7 @@ impl SearchQuery {
             filter.push(Clause::term(doc::SELLER, seller));
         }
         use Order::{Ascending as Up, Descending as Down};
-        let sort = match self.sort {
+        let mut sort = match self.sort {
             Sort::Relevance => vec![
                 (SortKey::Score, Down),
                 (SortKey::Field(doc::LENGTH), Up),
@@ -481,6 +493,8 @@ impl SearchQuery {
                 (SortKey::Field(doc::CREATED_AT), Down),
             ],
         };
+        // One order for listings equal in every key (paging by offset needs it).
+        sort.push((SortKey::Field(doc::TIEBREAK), Up));
         Plan {
             filter,
             boosts,
@@ -517,7 +531,8 @@ fn encode_cursor(offset: usize) -> String {
 fn decode_cursor(cursor: &str) -> Result<usize, Problem> {
     cursor
         .strip_prefix('o')
-        .and_then(|n| n.parse().ok())
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| *n < WINDOW)
         .ok_or_else(|| {
             Problem::new(
                 Code::InvalidRequest,
@@ -652,7 +667,21 @@ mod tests {
             assert_eq!(refused(bad), Code::InvalidQuery, "{bad:?}");
         }
         assert_eq!(refused(&[("min_price", "1.234")]), Code::InvalidAmount);
+        assert_eq!(refused(&[("max_price", "")]), Code::InvalidAmount);
         assert_eq!(refused(&[("cursor", "page2")]), Code::InvalidRequest);
+        assert_eq!(
+            refused(&[("cursor", "o18446744073709551615")]),
+            Code::InvalidRequest,
+            "no overflow"
+        );
+        let many: String = ('a'..='z')
+            .chain('0'..='9')
+            .chain('一'..='龥')
+            .take(65)
+            .collect();
+        assert_eq!(refused(&[("excludes", many.as_str())]), Code::InvalidQuery);
+        let twice = parse(&[("excludes", "4,4 44")]).unwrap();
+        assert_eq!(twice.excludes, vec!['4'], "one clause a character");
     }
 
     #[test]
