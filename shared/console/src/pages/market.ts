@@ -136,7 +136,9 @@ export function marketPage(root: HTMLElement): void {
           facetList('charset', t('charset'), page.facets?.charset));
       }
       const total = h('p', { class: 'muted total', 'data-total': String(page.total) },
-        fmt(page.total_is_lower_bound ? 'matchesMore' : 'matches', { n: page.total.toLocaleString() }));
+        page.total === 1 && !page.total_is_lower_bound
+          ? t('matchesOne')
+          : fmt(page.total_is_lower_bound ? 'matchesMore' : 'matches', { n: page.total.toLocaleString() }));
       const next = page.next_cursor
         ? button(t('loadMore'), (b) => { b.hidden = true; void run(current, page.next_cursor!, true).then(() => b.remove()); })
         : null;
