@@ -13,6 +13,7 @@ pub mod opensearch;
 pub mod requests;
 pub mod scene;
 pub mod siteverify;
+pub mod stream;
 pub mod stripe;
 
 pub use client::{spawn_app, spawn_app_on_dynamo, spawn_app_with, Reply, TestApp};

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use market_app::ports::search::{Hits, SearchChange, SearchError, SearchIndex};
 use market_core::search::query::Plan;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use market_adapters::search::embedded::EmbeddedSearch;
 use market_app::search::feed::SearchFeed;
@@ -71,24 +71,7 @@ fn cloud_app_with(scene: &Scene, search: Arc<dyn SearchIndex>) -> Arc<App> {
 
 /// A stream batch (keys only, as the table's stream sends) of changed items.
 fn stream_event(keys: &[(String, &str)]) -> StreamEvent {
-    let records: Vec<Value> = keys
-        .iter()
-        .enumerate()
-        .map(|(n, (pk, sk))| {
-            json!({
-                "eventID": format!("e{n}"), "eventName": "MODIFY", "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1764115200,
-                    "Keys": {"pk": {"S": pk}, "sk": {"S": sk}},
-                    "SequenceNumber": format!("{}", 100 + n), "SizeBytes": 60,
-                    "StreamViewType": "KEYS_ONLY"
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("a stream event")
+    market_tests::stream::event("MODIFY", keys)
 }
 
 async fn ids(app: &App) -> Vec<String> {

@@ -590,24 +590,7 @@ async fn contention_that_outlasts_the_retries_is_a_503_busy_with_retry_after_nev
 
 /// A DynamoDB Stream event (keys only, as the table's stream sends) of new items.
 fn stream_event(keys: &[(&str, &str)]) -> fn_notify::StreamEvent {
-    let records: Vec<Value> = keys
-        .iter()
-        .enumerate()
-        .map(|(n, (pk, sk))| {
-            json!({
-                "eventID": format!("e{n}"), "eventName": "INSERT", "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1764115200,
-                    "Keys": {"pk": {"S": pk}, "sk": {"S": sk}},
-                    "SequenceNumber": format!("{}", 100 + n), "SizeBytes": 60,
-                    "StreamViewType": "KEYS_ONLY"
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("a stream event")
+    market_tests::stream::event("INSERT", keys)
 }
 
 /// The emails the scene's mailbox kept.

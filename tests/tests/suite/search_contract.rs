@@ -136,35 +136,7 @@ async fn loaded() -> Vec<Engine> {
 }
 
 fn params(query: &str) -> SearchParams {
-    let mut p = SearchParams::default();
-    for pair in query.split('&').filter(|s| !s.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap();
-        let v = Some(v.to_owned());
-        match k {
-            "q" => p.q = v,
-            "tld" => p.tld = v,
-            "min_len" => p.min_len = v,
-            "max_len" => p.max_len = v,
-            "charset" => p.charset = v,
-            "syllables" => p.syllables = v,
-            "starts_with" => p.starts_with = v,
-            "ends_with" => p.ends_with = v,
-            "contains" => p.contains = v,
-            "excludes" => p.excludes = v,
-            "min_price" => p.min_price = v,
-            "max_price" => p.max_price = v,
-            "expires_after" => p.expires_after = v,
-            "expires_before" => p.expires_before = v,
-            "source" => p.source = v,
-            "seller" => p.seller = v,
-            "sort" => p.sort = v,
-            "facets" => p.facets = v,
-            "limit" => p.limit = v.and_then(|v| v.parse().ok()),
-            "cursor" => p.cursor = v,
-            other => panic!("{other}"),
-        }
-    }
-    p
+    SearchParams::from_query(query).expect("parameters GET /listings takes")
 }
 
 /// The domains a query finds, in order, and the total.

@@ -424,6 +424,33 @@ async fn a_cursor_after_an_item_resumes_right_after_it(store: Arc<dyn Store>) {
     }
 }
 
+/// A scan (the search rebuild's) reads every item under a key prefix once, page by page,
+/// and nothing else; a page may hold fewer than asked (DynamoDB filters after reading)
+/// with a cursor to read on.
+async fn scans_read_every_item_of_a_prefix_once(store: Arc<dyn Store>) {
+    let mut writes = Vec::new();
+    for n in 0..7 {
+        writes.push(put_new(item(&format!("SCAN#{n}"), "L", "s")));
+    }
+    writes.push(put_new(item("SCAM#0", "L", "other")));
+    writes.push(put_new(item("OTHER#0", "L", "other")));
+    store.transact(writes).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..20 {
+        let page = store.scan("SCAN#", 2, cursor.clone()).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|i| i.pk.clone()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    let want: Vec<String> = (0..7).map(|n| format!("SCAN#{n}")).collect();
+    assert_eq!(seen, want, "each once, nothing of another prefix");
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -463,6 +490,7 @@ contract!(
     a_cursor_after_an_item_resumes_right_after_it,
     adds_keep_a_running_sum_in_a_transaction_or_alone,
     thirty_concurrent_adds_lose_none,
+    scans_read_every_item_of_a_prefix_once,
 );
 
 #[tokio::test]

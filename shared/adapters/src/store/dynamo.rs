@@ -385,6 +385,37 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
     Ok(item.build())
 }
 
+/// A page of a Query or Scan answer, with the cursor of the next.
+fn page_of(items: &[Attrs], last: Option<&Attrs>) -> Result<Page, StoreError> {
+    Ok(Page {
+        items: items
+            .iter()
+            .map(from_attrs)
+            .collect::<Result<Vec<_>, _>>()?,
+        next: last.map(encode_cursor).transpose()?,
+    })
+}
+
+/// A Query or Scan refused: a cursor DynamoDB cannot take is the caller's bad cursor.
+fn paging_error<E, R>(
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+    had_cursor: bool,
+    op: &str,
+) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let bad_cursor = e
+        .as_service_error()
+        .is_some_and(|s| s.meta().code() == Some("ValidationException"));
+    if bad_cursor && had_cursor {
+        StoreError::BadCursor
+    } else {
+        sdk(e, op)
+    }
+}
+
 fn encode_cursor(key: &Attrs) -> Result<String, StoreError> {
     let mut plain = BTreeMap::new();
     for (name, value) in key {
@@ -507,27 +538,8 @@ impl Store for DynamoStore {
             .consistent_read(query.index.is_none())
             .send()
             .await
-            .map_err(|e| {
-                let bad_cursor = e
-                    .as_service_error()
-                    .is_some_and(|s| s.meta().code() == Some("ValidationException"));
-                if bad_cursor && query.after.is_some() {
-                    StoreError::BadCursor
-                } else {
-                    sdk(e, "Query")
-                }
-            })?;
-        let items = out
-            .items()
-            .iter()
-            .map(from_attrs)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = out
-            .last_evaluated_key
-            .as_ref()
-            .map(encode_cursor)
-            .transpose()?;
-        Ok(Page { items, next })
+            .map_err(|e| paging_error(e, query.after.is_some(), "Query"))?;
+        page_of(out.items(), out.last_evaluated_key.as_ref())
     }
     async fn scan(
         &self,
@@ -548,27 +560,8 @@ impl Store for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                let bad_cursor = e
-                    .as_service_error()
-                    .is_some_and(|s| s.meta().code() == Some("ValidationException"));
-                if bad_cursor && cursor.is_some() {
-                    StoreError::BadCursor
-                } else {
-                    sdk(e, "Scan")
-                }
-            })?;
-        let items = out
-            .items()
-            .iter()
-            .map(from_attrs)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = out
-            .last_evaluated_key
-            .as_ref()
-            .map(encode_cursor)
-            .transpose()?;
-        Ok(Page { items, next })
+            .map_err(|e| paging_error(e, cursor.is_some(), "Scan"))?;
+        page_of(out.items(), out.last_evaluated_key.as_ref())
     }
     async fn increment(
         &self,

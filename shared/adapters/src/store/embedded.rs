@@ -343,14 +343,7 @@ impl Store for EmbeddedStore {
                     }
                 }
             }
-            Ok(Page {
-                items: out,
-                next: if more {
-                    last_key.map(|k| URL_SAFE_NO_PAD.encode(k))
-                } else {
-                    None
-                },
-            })
+            Ok(page(out, last_key, more))
         })
     }
 
@@ -393,14 +386,7 @@ impl Store for EmbeddedStore {
                 out.push(decode(k.value(), v.value())?);
                 last_key = Some(k.value().to_owned());
             }
-            Ok(Page {
-                items: out,
-                next: if more {
-                    last_key.map(|k| URL_SAFE_NO_PAD.encode(k))
-                } else {
-                    None
-                },
-            })
+            Ok(page(out, last_key, more))
         })
     }
 
@@ -454,6 +440,14 @@ impl Store for EmbeddedStore {
             }
         };
         Ok(URL_SAFE_NO_PAD.encode(key))
+    }
+}
+
+/// A page of what was read, with the cursor after its last key when more follows.
+fn page(items: Vec<Item>, last_key: Option<String>, more: bool) -> Page {
+    Page {
+        items,
+        next: last_key.filter(|_| more).map(|k| URL_SAFE_NO_PAD.encode(k)),
     }
 }
 

@@ -44,6 +44,54 @@ pub struct SearchParams {
     pub cursor: Option<String>,
 }
 
+impl SearchParams {
+    /// Sets the parameter `GET /listings` calls `name`; `false` for a name it does not take
+    /// (the HTTP layer refuses unknown parameters itself).
+    pub fn set(&mut self, name: &str, value: &str) -> bool {
+        let slot = match name {
+            "q" => &mut self.q,
+            "tld" => &mut self.tld,
+            "min_len" => &mut self.min_len,
+            "max_len" => &mut self.max_len,
+            "charset" => &mut self.charset,
+            "syllables" => &mut self.syllables,
+            "starts_with" => &mut self.starts_with,
+            "ends_with" => &mut self.ends_with,
+            "contains" => &mut self.contains,
+            "excludes" => &mut self.excludes,
+            "min_price" => &mut self.min_price,
+            "max_price" => &mut self.max_price,
+            "expires_after" => &mut self.expires_after,
+            "expires_before" => &mut self.expires_before,
+            "source" => &mut self.source,
+            "seller" => &mut self.seller,
+            "sort" => &mut self.sort,
+            "facets" => &mut self.facets,
+            "cursor" => &mut self.cursor,
+            "limit" => {
+                self.limit = value.parse().ok();
+                return true;
+            }
+            _ => return false,
+        };
+        *slot = Some(value.to_owned());
+        true
+    }
+
+    /// The parameters of a query string as written (`q=xiao&charset=pinyin`, no percent
+    /// escapes: for tools and tests), or `None` with a name it does not take.
+    pub fn from_query(query: &str) -> Option<SearchParams> {
+        let mut params = SearchParams::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !params.set(name, value) {
+                return None;
+            }
+        }
+        Some(params)
+    }
+}
+
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -614,27 +662,8 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> Result<SearchQuery, Problem> {
         let mut p = SearchParams::default();
-        for (k, v) in pairs {
-            let v = Some(v.to_string());
-            match *k {
-                "q" => p.q = v,
-                "tld" => p.tld = v,
-                "min_len" => p.min_len = v,
-                "max_len" => p.max_len = v,
-                "charset" => p.charset = v,
-                "syllables" => p.syllables = v,
-                "min_price" => p.min_price = v,
-                "max_price" => p.max_price = v,
-                "expires_after" => p.expires_after = v,
-                "expires_before" => p.expires_before = v,
-                "sort" => p.sort = v,
-                "facets" => p.facets = v,
-                "cursor" => p.cursor = v,
-                "source" => p.source = v,
-                "contains" => p.contains = v,
-                "excludes" => p.excludes = v,
-                other => panic!("{other}"),
-            }
+        for (name, value) in pairs {
+            assert!(p.set(name, value), "{name}");
         }
         SearchQuery::parse(&p)
     }
@@ -696,6 +725,15 @@ mod tests {
         assert_eq!(whole.words, vec!["xiaomi"]);
         let facets = parse(&[("facets", "charset,tld,charset")]).unwrap().facets;
         assert_eq!(facets, vec![Facet::Charset, Facet::Tld]);
+    }
+
+    #[test]
+    fn q1_parameters_by_name() {
+        let p = SearchParams::from_query("q=xiao&limit=7&charset=pinyin").unwrap();
+        assert_eq!(p.q.as_deref(), Some("xiao"));
+        assert_eq!(p.limit, Some(7));
+        assert_eq!(p.charset.as_deref(), Some("pinyin"));
+        assert!(SearchParams::from_query("colour=red").is_none());
     }
 
     #[test]
