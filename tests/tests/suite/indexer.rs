@@ -171,3 +171,34 @@ async fn q1_the_indexer_takes_the_rebuilds_steps_off_the_stream() {
         .unwrap();
     assert_eq!(again.pages, 1);
 }
+
+#[tokio::test]
+async fn q1_a_rebuild_of_one_more_than_a_step_takes_two_steps_and_indexes_each_listing_once() {
+    let scene = Scene::over(Arc::new(
+        market_adapters::store::embedded::EmbeddedStore::in_memory().unwrap(),
+    ));
+    let step = market_app::search::rebuild::STEP;
+    scene.listed(step + 1, 4).await;
+    let cloud = cloud_app(&scene);
+    market_app::search::rebuild::start(&cloud).await.unwrap();
+    let record = stream_event(&[("SEARCH#rebuild".into(), "R")]);
+    let answer = fn_indexer::handle(&cloud, record.clone()).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    let first = market_app::search::rebuild::status(&cloud)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.finished_at.is_none(), "one step: {first:?}");
+    assert!(first.cursor.is_some());
+    // The first step's write reaches the indexer as the next record.
+    let answer = fn_indexer::handle(&cloud, record).await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    let done = market_app::search::rebuild::status(&cloud)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(done.finished_at.is_some(), "{done:?}");
+    assert_eq!(done.pages, 2);
+    assert_eq!(done.listings, step as u64 + 1);
+    assert_eq!(cloud.search.count().await.unwrap(), step as u64 + 1);
+}
