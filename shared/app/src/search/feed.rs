@@ -129,7 +129,7 @@ pub async fn retry(app: &App) -> usize {
     match index(app, &ids).await {
         Ok(()) => ids.len(),
         Err(e) => {
-            tracing::warn!(listings = ids.len(), error = %format!("{e:#}"), "indexing still fails; kept for the next retry");
+            tracing::warn!(listings = ids.len(), first = %ids[0], error = %format!("{e:#}"), "indexing still fails; kept for the next retry");
             retries.keep(ids);
             0
         }
